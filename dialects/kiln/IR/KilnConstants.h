@@ -1,0 +1,53 @@
+//===- KilnConstants.h - reading and building constant tensors ------------===//
+//
+// Constants reach kiln in two forms: small DenseElementsAttr (shapes, scalars) and
+// dense_resource blobs (weights). Folders, the importer and the weights writer all need
+// their values; these helpers read either form and build the right one back.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_DIALECT_IR_KILNCONSTANTS_H
+#define KILN_DIALECT_IR_KILNCONSTANTS_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include <optional>
+#include <vector>
+
+namespace kiln {
+
+/// The values of a constant, as doubles and (for integer and bool types) as int64.
+struct ConstantValues {
+  mlir::RankedTensorType type;
+  bool isInteger = false;
+  std::vector<double> floats;   // always filled
+  std::vector<int64_t> ints;    // filled when isInteger
+};
+
+/// Constants above this many elements are not folded (folding is for shapes, scalars and
+/// per-channel vectors; whole weight tensors are transformed by dedicated passes).
+constexpr int64_t kMaxFoldedElements = 1 << 22;
+
+/// Reads a dense or dense_resource constant; std::nullopt for other forms or huge ones.
+std::optional<ConstantValues> readConstant(mlir::Attribute attr);
+
+/// Builds a constant of `type` from doubles (or ints for integer types). Tensors with more
+/// than 16 elements become dense_resource blobs named after `blobHint`.
+mlir::ElementsAttr buildConstant(mlir::RankedTensorType type, llvm::ArrayRef<double> floats,
+                                 llvm::ArrayRef<int64_t> ints, llvm::StringRef blobHint);
+
+/// Little-endian bytes of `type`'s element encoding for the values (what the weights file
+/// stores). Bool is one byte per element.
+std::vector<char> encodeConstant(const ConstantValues &values);
+
+/// Raw bytes of a constant without conversion when it is a dense_resource blob, else encodes.
+std::vector<char> constantBytes(mlir::ElementsAttr attr);
+
+/// Whether `type` is an integer (or bool) element type.
+bool isIntegerElement(mlir::Type type);
+
+/// Size in bytes of one element as stored (bool: 1).
+int64_t elementByteSize(mlir::Type type);
+
+} // namespace kiln
+
+#endif

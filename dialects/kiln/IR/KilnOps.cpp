@@ -1,0 +1,647 @@
+//===- KilnOps.cpp - kiln op verifiers, folders and canonicalizers --------===//
+//
+// Verifiers re-derive each result shape with the rules in KilnShapes.h. Folders evaluate
+// ops whose operands are constants, which is how shape arithmetic (Shape -> Gather ->
+// Concat -> Reshape chains) disappears after import.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/IR/KilnOps.h"
+
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnShapes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+#include <cmath>
+#include <functional>
+
+using namespace mlir;
+using namespace kiln;
+
+static RankedTensorType tensorType(Value value) {
+  return llvm::cast<RankedTensorType>(value.getType());
+}
+
+static ArrayRef<int64_t> shapeOf(Value value) { return tensorType(value).getShape(); }
+
+/// Row-major strides of a shape.
+static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int i = int(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// Builds the constant `type` whose element at each index is source element `map(index)`.
+static Attribute gatherConstant(const ConstantValues &source, RankedTensorType type,
+                                const std::function<int64_t(ArrayRef<int64_t>)> &map) {
+  int64_t count = type.getNumElements();
+  ArrayRef<int64_t> shape = type.getShape();
+  std::vector<double> floats(count);
+  std::vector<int64_t> ints(source.isInteger ? count : 0);
+  SmallVector<int64_t> index(shape.size(), 0);
+  for (int64_t linear = 0; linear < count; ++linear) {
+    int64_t from = map(index);
+    floats[linear] = source.floats[from];
+    if (source.isInteger)
+      ints[linear] = source.ints[from];
+    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
+      if (++index[axis] < shape[axis])
+        break;
+      index[axis] = 0;
+    }
+  }
+  return buildConstant(type, floats, ints, "folded");
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+// `kiln.constant dense<...> : tensor<...>`: the attribute carries the result type.
+ParseResult ConstantOp::parse(OpAsmParser &parser, OperationState &result) {
+  ElementsAttr value;
+  if (parser.parseOptionalAttrDict(result.attributes) ||
+      parser.parseAttribute(value, "value", result.attributes))
+    return failure();
+  result.addTypes(value.getType());
+  return success();
+}
+
+void ConstantOp::print(OpAsmPrinter &printer) {
+  printer.printOptionalAttrDict((*this)->getAttrs(), /*elidedAttrs=*/{"value"});
+  printer << ' ';
+  printer.printAttribute(getValue());
+}
+
+LogicalResult ConstantOp::verify() {
+  if (getValue().getType() != getType())
+    return emitOpError("value type ") << getValue().getType() << " differs from result type "
+                                      << getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Folds a unary op on a constant operand with `fn` (in double precision).
+static OpFoldResult foldUnary(Attribute operand, Type resultType,
+                              const std::function<double(double)> &fn) {
+  auto values = readConstant(operand);
+  if (!values || values->isInteger || values->floats.size() > 4096)
+    return {};
+  std::vector<double> out(values->floats.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = fn(values->floats[i]);
+  return buildConstant(llvm::cast<RankedTensorType>(resultType), out, {}, "folded");
+}
+
+OpFoldResult NegOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return -x; });
+}
+OpFoldResult AbsOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::fabs(x); });
+}
+OpFoldResult SqrtOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::sqrt(x); });
+}
+OpFoldResult ExpOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::exp(x); });
+}
+OpFoldResult LogOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::log(x); });
+}
+OpFoldResult TanhOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::tanh(x); });
+}
+OpFoldResult ErfOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::erf(x); });
+}
+OpFoldResult SigmoidOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return 1 / (1 + std::exp(-x)); });
+}
+OpFoldResult ReluOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return x > 0 ? x : 0; });
+}
+OpFoldResult FloorOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::floor(x); });
+}
+OpFoldResult CeilOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return std::ceil(x); });
+}
+OpFoldResult ReciprocalOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return 1 / x; });
+}
+
+LogicalResult ClipOp::verify() {
+  if (getMin().convertToDouble() > getMax().convertToDouble())
+    return emitOpError("min ") << getMin().convertToDouble() << " exceeds max "
+                               << getMax().convertToDouble();
+  return success();
+}
+
+namespace {
+/// clip(relu(x), 0, hi) -> clip(x, 0, hi): the clip's lower bound already does the relu.
+struct FoldReluIntoClip : OpRewritePattern<ClipOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ClipOp op, PatternRewriter &rewriter) const override {
+    auto relu = op.getInput().getDefiningOp<ReluOp>();
+    if (!relu || op.getMin().convertToDouble() < 0)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] { op.getInputMutable().assign(relu.getInput()); });
+    return success();
+  }
+};
+} // namespace
+
+void ClipOp::getCanonicalizationPatterns(RewritePatternSet &patterns, MLIRContext *context) {
+  patterns.add<FoldReluIntoClip>(context);
+}
+
+LogicalResult CastOp::verify() {
+  if (getInput().getType().getShape() != getType().getShape())
+    return emitOpError("changes the shape");
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto values = readConstant(a.getInput());
+  if (!values || values->floats.size() > 4096)
+    return {};
+  Type to = getType().getElementType();
+  std::vector<double> floats = values->floats;
+  std::vector<int64_t> ints;
+  if (isIntegerElement(to)) {
+    for (size_t i = 0; i < floats.size(); ++i) {
+      int64_t v = values->isInteger ? values->ints[i] : int64_t(std::trunc(floats[i]));
+      if (to.getIntOrFloatBitWidth() == 1)
+        v = values->isInteger ? v != 0 : floats[i] != 0;
+      ints.push_back(v);
+      floats[i] = double(v);
+    }
+  }
+  return buildConstant(getType(), floats, ints, "folded");
+}
+
+/// Shared verifier of the binary ops: the result shape is the broadcast of the operands.
+static LogicalResult verifyBinary(Operation *op) {
+  auto lhs = shapeOf(op->getOperand(0)), rhs = shapeOf(op->getOperand(1));
+  auto expected = broadcastShapes(lhs, rhs);
+  if (!expected)
+    return op->emitOpError("operand shapes ")
+           << shapeToString(lhs) << " and " << shapeToString(rhs) << " do not broadcast";
+  if (ArrayRef<int64_t>(*expected) != shapeOf(op->getResult(0)))
+    return op->emitOpError("result shape ")
+           << shapeToString(shapeOf(op->getResult(0))) << " is not the broadcast shape "
+           << shapeToString(*expected);
+  if (tensorType(op->getOperand(0)).getElementType() !=
+      tensorType(op->getOperand(1)).getElementType())
+    return op->emitOpError("operand element types differ");
+  return success();
+}
+
+/// Folds a binary op on two constants with NumPy broadcasting.
+static OpFoldResult foldBinary(Attribute lhsAttr, Attribute rhsAttr, Type resultType,
+                               const std::function<double(double, double)> &floatFn,
+                               const std::function<int64_t(int64_t, int64_t)> &intFn) {
+  auto lhs = readConstant(lhsAttr), rhs = readConstant(rhsAttr);
+  auto type = llvm::cast<RankedTensorType>(resultType);
+  if (!lhs || !rhs || type.getNumElements() > 65536)
+    return {};
+  ArrayRef<int64_t> shape = type.getShape();
+  auto broadcastIndex = [&](const ConstantValues &v, ArrayRef<int64_t> index) {
+    ArrayRef<int64_t> vshape = v.type.getShape();
+    SmallVector<int64_t> strides = stridesOf(vshape);
+    int64_t offset = 0, lead = int64_t(shape.size() - vshape.size());
+    for (size_t i = 0; i < vshape.size(); ++i)
+      if (vshape[i] != 1)
+        offset += index[lead + i] * strides[i];
+    return offset;
+  };
+  int64_t count = type.getNumElements();
+  std::vector<double> floats(count);
+  std::vector<int64_t> ints;
+  bool isInteger = lhs->isInteger && isIntegerElement(type.getElementType());
+  if (isInteger)
+    ints.resize(count);
+  SmallVector<int64_t> index(shape.size(), 0);
+  for (int64_t linear = 0; linear < count; ++linear) {
+    int64_t l = broadcastIndex(*lhs, index), r = broadcastIndex(*rhs, index);
+    if (isInteger) {
+      if (!intFn)
+        return {};
+      ints[linear] = intFn(lhs->ints[l], rhs->ints[r]);
+      floats[linear] = double(ints[linear]);
+    } else {
+      floats[linear] = floatFn(lhs->floats[l], rhs->floats[r]);
+    }
+    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
+      if (++index[axis] < shape[axis])
+        break;
+      index[axis] = 0;
+    }
+  }
+  return buildConstant(type, floats, ints, "folded");
+}
+
+#define KILN_BINARY_OP(OP, FLOAT_EXPR, INT_EXPR)                                              \
+  LogicalResult OP::verify() { return verifyBinary(getOperation()); }                         \
+  OpFoldResult OP::fold(FoldAdaptor a) {                                                      \
+    return foldBinary(                                                                        \
+        a.getLhs(), a.getRhs(), getType(), [](double x, double y) { return FLOAT_EXPR; },     \
+        INT_EXPR);                                                                            \
+  }
+
+KILN_BINARY_OP(AddOp, x + y, [](int64_t x, int64_t y) { return x + y; })
+KILN_BINARY_OP(SubOp, x - y, [](int64_t x, int64_t y) { return x - y; })
+KILN_BINARY_OP(MulOp, x *y, [](int64_t x, int64_t y) { return x * y; })
+KILN_BINARY_OP(DivOp, x / y,
+               [](int64_t x, int64_t y) -> int64_t { return y == 0 ? 0 : x / y; })
+KILN_BINARY_OP(PowOp, std::pow(x, y), nullptr)
+KILN_BINARY_OP(MaxOp, std::fmax(x, y), [](int64_t x, int64_t y) { return std::max(x, y); })
+KILN_BINARY_OP(MinOp, std::fmin(x, y), [](int64_t x, int64_t y) { return std::min(x, y); })
+#undef KILN_BINARY_OP
+
+namespace {
+/// x + 0 -> x and x * 1 -> x when the constant does not widen x by broadcasting.
+template <typename OpTy, int Identity>
+struct DropIdentityOperand : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rewriter) const override {
+    for (int side = 0; side < 2; ++side) {
+      Value constant = op->getOperand(side), other = op->getOperand(1 - side);
+      Attribute attr;
+      if (!matchPattern(constant, m_Constant(&attr)) || other.getType() != op.getType())
+        continue;
+      auto values = readConstant(attr);
+      if (!values || values->floats.size() > 4096 ||
+          !llvm::all_of(values->floats, [](double v) { return v == Identity; }))
+        continue;
+      rewriter.replaceOp(op, other);
+      return success();
+    }
+    return failure();
+  }
+};
+} // namespace
+
+void AddOp::getCanonicalizationPatterns(RewritePatternSet &patterns, MLIRContext *context) {
+  patterns.add<DropIdentityOperand<AddOp, 0>>(context);
+}
+void MulOp::getCanonicalizationPatterns(RewritePatternSet &patterns, MLIRContext *context) {
+  patterns.add<DropIdentityOperand<MulOp, 1>>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and windows
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkResultShape(Operation *op, const std::optional<Shape> &expected,
+                                      const std::string &error) {
+  if (!expected)
+    return op->emitOpError(error);
+  ArrayRef<int64_t> actual = shapeOf(op->getResult(0));
+  if (actual != ArrayRef<int64_t>(*expected))
+    return op->emitOpError("result shape ")
+           << shapeToString(actual) << " differs from the expected " << shapeToString(*expected);
+  return success();
+}
+
+static LogicalResult checkBias(Operation *op, Value bias, int64_t channels) {
+  if (bias && (shapeOf(bias).size() != 1 || shapeOf(bias)[0] != channels))
+    return op->emitOpError("bias must have shape [") << channels << "]";
+  return success();
+}
+
+LogicalResult ConvOp::verify() {
+  std::string error;
+  auto expected = convResultShape(shapeOf(getInput()), shapeOf(getWeight()), getStrides(),
+                                  getPads(), getDilations(), getGroups(), error);
+  if (failed(checkResultShape(*this, expected, error)))
+    return failure();
+  return checkBias(*this, getBias(), shapeOf(getWeight())[0]);
+}
+
+LogicalResult ConvTransposeOp::verify() {
+  std::string error;
+  auto expected = convTransposeResultShape(shapeOf(getInput()), shapeOf(getWeight()),
+                                           getStrides(), getPads(), getDilations(),
+                                           getGroups(), error);
+  if (failed(checkResultShape(*this, expected, error)))
+    return failure();
+  return checkBias(*this, getBias(), shapeOf(getResult())[1]);
+}
+
+LogicalResult MatmulOp::verify() {
+  std::string error;
+  return checkResultShape(*this, matmulResultShape(shapeOf(getLhs()), shapeOf(getRhs()), error),
+                          error);
+}
+
+LogicalResult PoolOp::verify() {
+  if (getKind() != "max" && getKind() != "avg")
+    return emitOpError("kind must be \"max\" or \"avg\", got \"") << getKind() << "\"";
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  size_t spatial = getKernel().size();
+  if (input.size() != spatial + 2 || getStrides().size() != spatial ||
+      getDilations().size() != spatial || getPads().size() != 2 * spatial)
+    return emitOpError("window attributes do not match input rank ") << input.size();
+  Shape expected{input[0], input[1]};
+  for (size_t i = 0; i < spatial; ++i)
+    expected.push_back(windowOutputSize(input[2 + i], getKernel()[i], getStrides()[i],
+                                        getPads()[i], getPads()[spatial + i],
+                                        getDilations()[i]));
+  return checkResultShape(*this, expected, "");
+}
+
+LogicalResult ReduceOp::verify() {
+  static const char *kinds[] = {"sum", "mean", "max", "min", "prod", "sum_square", "l1",
+                                "l2", "log_sum", "log_sum_exp"};
+  if (!llvm::is_contained(kinds, getKind()))
+    return emitOpError("unknown reduction kind \"") << getKind() << "\"";
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  ArrayRef<int64_t> axes = getAxes();
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= int64_t(input.size()) || (i && axes[i] <= axes[i - 1]))
+      return emitOpError("axes must be sorted, unique and within rank ") << input.size();
+  bool keepDims = shapeOf(getResult()).size() == input.size();
+  Shape expected;
+  for (size_t i = 0; i < input.size(); ++i) {
+    bool reduced = llvm::is_contained(axes, int64_t(i));
+    if (!reduced)
+      expected.push_back(input[i]);
+    else if (keepDims)
+      expected.push_back(1);
+  }
+  return checkResultShape(*this, expected, "");
+}
+
+LogicalResult SoftmaxOp::verify() {
+  if (getAxis() < 0 || getAxis() >= int64_t(shapeOf(getInput()).size()))
+    return emitOpError("axis ") << getAxis() << " out of range";
+  return success();
+}
+
+LogicalResult ResizeOp::verify() {
+  if (getMode() != "nearest" && getMode() != "linear" && getMode() != "cubic")
+    return emitOpError("unknown mode \"") << getMode() << "\"";
+  if (shapeOf(getInput()).size() != shapeOf(getResult()).size() ||
+      getScales().size() != shapeOf(getInput()).size())
+    return emitOpError("rank, result rank and scales must agree");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  if (elementCount(shapeOf(getInput())) != elementCount(shapeOf(getResult())))
+    return emitOpError("cannot reshape ") << shapeToString(shapeOf(getInput())) << " to "
+                                          << shapeToString(shapeOf(getResult()));
+  if (getInput().getType().getElementType() != getType().getElementType())
+    return emitOpError("changes the element type");
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(producer.getInput());
+    return getResult();
+  }
+  if (auto dense = llvm::dyn_cast_or_null<DenseElementsAttr>(a.getInput()))
+    return dense.reshape(getType());
+  if (auto resource = llvm::dyn_cast_or_null<DenseResourceElementsAttr>(a.getInput()))
+    return DenseResourceElementsAttr::get(getType(), resource.getRawHandle());
+  return {};
+}
+
+LogicalResult TransposeOp::verify() {
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  ArrayRef<int64_t> perm = getPerm();
+  if (perm.size() != input.size())
+    return emitOpError("perm has ") << perm.size() << " entries for rank " << input.size();
+  Shape expected;
+  SmallVector<bool> seen(input.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= int64_t(input.size()) || seen[p])
+      return emitOpError("perm is not a permutation");
+    seen[p] = true;
+    expected.push_back(input[p]);
+  }
+  return checkResultShape(*this, expected, "");
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor a) {
+  ArrayRef<int64_t> perm = getPerm();
+  bool identity = true;
+  for (size_t i = 0; i < perm.size(); ++i)
+    identity &= perm[i] == int64_t(i);
+  if (identity)
+    return getInput();
+  auto values = readConstant(a.getInput());
+  if (!values)
+    return {};
+  SmallVector<int64_t> strides = stridesOf(shapeOf(getInput()));
+  SmallVector<int64_t> permCopy(perm);
+  return gatherConstant(*values, getType(), [&](ArrayRef<int64_t> index) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < permCopy.size(); ++i)
+      offset += index[i] * strides[permCopy[i]];
+    return offset;
+  });
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  ArrayRef<int64_t> first = shapeOf(getInputs()[0]);
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= int64_t(first.size()))
+    return emitOpError("axis ") << axis << " out of range";
+  Shape expected(first.begin(), first.end());
+  expected[axis] = 0;
+  for (Value input : getInputs()) {
+    ArrayRef<int64_t> shape = shapeOf(input);
+    if (shape.size() != first.size())
+      return emitOpError("inputs differ in rank");
+    for (size_t i = 0; i < shape.size(); ++i)
+      if (int64_t(i) != axis && shape[i] != first[i])
+        return emitOpError("inputs differ outside the concatenation axis");
+    expected[axis] += shape[axis];
+  }
+  return checkResultShape(*this, expected, "");
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor a) {
+  if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
+    return getInputs()[0];
+  SmallVector<ConstantValues> parts;
+  for (Attribute attr : a.getInputs()) {
+    auto values = readConstant(attr);
+    if (!values)
+      return {};
+    parts.push_back(std::move(*values));
+  }
+  // Concatenate by walking the result in row-major order: along the axis, pick the part.
+  int64_t axis = getAxis();
+  ConstantValues joined;
+  joined.type = getType();
+  joined.isInteger = parts[0].isInteger;
+  ArrayRef<int64_t> shape = getType().getShape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i)
+    outer *= shape[i];
+  for (size_t i = axis + 1; i < shape.size(); ++i)
+    inner *= shape[i];
+  for (int64_t o = 0; o < outer; ++o)
+    for (const ConstantValues &part : parts) {
+      int64_t block = part.type.getShape()[axis] * inner;
+      for (int64_t i = 0; i < block; ++i) {
+        joined.floats.push_back(part.floats[o * block + i]);
+        if (joined.isInteger)
+          joined.ints.push_back(part.ints[o * block + i]);
+      }
+    }
+  return buildConstant(getType(), joined.floats, joined.ints, "folded");
+}
+
+LogicalResult SliceOp::verify() {
+  ArrayRef<int64_t> input = shapeOf(getInput()), result = shapeOf(getResult());
+  if (getStarts().size() != input.size() || getSteps().size() != input.size() ||
+      result.size() != input.size())
+    return emitOpError("starts, steps and result must have the input's rank");
+  for (size_t i = 0; i < input.size(); ++i) {
+    int64_t start = getStarts()[i], step = getSteps()[i];
+    if (step == 0)
+      return emitOpError("step of axis ") << i << " is zero";
+    if (result[i] == 0)
+      continue;
+    int64_t last = start + (result[i] - 1) * step;
+    if (start < 0 || start >= input[i] || last < 0 || last >= input[i])
+      return emitOpError("axis ") << i << " reads outside the input";
+  }
+  return success();
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType() && llvm::all_of(getStarts(), [](int64_t s) {
+        return s == 0;
+      }) && llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
+  auto values = readConstant(a.getInput());
+  if (!values)
+    return {};
+  SmallVector<int64_t> strides = stridesOf(shapeOf(getInput()));
+  SmallVector<int64_t> starts(getStarts()), steps(getSteps());
+  return gatherConstant(*values, getType(), [&](ArrayRef<int64_t> index) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < index.size(); ++i)
+      offset += (starts[i] + index[i] * steps[i]) * strides[i];
+    return offset;
+  });
+}
+
+LogicalResult PadOp::verify() {
+  if (getMode() != "constant" && getMode() != "reflect" && getMode() != "edge" &&
+      getMode() != "wrap")
+    return emitOpError("unknown mode \"") << getMode() << "\"";
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  if (getPads().size() != 2 * input.size())
+    return emitOpError("expects ") << 2 * input.size() << " pads";
+  Shape expected;
+  for (size_t i = 0; i < input.size(); ++i)
+    expected.push_back(input[i] + getPads()[i] + getPads()[input.size() + i]);
+  return checkResultShape(*this, expected, "");
+}
+
+LogicalResult GatherOp::verify() {
+  ArrayRef<int64_t> input = shapeOf(getInput()), indices = shapeOf(getIndices());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= int64_t(input.size()))
+    return emitOpError("axis ") << axis << " out of range";
+  if (!isIntegerElement(getIndices().getType().getElementType()))
+    return emitOpError("indices must be integers");
+  Shape expected(input.begin(), input.begin() + axis);
+  expected.append(indices.begin(), indices.end());
+  expected.append(input.begin() + axis + 1, input.end());
+  return checkResultShape(*this, expected, "");
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor a) {
+  auto values = readConstant(a.getInput());
+  auto indices = readConstant(a.getIndices());
+  if (!values || !indices || getType().getNumElements() > 4096)
+    return {};
+  ArrayRef<int64_t> input = shapeOf(getInput());
+  int64_t axis = getAxis(), indexRank = shapeOf(getIndices()).size();
+  SmallVector<int64_t> strides = stridesOf(input), indexStrides = stridesOf(shapeOf(getIndices()));
+  for (int64_t i : indices->ints)
+    if (i < -input[axis] || i >= input[axis])
+      return {};
+  return gatherConstant(*values, getType(), [&](ArrayRef<int64_t> index) {
+    int64_t offset = 0, flatIndex = 0;
+    for (int64_t i = 0; i < indexRank; ++i)
+      flatIndex += index[axis + i] * indexStrides[i];
+    int64_t at = indices->ints[flatIndex];
+    if (at < 0)
+      at += input[axis];
+    for (int64_t i = 0; i < axis; ++i)
+      offset += index[i] * strides[i];
+    offset += at * strides[axis];
+    for (size_t i = axis + 1; i < input.size(); ++i)
+      offset += index[i - 1 + indexRank] * strides[i];
+    return offset;
+  });
+}
+
+LogicalResult ExpandOp::verify() {
+  auto expected = broadcastShapes(shapeOf(getInput()), shapeOf(getResult()));
+  if (!expected || ArrayRef<int64_t>(*expected) != shapeOf(getResult()))
+    return emitOpError("cannot broadcast ") << shapeToString(shapeOf(getInput())) << " to "
+                                            << shapeToString(shapeOf(getResult()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// KernelOp
+//===----------------------------------------------------------------------===//
+
+void KernelOp::build(OpBuilder &builder, OperationState &state, StringRef name,
+                     TypeRange resultTypes, ValueRange inputs) {
+  state.addAttribute(getSymNameAttrName(state.name), builder.getStringAttr(name));
+  state.addOperands(inputs);
+  state.addTypes(resultTypes);
+  Region *body = state.addRegion();
+  Block *block = new Block();
+  body->push_back(block);
+  for (Value input : inputs)
+    block->addArgument(input.getType(), input.getLoc());
+}
+
+LogicalResult KernelOp::verify() {
+  Block &block = getBody().front();
+  if (block.getNumArguments() != getInputs().size())
+    return emitOpError("has ") << block.getNumArguments() << " block arguments for "
+                               << getInputs().size() << " inputs";
+  for (auto [arg, input] : llvm::zip(block.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError("block argument type ") << arg.getType() << " differs from input "
+                                                 << input.getType();
+  auto yield = llvm::cast<YieldOp>(block.getTerminator());
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError("yields types that differ from its results");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/kiln/IR/KilnOps.cpp.inc"

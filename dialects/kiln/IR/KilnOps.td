@@ -1,0 +1,305 @@
+//===- KilnOps.td - kiln op definitions ---------------------*- tablegen -*-===//
+//
+// The canonical op set. Elementwise ops broadcast with NumPy rules; layout-sensitive ops
+// (conv, pool, resize) use NCHW-style "batch, channel, spatial..." order as ONNX does.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_OPS_TD
+#define KILN_OPS_TD
+
+include "dialects/kiln/IR/KilnDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributes.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+class Kiln_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Kiln_Dialect, mnemonic, traits>;
+
+// Every value-producing op prints as `kiln.op %a, %b {attrs} : (types) -> type`.
+class Kiln_ComputeOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure], traits)> {
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike, Pure]> {
+  let summary = "A constant tensor (weights live in dense_resource blobs)";
+  let description = [{
+    ```mlir
+    %w = kiln.constant dense_resource<conv1.weight> : tensor<16x3x3x3xf32>
+    %s = kiln.constant dense<[1, 2]> : tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let hasCustomAssemblyFormat = 1;
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Kiln_UnaryOp<string mnemonic, string what>
+    : Kiln_ComputeOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what;
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let hasFolder = 1;
+}
+
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value">;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root">;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "natural exponential">;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm">;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent">;
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", "error function">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "logistic sigmoid 1/(1+exp(-x))">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
+def Kiln_FloorOp : Kiln_UnaryOp<"floor", "floor">;
+def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceiling">;
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1/x">;
+
+def Kiln_LeakyReluOp : Kiln_ComputeOp<"leaky_relu", [SameOperandsAndResultType]> {
+  let summary = "x < 0 ? alpha*x : x";
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$alpha);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_ClipOp : Kiln_ComputeOp<"clip", [SameOperandsAndResultType]> {
+  let summary = "min(max(x, min), max)";
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Kiln_HardSigmoidOp : Kiln_ComputeOp<"hard_sigmoid", [SameOperandsAndResultType]> {
+  let summary = "max(0, min(1, alpha*x + beta))";
+  let arguments = (ins AnyRankedTensor:$input, F64Attr:$alpha, F64Attr:$beta);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_CastOp : Kiln_ComputeOp<"cast"> {
+  let summary = "Element type conversion with ONNX Cast semantics";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+class Kiln_BinaryOp<string mnemonic, string what>
+    : Kiln_ComputeOp<mnemonic> {
+  let summary = "Elementwise " # what # " with NumPy broadcasting";
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_AddOp : Kiln_BinaryOp<"add", "addition"> { let hasCanonicalizer = 1; }
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "subtraction">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "multiplication"> { let hasCanonicalizer = 1; }
+def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
+def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
+def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum">;
+def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum">;
+
+//===----------------------------------------------------------------------===//
+// Contractions and windows
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConvOp : Kiln_ComputeOp<"conv"> {
+  let summary = "Grouped N-d convolution, input [N, C, spatial...], weight [F, C/groups, k...]";
+  let description = [{
+    `pads` holds the begin paddings of every spatial axis followed by the end paddings,
+    as ONNX does; auto_pad is resolved by the importer.
+    ```mlir
+    %y = kiln.conv %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>,
+           dilations = array<i64: 1, 1>, groups = 1 : i64}
+         : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                   Optional<AnyRankedTensor>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations, I64Attr:$groups);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_ConvTransposeOp : Kiln_ComputeOp<"conv_transpose"> {
+  let summary = "Grouped N-d transposed convolution, weight [C, F/groups, k...]";
+  let description = [{
+    Output size per spatial axis: stride*(in-1) + dilation*(k-1) + 1 - pad_begin - pad_end
+    + output_padding (the importer resolves output_shape into pads).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                   Optional<AnyRankedTensor>:$bias,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations, I64Attr:$groups);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_MatmulOp : Kiln_ComputeOp<"matmul"> {
+  let summary = "Batched matrix product [..., M, K] x [..., K, N], batch dims broadcast";
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_PoolOp : Kiln_ComputeOp<"pool"> {
+  let summary = "Max or average pooling over the spatial axes of [N, C, spatial...]";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   BoolAttr:$count_include_pad);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_ReduceOp : Kiln_ComputeOp<"reduce"> {
+  let summary = "Reduction (sum, mean, max, min, prod) over axes; keepdims resolved by type";
+  let description = [{
+    `axes` are non-negative and sorted; the result keeps the reduced axes as size 1 when
+    its rank equals the input's, and drops them otherwise.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind, DenseI64ArrayAttr:$axes);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxOp : Kiln_ComputeOp<"softmax", [SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis (opset 13 semantics)";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_ResizeOp : Kiln_ComputeOp<"resize"> {
+  let summary = "Resize of every axis by the ratio of result to input extent";
+  let description = [{
+    `mode` is "nearest" or "linear"; `coordinate_mode` is one of ONNX's
+    coordinate_transformation_mode values; `nearest_mode` applies to "nearest".
+    `scales` holds the per-axis scale used for coordinate transforms (output/input when
+    the model gave sizes).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mode, StrAttr:$coordinate_mode,
+                   StrAttr:$nearest_mode, DenseF64ArrayAttr:$scales);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Kiln_ReshapeOp : Kiln_ComputeOp<"reshape"> {
+  let summary = "Row-major reshape to the result type (a view: no data moves)";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_TransposeOp : Kiln_ComputeOp<"transpose"> {
+  let summary = "Axis permutation: result axis i is input axis perm[i]";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_ConcatOp : Kiln_ComputeOp<"concat"> {
+  let summary = "Concatenation along one axis";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_SliceOp : Kiln_ComputeOp<"slice"> {
+  let summary = "Strided slice: result[i] = input[starts + i*steps] per axis";
+  let description = [{
+    Every axis has a start and a (possibly negative) step; the result type gives the
+    extents. The importer clamps ONNX's starts/ends.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$starts,
+                   DenseI64ArrayAttr:$steps);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_PadOp : Kiln_ComputeOp<"pad"> {
+  let summary = "Padding (constant, reflect or edge); pads = begins then ends";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$mode, DenseI64ArrayAttr:$pads,
+                   F64Attr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_GatherOp : Kiln_ComputeOp<"gather"> {
+  let summary = "ONNX Gather along one axis (negative indices wrap)";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_ExpandOp : Kiln_ComputeOp<"expand"> {
+  let summary = "Broadcast to the result shape (NumPy rules)";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels
+//===----------------------------------------------------------------------===//
+
+def Kiln_KernelOp : Kiln_Op<"kernel", [IsolatedFromAbove, SingleBlock]> {
+  let summary = "A fused region that becomes one generated kernel";
+  let description = [{
+    Block arguments stand for the operands; the yielded values are the results. Kernel
+    formation creates these; codegen turns each into one Halide pipeline.
+    ```mlir
+    %r = kiln.kernel "k0_conv_relu" (%x, %w) : (tensor<..>, tensor<..>) -> tensor<..> {
+    ^bb0(%a: tensor<..>, %b: tensor<..>):
+      %c = kiln.conv %a, %b {...} : ...
+      %d = kiln.relu %c : ...
+      kiln.yield %d : tensor<..>
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$sym_name, Variadic<AnyRankedTensor>:$inputs);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $sym_name ` ` `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "::llvm::StringRef":$name, "::mlir::TypeRange":$resultTypes,
+                   "::mlir::ValueRange":$inputs)>
+  ];
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
+  let summary = "Returns the values of a kernel region";
+  let arguments = (ins Variadic<AnyRankedTensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+#endif // KILN_OPS_TD

@@ -1,0 +1,188 @@
+//===- FormKernels.cpp - group ops into kiln.kernel regions ---------------===//
+//
+// Kernel formation decides what becomes one generated kernel. Each compute op seeds a
+// group; an elementwise op joins the group of its same-shaped operand so that chains like
+// conv -> batchnorm affine -> hard_swish run as one pass over memory.
+//
+// 1. Walk ops in order, assigning each to a group; track for every group the set of
+//    groups it depends on (transitively), so that a join that would make two kernels
+//    depend on each other is refused.
+// 2. Order groups so that dependencies come first (a group depends on strictly fewer
+//    groups than any group that depends on it).
+// 3. Outline each group into a kiln.kernel: operands from outside become block arguments
+//    (small constants are cloned in so codegen can inline them), values used outside
+//    become results.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/Transforms/Passes.h"
+
+#include "dialects/kiln/IR/KilnOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/DenseMap.h"
+#include <algorithm>
+
+namespace kiln {
+#define GEN_PASS_DEF_FORMKERNELSPASS
+#include "dialects/kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+
+bool isElementwise(Operation *op) {
+  return isa<NegOp, AbsOp, SqrtOp, ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, ReluOp, FloorOp,
+             CeilOp, ReciprocalOp, LeakyReluOp, ClipOp, HardSigmoidOp, CastOp, AddOp, SubOp,
+             MulOp, DivOp, PowOp, MaxOp, MinOp>(op);
+}
+
+namespace {
+
+/// Constants small enough to be cloned into each kernel that uses them (codegen turns
+/// them into immediates); larger ones are weights and stay kernel inputs.
+bool isInlinableConstant(Value value) {
+  auto constant = value.getDefiningOp<ConstantOp>();
+  return constant && llvm::isa<DenseElementsAttr>(constant.getValue()) &&
+         llvm::cast<RankedTensorType>(constant.getType()).getNumElements() <= 16;
+}
+
+struct Group {
+  SmallVector<Operation *> ops;
+  bool isView = false;      // a reshape: no kernel, the result aliases the input
+  llvm::BitVector depends;  // transitive dependencies on other groups
+};
+
+struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError("kernel formation expects a single-block function");
+      return signalPassFailure();
+    }
+    Block &block = func.getBody().front();
+    SmallVector<Operation *> ops;
+    for (Operation &op : block.without_terminator())
+      if (!isa<ConstantOp>(op))
+        ops.push_back(&op);
+
+    // 1. Group assignment.
+    std::vector<Group> groups;
+    llvm::DenseMap<Operation *, int> groupOf;
+    auto producerGroup = [&](Value value) -> int {
+      Operation *def = value.getDefiningOp();
+      auto it = def ? groupOf.find(def) : groupOf.end();
+      return it == groupOf.end() ? -1 : it->second;
+    };
+    for (Operation *op : ops) {
+      int joined = -1;
+      if (isElementwise(op)) {
+        for (Value operand : op->getOperands()) {
+          int g = producerGroup(operand);
+          if (g < 0 || groups[g].isView || operand.getType() != op->getResult(0).getType())
+            continue;
+          bool cycle = llvm::any_of(op->getOperands(), [&](Value other) {
+            int h = producerGroup(other);
+            return h >= 0 && h != g && groups[h].depends.test(g);
+          });
+          if (!cycle) {
+            joined = g;
+            break;
+          }
+        }
+      }
+      int g = joined;
+      if (g < 0) {
+        g = int(groups.size());
+        groups.push_back(Group());
+        groups.back().isView = isa<ReshapeOp>(op);
+        for (Group &group : groups)
+          group.depends.resize(groups.size());
+      }
+      groups[g].ops.push_back(op);
+      groupOf[op] = g;
+      bool grew = false;
+      for (Value operand : op->getOperands()) {
+        int h = producerGroup(operand);
+        if (h < 0 || h == g || groups[g].depends.test(h))
+          continue;
+        groups[g].depends.set(h);
+        groups[g].depends |= groups[h].depends;
+        grew = true;
+      }
+      // A group that already depended on g now also depends on what g gained.
+      if (grew && joined >= 0)
+        for (Group &other : groups)
+          if (other.depends.test(g))
+            other.depends |= groups[g].depends;
+    }
+
+    // 2. Dependencies first.
+    SmallVector<int> order;
+    for (int g = 0; g < int(groups.size()); ++g)
+      order.push_back(g);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return groups[a].depends.count() < groups[b].depends.count();
+    });
+
+    // 3. Outline.
+    Operation *terminator = block.getTerminator();
+    OpBuilder builder(terminator);
+    int kernelIndex = 0;
+    for (int g : order) {
+      Group &group = groups[g];
+      if (group.isView) {
+        group.ops.front()->moveBefore(terminator);
+        continue;
+      }
+      llvm::SmallPtrSet<Operation *, 16> members(group.ops.begin(), group.ops.end());
+      SmallVector<Value> inputs, outputs;
+      for (Operation *op : group.ops) {
+        for (Value operand : op->getOperands())
+          if (!members.count(operand.getDefiningOp()) && !isInlinableConstant(operand) &&
+              !llvm::is_contained(inputs, operand))
+            inputs.push_back(operand);
+        for (Value result : op->getResults())
+          if (llvm::any_of(result.getUsers(),
+                           [&](Operation *user) { return !members.count(user); }))
+            outputs.push_back(result);
+      }
+      std::string name = "k" + std::to_string(kernelIndex++);
+      for (Operation *op : llvm::ArrayRef(group.ops).take_front(3))
+        name += "_" + op->getName().stripDialect().str();
+      SmallVector<Type> resultTypes;
+      for (Value output : outputs)
+        resultTypes.push_back(output.getType());
+      auto kernel = KernelOp::create(builder, group.ops.front()->getLoc(), name, resultTypes,
+                                     inputs);
+      Block &body = kernel.getBody().front();
+      OpBuilder inner = OpBuilder::atBlockEnd(&body);
+      IRMapping mapping;
+      for (auto [input, arg] : llvm::zip(inputs, body.getArguments()))
+        mapping.map(input, arg);
+      for (Operation *op : group.ops) {
+        for (Value operand : op->getOperands())
+          if (!mapping.contains(operand) && isInlinableConstant(operand))
+            mapping.map(operand, inner.clone(*operand.getDefiningOp())->getResult(0));
+        inner.clone(*op, mapping);
+      }
+      SmallVector<Value> yielded;
+      for (Value output : outputs)
+        yielded.push_back(mapping.lookup(output));
+      YieldOp::create(inner, kernel.getLoc(), yielded);
+      for (auto [output, result] : llvm::zip(outputs, kernel.getResults()))
+        output.replaceUsesWithIf(result, [&](OpOperand &use) {
+          return !members.count(use.getOwner());
+        });
+      for (Operation *op : llvm::reverse(group.ops))
+        op->erase();
+    }
+    // Constants that only fed cloned copies are dead now.
+    for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
+      if (isa<ConstantOp>(op) && op.use_empty())
+        op.erase();
+  }
+};
+
+} // namespace
+} // namespace kiln
