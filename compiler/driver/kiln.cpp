@@ -1,0 +1,220 @@
+//===- kiln.cpp - the kiln command line --------------------------------------===//
+//
+// `kiln compile MODEL.onnx -o OUT --target T --input-shape x=1,3,224,224` imports the
+// model, runs the pass pipeline and builds OUT (an executable) and OUT.gguf (weights).
+// Exit codes: 0 success, 2 the model cannot be compiled (unsupported ops, invalid model
+// or options), 1 any other failure.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/codegen/Artifact.h"
+#include "compiler/frontends/onnx/OnnxImporter.h"
+#include "compiler/pipeline/Pipeline.h"
+#include "dialects/kiln/IR/KilnDialect.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitModelError = 2;
+
+const char *kUsage = R"(kiln - ahead-of-time model compiler
+
+usage:
+  kiln compile MODEL.onnx -o OUT [options]   build executable OUT and weights OUT.gguf
+  kiln targets                               list target names
+  kiln ops                                   list supported ONNX op types
+
+compile options:
+  --target NAME            host (default), x86-64-avx2, x86-64-avx512, aarch64, aarch64-dotprod
+  --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
+  --bind NAME=VALUE        fix a scalar input to a constant at compile time (repeatable)
+  --emit-mlir FILE         also write the planned kiln IR to FILE
+  --keep-temps             keep the generated C glue and kernel objects
+  -v, --verbose            print each kernel and tool invocation
+)";
+
+int usageError(const std::string &message) {
+  llvm::errs() << "kiln: error: " << message << "\n(run 'kiln --help' for usage)\n";
+  return kExitModelError;
+}
+
+bool parseShape(const std::string &text, std::string &name, std::vector<int64_t> &dims) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return false;
+  name = text.substr(0, eq);
+  std::string rest = text.substr(eq + 1);
+  dims.clear();
+  if (rest.empty())
+    return true;  // a scalar
+  size_t start = 0;
+  while (start <= rest.size()) {
+    size_t comma = rest.find(',', start);
+    std::string part = rest.substr(start, comma == std::string::npos ? std::string::npos
+                                                                      : comma - start);
+    char *end = nullptr;
+    long long value = std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || value < 0)
+      return false;
+    dims.push_back(value);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return true;
+}
+
+int compileCommand(int argc, char **argv) {
+  std::string modelPath, outputPath, targetName = "host", emitMlir;
+  kiln::OnnxImportOptions importOptions;
+  bool verbose = false, keepTemps = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&](const char *flag) -> const char * {
+      if (i + 1 >= argc) {
+        usageError(std::string(flag) + " needs a value");
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (arg == "-o" || arg == "--output") {
+      const char *v = value("-o");
+      if (!v) return kExitModelError;
+      outputPath = v;
+    } else if (arg == "--target") {
+      const char *v = value("--target");
+      if (!v) return kExitModelError;
+      targetName = v;
+    } else if (arg == "--input-shape") {
+      const char *v = value("--input-shape");
+      if (!v) return kExitModelError;
+      std::string name;
+      std::vector<int64_t> dims;
+      if (!parseShape(v, name, dims))
+        return usageError("--input-shape expects NAME=D1,D2,... with non-negative integers, got '" +
+                          std::string(v) + "'");
+      importOptions.inputShapes[name] = dims;
+    } else if (arg == "--bind") {
+      const char *v = value("--bind");
+      if (!v) return kExitModelError;
+      std::string text = v;
+      size_t eq = text.find('=');
+      char *end = nullptr;
+      double number = eq == std::string::npos ? 0 : std::strtod(text.c_str() + eq + 1, &end);
+      if (eq == std::string::npos || eq == 0 || !end || *end != '\0' || end == text.c_str() + eq + 1)
+        return usageError("--bind expects NAME=NUMBER, got '" + text + "'");
+      importOptions.boundInputs[text.substr(0, eq)] = number;
+    } else if (arg == "--emit-mlir") {
+      const char *v = value("--emit-mlir");
+      if (!v) return kExitModelError;
+      emitMlir = v;
+    } else if (arg == "--keep-temps") {
+      keepTemps = true;
+    } else if (arg == "-v" || arg == "--verbose") {
+      verbose = true;
+    } else if (!arg.empty() && arg[0] == '-') {
+      return usageError("unknown option '" + arg + "'");
+    } else if (modelPath.empty()) {
+      modelPath = arg;
+    } else {
+      return usageError("more than one model given ('" + modelPath + "' and '" + arg + "')");
+    }
+  }
+  if (modelPath.empty())
+    return usageError("no model given");
+  if (outputPath.empty())
+    return usageError("no output given (-o OUT)");
+  auto target = kiln::findTarget(targetName);
+  if (!target) {
+    std::string names;
+    for (const auto &n : kiln::targetNames())
+      names += " " + n;
+    return usageError("unknown target '" + targetName + "' (known:" + names + ")");
+  }
+
+  mlir::MLIRContext context;
+  context.disableMultithreading();  // the machine has few cores; Halide uses them later
+  kiln::OnnxImportError importError;
+  auto module = kiln::importOnnxModel(context, modelPath, importOptions, importError);
+  if (!module) {
+    if (!importError.unsupported.empty()) {
+      llvm::errs() << "kiln: error: " << modelPath << " uses " << importError.unsupported.size()
+                   << " unsupported op type(s):\n";
+      for (const auto &[type, nodes] : importError.unsupported) {
+        llvm::errs() << "  " << type << " (" << nodes.size() << " node"
+                     << (nodes.size() == 1 ? "" : "s") << "):";
+        for (size_t i = 0; i < nodes.size() && i < 20; ++i)
+          llvm::errs() << " " << nodes[i];
+        if (nodes.size() > 20)
+          llvm::errs() << " ... and " << nodes.size() - 20 << " more";
+        llvm::errs() << "\n";
+      }
+    }
+    for (const auto &message : importError.messages)
+      llvm::errs() << "kiln: error: " << message << "\n";
+    return kExitModelError;
+  }
+
+  // Diagnostics from passes print with their op's location (the ONNX node).
+  mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &diag) {
+    llvm::errs() << "kiln: " << (diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error" : "note")
+                 << ": " << diag.getLocation() << ": " << diag.str() << "\n";
+    return mlir::success();
+  });
+  if (mlir::failed(module->verify()) || mlir::failed(kiln::runKilnPipeline(*module))) {
+    llvm::errs() << "kiln: error: the pass pipeline failed on " << modelPath << "\n";
+    return kExitFailure;
+  }
+  if (!emitMlir.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(emitMlir, ec);
+    if (ec)
+      return usageError("cannot write " + emitMlir + ": " + ec.message());
+    module->print(out);
+  }
+
+  kiln::ArtifactOptions artifact;
+  artifact.outputPath = outputPath;
+  artifact.modelName = llvm::sys::path::filename(outputPath).str();
+  artifact.sourceName = llvm::sys::path::filename(modelPath).str();
+  artifact.target = *target;
+  artifact.verbose = verbose;
+  artifact.keepTemps = keepTemps;
+  std::string error;
+  if (!kiln::buildArtifact(*module, artifact, error)) {
+    llvm::errs() << "kiln: error: " << error << "\n";
+    return kExitFailure;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    llvm::outs() << kUsage;
+    return argc < 2 ? kExitModelError : 0;
+  }
+  std::string command = argv[1];
+  if (command == "compile")
+    return compileCommand(argc - 2, argv + 2);
+  if (command == "targets") {
+    for (const auto &name : kiln::targetNames())
+      llvm::outs() << name << "\n";
+    return 0;
+  }
+  if (command == "ops") {
+    for (const auto &name : kiln::supportedOnnxOps())
+      llvm::outs() << name << "\n";
+    return 0;
+  }
+  return usageError("unknown command '" + command + "'");
+}

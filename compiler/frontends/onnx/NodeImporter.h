@@ -1,0 +1,117 @@
+//===- NodeImporter.h - what an op importer sees of its ONNX node ----------===//
+//
+// Each op family (OpsMath.cpp, OpsNN.cpp, OpsTensor.cpp) registers one function per ONNX
+// op type. The function reads its node through a NodeImporter: operands as kiln values,
+// attributes with defaults, constant operands as values, and it reports failures with the
+// node named. Internal to the ONNX frontend.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_FRONTENDS_ONNX_NODEIMPORTER_H
+#define KILN_COMPILER_FRONTENDS_ONNX_NODEIMPORTER_H
+
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include "dialects/kiln/IR/KilnShapes.h"
+#include "mlir/IR/Builders.h"
+#include "onnx/onnx_pb.h"
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+class NodeImporter {
+public:
+  NodeImporter(mlir::OpBuilder &builder, std::map<std::string, mlir::Value> &values,
+               const onnx::NodeProto &node, mlir::Location loc, int64_t opset)
+      : builder(builder), values(values), node(node), loc(loc), opset(opset) {}
+
+  mlir::OpBuilder &builder;
+  std::map<std::string, mlir::Value> &values;
+  const onnx::NodeProto &node;
+  mlir::Location loc;
+  /// The default-domain opset the node is read at (17 unless conversion failed).
+  int64_t opset;
+  std::string error;  // set by fail()
+
+  /// Operand `i`, or a null value when absent (optional inputs have empty names).
+  mlir::Value input(int i) const;
+  int inputCount() const { return node.input_size(); }
+  int outputCount() const { return node.output_size(); }
+  void setOutput(int i, mlir::Value value);
+
+  /// Records `message` as this node's error and returns failure.
+  mlir::LogicalResult fail(const std::string &message);
+
+  bool hasAttr(const std::string &name) const;
+  int64_t intAttr(const std::string &name, int64_t fallback) const;
+  double floatAttr(const std::string &name, double fallback) const;
+  std::string stringAttr(const std::string &name, const std::string &fallback) const;
+  std::vector<int64_t> intsAttr(const std::string &name,
+                                std::vector<int64_t> fallback = {}) const;
+  std::vector<float> floatsAttr(const std::string &name) const;
+  const onnx::TensorProto *tensorAttr(const std::string &name) const;
+
+  /// Values of a constant operand; std::nullopt if it is not a compile-time constant.
+  std::optional<ConstantValues> constantInput(int i) const;
+  /// Integer values of a constant operand (error if not constant).
+  mlir::FailureOr<std::vector<int64_t>> constantInts(int i, const std::string &what);
+
+  /// Type helpers.
+  static mlir::RankedTensorType typeOf(mlir::Value value);
+  static llvm::ArrayRef<int64_t> shapeOf(mlir::Value value) { return typeOf(value).getShape(); }
+  mlir::RankedTensorType tensorType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType) {
+    return mlir::RankedTensorType::get(shape, elementType);
+  }
+
+  /// Builds an op, folding it right away when its operands are constants.
+  template <typename OpTy, typename... Args> mlir::Value create(Args &&...args) {
+    return builder.createOrFold<OpTy>(loc, std::forward<Args>(args)...);
+  }
+
+  /// Elementwise binary op with broadcasting; fails on incompatible shapes.
+  template <typename OpTy> mlir::FailureOr<mlir::Value> binary(mlir::Value lhs, mlir::Value rhs) {
+    auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
+    if (!shape) {
+      fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " +
+           shapeToString(shapeOf(rhs)) + " do not broadcast");
+      return mlir::failure();
+    }
+    if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
+      fail("operand element types differ");
+      return mlir::failure();
+    }
+    return create<OpTy>(tensorType(*shape, typeOf(lhs).getElementType()), lhs, rhs);
+  }
+
+  /// A scalar constant of `elementType` (rank 0).
+  mlir::Value scalar(double value, mlir::Type elementType);
+  /// A constant with the given shape and values.
+  mlir::Value constant(llvm::ArrayRef<int64_t> shape, mlir::Type elementType,
+                       llvm::ArrayRef<double> floats, llvm::ArrayRef<int64_t> ints = {});
+  mlir::Value reshape(mlir::Value value, llvm::ArrayRef<int64_t> shape);
+  mlir::Value transpose(mlir::Value value, llvm::ArrayRef<int64_t> perm);
+
+  /// Normalizes a possibly negative axis against `rank`; fails when out of range.
+  mlir::FailureOr<int64_t> axis(int64_t axis, int64_t rank);
+};
+
+using OpImportFn = mlir::LogicalResult (*)(NodeImporter &);
+using OpTable = std::map<std::string, OpImportFn>;
+
+void registerMathOps(OpTable &table);
+void registerNNOps(OpTable &table);
+void registerTensorOps(OpTable &table);
+
+/// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
+mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);
+/// Reads a TensorProto (raw_data, typed fields or external data next to `modelDir`).
+mlir::FailureOr<mlir::ElementsAttr> readTensorProto(mlir::MLIRContext *context,
+                                                    const onnx::TensorProto &tensor,
+                                                    const std::string &modelDir,
+                                                    std::string &error);
+
+} // namespace kiln
+
+#endif

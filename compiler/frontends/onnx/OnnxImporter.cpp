@@ -1,0 +1,566 @@
+//===- OnnxImporter.cpp - ONNX model -> kiln dialect -----------------------===//
+//
+// Model-level import:
+// 1. parse the protobuf, run onnx::checker, convert to the target opset;
+// 2. specialize dynamic input dimensions from --input-shape and run ONNX shape inference
+//    (its errors are the model's errors);
+// 3. list unsupported op types (all of them, with node names) before importing anything;
+// 4. import initializers as constants and every node through its op family's function.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/OnnxImporter.h"
+
+#include "compiler/frontends/onnx/NodeImporter.h"
+#include "dialects/kiln/IR/KilnDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "onnx/checker.h"
+#include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cstring>
+#include <set>
+#include <fstream>
+#include <sstream>
+
+using namespace mlir;
+
+namespace kiln {
+
+//===----------------------------------------------------------------------===//
+// NodeImporter
+//===----------------------------------------------------------------------===//
+
+Value NodeImporter::input(int i) const {
+  if (i >= node.input_size() || node.input(i).empty())
+    return {};
+  auto it = values.find(node.input(i));
+  return it == values.end() ? Value() : it->second;
+}
+
+void NodeImporter::setOutput(int i, Value value) {
+  if (i < node.output_size() && !node.output(i).empty())
+    values[node.output(i)] = value;
+}
+
+LogicalResult NodeImporter::fail(const std::string &message) {
+  if (error.empty())
+    error = message;
+  return failure();
+}
+
+static const onnx::AttributeProto *findAttr(const onnx::NodeProto &node,
+                                            const std::string &name) {
+  for (const auto &attr : node.attribute())
+    if (attr.name() == name)
+      return &attr;
+  return nullptr;
+}
+
+bool NodeImporter::hasAttr(const std::string &name) const { return findAttr(node, name); }
+
+int64_t NodeImporter::intAttr(const std::string &name, int64_t fallback) const {
+  const auto *attr = findAttr(node, name);
+  return attr ? attr->i() : fallback;
+}
+
+double NodeImporter::floatAttr(const std::string &name, double fallback) const {
+  const auto *attr = findAttr(node, name);
+  return attr ? attr->f() : fallback;
+}
+
+std::string NodeImporter::stringAttr(const std::string &name,
+                                     const std::string &fallback) const {
+  const auto *attr = findAttr(node, name);
+  return attr ? attr->s() : fallback;
+}
+
+std::vector<int64_t> NodeImporter::intsAttr(const std::string &name,
+                                            std::vector<int64_t> fallback) const {
+  const auto *attr = findAttr(node, name);
+  if (!attr)
+    return fallback;
+  return std::vector<int64_t>(attr->ints().begin(), attr->ints().end());
+}
+
+std::vector<float> NodeImporter::floatsAttr(const std::string &name) const {
+  const auto *attr = findAttr(node, name);
+  if (!attr)
+    return {};
+  return std::vector<float>(attr->floats().begin(), attr->floats().end());
+}
+
+const onnx::TensorProto *NodeImporter::tensorAttr(const std::string &name) const {
+  const auto *attr = findAttr(node, name);
+  return attr && attr->has_t() ? &attr->t() : nullptr;
+}
+
+std::optional<ConstantValues> NodeImporter::constantInput(int i) const {
+  Value value = input(i);
+  if (!value)
+    return std::nullopt;
+  auto constant = value.getDefiningOp<ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  return readConstant(constant.getValue());
+}
+
+FailureOr<std::vector<int64_t>> NodeImporter::constantInts(int i, const std::string &what) {
+  auto values = constantInput(i);
+  if (!values || !values->isInteger) {
+    fail(what + " (input " + std::to_string(i) + ") must be a compile-time integer constant");
+    return failure();
+  }
+  return values->ints;
+}
+
+RankedTensorType NodeImporter::typeOf(Value value) {
+  return llvm::cast<RankedTensorType>(value.getType());
+}
+
+Value NodeImporter::constant(ArrayRef<int64_t> shape, Type elementType, ArrayRef<double> floats,
+                             ArrayRef<int64_t> ints) {
+  auto type = tensorType(shape, elementType);
+  std::vector<int64_t> intValues(ints.begin(), ints.end());
+  if (isIntegerElement(elementType) && intValues.empty())
+    for (double f : floats)
+      intValues.push_back(int64_t(f));
+  std::vector<double> floatValues(floats.begin(), floats.end());
+  if (floatValues.empty())
+    for (int64_t i : ints)
+      floatValues.push_back(double(i));
+  return ConstantOp::create(builder, loc, type,
+                            buildConstant(type, floatValues, intValues, "const"));
+}
+
+Value NodeImporter::scalar(double value, Type elementType) {
+  return constant({}, elementType, {value}, {int64_t(value)});
+}
+
+Value NodeImporter::reshape(Value value, ArrayRef<int64_t> shape) {
+  return create<ReshapeOp>(tensorType(shape, typeOf(value).getElementType()), value);
+}
+
+Value NodeImporter::transpose(Value value, ArrayRef<int64_t> perm) {
+  Shape shape;
+  for (int64_t p : perm)
+    shape.push_back(shapeOf(value)[p]);
+  return create<TransposeOp>(tensorType(shape, typeOf(value).getElementType()), value,
+                             builder.getDenseI64ArrayAttr(perm));
+}
+
+FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+    fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return failure();
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensors
+//===----------------------------------------------------------------------===//
+
+Type onnxElementType(MLIRContext *context, int dataType) {
+  Builder b(context);
+  switch (dataType) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::INT8: return b.getIntegerType(8);
+  case onnx::TensorProto::INT16: return b.getIntegerType(16);
+  case onnx::TensorProto::INT32: return b.getIntegerType(32);
+  case onnx::TensorProto::INT64: return b.getIntegerType(64);
+  case onnx::TensorProto::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
+  case onnx::TensorProto::UINT16: return b.getIntegerType(16, false);
+  case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
+  case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  default: return nullptr;
+  }
+}
+
+static std::string sanitizeBlobName(const std::string &name) {
+  std::string out;
+  for (char c : name)
+    out += (isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.') ? c : '_';
+  if (out.empty() || isdigit(static_cast<unsigned char>(out[0])))
+    out = "t_" + out;
+  return out;
+}
+
+FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
+                                        const std::string &modelDir, std::string &error) {
+  Type elementType = onnxElementType(context, tensor.data_type());
+  if (!elementType) {
+    error = "tensor '" + tensor.name() + "' has unsupported data type " +
+            std::to_string(tensor.data_type());
+    return failure();
+  }
+  SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) {
+      error = "tensor '" + tensor.name() + "' has a negative dimension";
+      return failure();
+    }
+  auto type = RankedTensorType::get(shape, elementType);
+  int64_t count = type.getNumElements();
+  int64_t elementSize = elementByteSize(elementType);
+  std::string bytes;
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &entry : tensor.external_data()) {
+      if (entry.key() == "location") location = entry.value();
+      else if (entry.key() == "offset") offset = std::stoll(entry.value());
+      else if (entry.key() == "length") length = std::stoll(entry.value());
+    }
+    std::string path = modelDir + "/" + location;
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+      error = "tensor '" + tensor.name() + "': cannot open external data file " + path;
+      return failure();
+    }
+    if (length < 0)
+      length = count * elementSize;
+    bytes.resize(length);
+    file.seekg(offset);
+    if (!file.read(bytes.data(), length)) {
+      error = "tensor '" + tensor.name() + "': external data file " + path +
+              " is shorter than offset " + std::to_string(offset) + " + length " +
+              std::to_string(length);
+      return failure();
+    }
+  } else if (tensor.has_raw_data()) {
+    bytes = tensor.raw_data();
+  }
+  ConstantValues values;
+  values.type = type;
+  values.isInteger = isIntegerElement(elementType);
+  if (!bytes.empty() || tensor.has_raw_data() ||
+      tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (int64_t(bytes.size()) != count * elementSize) {
+      error = "tensor '" + tensor.name() + "' holds " + std::to_string(bytes.size()) +
+              " bytes, expected " + std::to_string(count * elementSize) + " for shape " +
+              shapeToString(shape);
+      return failure();
+    }
+    if (count > 16) {
+      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(bytes.data(), bytes.size()), 64);
+      return ElementsAttr(DenseResourceElementsAttr::get(
+          type, sanitizeBlobName(tensor.name()), std::move(blob)));
+    }
+    // Small: decode through a resource-free path.
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+        ArrayRef<char>(bytes.data(), bytes.size()), 64);
+    auto tmp = DenseResourceElementsAttr::get(type, "small", std::move(blob));
+    auto decoded = readConstant(tmp);
+    if (!decoded) {
+      error = "tensor '" + tensor.name() + "' could not be decoded";
+      return failure();
+    }
+    return buildConstant(type, decoded->floats, decoded->ints, sanitizeBlobName(tensor.name()));
+  }
+  // Typed fields.
+  std::vector<double> floats;
+  std::vector<int64_t> ints;
+  switch (tensor.data_type()) {
+  case onnx::TensorProto::FLOAT:
+    for (float f : tensor.float_data()) floats.push_back(f);
+    break;
+  case onnx::TensorProto::DOUBLE:
+    for (double f : tensor.double_data()) floats.push_back(f);
+    break;
+  case onnx::TensorProto::INT64:
+    for (int64_t i : tensor.int64_data()) ints.push_back(i);
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    for (uint64_t i : tensor.uint64_data()) ints.push_back(int64_t(i));
+    break;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+    for (int32_t bits : tensor.int32_data()) {
+      llvm::APFloat v(tensor.data_type() == onnx::TensorProto::FLOAT16
+                          ? llvm::APFloat::IEEEhalf()
+                          : llvm::APFloat::BFloat(),
+                      llvm::APInt(16, uint64_t(bits) & 0xffff));
+      floats.push_back(v.convertToDouble());
+    }
+    break;
+  default:
+    for (int32_t i : tensor.int32_data()) ints.push_back(i);
+    break;
+  }
+  if (values.isInteger)
+    for (int64_t i : ints) floats.push_back(double(i));
+  if (int64_t(floats.size()) != count) {
+    error = "tensor '" + tensor.name() + "' holds " + std::to_string(floats.size()) +
+            " values, expected " + std::to_string(count) + " for shape " + shapeToString(shape);
+    return failure();
+  }
+  return buildConstant(type, floats, ints, sanitizeBlobName(tensor.name()));
+}
+
+//===----------------------------------------------------------------------===//
+// Model import
+//===----------------------------------------------------------------------===//
+
+static const OpTable &opTable() {
+  static const OpTable table = [] {
+    OpTable t;
+    registerMathOps(t);
+    registerNNOps(t);
+    registerTensorOps(t);
+    return t;
+  }();
+  return table;
+}
+
+std::vector<std::string> supportedOnnxOps() {
+  std::vector<std::string> names;
+  for (const auto &entry : opTable())
+    names.push_back(entry.first);
+  return names;
+}
+
+static std::string nodeLabel(const onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty() ? node.op_type() + "#" + std::to_string(index)
+                                         : node.name();
+  return "node '" + name + "' (" + node.op_type() + ")";
+}
+
+OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &path,
+                                      const OnnxImportOptions &options, OnnxImportError &error) {
+  context.getOrLoadDialect<KilnDialect>();
+  context.getOrLoadDialect<func::FuncDialect>();
+
+  // 1. Parse, check, convert.
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    error.messages.push_back(path + ": cannot open file");
+    return nullptr;
+  }
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  std::string bytes = buffer.str();
+  onnx::ModelProto model;
+  if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
+    error.messages.push_back(path + ": not a valid ONNX model (protobuf parse failed or no graph)");
+    return nullptr;
+  }
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception &e) {
+    error.messages.push_back(path + ": ONNX checker: " + e.what());
+    return nullptr;
+  }
+  int64_t opset = 0;
+  for (const auto &import : model.opset_import())
+    if (import.domain().empty() || import.domain() == "ai.onnx")
+      opset = import.version();
+  if (opset == 0) {
+    error.messages.push_back(path + ": model imports no default-domain opset");
+    return nullptr;
+  }
+  std::string modelDir = path.find('/') == std::string::npos
+                             ? "."
+                             : path.substr(0, path.find_last_of('/'));
+  onnx::GraphProto *graph = model.mutable_graph();
+
+  // 2. Specialize inputs, infer shapes, convert to the target opset.
+  std::set<std::string> initializerNames;
+  for (const auto &init : graph->initializer())
+    initializerNames.insert(init.name());
+  for (const auto &entry : options.inputShapes) {
+    bool found = false;
+    for (const auto &input : graph->input())
+      found |= input.name() == entry.first;
+    if (!found) {
+      std::string names;
+      for (const auto &input : graph->input())
+        if (!initializerNames.count(input.name()))
+          names += (names.empty() ? "" : ", ") + input.name();
+      error.messages.push_back("--input-shape names '" + entry.first +
+                               "', which is not a model input (inputs: " + names + ")");
+    }
+  }
+  for (auto &input : *graph->mutable_input()) {
+    if (initializerNames.count(input.name()))
+      continue;
+    if (!input.type().has_tensor_type()) {
+      error.messages.push_back("input '" + input.name() + "' is not a tensor");
+      continue;
+    }
+    auto *tensorType = input.mutable_type()->mutable_tensor_type();
+    auto *shape = tensorType->mutable_shape();
+    auto given = options.inputShapes.find(input.name());
+    if (given != options.inputShapes.end()) {
+      if (int(given->second.size()) != shape->dim_size() && tensorType->has_shape()) {
+        error.messages.push_back("--input-shape " + input.name() + " has rank " +
+                                 std::to_string(given->second.size()) + ", the model's input has rank " +
+                                 std::to_string(shape->dim_size()));
+        continue;
+      }
+      shape->clear_dim();
+      for (int64_t d : given->second)
+        shape->add_dim()->set_dim_value(d);
+      continue;
+    }
+    for (int i = 0; i < shape->dim_size(); ++i)
+      if (!shape->dim(i).has_dim_value()) {
+        std::string param = shape->dim(i).dim_param();
+        error.messages.push_back("input '" + input.name() + "' has dynamic dimension " +
+                                 std::to_string(i) + (param.empty() ? "" : " (" + param + ")") +
+                                 "; give its shape with --input-shape " + input.name() + "=...");
+        break;
+      }
+  }
+  if (!error.empty())
+    return nullptr;
+  try {
+    onnx::ShapeInferenceOptions inferenceOptions{/*check_type=*/false, /*error_mode=*/0,
+                                                 /*enable_data_propagation=*/true};
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       inferenceOptions);
+  } catch (const std::exception &e) {
+    error.messages.push_back(path + ": ONNX shape inference: " + e.what());
+    return nullptr;
+  }
+
+  // Convert to the target opset. Some adapters need shapes that ONNX's inference cannot
+  // derive before kiln folds shape arithmetic (Softmax 12->13 on a computed Reshape); the
+  // importer then reads the model at its own opset, where every handler checks n.opset.
+  if (opset < options.targetOpset) {
+    try {
+      onnx::ModelProto converted =
+          onnx::version_conversion::ConvertVersion(model, options.targetOpset);
+      model = std::move(converted);
+      opset = options.targetOpset;
+    } catch (const std::exception &e) {
+      if (options.verbose)
+        llvm::errs() << "[kiln] importing at opset " << opset << ": conversion to "
+                     << options.targetOpset << " failed: " << e.what() << "\n";
+    }
+    try {
+      onnx::ShapeInferenceOptions again{false, 0, true};
+      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), again);
+    } catch (const std::exception &e) {
+      error.messages.push_back(path + ": ONNX shape inference after conversion: " + e.what());
+      return nullptr;
+    }
+    graph = model.mutable_graph();
+  }
+
+  // 3. Unsupported ops, all at once.
+  const OpTable &table = opTable();
+  for (int i = 0; i < graph->node_size(); ++i) {
+    const auto &node = graph->node(i);
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!defaultDomain || !table.count(node.op_type())) {
+      std::string type = defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
+      error.unsupported[type].push_back(node.name().empty() ? "#" + std::to_string(i)
+                                                            : node.name());
+    }
+  }
+  if (!error.empty())
+    return nullptr;
+
+  // 4. Import.
+  OpBuilder builder(&context);
+  auto fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  std::map<std::string, Value> values;
+  SmallVector<Type> inputTypes;
+  SmallVector<std::string> inputNames;
+  for (const auto &input : graph->input()) {
+    if (initializerNames.count(input.name()))
+      continue;
+    const auto &tensorType = input.type().tensor_type();
+    Type elementType = onnxElementType(&context, tensorType.elem_type());
+    if (!elementType) {
+      error.messages.push_back("input '" + input.name() + "' has unsupported element type " +
+                               std::to_string(tensorType.elem_type()));
+      return nullptr;
+    }
+    SmallVector<int64_t> shape;
+    for (const auto &dim : tensorType.shape().dim())
+      shape.push_back(dim.dim_value());
+    inputTypes.push_back(RankedTensorType::get(shape, elementType));
+    inputNames.push_back(input.name());
+  }
+  // Bound inputs (--bind) become constants and leave the signature.
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (size_t i = 0; i < inputNames.size(); ++i)
+    if (!options.boundInputs.count(inputNames[i])) {
+      argTypes.push_back(inputTypes[i]);
+      argNames.push_back(inputNames[i]);
+    }
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(builder, fileLoc, "main",
+                                   builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+  for (size_t i = 0, arg = 0; i < inputNames.size(); ++i) {
+    auto bound = options.boundInputs.find(inputNames[i]);
+    if (bound != options.boundInputs.end()) {
+      auto type = llvm::cast<RankedTensorType>(inputTypes[i]);
+      std::vector<double> floats(type.getNumElements(), bound->second);
+      std::vector<int64_t> ints(type.getNumElements(), int64_t(bound->second));
+      values[inputNames[i]] = ConstantOp::create(
+          builder, fileLoc, type, buildConstant(type, floats, ints, "bound"));
+    } else {
+      values[inputNames[i]] = entry->getArgument(arg++);
+    }
+  }
+  for (const auto &init : graph->initializer()) {
+    std::string message;
+    auto attr = readTensorProto(&context, init, modelDir, message);
+    if (failed(attr)) {
+      error.messages.push_back(message);
+      return nullptr;
+    }
+    values[init.name()] = ConstantOp::create(builder, NameLoc::get(builder.getStringAttr(init.name())),
+                                             llvm::cast<RankedTensorType>(attr->getType()), *attr);
+  }
+  for (int i = 0; i < graph->node_size(); ++i) {
+    const auto &node = graph->node(i);
+    std::string label = nodeLabel(node, i);
+    auto loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
+    for (const auto &name : node.input())
+      if (!name.empty() && !values.count(name)) {
+        error.messages.push_back(label + ": input '" + name + "' is not defined before use");
+        return nullptr;
+      }
+    NodeImporter importer(builder, values, node, loc, opset);
+    if (failed(table.at(node.op_type())(importer))) {
+      error.messages.push_back(label + ": " +
+                               (importer.error.empty() ? "import failed" : importer.error));
+      return nullptr;
+    }
+  }
+  SmallVector<Value> results;
+  SmallVector<Attribute> outputNames;
+  for (const auto &output : graph->output()) {
+    auto it = values.find(output.name());
+    if (it == values.end()) {
+      error.messages.push_back("graph output '" + output.name() + "' is never produced");
+      return nullptr;
+    }
+    results.push_back(it->second);
+    outputNames.push_back(builder.getStringAttr(output.name()));
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  SmallVector<Attribute> inputNameAttrs;
+  for (const auto &name : argNames)
+    inputNameAttrs.push_back(builder.getStringAttr(name));
+  func->setAttr("kiln.input_names", builder.getArrayAttr(inputNameAttrs));
+  func->setAttr("kiln.output_names", builder.getArrayAttr(outputNames));
+  return module;
+}
+
+} // namespace kiln

@@ -1,0 +1,50 @@
+//===- OnnxImporter.h - ONNX model -> kiln dialect -------------------------===//
+//
+// The ONNX frontend: parses a model with libonnx, checks it, converts it to one opset,
+// specializes dynamic input dimensions and imports every node into kiln ops with static
+// shapes. Shape arithmetic folds away during import (ops are created with createOrFold).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_FRONTENDS_ONNX_ONNXIMPORTER_H
+#define KILN_COMPILER_FRONTENDS_ONNX_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include <map>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct OnnxImportOptions {
+  /// Concrete shapes for inputs, by name (from --input-shape x=1,3,48,192).
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Scalar inputs bound to constants at compile time (from --bind NAME=VALUE).
+  std::map<std::string, double> boundInputs;
+  /// The opset every model is converted to before import.
+  int targetOpset = 17;
+  /// Report import decisions (opset fallback) on stderr.
+  bool verbose = false;
+};
+
+/// Why an import failed. `unsupported` lists every unsupported op type with the nodes that
+/// use it (the driver exits with code 2 for those); `messages` holds other errors.
+struct OnnxImportError {
+  std::map<std::string, std::vector<std::string>> unsupported;
+  std::vector<std::string> messages;
+  bool empty() const { return unsupported.empty() && messages.empty(); }
+};
+
+/// Imports `path` into a module with one function @main. Returns null and fills `error`
+/// when the model cannot be compiled.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxModel(mlir::MLIRContext &context,
+                                                  const std::string &path,
+                                                  const OnnxImportOptions &options,
+                                                  OnnxImportError &error);
+
+/// ONNX op types the importer handles (for messages and docs).
+std::vector<std::string> supportedOnnxOps();
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,295 @@
+//===- OpsNN.cpp - ONNX neural-network ops -> kiln --------------------------===//
+//
+// Convolutions, pooling, BatchNormalization and Resize. auto_pad, ceil_mode and
+// output_shape are resolved here into explicit pads so kiln.conv/kiln.pool carry one form.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/NodeImporter.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Window attributes after resolving auto_pad.
+struct Window {
+  std::vector<int64_t> kernel, strides, pads, dilations;
+};
+
+FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
+                             ArrayRef<int64_t> kernel) {
+  size_t spatial = inputShape.size() - 2;
+  Window w;
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = n.intsAttr("strides", std::vector<int64_t>(spatial, 1));
+  w.dilations = n.intsAttr("dilations", std::vector<int64_t>(spatial, 1));
+  w.pads = n.intsAttr("pads", std::vector<int64_t>(2 * spatial, 0));
+  if (w.kernel.size() != spatial || w.strides.size() != spatial ||
+      w.dilations.size() != spatial || w.pads.size() != 2 * spatial) {
+    n.fail("kernel_shape, strides, dilations or pads do not match " + std::to_string(spatial) +
+           " spatial axes");
+    return failure();
+  }
+  std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
+  if (autoPad == "VALID") {
+    std::fill(w.pads.begin(), w.pads.end(), 0);
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t in = inputShape[2 + i];
+      int64_t out = (in + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>(
+          (out - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 - in, 0);
+      int64_t small = total / 2, large = total - small;
+      w.pads[i] = autoPad == "SAME_UPPER" ? small : large;
+      w.pads[spatial + i] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    n.fail("unsupported auto_pad '" + autoPad + "'");
+    return failure();
+  }
+  return w;
+}
+
+LogicalResult importConv(NodeImporter &n) {
+  Value x = n.input(0), weight = n.input(1), bias = n.input(2);
+  ArrayRef<int64_t> xShape = n.shapeOf(x), wShape = n.shapeOf(weight);
+  if (xShape.size() < 3 || wShape.size() != xShape.size())
+    return n.fail("input " + shapeToString(xShape) + " and weight " + shapeToString(wShape) +
+                  " must have the same rank >= 3");
+  auto window = readWindow(n, xShape, n.intsAttr("kernel_shape", wShape.drop_front(2).vec()));
+  if (failed(window))
+    return failure();
+  int64_t groups = n.intAttr("group", 1);
+  std::string error;
+  auto shape = convResultShape(xShape, wShape, window->strides, window->pads,
+                               window->dilations, groups, error);
+  if (!shape)
+    return n.fail(error);
+  auto &b = n.builder;
+  n.setOutput(0, n.create<ConvOp>(n.tensorType(*shape, n.typeOf(x).getElementType()), x, weight,
+                                  bias, b.getDenseI64ArrayAttr(window->strides),
+                                  b.getDenseI64ArrayAttr(window->pads),
+                                  b.getDenseI64ArrayAttr(window->dilations),
+                                  b.getI64IntegerAttr(groups)));
+  return success();
+}
+
+LogicalResult importConvTranspose(NodeImporter &n) {
+  Value x = n.input(0), weight = n.input(1), bias = n.input(2);
+  ArrayRef<int64_t> xShape = n.shapeOf(x), wShape = n.shapeOf(weight);
+  if (xShape.size() < 3 || wShape.size() != xShape.size())
+    return n.fail("input and weight must have the same rank >= 3");
+  size_t spatial = xShape.size() - 2;
+  std::vector<int64_t> kernel = n.intsAttr("kernel_shape", wShape.drop_front(2).vec());
+  std::vector<int64_t> strides = n.intsAttr("strides", std::vector<int64_t>(spatial, 1));
+  std::vector<int64_t> dilations = n.intsAttr("dilations", std::vector<int64_t>(spatial, 1));
+  std::vector<int64_t> pads = n.intsAttr("pads", std::vector<int64_t>(2 * spatial, 0));
+  std::vector<int64_t> outputPadding =
+      n.intsAttr("output_padding", std::vector<int64_t>(spatial, 0));
+  std::vector<int64_t> outputShape = n.intsAttr("output_shape");
+  std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
+  if (strides.size() != spatial || dilations.size() != spatial || pads.size() != 2 * spatial ||
+      outputPadding.size() != spatial)
+    return n.fail("window attributes do not match " + std::to_string(spatial) + " spatial axes");
+  if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    // Total padding from the requested output size (ONNX ConvTranspose spec).
+    if (outputShape.size() > spatial)
+      outputShape.erase(outputShape.begin(), outputShape.end() - spatial);
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t want = outputShape.empty() ? xShape[2 + i] * strides[i] : outputShape[i];
+      int64_t total = strides[i] * (xShape[2 + i] - 1) + outputPadding[i] +
+                      ((kernel[i] - 1) * dilations[i] + 1) - want;
+      int64_t half = total / 2;
+      bool upper = autoPad != "SAME_LOWER";
+      pads[i] = upper ? half : total - half;
+      pads[spatial + i] = upper ? total - half : half;
+    }
+  } else if (autoPad == "VALID") {
+    std::fill(pads.begin(), pads.end(), 0);
+  }
+  // output_padding extends the end: the same as a negative end pad.
+  for (size_t i = 0; i < spatial; ++i)
+    pads[spatial + i] -= outputPadding[i];
+  int64_t groups = n.intAttr("group", 1);
+  std::string error;
+  auto shape = convTransposeResultShape(xShape, wShape, strides, pads, dilations, groups, error);
+  if (!shape)
+    return n.fail(error);
+  auto &b = n.builder;
+  n.setOutput(0, n.create<ConvTransposeOp>(
+                     n.tensorType(*shape, n.typeOf(x).getElementType()), x, weight, bias,
+                     b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(pads),
+                     b.getDenseI64ArrayAttr(dilations), b.getI64IntegerAttr(groups)));
+  return success();
+}
+
+LogicalResult importPool(NodeImporter &n, const std::string &kind) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  if (xShape.size() < 3)
+    return n.fail("input must have rank >= 3, got " + shapeToString(xShape));
+  if (n.outputCount() > 1 && !n.node.output(1).empty())
+    return n.fail("the Indices output of MaxPool is not supported");
+  auto window = readWindow(n, xShape, n.intsAttr("kernel_shape"));
+  if (failed(window))
+    return failure();
+  size_t spatial = xShape.size() - 2;
+  if (n.intAttr("ceil_mode", 0)) {
+    // Grow the end pad so the floor rule yields the ceil size; the last window must
+    // still start inside the input or the begin pad.
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t effective = window->dilations[i] * (window->kernel[i] - 1) + 1;
+      int64_t span = xShape[2 + i] + window->pads[i] + window->pads[spatial + i] - effective;
+      int64_t out = (span + window->strides[i] - 1) / window->strides[i] + 1;
+      if ((out - 1) * window->strides[i] >= xShape[2 + i] + window->pads[i])
+        --out;
+      window->pads[spatial + i] += std::max<int64_t>(
+          0, (out - 1) * window->strides[i] + effective - (xShape[2 + i] + window->pads[i] +
+                                                           window->pads[spatial + i]));
+    }
+  }
+  Shape shape{xShape[0], xShape[1]};
+  for (size_t i = 0; i < spatial; ++i)
+    shape.push_back(windowOutputSize(xShape[2 + i], window->kernel[i], window->strides[i],
+                                     window->pads[i], window->pads[spatial + i],
+                                     window->dilations[i]));
+  auto &b = n.builder;
+  n.setOutput(0, n.create<PoolOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                  b.getStringAttr(kind), b.getDenseI64ArrayAttr(window->kernel),
+                                  b.getDenseI64ArrayAttr(window->strides),
+                                  b.getDenseI64ArrayAttr(window->pads),
+                                  b.getDenseI64ArrayAttr(window->dilations),
+                                  b.getBoolAttr(n.intAttr("count_include_pad", 0) != 0)));
+  return success();
+}
+
+LogicalResult importGlobalPool(NodeImporter &n, const std::string &kind) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  if (xShape.size() < 3)
+    return n.fail("input must have rank >= 3");
+  Shape shape{xShape[0], xShape[1]};
+  SmallVector<int64_t> axes;
+  for (size_t i = 2; i < xShape.size(); ++i) {
+    shape.push_back(1);
+    axes.push_back(i);
+  }
+  n.setOutput(0, n.create<ReduceOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                    n.builder.getStringAttr(kind),
+                                    n.builder.getDenseI64ArrayAttr(axes)));
+  return success();
+}
+
+/// Per-channel vector `v` shaped [C, 1, ...] to broadcast against [N, C, spatial...].
+Value channelVector(NodeImporter &n, Value v, int64_t rank) {
+  Shape shape{n.shapeOf(v)[0]};
+  for (int64_t i = 2; i < rank; ++i)
+    shape.push_back(1);
+  return n.reshape(v, shape);
+}
+
+LogicalResult importBatchNorm(NodeImporter &n) {
+  // y = (x - mean) / sqrt(var + eps) * scale + bias = x * a + (bias - mean * a). With
+  // constant statistics a and the shift fold to two per-channel constants.
+  Value x = n.input(0), scale = n.input(1), bias = n.input(2), mean = n.input(3),
+        var = n.input(4);
+  int64_t rank = n.shapeOf(x).size();
+  if (rank < 2)
+    return n.fail("input must have rank >= 2");
+  for (Value v : {scale, bias, mean, var})
+    if (n.shapeOf(v).size() != 1 || n.shapeOf(v)[0] != n.shapeOf(x)[1])
+      return n.fail("scale, bias, mean and var must have shape [" +
+                    std::to_string(n.shapeOf(x)[1]) + "]");
+  if (n.outputCount() > 1)
+    for (int i = 1; i < n.outputCount(); ++i)
+      if (!n.node.output(i).empty())
+        return n.fail("training-mode outputs (running mean/var) are not supported");
+  Type elementType = n.typeOf(x).getElementType();
+  Value eps = n.scalar(n.floatAttr("epsilon", 1e-5), elementType);
+  Value stddev = n.create<SqrtOp>(var.getType(), *n.binary<AddOp>(var, eps));
+  Value a = *n.binary<DivOp>(scale, stddev);
+  Value shift = *n.binary<SubOp>(bias, *n.binary<MulOp>(mean, a));
+  Value y = *n.binary<MulOp>(x, channelVector(n, a, rank));
+  n.setOutput(0, *n.binary<AddOp>(y, channelVector(n, shift, rank)));
+  return success();
+}
+
+LogicalResult importResize(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  size_t rank = xShape.size();
+  std::vector<double> scales;
+  Shape shape;
+  // Opset 10 Resize and Upsample take scales as input 1; opset 11+ as input 2 (or sizes 3).
+  int scalesInput = (n.opset < 11 || n.node.op_type() == "Upsample") ? 1 : 2;
+  if (n.node.op_type() == "Upsample" && n.opset < 9) {
+    std::vector<float> attr = n.floatsAttr("scales");
+    if (attr.size() != rank)
+      return n.fail("scales must have one entry per axis");
+    for (size_t i = 0; i < rank; ++i) {
+      scales.push_back(attr[i]);
+      shape.push_back(int64_t(std::floor(double(xShape[i]) * attr[i])));
+    }
+  } else if (scalesInput == 2 && n.input(3)) {
+    auto sizes = n.constantInts(3, "sizes");
+    if (failed(sizes))
+      return failure();
+    if (sizes->size() != rank)
+      return n.fail("sizes has " + std::to_string(sizes->size()) + " entries for rank " +
+                    std::to_string(rank));
+    for (size_t i = 0; i < rank; ++i) {
+      shape.push_back((*sizes)[i]);
+      scales.push_back(double((*sizes)[i]) / double(xShape[i]));
+    }
+  } else {
+    auto constant = n.constantInput(scalesInput);
+    if (!constant || constant->floats.size() != rank)
+      return n.fail("scales must be a compile-time constant with one entry per axis");
+    for (size_t i = 0; i < rank; ++i) {
+      scales.push_back(constant->floats[i]);
+      shape.push_back(int64_t(std::floor(double(xShape[i]) * constant->floats[i])));
+    }
+  }
+  std::string mode = n.stringAttr("mode", "nearest");
+  // Before opset 11 (and in Upsample) coordinates are asymmetric and nearest rounds down.
+  bool legacy = scalesInput == 1;
+  std::string coordinateMode = legacy ? "asymmetric"
+                                      : n.stringAttr("coordinate_transformation_mode", "half_pixel");
+  std::string nearestMode = legacy ? "floor" : n.stringAttr("nearest_mode", "round_prefer_floor");
+  if (mode == "bilinear")
+    mode = "linear";
+  if (mode != "nearest" && mode != "linear")
+    return n.fail("mode '" + mode + "' is not supported (nearest and linear are)");
+  static const char *coordinateModes[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
+                                          "asymmetric"};
+  if (!llvm::is_contained(coordinateModes, coordinateMode))
+    return n.fail("coordinate_transformation_mode '" + coordinateMode + "' is not supported");
+  static const char *nearestModes[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                       "ceil"};
+  if (!llvm::is_contained(nearestModes, nearestMode))
+    return n.fail("nearest_mode '" + nearestMode + "' is not supported");
+  auto &b = n.builder;
+  n.setOutput(0, n.create<ResizeOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                    b.getStringAttr(mode), b.getStringAttr(coordinateMode),
+                                    b.getStringAttr(nearestMode),
+                                    b.getDenseF64ArrayAttr(scales)));
+  return success();
+}
+
+} // namespace
+
+void registerNNOps(OpTable &t) {
+  t["Conv"] = importConv;
+  t["ConvTranspose"] = importConvTranspose;
+  t["MaxPool"] = [](NodeImporter &n) { return importPool(n, "max"); };
+  t["AveragePool"] = [](NodeImporter &n) { return importPool(n, "avg"); };
+  t["GlobalAveragePool"] = [](NodeImporter &n) { return importGlobalPool(n, "mean"); };
+  t["GlobalMaxPool"] = [](NodeImporter &n) { return importGlobalPool(n, "max"); };
+  t["BatchNormalization"] = importBatchNorm;
+  t["Resize"] = importResize;
+  t["Upsample"] = importResize;
+}
+
+} // namespace kiln

@@ -1,0 +1,494 @@
+//===- OpsTensor.cpp - ONNX shape and data-movement ops -> kiln ------------===//
+//
+// Shape, Reshape, Flatten, Squeeze/Unsqueeze, Transpose, Concat, Slice, Split, Gather, Pad,
+// Expand, Constant and ConstantOfShape. Shapes are static after --input-shape, so Shape
+// yields a constant and the arithmetic on it folds as it is built.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/NodeImporter.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+LogicalResult importShape(NodeImporter &n) {
+  ArrayRef<int64_t> shape = n.shapeOf(n.input(0));
+  int64_t rank = shape.size();
+  int64_t start = n.intAttr("start", 0), end = n.intAttr("end", rank);
+  if (start < 0) start += rank;
+  if (end < 0) end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  std::vector<int64_t> dims(shape.begin() + start, shape.begin() + end);
+  n.setOutput(0, n.constant({int64_t(dims.size())}, n.builder.getI64Type(), {}, dims));
+  return success();
+}
+
+LogicalResult importSize(NodeImporter &n) {
+  n.setOutput(0, n.constant({}, n.builder.getI64Type(), {},
+                            {elementCount(n.shapeOf(n.input(0)))}));
+  return success();
+}
+
+LogicalResult importConstant(NodeImporter &n) {
+  auto *ctx = n.builder.getContext();
+  if (const onnx::TensorProto *tensor = n.tensorAttr("value")) {
+    std::string error;
+    auto attr = readTensorProto(ctx, *tensor, ".", error);
+    if (failed(attr))
+      return n.fail(error);
+    n.setOutput(0, ConstantOp::create(n.builder, n.loc,
+                                      llvm::cast<RankedTensorType>(attr->getType()), *attr));
+    return success();
+  }
+  if (n.hasAttr("value_float"))
+    n.setOutput(0, n.scalar(n.floatAttr("value_float", 0), n.builder.getF32Type()));
+  else if (n.hasAttr("value_int"))
+    n.setOutput(0, n.constant({}, n.builder.getI64Type(), {}, {n.intAttr("value_int", 0)}));
+  else if (n.hasAttr("value_floats")) {
+    std::vector<float> f = n.floatsAttr("value_floats");
+    n.setOutput(0, n.constant({int64_t(f.size())}, n.builder.getF32Type(),
+                              std::vector<double>(f.begin(), f.end())));
+  } else if (n.hasAttr("value_ints")) {
+    std::vector<int64_t> i = n.intsAttr("value_ints");
+    n.setOutput(0, n.constant({int64_t(i.size())}, n.builder.getI64Type(), {}, i));
+  } else {
+    return n.fail("only value, value_float(s) and value_int(s) constants are supported");
+  }
+  return success();
+}
+
+LogicalResult importConstantOfShape(NodeImporter &n) {
+  auto shape = n.constantInts(0, "shape");
+  if (failed(shape))
+    return failure();
+  Type elementType = n.builder.getF32Type();
+  double value = 0;
+  int64_t intValue = 0;
+  if (const onnx::TensorProto *tensor = n.tensorAttr("value")) {
+    std::string error;
+    auto attr = readTensorProto(n.builder.getContext(), *tensor, ".", error);
+    if (failed(attr))
+      return n.fail(error);
+    auto values = readConstant(*attr);
+    if (!values || values->floats.size() != 1)
+      return n.fail("value must hold one element");
+    elementType = llvm::cast<RankedTensorType>(attr->getType()).getElementType();
+    value = values->floats[0];
+    intValue = values->isInteger ? values->ints[0] : int64_t(value);
+  }
+  int64_t count = elementCount(*shape);
+  n.setOutput(0, n.constant(*shape, elementType, std::vector<double>(count, value),
+                            isIntegerElement(elementType) ? std::vector<int64_t>(count, intValue)
+                                                          : std::vector<int64_t>{}));
+  return success();
+}
+
+LogicalResult importReshape(NodeImporter &n) {
+  Value x = n.input(0);
+  auto target = n.constantInts(1, "shape");
+  if (failed(target))
+    return failure();
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  bool allowZero = n.intAttr("allowzero", 0);
+  Shape shape;
+  int64_t inferred = -1, known = 1;
+  for (size_t i = 0; i < target->size(); ++i) {
+    int64_t d = (*target)[i];
+    if (d == 0 && !allowZero) {
+      if (i >= xShape.size())
+        return n.fail("shape entry 0 at axis " + std::to_string(i) + " copies a missing axis");
+      d = xShape[i];
+    }
+    if (d == -1) {
+      if (inferred >= 0)
+        return n.fail("shape has more than one -1");
+      inferred = i;
+      d = 1;
+    } else if (d < 0) {
+      return n.fail("shape entry " + std::to_string(d) + " is invalid");
+    }
+    shape.push_back(d);
+    known *= d;
+  }
+  int64_t total = elementCount(xShape);
+  if (inferred >= 0) {
+    if (known == 0 || total % known != 0)
+      return n.fail("cannot infer -1 reshaping " + shapeToString(xShape) + " to " +
+                    shapeToString(*target));
+    shape[inferred] = total / known;
+  }
+  if (elementCount(shape) != total)
+    return n.fail("cannot reshape " + shapeToString(xShape) + " to " + shapeToString(shape));
+  n.setOutput(0, n.reshape(x, shape));
+  return success();
+}
+
+LogicalResult importFlatten(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  int64_t rank = xShape.size();
+  int64_t axis = n.intAttr("axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis > rank)
+    return n.fail("axis out of range");
+  n.setOutput(0, n.reshape(x, {elementCount(xShape.take_front(axis)),
+                               elementCount(xShape.drop_front(axis))}));
+  return success();
+}
+
+FailureOr<std::vector<int64_t>> squeezeAxes(NodeImporter &n, int64_t rank) {
+  std::vector<int64_t> axes;
+  if (n.input(1)) {
+    auto constant = n.constantInts(1, "axes");
+    if (failed(constant))
+      return failure();
+    axes = *constant;
+  } else {
+    axes = n.intsAttr("axes");
+  }
+  for (int64_t &a : axes) {
+    auto normalized = n.axis(a, rank);
+    if (failed(normalized))
+      return failure();
+    a = *normalized;
+  }
+  std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+LogicalResult importSqueeze(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  auto axes = squeezeAxes(n, xShape.size());
+  if (failed(axes))
+    return failure();
+  Shape shape;
+  for (size_t i = 0; i < xShape.size(); ++i) {
+    bool listed = std::find(axes->begin(), axes->end(), int64_t(i)) != axes->end();
+    if (listed && xShape[i] != 1)
+      return n.fail("cannot squeeze axis " + std::to_string(i) + " of size " +
+                    std::to_string(xShape[i]));
+    if (listed || (axes->empty() && xShape[i] == 1))
+      continue;
+    shape.push_back(xShape[i]);
+  }
+  n.setOutput(0, n.reshape(x, shape));
+  return success();
+}
+
+LogicalResult importUnsqueeze(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  int64_t rank = xShape.size();
+  std::vector<int64_t> axes;
+  if (n.input(1)) {
+    auto constant = n.constantInts(1, "axes");
+    if (failed(constant))
+      return failure();
+    axes = *constant;
+  } else {
+    axes = n.intsAttr("axes");
+  }
+  int64_t outRank = rank + axes.size();
+  for (int64_t &a : axes) {
+    auto normalized = n.axis(a, outRank);
+    if (failed(normalized))
+      return failure();
+    a = *normalized;
+  }
+  Shape shape;
+  size_t next = 0;
+  for (int64_t i = 0; i < outRank; ++i) {
+    if (std::find(axes.begin(), axes.end(), i) != axes.end())
+      shape.push_back(1);
+    else if (next < xShape.size())
+      shape.push_back(xShape[next++]);
+    else
+      return n.fail("axes repeat or leave too few dimensions");
+  }
+  n.setOutput(0, n.reshape(x, shape));
+  return success();
+}
+
+LogicalResult importTranspose(NodeImporter &n) {
+  Value x = n.input(0);
+  int64_t rank = n.shapeOf(x).size();
+  std::vector<int64_t> perm = n.intsAttr("perm");
+  if (perm.empty())
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  std::vector<bool> seen(rank, false);
+  if (int64_t(perm.size()) != rank)
+    return n.fail("perm has " + std::to_string(perm.size()) + " entries for rank " +
+                  std::to_string(rank));
+  for (int64_t &p : perm) {
+    if (p < 0)
+      p += rank;
+    if (p < 0 || p >= rank || seen[p])
+      return n.fail("perm is not a permutation");
+    seen[p] = true;
+  }
+  n.setOutput(0, n.transpose(x, perm));
+  return success();
+}
+
+LogicalResult importConcat(NodeImporter &n) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < n.inputCount(); ++i)
+    if (Value v = n.input(i))
+      inputs.push_back(v);
+  if (inputs.empty())
+    return n.fail("no inputs");
+  ArrayRef<int64_t> first = n.shapeOf(inputs[0]);
+  auto axis = n.axis(n.intAttr("axis", 0), first.size());
+  if (failed(axis))
+    return failure();
+  Shape shape(first.begin(), first.end());
+  shape[*axis] = 0;
+  SmallVector<Value> nonEmpty;
+  for (Value v : inputs) {
+    ArrayRef<int64_t> s = n.shapeOf(v);
+    if (s.size() != first.size())
+      return n.fail("inputs differ in rank");
+    for (size_t i = 0; i < s.size(); ++i)
+      if (int64_t(i) != *axis && s[i] != first[i])
+        return n.fail("input shapes " + shapeToString(first) + " and " + shapeToString(s) +
+                      " differ outside axis " + std::to_string(*axis));
+    shape[*axis] += s[*axis];
+    if (s[*axis] != 0)
+      nonEmpty.push_back(v);
+  }
+  if (nonEmpty.empty())
+    nonEmpty.push_back(inputs[0]);
+  n.setOutput(0, n.create<ConcatOp>(n.tensorType(shape, n.typeOf(inputs[0]).getElementType()),
+                                    nonEmpty, n.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+/// Builds kiln.slice from per-axis (start, size, step).
+Value buildSlice(NodeImporter &n, Value x, ArrayRef<int64_t> starts, ArrayRef<int64_t> sizes,
+                 ArrayRef<int64_t> steps) {
+  SmallVector<int64_t> safeStarts(starts);
+  for (size_t i = 0; i < sizes.size(); ++i)
+    if (sizes[i] == 0)
+      safeStarts[i] = 0;
+  return n.create<SliceOp>(n.tensorType(sizes, n.typeOf(x).getElementType()), x,
+                           n.builder.getDenseI64ArrayAttr(safeStarts),
+                           n.builder.getDenseI64ArrayAttr(steps));
+}
+
+LogicalResult importSlice(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  int64_t rank = xShape.size();
+  FailureOr<std::vector<int64_t>> starts = std::vector<int64_t>(),
+                                  ends = std::vector<int64_t>();
+  std::vector<int64_t> axes, steps;
+  if (n.opset < 10) {
+    starts = n.intsAttr("starts");
+    ends = n.intsAttr("ends");
+    axes = n.intsAttr("axes");
+  } else {
+    starts = n.constantInts(1, "starts");
+    ends = n.constantInts(2, "ends");
+  }
+  if (failed(starts) || failed(ends))
+    return failure();
+  if (n.opset < 10) {
+    // axes came from the attribute (or default below)
+  } else if (n.input(3)) {
+    auto a = n.constantInts(3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < starts->size(); ++i)
+      axes.push_back(i);
+  if (n.opset >= 10 && n.input(4)) {
+    auto s = n.constantInts(4, "steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return n.fail("starts, ends, axes and steps differ in length");
+  SmallVector<int64_t> outStarts(rank, 0), outSizes(xShape), outSteps(rank, 1);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    auto axis = n.axis(axes[k], rank);
+    if (failed(axis))
+      return failure();
+    int64_t dim = xShape[*axis], step = steps[k];
+    if (step == 0)
+      return n.fail("step is zero");
+    int64_t start = (*starts)[k], end = (*ends)[k];
+    if (start < 0) start += dim;
+    if (end < 0) end += dim;
+    int64_t size;
+    if (step > 0) {
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+      size = end > start ? (end - start + step - 1) / step : 0;
+    } else {
+      start = std::clamp<int64_t>(start, 0, dim - 1);
+      end = std::clamp<int64_t>(end, -1, dim - 1);
+      size = start > end ? (start - end - step - 1) / -step : 0;
+    }
+    outStarts[*axis] = start;
+    outSizes[*axis] = size;
+    outSteps[*axis] = step;
+  }
+  n.setOutput(0, buildSlice(n, x, outStarts, outSizes, outSteps));
+  return success();
+}
+
+LogicalResult importSplit(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  auto axis = n.axis(n.intAttr("axis", 0), xShape.size());
+  if (failed(axis))
+    return failure();
+  std::vector<int64_t> split;
+  if (n.input(1)) {
+    auto s = n.constantInts(1, "split");
+    if (failed(s))
+      return failure();
+    split = *s;
+  } else if (n.hasAttr("split")) {
+    split = n.intsAttr("split");
+  } else {
+    int64_t parts = n.outputCount(), dim = xShape[*axis];
+    int64_t chunk = (dim + parts - 1) / parts;
+    for (int64_t i = 0; i < parts; ++i)
+      split.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  if (int64_t(split.size()) != n.outputCount())
+    return n.fail("split has " + std::to_string(split.size()) + " parts for " +
+                  std::to_string(n.outputCount()) + " outputs");
+  int64_t offset = 0;
+  for (size_t i = 0; i < split.size(); ++i) {
+    SmallVector<int64_t> starts(xShape.size(), 0), sizes(xShape), steps(xShape.size(), 1);
+    starts[*axis] = offset;
+    sizes[*axis] = split[i];
+    offset += split[i];
+    n.setOutput(i, buildSlice(n, x, starts, sizes, steps));
+  }
+  if (offset != xShape[*axis])
+    return n.fail("split sizes add up to " + std::to_string(offset) + ", axis has " +
+                  std::to_string(xShape[*axis]));
+  return success();
+}
+
+LogicalResult importGather(NodeImporter &n) {
+  Value x = n.input(0), indices = n.input(1);
+  ArrayRef<int64_t> xShape = n.shapeOf(x);
+  auto axis = n.axis(n.intAttr("axis", 0), xShape.size());
+  if (failed(axis))
+    return failure();
+  if (auto constant = n.constantInput(1))
+    for (int64_t i : constant->ints)
+      if (i < -xShape[*axis] || i >= xShape[*axis])
+        return n.fail("index " + std::to_string(i) + " is out of range for axis of size " +
+                      std::to_string(xShape[*axis]));
+  Shape shape(xShape.begin(), xShape.begin() + *axis);
+  for (int64_t d : n.shapeOf(indices))
+    shape.push_back(d);
+  shape.append(xShape.begin() + *axis + 1, xShape.end());
+  n.setOutput(0, n.create<GatherOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                    indices, n.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+LogicalResult importPad(NodeImporter &n) {
+  Value x = n.input(0);
+  int64_t rank = n.shapeOf(x).size();
+  FailureOr<std::vector<int64_t>> pads =
+      n.opset < 11 ? FailureOr<std::vector<int64_t>>(n.intsAttr("pads")) : n.constantInts(1, "pads");
+  if (failed(pads))
+    return failure();
+  std::vector<int64_t> full(2 * rank, 0);
+  if (n.opset >= 11 && n.input(3)) {
+    auto axes = n.constantInts(3, "axes");
+    if (failed(axes))
+      return failure();
+    if (pads->size() != 2 * axes->size())
+      return n.fail("pads must hold two entries per axis");
+    for (size_t k = 0; k < axes->size(); ++k) {
+      auto a = n.axis((*axes)[k], rank);
+      if (failed(a))
+        return failure();
+      full[*a] = (*pads)[k];
+      full[rank + *a] = (*pads)[axes->size() + k];
+    }
+  } else {
+    if (int64_t(pads->size()) != 2 * rank)
+      return n.fail("pads must hold " + std::to_string(2 * rank) + " entries");
+    full = *pads;
+  }
+  for (int64_t p : full)
+    if (p < 0)
+      return n.fail("negative pads are not supported");
+  double value = n.opset < 11 ? n.floatAttr("value", 0.0) : 0.0;
+  if (n.opset >= 11 && n.input(2)) {
+    auto constant = n.constantInput(2);
+    if (!constant || constant->floats.size() != 1)
+      return n.fail("constant_value must be a compile-time scalar");
+    value = constant->floats[0];
+  }
+  std::string mode = n.stringAttr("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    return n.fail("unsupported mode '" + mode + "'");
+  Shape shape;
+  for (int64_t i = 0; i < rank; ++i)
+    shape.push_back(n.shapeOf(x)[i] + full[i] + full[rank + i]);
+  n.setOutput(0, n.create<PadOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                 n.builder.getStringAttr(mode),
+                                 n.builder.getDenseI64ArrayAttr(full),
+                                 n.builder.getF64FloatAttr(value)));
+  return success();
+}
+
+LogicalResult importExpand(NodeImporter &n) {
+  Value x = n.input(0);
+  auto target = n.constantInts(1, "shape");
+  if (failed(target))
+    return failure();
+  auto shape = broadcastShapes(n.shapeOf(x), *target);
+  if (!shape)
+    return n.fail("cannot expand " + shapeToString(n.shapeOf(x)) + " to " +
+                  shapeToString(*target));
+  if (ArrayRef<int64_t>(*shape) == n.shapeOf(x)) {
+    n.setOutput(0, x);
+    return success();
+  }
+  n.setOutput(0, n.create<ExpandOp>(n.tensorType(*shape, n.typeOf(x).getElementType()), x));
+  return success();
+}
+
+} // namespace
+
+void registerTensorOps(OpTable &t) {
+  t["Shape"] = importShape;
+  t["Size"] = importSize;
+  t["Constant"] = importConstant;
+  t["ConstantOfShape"] = importConstantOfShape;
+  t["Reshape"] = importReshape;
+  t["Flatten"] = importFlatten;
+  t["Squeeze"] = importSqueeze;
+  t["Unsqueeze"] = importUnsqueeze;
+  t["Transpose"] = importTranspose;
+  t["Concat"] = importConcat;
+  t["Slice"] = importSlice;
+  t["Split"] = importSplit;
+  t["Gather"] = importGather;
+  t["Pad"] = importPad;
+  t["Expand"] = importExpand;
+}
+
+} // namespace kiln

@@ -1,0 +1,27 @@
+//===- Pipeline.cpp - kiln's pass pipeline ----------------------------------===//
+//
+// See Pipeline.h. Also registered as `--kiln-pipeline` in kiln-opt for lit tests.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/pipeline/Pipeline.h"
+
+#include "dialects/kiln/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace kiln {
+
+void buildKilnPipeline(mlir::OpPassManager &pm) {
+  pm.addPass(mlir::createCanonicalizerPass());
+  pm.addPass(mlir::createCSEPass());
+  pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());
+}
+
+mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module) {
+  mlir::PassManager pm(module.getContext());
+  buildKilnPipeline(pm);
+  return pm.run(module);
+}
+
+} // namespace kiln

@@ -1,0 +1,87 @@
+/* runtime.h - the public C API of the kiln runtime: open a compiled model, fill inputs, run it.
+ *
+ * A compiled model is a kiln_program_t (program.h) emitted by `kiln compile` plus a GGUF
+ * weights file. kiln_model_open maps that file read-only, checks it against the program and
+ * allocates the one arena the program asks for; afterwards kiln_model_run only calls kernels:
+ * it never allocates, so it can run in a loop or a real-time thread. Every function that can
+ * fail returns a kiln_status_t and leaves a message naming the file, tensor, input or step
+ * involved in kiln_last_error().
+ */
+#ifndef KILN_RUNTIME_H_
+#define KILN_RUNTIME_H_
+
+#include <stdint.h>
+
+#include "kiln/program.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An opened model: the program, its mapped weights and its arena. */
+typedef struct kiln_model_t kiln_model_t;
+
+typedef enum kiln_status_e {
+  KILN_OK = 0,
+  KILN_ERROR_IO,        /**< a file could not be opened, mapped, read or written */
+  KILN_ERROR_FORMAT,    /**< a file is malformed (truncated, corrupted, unsupported version) */
+  KILN_ERROR_MISMATCH,  /**< a file is well formed but does not match what the program expects */
+  KILN_ERROR_ARGUMENT,  /**< the caller passed an invalid argument */
+  KILN_ERROR_KERNEL,    /**< a kernel (step) returned an error code */
+  KILN_ERROR_MEMORY,    /**< an allocation or thread creation failed */
+} kiln_status_t;
+
+/** Short constant name of a status ("KILN_ERROR_IO"). */
+const char *kiln_status_string(kiln_status_t status);
+
+/** Message describing the last failure on the calling thread ("" if none yet). The buffer is
+ *  thread-local and stays valid until the next failing call on this thread. */
+const char *kiln_last_error(void);
+
+/** Sets the number of threads (the caller included) that run parallel kernel loops; n >= 1.
+ *  The default is the number of online CPUs. Must not be called while a model runs. */
+kiln_status_t kiln_set_num_threads(int32_t num_threads);
+
+/** Opens a model.
+ *  1. validates the program tables (offsets inside the arena, sizes consistent),
+ *  2. maps the GGUF file at `weights_path` read-only and validates every count and offset,
+ *  3. checks its "kiln.fingerprint" and every weight's presence, type, shape and size,
+ *  4. allocates the zeroed, 64-byte aligned arena and starts the thread pool.
+ *  `program` must outlive the model. On failure *out_model is NULL. */
+kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights_path,
+                              kiln_model_t **out_model);
+
+/** Releases the arena and unmaps the weights. NULL is allowed. */
+void kiln_model_close(kiln_model_t *model);
+
+/** The program the model was opened with (names of steps, inputs, outputs...). */
+const kiln_program_t *kiln_model_program(const kiln_model_t *model);
+
+int32_t kiln_model_input_count(const kiln_model_t *model);
+int32_t kiln_model_output_count(const kiln_model_t *model);
+/** Description of input/output `index`, NULL if out of range. */
+const kiln_io_desc_t *kiln_model_input(const kiln_model_t *model, int32_t index);
+const kiln_io_desc_t *kiln_model_output(const kiln_model_t *model, int32_t index);
+/** Index of the input called `name`, -1 if there is none. */
+int32_t kiln_model_find_input(const kiln_model_t *model, const char *name);
+/** Index of the output called `name`, -1 if there is none. */
+int32_t kiln_model_find_output(const kiln_model_t *model, const char *name);
+/** Where to write input `index` (byte_size bytes, row-major), NULL if out of range. Inputs
+ *  live in the arena: write them before every run, a run may reuse their memory. */
+void *kiln_model_input_data(kiln_model_t *model, int32_t index);
+/** Where output `index` is after a run, NULL if out of range. */
+const void *kiln_model_output_data(const kiln_model_t *model, int32_t index);
+
+/** Runs the program's steps in order. A step that fails gives KILN_ERROR_KERNEL. Does not
+ *  allocate. One model must not run on two threads at once (they share the arena). */
+kiln_status_t kiln_model_run(kiln_model_t *model);
+
+/** Like kiln_model_run, and writes each step's wall time in milliseconds (CLOCK_MONOTONIC)
+ *  into out_step_ms[0 .. program->num_steps). */
+kiln_status_t kiln_model_run_profiled(kiln_model_t *model, double *out_step_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_H_ */

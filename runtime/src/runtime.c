@@ -1,0 +1,278 @@
+/* runtime.c - opening, running and closing a compiled model (the API of kiln/runtime.h).
+ *
+ * Opening does all the work that can fail on input: it checks the program's own tables,
+ * maps and validates the weights file, allocates the arena once and starts the thread pool.
+ * Running is then only a loop over the program's steps with precomputed base pointers, so it
+ * never allocates and can fail only if a kernel reports an error.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "kiln/runtime.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "thread_pool.h"
+
+typedef unsigned long long ull;
+
+/// The arena's alignment: a cache line, and enough for any vector load Halide emits.
+#define ARENA_ALIGNMENT 64
+
+struct kiln_model_t {
+  const kiln_program_t *program;
+  kiln_gguf_t weights_file;
+  const uint8_t **weights;  // weights[i]: program->weights[i] inside the mapped file
+  uint8_t *arena;
+  kiln_exec_t exec;
+};
+
+static _Thread_local char last_error[1024];
+
+kiln_status_t kiln_set_error(kiln_status_t status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(last_error, sizeof last_error, format, args);
+  va_end(args);
+  return status;
+}
+
+const char *kiln_last_error(void) { return last_error; }
+
+const char *kiln_status_string(kiln_status_t status) {
+  switch (status) {
+    case KILN_OK: return "KILN_OK";
+    case KILN_ERROR_IO: return "KILN_ERROR_IO";
+    case KILN_ERROR_FORMAT: return "KILN_ERROR_FORMAT";
+    case KILN_ERROR_MISMATCH: return "KILN_ERROR_MISMATCH";
+    case KILN_ERROR_ARGUMENT: return "KILN_ERROR_ARGUMENT";
+    case KILN_ERROR_KERNEL: return "KILN_ERROR_KERNEL";
+    case KILN_ERROR_MEMORY: return "KILN_ERROR_MEMORY";
+  }
+  return "KILN_ERROR_UNKNOWN";
+}
+
+size_t kiln_dtype_size(kiln_dtype_t dtype) {
+  switch (dtype) {
+    case KILN_DTYPE_F64: case KILN_DTYPE_I64: case KILN_DTYPE_U64: return 8;
+    case KILN_DTYPE_F32: case KILN_DTYPE_I32: case KILN_DTYPE_U32: return 4;
+    case KILN_DTYPE_F16: case KILN_DTYPE_I16: case KILN_DTYPE_U16: return 2;
+    case KILN_DTYPE_I8: case KILN_DTYPE_U8: case KILN_DTYPE_BOOL: return 1;
+  }
+  return 0;
+}
+
+const char *kiln_dtype_name(kiln_dtype_t dtype) {
+  static const char *const names[] = {"float32", "float16", "float64", "int8",
+                                      "int16",   "int32",   "int64",   "uint8",
+                                      "uint16",  "uint32",  "uint64",  "bool"};
+  return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "unknown";
+}
+
+kiln_status_t kiln_set_num_threads(int32_t num_threads) {
+  return kiln_thread_pool_set_size(num_threads);
+}
+
+/// Checks that an input or output descriptor is self-consistent and inside the arena, so a
+/// glue bug surfaces as a message at open instead of memory corruption during a run.
+static kiln_status_t check_io(const kiln_program_t *program, const kiln_io_desc_t *io,
+                              const char *kind) {
+  const char *name = io->name != NULL ? io->name : "(null)";
+  size_t element_size = kiln_dtype_size(io->dtype);
+  uint64_t bytes = element_size;
+  bool valid = io->name != NULL && element_size != 0 && io->rank >= 0 &&
+               io->rank <= KILN_MAX_RANK;
+  for (int32_t d = 0; valid && d < io->rank; d++) {
+    valid = io->dims[d] >= 0 &&
+            (io->dims[d] == 0 || bytes <= UINT64_MAX / (uint64_t)io->dims[d]);
+    if (valid) bytes *= (uint64_t)io->dims[d];
+  }
+  if (!valid || bytes != io->byte_size || io->arena_offset > program->arena_size ||
+      io->byte_size > program->arena_size - io->arena_offset) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT,
+                          "program '%s': %s '%s' is inconsistent (dtype %d, rank %d, %llu bytes "
+                          "at arena offset %llu, arena %llu bytes)",
+                          program->model_name, kind, name, (int)io->dtype, io->rank,
+                          (ull)io->byte_size, (ull)io->arena_offset, (ull)program->arena_size);
+  }
+  return KILN_OK;
+}
+
+static kiln_status_t check_program(const kiln_program_t *program) {
+  if (program->num_inputs < 0 || program->num_outputs < 0 || program->num_weights < 0 ||
+      program->num_steps < 0 || (program->num_inputs > 0 && program->inputs == NULL) ||
+      (program->num_outputs > 0 && program->outputs == NULL) ||
+      (program->num_weights > 0 && program->weights == NULL) ||
+      (program->num_steps > 0 && program->steps == NULL) || program->fingerprint == NULL) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': malformed tables",
+                          program->model_name ? program->model_name : "(null)");
+  }
+  kiln_status_t status = KILN_OK;
+  for (int32_t i = 0; status == KILN_OK && i < program->num_inputs; i++) {
+    status = check_io(program, &program->inputs[i], "input");
+  }
+  for (int32_t i = 0; status == KILN_OK && i < program->num_outputs; i++) {
+    status = check_io(program, &program->outputs[i], "output");
+  }
+  for (int32_t i = 0; status == KILN_OK && i < program->num_weights; i++) {
+    const kiln_weight_desc_t *weight = &program->weights[i];
+    if (weight->name == NULL || weight->rank < 0 || weight->rank > KILN_MAX_RANK) {
+      status = kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': weight %d is malformed",
+                              program->model_name, i);
+    }
+  }
+  for (int32_t i = 0; status == KILN_OK && i < program->num_steps; i++) {
+    if (program->steps[i].name == NULL || program->steps[i].run == NULL) {
+      status = kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': step %d is malformed",
+                              program->model_name, i);
+    }
+  }
+  return status;
+}
+
+kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights_path,
+                              kiln_model_t **out_model) {
+  if (out_model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "out_model is NULL");
+  *out_model = NULL;
+  if (program == NULL || weights_path == NULL) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open: program or weights path is NULL");
+  }
+  kiln_status_t status = check_program(program);
+  if (status != KILN_OK) return status;
+  if (program->arena_size > (uint64_t)SIZE_MAX - ARENA_ALIGNMENT) {
+    return kiln_set_error(KILN_ERROR_MEMORY, "program '%s': arena of %llu bytes is too large",
+                          program->model_name, (ull)program->arena_size);
+  }
+  status = kiln_thread_pool_install();
+  if (status != KILN_OK) return status;
+
+  kiln_model_t *model = calloc(1, sizeof *model);
+  if (model == NULL) return kiln_set_error(KILN_ERROR_MEMORY, "no memory for a model");
+  model->program = program;
+  status = kiln_gguf_open(weights_path, &model->weights_file);
+  if (status == KILN_OK && program->num_weights > 0) {
+    model->weights = calloc((size_t)program->num_weights, sizeof *model->weights);
+    if (model->weights == NULL) {
+      status = kiln_set_error(KILN_ERROR_MEMORY, "no memory for %d weight pointers",
+                              program->num_weights);
+    }
+  }
+  if (status == KILN_OK) {
+    status = kiln_gguf_bind_program(&model->weights_file, program, model->weights);
+  }
+  if (status == KILN_OK) {
+    // aligned_alloc wants a multiple of the alignment; an empty arena still gets one line.
+    size_t arena_bytes = (size_t)((program->arena_size + ARENA_ALIGNMENT - 1) /
+                                  ARENA_ALIGNMENT * ARENA_ALIGNMENT);
+    if (arena_bytes == 0) arena_bytes = ARENA_ALIGNMENT;
+    model->arena = aligned_alloc(ARENA_ALIGNMENT, arena_bytes);
+    if (model->arena == NULL) {
+      status = kiln_set_error(KILN_ERROR_MEMORY, "program '%s': no memory for an arena of %zu bytes",
+                              program->model_name, arena_bytes);
+    } else {
+      memset(model->arena, 0, arena_bytes);
+    }
+  }
+  if (status != KILN_OK) {
+    kiln_model_close(model);
+    return status;
+  }
+  model->exec.arena = model->arena;
+  model->exec.weights = model->weights;
+  model->exec.user_context = NULL;
+  *out_model = model;
+  return KILN_OK;
+}
+
+void kiln_model_close(kiln_model_t *model) {
+  if (model == NULL) return;
+  free(model->arena);
+  free(model->weights);
+  kiln_gguf_close(&model->weights_file);
+  free(model);
+}
+
+const kiln_program_t *kiln_model_program(const kiln_model_t *model) {
+  return model != NULL ? model->program : NULL;
+}
+
+int32_t kiln_model_input_count(const kiln_model_t *model) {
+  return model != NULL ? model->program->num_inputs : 0;
+}
+
+int32_t kiln_model_output_count(const kiln_model_t *model) {
+  return model != NULL ? model->program->num_outputs : 0;
+}
+
+const kiln_io_desc_t *kiln_model_input(const kiln_model_t *model, int32_t index) {
+  if (index < 0 || index >= kiln_model_input_count(model)) return NULL;
+  return &model->program->inputs[index];
+}
+
+const kiln_io_desc_t *kiln_model_output(const kiln_model_t *model, int32_t index) {
+  if (index < 0 || index >= kiln_model_output_count(model)) return NULL;
+  return &model->program->outputs[index];
+}
+
+static int32_t find_io(const kiln_io_desc_t *ios, int32_t count, const char *name) {
+  for (int32_t i = 0; name != NULL && i < count; i++) {
+    if (strcmp(ios[i].name, name) == 0) return i;
+  }
+  return -1;
+}
+
+int32_t kiln_model_find_input(const kiln_model_t *model, const char *name) {
+  return model != NULL ? find_io(model->program->inputs, model->program->num_inputs, name) : -1;
+}
+
+int32_t kiln_model_find_output(const kiln_model_t *model, const char *name) {
+  return model != NULL ? find_io(model->program->outputs, model->program->num_outputs, name)
+                       : -1;
+}
+
+void *kiln_model_input_data(kiln_model_t *model, int32_t index) {
+  const kiln_io_desc_t *input = kiln_model_input(model, index);
+  return input != NULL ? model->arena + input->arena_offset : NULL;
+}
+
+const void *kiln_model_output_data(const kiln_model_t *model, int32_t index) {
+  const kiln_io_desc_t *output = kiln_model_output(model, index);
+  return output != NULL ? model->arena + output->arena_offset : NULL;
+}
+
+static double now_ms(void) {
+  struct timespec time;
+  clock_gettime(CLOCK_MONOTONIC, &time);
+  return (double)time.tv_sec * 1e3 + (double)time.tv_nsec * 1e-6;
+}
+
+/// Runs every step; with `out_step_ms`, also records each step's wall time.
+static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
+  if (model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_run: model is NULL");
+  const kiln_program_t *program = model->program;
+  for (int32_t i = 0; i < program->num_steps; i++) {
+    double start = out_step_ms != NULL ? now_ms() : 0.0;
+    int code = program->steps[i].run(&model->exec);
+    if (out_step_ms != NULL) out_step_ms[i] = now_ms() - start;
+    if (code != 0) {
+      return kiln_set_error(KILN_ERROR_KERNEL, "model '%s': step %d of %d ('%s') failed with code %d",
+                            program->model_name, i, program->num_steps, program->steps[i].name,
+                            code);
+    }
+  }
+  return KILN_OK;
+}
+
+kiln_status_t kiln_model_run(kiln_model_t *model) { return run_steps(model, NULL); }
+
+kiln_status_t kiln_model_run_profiled(kiln_model_t *model, double *out_step_ms) {
+  if (out_step_ms == NULL) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_run_profiled: out_step_ms is NULL");
+  }
+  return run_steps(model, out_step_ms);
+}

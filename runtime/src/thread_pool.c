@@ -1,0 +1,269 @@
+/* thread_pool.c - a small pthread pool that runs Halide's parallel loops.
+ *
+ * One loop ("job") runs at a time. The caller publishes it, wakes the workers and claims
+ * tasks itself; everyone claims task indices from one atomic counter, so load balancing costs
+ * one atomic add per task. Between jobs, workers spin briefly (kernels of a model follow each
+ * other within microseconds) and then sleep on a condition variable. Nothing allocates after
+ * the workers start: the worker table is static and the job lives in the pool itself.
+ *
+ * Publishing protocol (why the job fields may be plain, non-atomic memory):
+ *   `generation` is odd while the job fields are being written, even while a job is open.
+ *   A worker counts itself in `inside`, then re-checks that the generation it saw is still
+ *   current before it reads the fields; the caller makes the generation odd, then waits
+ *   until `inside` is 0 before it writes. With sequentially consistent atomics, either the
+ *   caller sees the worker inside or the worker sees the new generation, never neither.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "thread_pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+/// Iterations a worker polls for the next job before it sleeps (tens of microseconds).
+#define SPIN_ITERATIONS 4096
+
+typedef struct pool_t {
+  pthread_mutex_t mutex;  // guards the sleeps below, never the job itself
+  pthread_cond_t wake;    // workers sleep here between jobs
+  pthread_cond_t done;    // the caller sleeps here until the last task finishes
+  atomic_flag busy;       // held by the caller whose job is running (and by resizes)
+  atomic_uint generation; // even: job open; odd: job being written (see the file comment)
+  atomic_int inside;      // workers currently looking at the job fields
+  atomic_uint next_index; // next task to claim
+  atomic_int completed;   // tasks finished (or skipped after a failure)
+  atomic_int result;      // first nonzero task result
+  atomic_int sleepers;    // workers waiting on `wake`
+  atomic_bool stopping;
+  // The current job.
+  halide_task_t task;
+  void *user_context;
+  int min;
+  int size;
+  uint8_t *closure;
+  // Configuration, changed only under config_mutex while `busy` is held.
+  int32_t requested_threads;  // 0: one per online CPU
+  int32_t num_workers;        // threads running besides the caller
+  bool started;
+  pthread_t workers[KILN_THREAD_POOL_MAX_THREADS];
+} pool_t;
+
+static pool_t pool = {
+    .mutex = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+    .done = PTHREAD_COND_INITIALIZER,
+    .busy = ATOMIC_FLAG_INIT,
+    .generation = 1,
+};
+static pthread_mutex_t config_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/// True on pool workers and on a caller while it takes part in its own job: a par_for made
+/// there must not wait for the pool it is part of.
+static _Thread_local bool in_task;
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/// Claims and runs tasks of the current job until none are left.
+static void run_tasks(void) {
+  for (;;) {
+    unsigned index = atomic_fetch_add(&pool.next_index, 1u);
+    if (index >= (unsigned)pool.size) return;
+    if (atomic_load_explicit(&pool.result, memory_order_relaxed) == 0) {
+      int result = pool.task(pool.user_context, pool.min + (int)index, pool.closure);
+      int expected = 0;
+      if (result != 0) atomic_compare_exchange_strong(&pool.result, &expected, result);
+    }
+    if (atomic_fetch_add(&pool.completed, 1) + 1 == pool.size) {
+      pthread_mutex_lock(&pool.mutex);
+      pthread_cond_signal(&pool.done);
+      pthread_mutex_unlock(&pool.mutex);
+    }
+  }
+}
+
+static bool has_new_job(unsigned seen, unsigned *out_generation) {
+  unsigned generation = atomic_load(&pool.generation);
+  *out_generation = generation;
+  return (generation & 1u) == 0 && generation != seen;
+}
+
+static void *worker_main(void *unused) {
+  (void)unused;
+  in_task = true;
+  unsigned seen = 0, generation;
+  for (;;) {
+    // 1. Wait for a job we have not served: spin first, then sleep.
+    for (int spin = 0; !has_new_job(seen, &generation); spin++) {
+      if (atomic_load(&pool.stopping)) return NULL;
+      if (spin < SPIN_ITERATIONS) {
+        cpu_relax();
+        continue;
+      }
+      pthread_mutex_lock(&pool.mutex);
+      atomic_fetch_add(&pool.sleepers, 1);
+      while (!has_new_job(seen, &generation) && !atomic_load(&pool.stopping)) {
+        pthread_cond_wait(&pool.wake, &pool.mutex);
+      }
+      atomic_fetch_sub(&pool.sleepers, 1);
+      pthread_mutex_unlock(&pool.mutex);
+      spin = 0;
+    }
+    seen = generation;
+    // 2. Enter, and work only if the job did not change meanwhile.
+    atomic_fetch_add(&pool.inside, 1);
+    if (atomic_load(&pool.generation) == generation) run_tasks();
+    atomic_fetch_sub(&pool.inside, 1);
+  }
+}
+
+static int run_serially(void *user_context, halide_task_t task, int min, int size,
+                        uint8_t *closure) {
+  for (int i = 0; i < size; i++) {
+    int result = task(user_context, min + i, closure);
+    if (result != 0) return result;
+  }
+  return 0;
+}
+
+int kiln_thread_pool_do_par_for(void *user_context, halide_task_t task, int min, int size,
+                                uint8_t *closure) {
+  if (size <= 0) return 0;
+  if (in_task || size == 1 || atomic_flag_test_and_set(&pool.busy)) {
+    return run_serially(user_context, task, min, size, closure);
+  }
+  if (pool.num_workers == 0) {
+    atomic_flag_clear(&pool.busy);
+    return run_serially(user_context, task, min, size, closure);
+  }
+  // 1. Close the previous job and let late workers leave it (they find nothing to claim).
+  atomic_fetch_add(&pool.generation, 1u);
+  for (int spin = 0; atomic_load(&pool.inside) != 0; spin++) {
+    if (spin < SPIN_ITERATIONS) cpu_relax(); else sched_yield();
+  }
+  // 2. Write and open the job, waking sleeping workers if there are any.
+  pool.task = task;
+  pool.user_context = user_context;
+  pool.min = min;
+  pool.size = size;
+  pool.closure = closure;
+  atomic_store(&pool.next_index, 0u);
+  atomic_store(&pool.completed, 0);
+  atomic_store(&pool.result, 0);
+  atomic_fetch_add(&pool.generation, 1u);
+  if (atomic_load(&pool.sleepers) > 0) {
+    pthread_mutex_lock(&pool.mutex);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mutex);
+  }
+  // 3. Work, then wait for the tasks that workers are still running.
+  in_task = true;
+  run_tasks();
+  in_task = false;
+  for (int spin = 0; atomic_load(&pool.completed) < size && spin < SPIN_ITERATIONS; spin++) {
+    cpu_relax();
+  }
+  if (atomic_load(&pool.completed) < size) {
+    pthread_mutex_lock(&pool.mutex);
+    while (atomic_load(&pool.completed) < size) pthread_cond_wait(&pool.done, &pool.mutex);
+    pthread_mutex_unlock(&pool.mutex);
+  }
+  int result = atomic_load(&pool.result);
+  atomic_flag_clear(&pool.busy);
+  return result;
+}
+
+static int32_t default_thread_count(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus < 1 ? 1 : cpus > KILN_THREAD_POOL_MAX_THREADS ? KILN_THREAD_POOL_MAX_THREADS
+                                                            : (int32_t)cpus;
+}
+
+/// Joins all workers. Caller holds config_mutex.
+static void stop_locked(void) {
+  while (atomic_flag_test_and_set(&pool.busy)) sched_yield();  // let a running job finish
+  atomic_store(&pool.stopping, true);
+  pthread_mutex_lock(&pool.mutex);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.mutex);
+  for (int32_t i = 0; i < pool.num_workers; i++) pthread_join(pool.workers[i], NULL);
+  pool.num_workers = 0;
+  pool.started = false;
+  atomic_store(&pool.stopping, false);
+  atomic_flag_clear(&pool.busy);
+}
+
+/// Starts the configured number of workers. Caller holds config_mutex.
+static kiln_status_t start_locked(void) {
+  if (pool.started) return KILN_OK;
+  int32_t threads = pool.requested_threads > 0 ? pool.requested_threads : default_thread_count();
+  while (atomic_flag_test_and_set(&pool.busy)) sched_yield();
+  for (int32_t i = 0; i < threads - 1; i++) {
+    int error = pthread_create(&pool.workers[i], NULL, worker_main, NULL);
+    if (error != 0) {
+      atomic_flag_clear(&pool.busy);
+      stop_locked();
+      return kiln_set_error(KILN_ERROR_MEMORY, "thread pool: cannot start thread %d of %d: %s",
+                            i + 2, threads, strerror(error));
+    }
+    pool.num_workers = i + 1;
+  }
+  pool.started = true;
+  atomic_flag_clear(&pool.busy);
+  return KILN_OK;
+}
+
+kiln_status_t kiln_thread_pool_start(void) {
+  pthread_mutex_lock(&config_mutex);
+  kiln_status_t status = start_locked();
+  pthread_mutex_unlock(&config_mutex);
+  return status;
+}
+
+kiln_status_t kiln_thread_pool_install(void) {
+  kiln_status_t status = kiln_thread_pool_start();
+  if (status == KILN_OK) halide_set_custom_do_par_for(kiln_thread_pool_do_par_for);
+  return status;
+}
+
+kiln_status_t kiln_thread_pool_set_size(int32_t num_threads) {
+  if (num_threads < 1 || num_threads > KILN_THREAD_POOL_MAX_THREADS) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "thread count %d is not in [1, %d]", num_threads,
+                          KILN_THREAD_POOL_MAX_THREADS);
+  }
+  pthread_mutex_lock(&config_mutex);
+  kiln_status_t status = KILN_OK;
+  pool.requested_threads = num_threads;
+  if (pool.started && pool.num_workers != num_threads - 1) {
+    stop_locked();
+    status = start_locked();
+  }
+  pthread_mutex_unlock(&config_mutex);
+  return status;
+}
+
+int32_t kiln_thread_pool_size(void) {
+  pthread_mutex_lock(&config_mutex);
+  int32_t size = pool.started             ? pool.num_workers + 1
+                 : pool.requested_threads ? pool.requested_threads
+                                          : default_thread_count();
+  pthread_mutex_unlock(&config_mutex);
+  return size;
+}
+
+void kiln_thread_pool_stop(void) {
+  pthread_mutex_lock(&config_mutex);
+  stop_locked();
+  pthread_mutex_unlock(&config_mutex);
+}

@@ -1,0 +1,98 @@
+//===- Targets.cpp - target table and per-kernel AOT compilation ----------===//
+//
+// Maps user-facing target names to Halide targets and toolchains, and compiles one kernel
+// region to an object: build the algorithm (targets/common), apply the target family's
+// schedule (targets/x86, targets/arm), pin the static buffer shapes, compile AOT.
+//
+//===----------------------------------------------------------------------===//
+#include "targets/Targets.h"
+
+#include "targets/common/KernelAlgorithm.h"
+
+namespace kiln {
+
+void scheduleX86Kernel(KernelAlgorithm &algorithm, const TargetInfo &target);
+void scheduleArmKernel(KernelAlgorithm &algorithm, const TargetInfo &target);
+
+static TargetInfo hostTarget() {
+  Halide::Target host = Halide::get_host_target();
+  TargetInfo info;
+  info.name = "host";
+  info.halideTarget = host.to_string();
+  bool arm = host.arch == Halide::Target::ARM;
+  info.family = arm ? ScheduleFamily::Arm : ScheduleFamily::X86;
+  info.vectorBytes = host.has_feature(Halide::Target::AVX512) ? 64
+                     : host.has_feature(Halide::Target::AVX2) ? 32
+                                                              : 16;
+  info.cc = "cc";
+  return info;
+}
+
+std::optional<TargetInfo> findTarget(const std::string &name) {
+  if (name == "host")
+    return hostTarget();
+  if (name == "x86-64-avx2")
+    return TargetInfo{name, "x86-64-linux-avx-avx2-f16c-fma-sse41", ScheduleFamily::X86, 32,
+                      "cc", {}, ""};
+  if (name == "x86-64-avx512")
+    return TargetInfo{name, "x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
+                      ScheduleFamily::X86, 64, "cc", {}, ""};
+  if (name == "aarch64")
+    return TargetInfo{name, "arm-64-linux", ScheduleFamily::Arm, 16, "aarch64-linux-gnu-gcc",
+                      {}, "qemu-aarch64 -L /usr/aarch64-linux-gnu"};
+  if (name == "aarch64-dotprod")
+    return TargetInfo{name, "arm-64-linux-arm_dot_prod", ScheduleFamily::Arm, 16,
+                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"},
+                      "qemu-aarch64 -L /usr/aarch64-linux-gnu"};
+  return std::nullopt;
+}
+
+std::vector<std::string> targetNames() {
+  return {"host", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-dotprod"};
+}
+
+bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo &target,
+                   const std::string &objectPath, std::string &error) {
+  try {
+    KernelAlgorithm algorithm = buildKernelAlgorithm(kernel);
+    if (target.family == ScheduleFamily::X86)
+      scheduleX86Kernel(algorithm, target);
+    else
+      scheduleArmKernel(algorithm, target);
+    std::vector<Halide::Func> outputs;
+    for (TensorFunc &output : algorithm.outputs) {
+      Halide::OutputImageParam buffer = output.func.output_buffer();
+      int stride = 1;
+      for (int d = 0; d < int(output.shape.size()); ++d) {
+        int extent = int(output.shape[output.shape.size() - 1 - d]);
+        buffer.dim(d).set_bounds(0, extent).set_stride(stride);
+        stride *= extent;
+      }
+      outputs.push_back(output.func);
+    }
+    std::vector<Halide::Argument> arguments(algorithm.inputs.begin(), algorithm.inputs.end());
+    Halide::Target halideTarget(target.halideTarget);
+    halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime);
+    Halide::Pipeline pipeline(outputs);
+    pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
+    return true;
+  } catch (const Halide::Error &e) {
+    error = "kernel " + kernel.getSymName().str() + ": Halide: " + e.what();
+  } catch (const std::exception &e) {
+    error = "kernel " + kernel.getSymName().str() + ": " + e.what();
+  }
+  return false;
+}
+
+bool compileHalideRuntime(const TargetInfo &target, const std::string &objectPath,
+                          std::string &error) {
+  try {
+    Halide::compile_standalone_runtime(objectPath, Halide::Target(target.halideTarget));
+    return true;
+  } catch (const Halide::Error &e) {
+    error = std::string("Halide runtime: ") + e.what();
+  }
+  return false;
+}
+
+} // namespace kiln

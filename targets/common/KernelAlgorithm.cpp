@@ -1,0 +1,712 @@
+//===- KernelAlgorithm.cpp - kiln.kernel region -> Halide algorithm -------===//
+//
+// One function per op family turns a kiln op into a Halide Func. Index expressions are
+// built in ONNX order (outermost first) and reversed only at the Func call boundary, in
+// `call` and `define`, so every rule below reads like the ONNX spec.
+//
+//===----------------------------------------------------------------------===//
+#include "targets/common/KernelAlgorithm.h"
+
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include <cmath>
+#include <stdexcept>
+
+using namespace Halide;
+using mlir::Value;
+
+namespace kiln {
+namespace {
+
+using Index = std::vector<Expr>;
+
+Halide::Type halideType(mlir::Type type) {
+  if (type.isF32()) return Float(32);
+  if (type.isF64()) return Float(64);
+  if (type.isF16()) return Float(16);
+  if (auto i = llvm::dyn_cast<mlir::IntegerType>(type)) {
+    if (i.getWidth() == 1) return Bool();
+    return i.isUnsigned() ? UInt(i.getWidth()) : Int(i.getWidth());
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  throw std::runtime_error("element type " + text + " has no Halide equivalent");
+}
+
+std::vector<int64_t> shapeOf(Value value) {
+  auto type = llvm::cast<mlir::RankedTensorType>(value.getType());
+  return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
+}
+
+Expr call(const TensorFunc &t, const Index &index) {
+  std::vector<Expr> args(index.rbegin(), index.rend());
+  return t.func(args);
+}
+
+class Builder {
+public:
+  llvm::DenseMap<Value, TensorFunc> tensors;
+  KernelAlgorithm algorithm;
+  int counter = 0;
+
+  /// A fresh Func for `result` with its index vars in ONNX order.
+  TensorFunc make(Value result, const std::string &hint) {
+    TensorFunc t;
+    t.shape = shapeOf(result);
+    t.type = halideType(llvm::cast<mlir::RankedTensorType>(result.getType()).getElementType());
+    t.func = Func(hint + "_" + std::to_string(counter++));
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      t.vars.push_back(Var("d" + std::to_string(i)));
+    return t;
+  }
+
+  /// ONNX-order index vars of `t` (vars are stored innermost first).
+  Index indexOf(const TensorFunc &t) {
+    Index index;
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      index.push_back(t.vars[t.shape.size() - 1 - i]);
+    return index;
+  }
+
+  void define(TensorFunc &t, Expr value) {
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    t.func(args) = cast(t.type, value);
+  }
+
+  const TensorFunc &get(Value value) {
+    auto it = tensors.find(value);
+    if (it == tensors.end())
+      throw std::runtime_error("operand has no Halide function (not defined in the kernel)");
+    return it->second;
+  }
+
+  /// `operand` read at the broadcast of `index` (NumPy rules: align trailing axes).
+  Expr broadcastCall(const TensorFunc &operand, const Index &index) {
+    Index at;
+    size_t lead = index.size() - operand.shape.size();
+    for (size_t i = 0; i < operand.shape.size(); ++i)
+      at.push_back(operand.shape[i] == 1 ? Expr(0) : index[lead + i]);
+    return call(operand, at);
+  }
+
+  /// The arithmetic type: float16 computes in float32.
+  static Halide::Type computeType(Halide::Type t) { return t.is_float() && t.bits() == 16 ? Float(32) : t; }
+
+  void addStage(const TensorFunc &t, StageClass kind, RDom r = RDom()) {
+    algorithm.stages.push_back({t, kind, r});
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Leaves
+  //===--------------------------------------------------------------------===//
+
+  void input(Value arg, int index) {
+    TensorFunc t = make(arg, "in" + std::to_string(index));
+    ImageParam param(t.type, int(t.shape.size()), "in" + std::to_string(index));
+    int64_t stride = 1;
+    for (int d = 0; d < int(t.shape.size()); ++d) {
+      int64_t extent = t.shape[t.shape.size() - 1 - d];
+      param.dim(d).set_bounds(0, int(extent)).set_stride(int(stride));
+      stride *= extent;
+    }
+    algorithm.inputs.push_back(param);
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    t.func(args) = param(args);
+    tensors[arg] = t;
+  }
+
+  void constant(ConstantOp op) {
+    auto values = readConstant(op.getValue());
+    if (!values)
+      throw std::runtime_error("cannot read an inlined constant");
+    TensorFunc t = make(op.getResult(), "const");
+    if (values->floats.size() == 1) {
+      define(t, values->isInteger ? cast(t.type, Expr(values->ints[0]))
+                                  : cast(t.type, Expr(values->floats[0])));
+    } else {
+      // A small table: select on the linear index.
+      Expr linear = 0;
+      Index index = indexOf(t);
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        linear = linear * int(t.shape[i]) + index[i];
+      Expr value = cast(t.type, Expr(values->floats.back()));
+      for (int i = int(values->floats.size()) - 2; i >= 0; --i)
+        value = select(linear == i,
+                       values->isInteger ? cast(t.type, Expr(values->ints[i]))
+                                         : cast(t.type, Expr(values->floats[i])),
+                       value);
+      define(t, value);
+    }
+    tensors[op.getResult()] = t;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Elementwise
+  //===--------------------------------------------------------------------===//
+
+  static Expr erfApprox(Expr x) {
+    // erf via Abramowitz & Stegun 7.1.26 refined: max abs error 1.5e-7 in float.
+    Expr sign = select(x < 0, -1.0f, 1.0f);
+    Expr a = abs(x);
+    Expr t = 1.0f / (1.0f + 0.3275911f * a);
+    Expr poly = t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
+                t * (-1.453152027f + t * 1.061405429f))));
+    return sign * (1.0f - poly * exp(-a * a));
+  }
+
+  void unary(mlir::Operation *op) {
+    Value result = op->getResult(0);
+    const TensorFunc &in = get(op->getOperand(0));
+    TensorFunc t = make(result, op->getName().stripDialect().str());
+    Halide::Type ct = computeType(in.type);
+    Expr x = cast(ct, call(in, indexOf(t)));
+    Expr y = llvm::TypeSwitch<mlir::Operation *, Expr>(op)
+                 .Case([&](NegOp) { return -x; })
+                 .Case([&](AbsOp) { return abs(x); })
+                 .Case([&](SqrtOp) { return sqrt(x); })
+                 .Case([&](ExpOp) { return exp(x); })
+                 .Case([&](LogOp) { return log(x); })
+                 .Case([&](TanhOp) { return tanh(x); })
+                 .Case([&](ErfOp) { return cast(ct, erfApprox(cast(Float(32), x))); })
+                 .Case([&](SigmoidOp) { return 1 / (1 + exp(-x)); })
+                 .Case([&](ReluOp) { return max(x, cast(ct, 0)); })
+                 .Case([&](FloorOp) { return floor(x); })
+                 .Case([&](CeilOp) { return ceil(x); })
+                 .Case([&](ReciprocalOp) { return 1 / x; })
+                 .Case([&](LeakyReluOp o) {
+                   return select(x < 0, x * cast(ct, Expr(o.getAlpha().convertToDouble())), x);
+                 })
+                 .Case([&](ClipOp o) {
+                   double lo = o.getMin().convertToDouble(), hi = o.getMax().convertToDouble();
+                   Expr v = x;
+                   if (std::isfinite(lo)) v = max(v, cast(ct, Expr(lo)));
+                   if (std::isfinite(hi)) v = min(v, cast(ct, Expr(hi)));
+                   return v;
+                 })
+                 .Case([&](HardSigmoidOp o) {
+                   Expr alpha = cast(ct, Expr(o.getAlpha().convertToDouble()));
+                   Expr beta = cast(ct, Expr(o.getBeta().convertToDouble()));
+                   return clamp(alpha * x + beta, cast(ct, 0), cast(ct, 1));
+                 })
+                 .Default([&](mlir::Operation *) -> Expr {
+                   throw std::runtime_error("no Halide rule");
+                 });
+    define(t, y);
+    tensors[result] = t;
+  }
+
+  void castOp(CastOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "cast");
+    Expr x = call(in, indexOf(t));
+    if (t.type.is_bool())
+      define(t, x != cast(in.type, 0));
+    else if (t.type.is_int_or_uint() && in.type.is_float())
+      define(t, cast(t.type, trunc(x)));
+    else
+      define(t, cast(t.type, x));
+    tensors[op.getResult()] = t;
+  }
+
+  void binary(mlir::Operation *op) {
+    Value result = op->getResult(0);
+    TensorFunc t = make(result, op->getName().stripDialect().str());
+    Index index = indexOf(t);
+    const TensorFunc &lhsT = get(op->getOperand(0));
+    const TensorFunc &rhsT = get(op->getOperand(1));
+    Halide::Type ct = computeType(lhsT.type);
+    Expr a = cast(ct, broadcastCall(lhsT, index));
+    Expr b = cast(ct, broadcastCall(rhsT, index));
+    Expr y = llvm::TypeSwitch<mlir::Operation *, Expr>(op)
+                 .Case([&](AddOp) { return a + b; })
+                 .Case([&](SubOp) { return a - b; })
+                 .Case([&](MulOp) { return a * b; })
+                 .Case([&](DivOp) {
+                   // Integer division in ONNX truncates toward zero; Halide floors.
+                   if (ct.is_int())
+                     return select(b == 0, cast(ct, 0),
+                                   select((a < 0) != (b < 0) && a % b != 0, a / b + 1, a / b));
+                   return a / b;
+                 })
+                 .Case([&](PowOp) {
+                   if (ct.is_float())
+                     return pow(a, b);
+                   return cast(ct, pow(cast(Float(64), a), cast(Float(64), b)));
+                 })
+                 .Case([&](MaxOp) { return max(a, b); })
+                 .Case([&](MinOp) { return min(a, b); })
+                 .Default([&](mlir::Operation *) -> Expr {
+                   throw std::runtime_error("no Halide rule");
+                 });
+    define(t, y);
+    tensors[result] = t;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Contractions and windows
+  //===--------------------------------------------------------------------===//
+
+  /// `in` with a constant exterior so window ops can read past the edges.
+  Func padded(const TensorFunc &in, Expr value) {
+    Region bounds;
+    for (int d = 0; d < int(in.shape.size()); ++d)
+      bounds.push_back(Range(0, int(in.shape[in.shape.size() - 1 - d])));
+    return BoundaryConditions::constant_exterior(in.func, cast(in.type, value), bounds);
+  }
+
+  void conv(ConvOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &w = get(op.getWeight());
+    TensorFunc t = make(op.getResult(), "conv");
+    size_t spatial = in.shape.size() - 2;
+    int64_t groups = op.getGroups();
+    int64_t channelsPerGroup = w.shape[1];
+    int64_t filtersPerGroup = w.shape[0] / groups;
+    bool depthwise = channelsPerGroup == 1 && groups > 1;
+    Region extents;
+    if (!depthwise)
+      extents.push_back(Range(0, int(channelsPerGroup)));
+    for (size_t i = 0; i < spatial; ++i)
+      extents.push_back(Range(0, int(w.shape[2 + i])));
+    RDom r(extents, "r" + std::to_string(counter));
+    int rk = depthwise ? 0 : 1;
+    Index out = indexOf(t);
+    Expr group = out[1] / int(filtersPerGroup);
+    Expr channel = depthwise ? group : group * int(channelsPerGroup) + r[0];
+    Index inIndex{out[0], channel}, wIndex{out[1], depthwise ? Expr(0) : Expr(r[0])};
+    for (size_t i = 0; i < spatial; ++i) {
+      inIndex.push_back(out[2 + i] * int(op.getStrides()[i]) - int(op.getPads()[i]) +
+                        r[rk + i] * int(op.getDilations()[i]));
+      wIndex.push_back(r[rk + i]);
+    }
+    Func source = padded(in, 0);
+    std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
+    Halide::Type ct = computeType(t.type);
+    Expr init = cast(ct, 0);
+    if (Value bias = op.getBias())
+      init = cast(ct, call(get(bias), {out[1]}));
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    t.func(args) = init;
+    t.func(args) += cast(ct, source(inArgs)) * cast(ct, call(w, wIndex));
+    if (t.type != ct)
+      throw std::runtime_error("float16 convolution is not supported yet");
+    addStage(t, depthwise ? StageClass::Depthwise : StageClass::Conv, r);
+    tensors[op.getResult()] = t;
+  }
+
+  void convTranspose(ConvTransposeOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &w = get(op.getWeight());
+    TensorFunc t = make(op.getResult(), "deconv");
+    size_t spatial = in.shape.size() - 2;
+    int64_t groups = op.getGroups();
+    int64_t inPerGroup = in.shape[1] / groups, outPerGroup = w.shape[1];
+    Region extents{Range(0, int(inPerGroup))};
+    for (size_t i = 0; i < spatial; ++i)
+      extents.push_back(Range(0, int(w.shape[2 + i])));
+    RDom r(extents, "r" + std::to_string(counter));
+    Index out = indexOf(t);
+    Expr group = out[1] / int(outPerGroup);
+    Expr channel = group * int(inPerGroup) + r[0];
+    Index inIndex{out[0], channel}, wIndex{channel, out[1] % int(outPerGroup)};
+    Expr valid = Halide::Internal::const_true();
+    for (size_t i = 0; i < spatial; ++i) {
+      // out = in*stride - pad + k*dilation  =>  in = (out + pad - k*dilation) / stride
+      Expr numerator = out[2 + i] + int(op.getPads()[i]) - r[1 + i] * int(op.getDilations()[i]);
+      int stride = int(op.getStrides()[i]);
+      valid = valid && numerator >= 0 && numerator % stride == 0 &&
+              numerator / stride < int(in.shape[2 + i]);
+      inIndex.push_back(clamp(numerator / stride, 0, int(in.shape[2 + i]) - 1));
+      wIndex.push_back(r[1 + i]);
+    }
+    Expr init = cast(t.type, 0);
+    if (Value bias = op.getBias())
+      init = call(get(bias), {out[1]});
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    t.func(args) = init;
+    t.func(args) += select(valid, call(in, inIndex) * call(w, wIndex), cast(t.type, 0));
+    addStage(t, StageClass::Conv, r);
+    tensors[op.getResult()] = t;
+  }
+
+  void matmul(MatmulOp op) {
+    const TensorFunc &a = get(op.getLhs());
+    const TensorFunc &b = get(op.getRhs());
+    TensorFunc t = make(op.getResult(), "matmul");
+    Index out = indexOf(t);
+    size_t rank = t.shape.size();
+    int64_t k = a.shape.back();
+    RDom r(0, int(k), "r" + std::to_string(counter));
+    auto operandIndex = [&](const TensorFunc &x, Expr row, Expr column) {
+      Index index;
+      size_t batch = x.shape.size() - 2, lead = (rank - 2) - batch;
+      for (size_t i = 0; i < batch; ++i)
+        index.push_back(x.shape[i] == 1 ? Expr(0) : out[lead + i]);
+      index.push_back(row);
+      index.push_back(column);
+      return index;
+    };
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    Halide::Type ct = computeType(t.type);
+    t.func(args) = cast(ct, 0);
+    t.func(args) += cast(ct, call(a, operandIndex(a, out[rank - 2], r))) *
+                    cast(ct, call(b, operandIndex(b, r, out[rank - 1])));
+    if (t.type != ct)
+      throw std::runtime_error("float16 matmul is not supported yet");
+    addStage(t, StageClass::Matmul, r);
+    tensors[op.getResult()] = t;
+  }
+
+  void pool(PoolOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "pool");
+    size_t spatial = in.shape.size() - 2;
+    Region extents;
+    for (size_t i = 0; i < spatial; ++i)
+      extents.push_back(Range(0, int(op.getKernel()[i])));
+    RDom r(extents, "r" + std::to_string(counter));
+    Index out = indexOf(t), inIndex{out[0], out[1]};
+    std::vector<Expr> starts;
+    for (size_t i = 0; i < spatial; ++i) {
+      starts.push_back(out[2 + i] * int(op.getStrides()[i]) - int(op.getPads()[i]));
+      inIndex.push_back(starts.back() + r[i] * int(op.getDilations()[i]));
+    }
+    std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
+    bool isMax = op.getKind() == "max";
+    Func source = padded(in, isMax ? t.type.min() : cast(t.type, 0));
+    Expr body = isMax ? maximum(source(inArgs)) : sum(source(inArgs));
+    if (!isMax) {
+      Expr count = 1;
+      for (size_t i = 0; i < spatial; ++i) {
+        int dilation = int(op.getDilations()[i]), kernel = int(op.getKernel()[i]);
+        int extent = int(in.shape[2 + i]);
+        int lo = op.getCountIncludePad() ? -int(op.getPads()[i]) : 0;
+        int hi = op.getCountIncludePad() ? extent + int(op.getPads()[spatial + i]) : extent;
+        // Taps k with lo <= start + k*dilation < hi.
+        Expr first = max(0, (lo - starts[i] + dilation - 1) / dilation);
+        Expr last = min(kernel - 1, (hi - 1 - starts[i]) / dilation);
+        count = count * max(last - first + 1, 0);
+      }
+      body = body / cast(t.type, max(count, 1));
+    }
+    define(t, body);
+    addStage(t, StageClass::Pool);
+    tensors[op.getResult()] = t;
+  }
+
+  void reduce(ReduceOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "reduce");
+    llvm::ArrayRef<int64_t> axes = op.getAxes();
+    bool keepDims = t.shape.size() == in.shape.size();
+    Region extents;
+    for (int64_t a : axes)
+      extents.push_back(Range(0, int(in.shape[a])));
+    RDom r(extents, "r" + std::to_string(counter));
+    Index out = indexOf(t), inIndex;
+    size_t next = 0, rIndex = 0;
+    for (size_t i = 0; i < in.shape.size(); ++i) {
+      if (llvm::is_contained(axes, int64_t(i))) {
+        inIndex.push_back(r[rIndex++]);
+        if (keepDims)
+          ++next;
+      } else {
+        inIndex.push_back(out[next++]);
+      }
+    }
+    Halide::Type ct = t.type.is_float() ? Float(std::max(32, t.type.bits())) : t.type;
+    Expr x = cast(ct, call(in, inIndex));
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= in.shape[a];
+    std::string kind = op.getKind().str();
+    Expr y;
+    if (kind == "sum") y = sum(x);
+    else if (kind == "mean") y = sum(x) / cast(ct, Expr(double(count)));
+    else if (kind == "max") y = maximum(x);
+    else if (kind == "min") y = minimum(x);
+    else if (kind == "prod") y = product(x);
+    else if (kind == "sum_square") y = sum(x * x);
+    else if (kind == "l1") y = sum(abs(x));
+    else if (kind == "l2") y = sqrt(sum(x * x));
+    else if (kind == "log_sum") y = log(sum(x));
+    else if (kind == "log_sum_exp") y = log(sum(exp(x)));
+    else throw std::runtime_error("unknown reduction " + kind);
+    define(t, y);
+    addStage(t, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
+  void softmax(SoftmaxOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "softmax");
+    int64_t axis = op.getAxis();
+    Index index = indexOf(t);
+    RDom r(0, int(in.shape[axis]), "r" + std::to_string(counter));
+    Index reduced = index;
+    reduced[axis] = r;
+    Halide::Type ct = computeType(in.type);
+    // Max and sum are Funcs over the index space with the axis pinned to 0.
+    TensorFunc maxT = make(op.getResult(), "softmax_max");
+    Index maxIndex = indexOf(maxT);
+    Index maxReduced = maxIndex;
+    maxReduced[axis] = r;
+    define(maxT, maximum(cast(ct, call(in, maxReduced))));
+    Index pin = index;
+    pin[axis] = 0;
+    TensorFunc expT = make(op.getResult(), "softmax_exp");
+    Index expIndex = indexOf(expT);
+    Index expPin = expIndex;
+    expPin[axis] = 0;
+    define(expT, exp(cast(ct, call(in, expIndex)) - call(maxT, expPin)));
+    TensorFunc sumT = make(op.getResult(), "softmax_sum");
+    Index sumIndex = indexOf(sumT);
+    Index sumReduced = sumIndex;
+    sumReduced[axis] = r;
+    define(sumT, sum(call(expT, sumReduced)));
+    define(t, call(expT, index) / call(sumT, pin));
+    addStage(maxT, StageClass::Reduction);
+    addStage(expT, StageClass::Softmax);
+    addStage(sumT, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
+  void resize(ResizeOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "resize");
+    Index out = indexOf(t);
+    std::string mode = op.getMode().str(), coord = op.getCoordinateMode().str(),
+                nearest = op.getNearestMode().str();
+    size_t rank = in.shape.size();
+    // Source coordinate of each axis (float), per coordinate_transformation_mode.
+    std::vector<Expr> source(rank);
+    std::vector<bool> resized(rank);
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t inLen = in.shape[i], outLen = t.shape[i];
+      double scale = op.getScales()[i];
+      resized[i] = !(inLen == outLen && scale == 1.0);
+      Expr x = cast(Float(32), out[i]);
+      if (coord == "half_pixel")
+        source[i] = (x + 0.5f) / float(scale) - 0.5f;
+      else if (coord == "pytorch_half_pixel")
+        source[i] = outLen > 1 ? (x + 0.5f) / float(scale) - 0.5f : Expr(0.0f);
+      else if (coord == "align_corners")
+        source[i] = outLen > 1 ? x * float(inLen - 1) / float(outLen - 1) : Expr(0.0f);
+      else
+        source[i] = x / float(scale);
+    }
+    if (mode == "nearest") {
+      Index at;
+      for (size_t i = 0; i < rank; ++i) {
+        if (!resized[i]) {
+          at.push_back(out[i]);
+          continue;
+        }
+        Expr s = source[i];
+        Expr n = nearest == "floor"  ? floor(s)
+                 : nearest == "ceil" ? ceil(s)
+                 : nearest == "round_prefer_ceil"
+                     ? select(s - floor(s) == 0.5f, ceil(s), round(s))
+                     : select(s - floor(s) == 0.5f, floor(s), round(s));
+        at.push_back(clamp(cast(Int(32), n), 0, int(in.shape[i]) - 1));
+      }
+      define(t, call(in, at));
+    } else {
+      // N-linear: sum over the 2^k corners of the resized axes.
+      std::vector<size_t> axes;
+      for (size_t i = 0; i < rank; ++i)
+        if (resized[i])
+          axes.push_back(i);
+      Expr value = cast(Float(32), 0);
+      for (int corner = 0; corner < (1 << axes.size()); ++corner) {
+        Index at = out;
+        Expr weight = 1.0f;
+        for (size_t k = 0; k < axes.size(); ++k) {
+          size_t i = axes[k];
+          int last = int(in.shape[i]) - 1;
+          Expr s = clamp(source[i], 0.0f, float(last));
+          Expr lo = cast(Int(32), floor(s));
+          Expr frac = s - cast(Float(32), lo);
+          bool high = corner & (1 << k);
+          at[i] = high ? min(lo + 1, last) : lo;
+          weight = weight * (high ? frac : 1.0f - frac);
+        }
+        value = value + weight * cast(Float(32), call(in, at));
+      }
+      define(t, value);
+    }
+    addStage(t, StageClass::Data);
+    tensors[op.getResult()] = t;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Data movement
+  //===--------------------------------------------------------------------===//
+
+  void reshape(ReshapeOp op) {
+    // Inside a kernel a reshape re-indexes through the row-major linear index.
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "reshape");
+    Index out = indexOf(t);
+    Expr linear = 0;
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      linear = linear * int(t.shape[i]) + out[i];
+    Index at(in.shape.size());
+    for (int i = int(in.shape.size()) - 1; i >= 0; --i) {
+      at[i] = linear % int(in.shape[i]);
+      linear = linear / int(in.shape[i]);
+    }
+    define(t, call(in, at));
+    tensors[op.getResult()] = t;
+  }
+
+  void transpose(TransposeOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "transpose");
+    Index out = indexOf(t), at(in.shape.size());
+    for (size_t i = 0; i < out.size(); ++i)
+      at[op.getPerm()[i]] = out[i];
+    define(t, call(in, at));
+    addStage(t, StageClass::Data);
+    tensors[op.getResult()] = t;
+  }
+
+  void concat(ConcatOp op) {
+    TensorFunc t = make(op.getResult(), "concat");
+    Index out = indexOf(t);
+    int64_t axis = op.getAxis(), offset = 0;
+    std::vector<std::pair<int64_t, Expr>> parts;
+    for (Value input : op.getInputs()) {
+      const TensorFunc &part = get(input);
+      Index at = out;
+      at[axis] = clamp(out[axis] - int(offset), 0, int(part.shape[axis]) - 1);
+      offset += part.shape[axis];
+      parts.push_back({offset, call(part, at)});
+    }
+    Expr value = parts.back().second;
+    for (int i = int(parts.size()) - 2; i >= 0; --i)
+      value = select(out[axis] < int(parts[i].first), parts[i].second, value);
+    define(t, value);
+    tensors[op.getResult()] = t;
+  }
+
+  void slice(SliceOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "slice");
+    Index out = indexOf(t), at;
+    for (size_t i = 0; i < out.size(); ++i)
+      at.push_back(int(op.getStarts()[i]) + out[i] * int(op.getSteps()[i]));
+    define(t, call(in, at));
+    tensors[op.getResult()] = t;
+  }
+
+  void pad(PadOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "pad");
+    Index out = indexOf(t), at;
+    size_t rank = in.shape.size();
+    std::string mode = op.getMode().str();
+    Expr inside = Halide::Internal::const_true();
+    for (size_t i = 0; i < rank; ++i) {
+      int n = int(in.shape[i]);
+      Expr x = out[i] - int(op.getPads()[i]);
+      inside = inside && x >= 0 && x < n;
+      if (mode == "reflect" && n > 1) {
+        // Mirror without repeating the edge: period 2n-2.
+        Expr m = x % (2 * n - 2);  // Halide's % is non-negative
+        at.push_back(select(m < n, m, 2 * n - 2 - m));
+      } else if (mode == "wrap") {
+        at.push_back(x % n);
+      } else {
+        at.push_back(clamp(x, 0, n - 1));
+      }
+    }
+    Expr value = call(in, at);
+    if (mode == "constant")
+      value = select(inside, value, cast(t.type, Expr(op.getValue().convertToDouble())));
+    define(t, value);
+    tensors[op.getResult()] = t;
+  }
+
+  void gather(GatherOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &indices = get(op.getIndices());
+    TensorFunc t = make(op.getResult(), "gather");
+    Index out = indexOf(t);
+    int64_t axis = op.getAxis();
+    size_t indexRank = indices.shape.size();
+    Index indexAt(out.begin() + axis, out.begin() + axis + indexRank);
+    Expr i = cast(Int(32), call(indices, indexAt));
+    int n = int(in.shape[axis]);
+    i = clamp(select(i < 0, i + n, i), 0, n - 1);
+    Index at(out.begin(), out.begin() + axis);
+    at.push_back(i);
+    at.insert(at.end(), out.begin() + axis + indexRank, out.end());
+    define(t, call(in, at));
+    addStage(t, StageClass::Data);
+    tensors[op.getResult()] = t;
+  }
+
+  void expand(ExpandOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "expand");
+    define(t, broadcastCall(in, indexOf(t)));
+    tensors[op.getResult()] = t;
+  }
+
+  void build(mlir::Operation *op) {
+    llvm::TypeSwitch<mlir::Operation *>(op)
+        .Case([&](ConstantOp o) { constant(o); })
+        .Case([&](CastOp o) { castOp(o); })
+        .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp>(
+            [&](mlir::Operation *o) { binary(o); })
+        .Case<NegOp, AbsOp, SqrtOp, ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, ReluOp, FloorOp,
+              CeilOp, ReciprocalOp, LeakyReluOp, ClipOp, HardSigmoidOp>(
+            [&](mlir::Operation *o) { unary(o); })
+        .Case([&](ConvOp o) { conv(o); })
+        .Case([&](ConvTransposeOp o) { convTranspose(o); })
+        .Case([&](MatmulOp o) { matmul(o); })
+        .Case([&](PoolOp o) { pool(o); })
+        .Case([&](ReduceOp o) { reduce(o); })
+        .Case([&](SoftmaxOp o) { softmax(o); })
+        .Case([&](ResizeOp o) { resize(o); })
+        .Case([&](ReshapeOp o) { reshape(o); })
+        .Case([&](TransposeOp o) { transpose(o); })
+        .Case([&](ConcatOp o) { concat(o); })
+        .Case([&](SliceOp o) { slice(o); })
+        .Case([&](PadOp o) { pad(o); })
+        .Case([&](GatherOp o) { gather(o); })
+        .Case([&](ExpandOp o) { expand(o); })
+        .Default([&](mlir::Operation *o) {
+          throw std::runtime_error("op " + o->getName().getStringRef().str() +
+                                   " has no Halide lowering");
+        });
+  }
+};
+
+} // namespace
+
+KernelAlgorithm buildKernelAlgorithm(KernelOp kernel) {
+  Builder builder;
+  mlir::Block &body = kernel.getBody().front();
+  for (auto [index, arg] : llvm::enumerate(body.getArguments()))
+    builder.input(arg, int(index));
+  for (mlir::Operation &op : body.without_terminator())
+    builder.build(&op);
+  auto yield = llvm::cast<YieldOp>(body.getTerminator());
+  for (Value value : yield.getValues()) {
+    TensorFunc t = builder.get(value);
+    // An output that is a kernel input or a stage gets its own Func so that the output
+    // and the stage can be scheduled apart.
+    TensorFunc copy = t;
+    copy.func = Func("out" + std::to_string(builder.algorithm.outputs.size()));
+    std::vector<Var> args(copy.vars.begin(), copy.vars.end());
+    copy.func(args) = t.func(args);
+    builder.algorithm.outputs.push_back(copy);
+  }
+  return builder.algorithm;
+}
+
+} // namespace kiln

@@ -1,0 +1,51 @@
+//===- KernelAlgorithm.h - kiln.kernel region -> Halide algorithm ---------===//
+//
+// The algorithm half of codegen: every op of a kernel region becomes a Halide Func over
+// its result's index space (ONNX order reversed: Halide's first dimension is innermost).
+// Ops that reduce or gather (conv, matmul, pool, reductions, softmax) are recorded as
+// stages for the target's schedule to place; elementwise ops stay inline.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_TARGETS_COMMON_KERNELALGORITHM_H
+#define KILN_TARGETS_COMMON_KERNELALGORITHM_H
+
+#include "Halide.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// Kernel classes pick the schedule template.
+enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, Softmax, Data };
+
+/// A Func with the static shape (ONNX order) of the tensor it computes.
+struct TensorFunc {
+  Halide::Func func;
+  std::vector<int64_t> shape;
+  Halide::Type type;
+  /// Halide's argument order: dimension 0 is the innermost (last ONNX) axis.
+  std::vector<Halide::Var> vars;
+};
+
+struct KernelStage {
+  TensorFunc tensor;
+  StageClass kind;
+  Halide::RDom reduction;  // undefined for pure stages
+};
+
+struct KernelAlgorithm {
+  std::vector<Halide::ImageParam> inputs;
+  std::vector<KernelStage> stages;    // intermediates the schedule should materialize
+  std::vector<TensorFunc> outputs;
+};
+
+/// Builds the algorithm; throws std::runtime_error naming the op it cannot express.
+KernelAlgorithm buildKernelAlgorithm(KernelOp kernel);
+
+/// Schedules shared by the CPU targets, parameterized by vector lanes of float32.
+void scheduleCpuKernel(KernelAlgorithm &algorithm, int vectorLanes, bool parallel);
+
+} // namespace kiln
+
+#endif
