@@ -1,0 +1,78 @@
+// RUN: kiln-opt --split-input-file --verify-diagnostics %s
+
+// Binary operands must broadcast.
+func.func @bad_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{operand shapes [2,3] and [4] do not broadcast}}
+  %r = kiln.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
+
+// -----
+
+// The result shape of a conv follows from its window.
+func.func @bad_conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{result shape [1,4,8,8] differs from the expected [1,4,6,6]}}
+  %c = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x8x8xf32>
+  return %c : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// Groups must divide the channels.
+func.func @bad_groups(%x: tensor<1x3x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  // expected-error @+1 {{channels 3 do not match weight [4,1,3,3] with 2 groups}}
+  %c = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 2 : i64} : (tensor<1x3x8x8xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x6x6xf32>
+  return %c : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+func.func @bad_reshape(%x: tensor<2x3xf32>) -> tensor<7xf32> {
+  // expected-error @+1 {{cannot reshape [2,3] to [7]}}
+  %r = kiln.reshape %x : (tensor<2x3xf32>) -> tensor<7xf32>
+  return %r : tensor<7xf32>
+}
+
+// -----
+
+func.func @bad_perm(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{perm is not a permutation}}
+  %r = kiln.transpose %x {perm = array<i64: 0, 0>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+  return %r : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @bad_clip(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{min 6.000000e+00 exceeds max 0.000000e+00}}
+  %r = kiln.clip %x {min = 6.0 : f64, max = 0.0 : f64} : (tensor<2xf32>) -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
+// -----
+
+func.func @bad_slice(%x: tensor<4xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{axis 0 reads outside the input}}
+  %r = kiln.slice %x {starts = array<i64: 2>, steps = array<i64: 1>} : (tensor<4xf32>) -> tensor<3xf32>
+  return %r : tensor<3xf32>
+}
+
+// -----
+
+func.func @bad_pool_kind(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{kind must be "max" or "avg", got "median"}}
+  %p = kiln.pool %x {kind = "median", kernel = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, count_include_pad = false} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>
+  return %p : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @bad_kernel(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{yields types that differ from its results}}
+  %r = kiln.kernel "k" (%x) : (tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%a: tensor<4xf32>):
+    %s = kiln.reshape %a : (tensor<4xf32>) -> tensor<2x2xf32>
+    kiln.yield %s : tensor<2x2xf32>
+  }
+  return %r : tensor<4xf32>
+}

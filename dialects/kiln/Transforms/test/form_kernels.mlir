@@ -1,0 +1,64 @@
+// RUN: kiln-opt --split-input-file --kiln-form-kernels %s | FileCheck %s
+
+// A conv and the elementwise chain after it (hard_swish: x * hard_sigmoid(x)) become one
+// kernel; the weight stays an input, the scalar constant is cloned inside.
+// CHECK-LABEL: func @conv_hard_swish
+func.func @conv_hard_swish(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x1x1xf32>) -> tensor<1x4x8x8xf32> {
+  // CHECK: %[[K:.*]] = kiln.kernel "k0_conv_hard_sigmoid_mul" (%{{.*}}, %{{.*}}) : (tensor<1x3x8x8xf32>, tensor<4x3x1x1xf32>) -> tensor<1x4x8x8xf32>
+  // CHECK:   kiln.conv
+  // CHECK:   kiln.hard_sigmoid
+  // CHECK:   kiln.mul
+  // CHECK:   kiln.constant dense<2.000000e+00>
+  // CHECK:   kiln.add
+  // CHECK:   kiln.yield
+  // CHECK: return %[[K]]
+  %c = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x1x1xf32>) -> tensor<1x4x8x8xf32>
+  %h = kiln.hard_sigmoid %c {alpha = 0.1666 : f64, beta = 0.5 : f64} : (tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %m = kiln.mul %c, %h : (tensor<1x4x8x8xf32>, tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32>
+  %two = kiln.constant dense<2.0> : tensor<f32>
+  %a = kiln.add %m, %two : (tensor<1x4x8x8xf32>, tensor<f32>) -> tensor<1x4x8x8xf32>
+  return %a : tensor<1x4x8x8xf32>
+}
+
+// -----
+
+// A value used outside its kernel becomes a second result; a reshape stays outside kernels.
+// CHECK-LABEL: func @shared_value
+func.func @shared_value(%x: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<4xf32>) {
+  // CHECK: %[[K:.*]]:2 = kiln.kernel "k0_relu_exp" (%{{.*}}) : (tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<1x4xf32>)
+  // CHECK: %[[R:.*]] = kiln.reshape %[[K]]#0
+  // CHECK: return %[[K]]#1, %[[R]]
+  %r = kiln.relu %x : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %e = kiln.exp %r : (tensor<1x4xf32>) -> tensor<1x4xf32>
+  %s = kiln.reshape %r : (tensor<1x4xf32>) -> tensor<4xf32>
+  return %e, %s : tensor<1x4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Joining the add into the first conv's kernel would make the two kernels depend on each
+// other (k0 -> k1 -> k0), so the add joins the second conv's kernel instead.
+// CHECK-LABEL: func @no_cycle
+func.func @no_cycle(%x: tensor<1x2x4x4xf32>, %w: tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32> {
+  // CHECK: %[[A:.*]]:2 = kiln.kernel "k0_conv_sigmoid"
+  // CHECK: %[[B:.*]] = kiln.kernel "k1_conv_add" (%[[A]]#1, %{{.*}}, %[[A]]#0)
+  // CHECK: return %[[B]]
+  %c1 = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %s = kiln.sigmoid %c1 : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %c2 = kiln.conv %s, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  %a = kiln.add %c1, %c2 : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  return %a : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A broadcasting op joins the operand whose shape equals its result (SE block scale).
+// CHECK-LABEL: func @broadcast_join
+func.func @broadcast_join(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  // CHECK: %[[G:.*]] = kiln.kernel "k0_reduce"
+  // CHECK: kiln.kernel "k1_exp_mul" (%{{.*}}, %[[G]])
+  %e = kiln.exp %x : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %g = kiln.reduce %x {kind = "mean", axes = array<i64: 2, 3>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x1x1xf32>
+  %m = kiln.mul %e, %g : (tensor<1x2x4x4xf32>, tensor<1x2x1x1xf32>) -> tensor<1x2x4x4xf32>
+  return %m : tensor<1x2x4x4xf32>
+}

@@ -1,0 +1,45 @@
+// RUN: kiln-opt --split-input-file --kiln-plan-memory %s | FileCheck %s
+
+// A chain x -> a -> b -> c: the input lives throughout; a and b are alive together while
+// k1 runs, c reuses a's slot once a is dead. 320 bytes is the liveness lower bound
+// (a + b + x at k1, each rounded to 64 bytes).
+// CHECK-LABEL: func @chain
+// CHECK-SAME: kiln.arena_size = 320 : i64
+// CHECK-SAME: kiln.arg_offsets = array<i64: 256>
+func.func @chain(%x: tensor<16xf32>) -> tensor<16xf32> {
+  // CHECK: kiln.kernel "k0"{{.*}}{kiln.arena_offsets = array<i64: 0>}
+  %a = kiln.kernel "k0" (%x) : (tensor<16xf32>) -> tensor<32xf32> {
+  ^bb0(%i: tensor<16xf32>):
+    %r = kiln.concat %i, %i {axis = 0 : i64} : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32>
+    kiln.yield %r : tensor<32xf32>
+  }
+  // CHECK: kiln.kernel "k1"{{.*}}{kiln.arena_offsets = array<i64: 128>}
+  %b = kiln.kernel "k1" (%a) : (tensor<32xf32>) -> tensor<32xf32> {
+  ^bb0(%i: tensor<32xf32>):
+    %r = kiln.exp %i : (tensor<32xf32>) -> tensor<32xf32>
+    kiln.yield %r : tensor<32xf32>
+  }
+  // CHECK: kiln.kernel "k2"{{.*}}{kiln.arena_offsets = array<i64: 0>}
+  %c = kiln.kernel "k2" (%b) : (tensor<32xf32>) -> tensor<16xf32> {
+  ^bb0(%i: tensor<32xf32>):
+    %r = kiln.slice %i {starts = array<i64: 0>, steps = array<i64: 2>} : (tensor<32xf32>) -> tensor<16xf32>
+    kiln.yield %r : tensor<16xf32>
+  }
+  return %c : tensor<16xf32>
+}
+
+// -----
+
+// A reshape is a view: it shares its input's offset and keeps it alive.
+// CHECK-LABEL: func @view
+func.func @view(%x: tensor<4x4xf32>) -> tensor<16xf32> {
+  // CHECK: kiln.kernel "k0"{{.*}}{kiln.arena_offsets = array<i64: [[OFF:[0-9]+]]>}
+  %a = kiln.kernel "k0" (%x) : (tensor<4x4xf32>) -> tensor<4x4xf32> {
+  ^bb0(%i: tensor<4x4xf32>):
+    %r = kiln.exp %i : (tensor<4x4xf32>) -> tensor<4x4xf32>
+    kiln.yield %r : tensor<4x4xf32>
+  }
+  // CHECK: kiln.reshape {{.*}}{kiln.arena_offsets = array<i64: [[OFF]]>}
+  %v = kiln.reshape %a : (tensor<4x4xf32>) -> tensor<16xf32>
+  return %v : tensor<16xf32>
+}
