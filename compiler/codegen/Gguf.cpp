@@ -71,9 +71,12 @@ bool writeGguf(const std::string &path, const std::map<std::string, std::string>
     }
     out.write(w.bytes.data(), w.bytes.size());
     static const char zeros[64] = {0};
-    for (const GgufTensor &t : tensors) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const GgufTensor &t = tensors[i];
       out.write(t.data.data(), t.data.size());
-      size_t padding = (alignment - t.data.size() % alignment) % alignment;
+      // Pad between tensors only: the file ends with the last tensor's last byte, so any
+      // truncation cuts real data and is caught by the reader.
+      size_t padding = i + 1 == tensors.size() ? 0 : (alignment - t.data.size() % alignment) % alignment;
       while (padding > 0) {
         size_t n = std::min<size_t>(padding, sizeof(zeros));
         out.write(zeros, n);

@@ -154,46 +154,36 @@ static bool skip_value(reader_t *reader, uint32_t type, int depth, const char *w
   return true;
 }
 
+/// Name and block layout of each GGML type kiln knows; plain types are 1-element blocks.
+/// Quantized blocks hold 32 elements: an f16 scale (and min), then the packed values.
+static const struct {
+  const char *name;
+  uint8_t block_elements;
+  uint8_t block_bytes;
+} kGgmlTypes[] = {
+    [KILN_GGML_F32] = {"f32", 1, 4},     [KILN_GGML_F16] = {"f16", 1, 2},
+    [KILN_GGML_Q4_0] = {"q4_0", 32, 18}, [KILN_GGML_Q4_1] = {"q4_1", 32, 20},
+    [KILN_GGML_Q5_0] = {"q5_0", 32, 22}, [KILN_GGML_Q5_1] = {"q5_1", 32, 24},
+    [KILN_GGML_Q8_0] = {"q8_0", 32, 34}, [KILN_GGML_I8] = {"i8", 1, 1},
+    [KILN_GGML_I16] = {"i16", 1, 2},     [KILN_GGML_I32] = {"i32", 1, 4},
+    [KILN_GGML_I64] = {"i64", 1, 8},     [KILN_GGML_F64] = {"f64", 1, 8},
+};
+
+static bool ggml_type_known(uint32_t ggml_type) {
+  return ggml_type < sizeof kGgmlTypes / sizeof kGgmlTypes[0] &&
+         kGgmlTypes[ggml_type].name != NULL;
+}
+
 bool kiln_ggml_type_layout(uint32_t ggml_type, uint32_t *out_block_elements,
                            uint32_t *out_block_bytes) {
-  uint32_t elements = 1, bytes;
-  switch (ggml_type) {
-    case KILN_GGML_F32: bytes = 4; break;
-    case KILN_GGML_F16: bytes = 2; break;
-    case KILN_GGML_I8: bytes = 1; break;
-    case KILN_GGML_I16: bytes = 2; break;
-    case KILN_GGML_I32: bytes = 4; break;
-    case KILN_GGML_I64: bytes = 8; break;
-    case KILN_GGML_F64: bytes = 8; break;
-    // Block types: 32 elements share one f16 scale (and min), then the packed values.
-    case KILN_GGML_Q4_0: elements = 32; bytes = 18; break;
-    case KILN_GGML_Q4_1: elements = 32; bytes = 20; break;
-    case KILN_GGML_Q5_0: elements = 32; bytes = 22; break;
-    case KILN_GGML_Q5_1: elements = 32; bytes = 24; break;
-    case KILN_GGML_Q8_0: elements = 32; bytes = 34; break;
-    default: return false;
-  }
-  *out_block_elements = elements;
-  *out_block_bytes = bytes;
+  if (!ggml_type_known(ggml_type)) return false;
+  *out_block_elements = kGgmlTypes[ggml_type].block_elements;
+  *out_block_bytes = kGgmlTypes[ggml_type].block_bytes;
   return true;
 }
 
 static const char *ggml_type_name(uint32_t ggml_type) {
-  switch (ggml_type) {
-    case KILN_GGML_F32: return "f32";
-    case KILN_GGML_F16: return "f16";
-    case KILN_GGML_Q4_0: return "q4_0";
-    case KILN_GGML_Q4_1: return "q4_1";
-    case KILN_GGML_Q5_0: return "q5_0";
-    case KILN_GGML_Q5_1: return "q5_1";
-    case KILN_GGML_Q8_0: return "q8_0";
-    case KILN_GGML_I8: return "i8";
-    case KILN_GGML_I16: return "i16";
-    case KILN_GGML_I32: return "i32";
-    case KILN_GGML_I64: return "i64";
-    case KILN_GGML_F64: return "f64";
-    default: return "unknown";
-  }
+  return ggml_type_known(ggml_type) ? kGgmlTypes[ggml_type].name : "unknown";
 }
 
 /// Reads one tensor info; fills *out when it is not NULL (the second pass).

@@ -111,8 +111,16 @@ static int parse_options(int argc, char **argv, options_t *options) {
     }
     memcpy(name, arg + 2, name_length - 2);
     name[name_length - 2] = '\0';
-    bool is_flag = strcmp(name, "help") == 0 || strcmp(name, "profile") == 0;
-    if (is_flag) {
+    static const char *const kValueOptions[] = {"input", "output-dir", "bench", "threads",
+                                                "weights"};
+    bool takes_value = false;
+    for (size_t k = 0; k < sizeof kValueOptions / sizeof kValueOptions[0]; k++) {
+      takes_value = takes_value || strcmp(name, kValueOptions[k]) == 0;
+    }
+    if (!takes_value && strcmp(name, "help") != 0 && strcmp(name, "profile") != 0) {
+      return usage_error(argv[0], "unknown option '%s'", arg);
+    }
+    if (!takes_value) {
       if (equals != NULL) return usage_error(argv[0], "--%s takes no value", name);
       if (name[0] == 'h') options->help = true; else options->profile = true;
       continue;
@@ -127,12 +135,8 @@ static int parse_options(int argc, char **argv, options_t *options) {
       options->output_dir = value;
     } else if (strcmp(name, "weights") == 0) {
       options->weights_path = value;
-    } else if (strcmp(name, "bench") == 0 || strcmp(name, "threads") == 0) {
-      if (!parse_count(value, name[0] == 'b' ? &options->bench_runs : &options->threads)) {
-        return usage_error(argv[0], "--%s needs a positive integer, got '%s'", name, value);
-      }
-    } else {
-      return usage_error(argv[0], "unknown option '%s'", arg);
+    } else if (!parse_count(value, name[0] == 'b' ? &options->bench_runs : &options->threads)) {
+      return usage_error(argv[0], "--%s needs a positive integer, got '%s'", name, value);
     }
   }
   return 0;

@@ -59,7 +59,7 @@ static pool_t pool = {
     .wake = PTHREAD_COND_INITIALIZER,
     .done = PTHREAD_COND_INITIALIZER,
     .busy = ATOMIC_FLAG_INIT,
-    .generation = 1,
+    .generation = 0,  // even: "job 0" is open and empty, so workers (seen = 0) wait
 };
 static pthread_mutex_t config_mutex = PTHREAD_MUTEX_INITIALIZER;
 

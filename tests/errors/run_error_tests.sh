@@ -1,0 +1,87 @@
+#!/bin/bash
+# run_error_tests.sh - bad input gets a clear error naming the thing, a non-zero exit and no
+# partial outputs; never a crash.
+#
+# usage: run_error_tests.sh KILN_BINARY WORK_DIR
+set -u
+kiln="$1"
+work="$2"
+rm -rf "$work" && mkdir -p "$work"
+here="$(cd "$(dirname "$0")" && pwd)"
+/usr/bin/python3 "$here/make_models.py" "$work" || { echo "FAIL: cannot generate test models"; exit 1; }
+
+passed=0
+failed=0
+# expect NAME EXPECTED_EXIT PATTERN... -- COMMAND...
+expect() {
+  local name="$1" want="$2"; shift 2
+  local patterns=()
+  while [ "$1" != "--" ]; do patterns+=("$1"); shift; done
+  shift
+  "$@" > "$work/$name.out" 2>&1
+  local got=$?
+  local ok=1
+  [ "$got" = "$want" ] || ok=0
+  for p in "${patterns[@]}"; do
+    grep -qF -- "$p" "$work/$name.out" || { ok=0; echo "  missing text: $p"; }
+  done
+  if [ $ok = 1 ]; then
+    passed=$((passed + 1)); echo "PASS $name"
+  else
+    failed=$((failed + 1)); echo "FAIL $name (exit $got, wanted $want)"; sed 's/^/  | /' "$work/$name.out" | head -20
+  fi
+}
+no_file() {  # no_file NAME PATH...: the paths must not exist
+  local name="$1"; shift
+  for f in "$@"; do
+    if [ -e "$f" ]; then failed=$((failed + 1)); echo "FAIL $name: $f was left behind"; return; fi
+  done
+  passed=$((passed + 1)); echo "PASS $name"
+}
+
+# Compiler side.
+expect unsupported_ops 2 "2 unsupported op type(s)" "TopK (2 nodes): topk_a topk_b" \
+  "NonMaxSuppression (1 node): nms_0" -- "$kiln" compile "$work/unsupported.onnx" -o "$work/unsupported"
+no_file unsupported_ops_no_output "$work/unsupported" "$work/unsupported.gguf"
+expect malformed_onnx 2 "malformed.onnx" "not a valid ONNX model" -- \
+  "$kiln" compile "$work/malformed.onnx" -o "$work/malformed"
+no_file malformed_no_output "$work/malformed" "$work/malformed.gguf"
+expect truncated_onnx 2 "truncated.onnx" -- "$kiln" compile "$work/truncated.onnx" -o "$work/truncated"
+expect missing_onnx 2 "no_such_model.onnx: cannot open file" -- \
+  "$kiln" compile "$work/no_such_model.onnx" -o "$work/none"
+expect bad_input_shape_flag 2 "--input-shape names 'nope', which is not a model input (inputs: x)" -- \
+  "$kiln" compile "$work/tiny.onnx" -o "$work/tiny_bad" --input-shape nope=1,2
+expect unknown_target 2 "unknown target 'sparc'" -- "$kiln" compile "$work/tiny.onnx" -o "$work/t" --target sparc
+
+# Runtime side: a good artifact first.
+expect compile_tiny 0 "wrote" -- "$kiln" compile "$work/tiny.onnx" -o "$work/tiny"
+expect run_tiny 0 -- "$work/tiny" --input "x=$work/x.npy" --output-dir "$work/out"
+expect wrong_input_shape 1 "input 'x'" "expected float32 [1,3,8,8]" "[1,3,8,7]" -- \
+  "$work/tiny" --input "x=$work/x_wrong_shape.npy"
+expect wrong_input_dtype 1 "input 'x'" "float32" "float64" -- \
+  "$work/tiny" --input "x=$work/x_wrong_dtype.npy"
+expect missing_input 2 "'x'" -- "$work/tiny"
+expect unknown_input 2 "'y'" -- "$work/tiny" --input "y=$work/x.npy"
+
+cp "$work/tiny.gguf" "$work/good.gguf"
+size=$(stat -c %s "$work/good.gguf")
+expect missing_weights 1 "missing.gguf" -- "$work/tiny" --weights "$work/missing.gguf" --input "x=$work/x.npy"
+for cut in 3 20 100 $((size / 2)) $((size - 1)); do
+  head -c "$cut" "$work/good.gguf" > "$work/cut.gguf"
+  expect "truncated_weights_$cut" 1 "cut.gguf" -- "$work/tiny" --weights "$work/cut.gguf" --input "x=$work/x.npy"
+done
+# Corrupt the tensor count (bytes 8..15) and the first key's length.
+cp "$work/good.gguf" "$work/corrupt.gguf"
+printf '\xff\xff\xff\xff\xff\xff\xff\x7f' | dd of="$work/corrupt.gguf" bs=1 seek=8 conv=notrunc 2>/dev/null
+expect corrupted_tensor_count 1 "corrupt.gguf" -- "$work/tiny" --weights "$work/corrupt.gguf" --input "x=$work/x.npy"
+cp "$work/good.gguf" "$work/corrupt2.gguf"
+printf '\xff\xff\xff\xff\xff\xff\x00\x00' | dd of="$work/corrupt2.gguf" bs=1 seek=24 conv=notrunc 2>/dev/null
+expect corrupted_key_length 1 "corrupt2.gguf" -- "$work/tiny" --weights "$work/corrupt2.gguf" --input "x=$work/x.npy"
+printf 'GGUF\x02\x00\x00\x00' > "$work/v2.gguf"
+expect wrong_gguf_version 1 "v2.gguf" -- "$work/tiny" --weights "$work/v2.gguf" --input "x=$work/x.npy"
+# Weights of another model (same graph, other weights).
+"$kiln" compile "$work/tiny_other.onnx" -o "$work/other" > /dev/null 2>&1
+expect foreign_weights 1 "other.gguf" -- "$work/tiny" --weights "$work/other.gguf" --input "x=$work/x.npy"
+expect bad_usage 2 -- "$work/tiny" --bench
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
