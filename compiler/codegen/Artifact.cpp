@@ -11,12 +11,14 @@
 #include "compiler/codegen/Artifact.h"
 
 #include "compiler/codegen/Gguf.h"
+#include "compiler/codegen/ObjectCache.h"
 #include "dialects/kiln/IR/KilnConstants.h"
 #include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -96,6 +98,19 @@ struct BufferRef {
   bool isWeight = false;
   int64_t location = 0;
 };
+
+/// What determines a kernel's object code: its region (ops, attributes, shapes; the name
+/// and arena offsets excluded), the target and the compiler binary.
+std::string kernelKey(KernelOp kernel, const TargetInfo &target) {
+  Operation *copy = kernel->clone();
+  copy->setAttr("sym_name", StringAttr::get(kernel.getContext(), "k"));
+  copy->removeAttr("kiln.arena_offsets");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  copy->print(os, OpPrintingFlags().printGenericOpForm());
+  copy->destroy();
+  return contentHash(compilerIdentity() + target.name + target.halideTarget + text);
+}
 
 bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string &error) {
   std::vector<llvm::StringRef> args(argv.begin(), argv.end());
@@ -201,8 +216,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   for (Operation &op : block)
     if (auto kernel = dyn_cast<KernelOp>(op))
       kernels.push_back(kernel);
-  std::string prefix = "kiln_" + cIdentifier(options.modelName) + "_";
   int kernelIndex = 0;
+  std::set<std::string> glueDeclarations;  // compiled symbols not yet declared in glue
   auto describe = [&](std::ostringstream &os, const std::string &var, Value value,
                       const BufferRef &ref) {
     auto type = tensorType(value);
@@ -225,10 +240,21 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     os << "  halide_buffer_t " << var << " = {0, 0, " << host << ", 0, {" << info.halideCode
        << ", " << info.halideBits << ", 1}, " << shape.size() << ", " << var << "_dim, 0};\n";
   };
-  std::string runtimeObject = (tempDir + "/halide_runtime.o").str();
-  if (!compileHalideRuntime(options.target, runtimeObject, error))
-    return failWith(error);
+  ObjectCache cache = ObjectCache::fromEnvironment();
+  std::string runtimeKey =
+      "halide-runtime-" + contentHash(compilerIdentity() + options.target.halideTarget) + ".o";
+  std::string runtimeObject;
+  if (auto cached = cache.lookup(runtimeKey)) {
+    runtimeObject = *cached;
+  } else {
+    runtimeObject = (tempDir + "/halide_runtime.o").str();
+    if (!compileHalideRuntime(options.target, runtimeObject, error))
+      return failWith(error);
+    cache.store(runtimeKey, runtimeObject);
+  }
   objects.push_back(runtimeObject);
+  std::set<std::string> compiledSymbols;
+  int compiledCount = 0, reusedCount = 0;
   for (Operation &op : block) {
     if (auto reshape = dyn_cast<ReshapeOp>(op)) {
       auto offsets = reshape->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
@@ -238,8 +264,11 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     auto kernel = dyn_cast<KernelOp>(op);
     if (!kernel)
       continue;
-    std::string symbol = prefix + cIdentifier(kernel.getSymName().str());
-    std::string object = (tempDir + "/" + kernel.getSymName() + ".o").str();
+    // Kernels are named by content: identical kernels share one object, here and across
+    // builds (through the cache).
+    std::string key = kernelKey(kernel, options.target);
+    std::string symbol = "kiln_" + key.substr(0, 24);
+    std::string object = (tempDir + "/" + symbol + ".o").str();
     ++kernelIndex;
     if (options.verbose)
       llvm::errs() << "[kiln] kernel " << kernelIndex << "/" << kernels.size() << " "
@@ -247,9 +276,20 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     else if (kernelIndex == 1 || kernelIndex % 25 == 0 || kernelIndex == int(kernels.size()))
       llvm::errs() << "[kiln] compiling kernels: " << kernelIndex << "/" << kernels.size()
                    << "\n";
-    if (!compileKernel(kernel, symbol, options.target, object, error))
-      return failWith(error);
-    objects.push_back(object);
+    if (!compiledSymbols.count(symbol)) {
+      compiledSymbols.insert(symbol);
+      if (auto cached = cache.lookup(symbol + ".o")) {
+        object = *cached;
+        ++reusedCount;
+      } else {
+        if (!compileKernel(kernel, symbol, options.target, object, error))
+          return failWith(error);
+        cache.store(symbol + ".o", object);
+        ++compiledCount;
+      }
+      objects.push_back(object);
+      glueDeclarations.insert(symbol);
+    }
     auto offsets = kernel->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
     std::ostringstream body;
     std::string call = symbol + "(";
@@ -276,10 +316,13 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       call += (argCount++ ? ", &" : "&") + var;
     }
     call += ")";
-    glue << "int " << symbol << "(";
-    for (int i = 0; i < argCount; ++i)
-      glue << (i ? ", " : "") << "struct halide_buffer_t *";
-    glue << ");\n";
+    if (glueDeclarations.count(symbol)) {
+      glueDeclarations.erase(symbol);
+      glue << "int " << symbol << "(";
+      for (int i = 0; i < argCount; ++i)
+        glue << (i ? ", " : "") << "struct halide_buffer_t *";
+      glue << ");\n";
+    }
     steps << "static int step_" << stepNames.size() << "(const kiln_exec_t *e) {\n"
           << body.str() << "  return " << call << ";\n}\n\n";
     stepNames.push_back(kernel.getSymName().str());
@@ -378,8 +421,40 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
                                       "-I" KILN_HALIDE_INCLUDE_DIR};
   command.insert(command.end(), options.target.ccFlags.begin(), options.target.ccFlags.end());
   command.push_back(gluePath);
-  for (const char *source : {"gguf.c", "npy.c", "thread_pool.c", "runtime.c", "main.c"})
-    command.push_back(runtimeDir + "/src/" + source);
+  // The runtime's sources compile once per toolchain (cached), then link into every artifact.
+  std::string runtimeHeaders;
+  for (const char *header : {"include/kiln/program.h", "include/kiln/runtime.h",
+                             "include/kiln/npy.h", "src/gguf.h", "src/thread_pool.h",
+                             "src/error.h"}) {
+    auto buffer = llvm::MemoryBuffer::getFile(runtimeDir + "/" + header);
+    runtimeHeaders += buffer ? (*buffer)->getBuffer().str() : std::string(header);
+  }
+  for (const char *source : {"gguf.c", "npy.c", "thread_pool.c", "runtime.c", "main.c"}) {
+    std::string sourcePath = runtimeDir + "/src/" + source;
+    auto buffer = llvm::MemoryBuffer::getFile(sourcePath);
+    if (!buffer)
+      return failWith("cannot read the runtime source " + sourcePath);
+    std::string flags;
+    for (const auto &f : options.target.ccFlags)
+      flags += f + " ";
+    std::string key = "runtime-" + std::string(source) + "-" +
+                      contentHash(options.target.cc + flags + runtimeHeaders +
+                                  (*buffer)->getBuffer().str()) + ".o";
+    if (auto cached = cache.lookup(key)) {
+      command.push_back(*cached);
+      continue;
+    }
+    std::string object = (tempDir + "/runtime_" + source + ".o").str();
+    std::vector<std::string> compile = {options.target.cc, "-O2", "-std=c11", "-c",
+                                        "-I" + runtimeDir + "/include",
+                                        "-I" KILN_HALIDE_INCLUDE_DIR};
+    compile.insert(compile.end(), options.target.ccFlags.begin(), options.target.ccFlags.end());
+    compile.insert(compile.end(), {sourcePath, "-o", object});
+    if (!runCommand(compile, options.verbose, error))
+      return failWith("compiling the runtime: " + error);
+    cache.store(key, object);
+    command.push_back(object);
+  }
   command.insert(command.end(), objects.begin(), objects.end());
   for (const char *lib : {"-o", "", "-lpthread", "-ldl", "-lm"})
     command.push_back(lib);
@@ -396,7 +471,9 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   for (const GgufTensor &t : weights)
     weightBytes += t.data.size();
   llvm::errs() << "[kiln] wrote " << options.outputPath << " (" << kernels.size()
-               << " kernels, arena " << arenaSize.getInt() << " bytes) and " << weightsPath
+               << " kernels: " << compiledCount << " compiled, " << reusedCount
+               << " from cache, " << (kernels.size() - compiledCount - reusedCount)
+               << " shared; arena " << arenaSize.getInt() << " bytes) and " << weightsPath
                << " (" << weights.size() << " tensors, " << weightBytes << " bytes)\n";
   cleanup();
   return true;

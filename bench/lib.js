@@ -1,0 +1,234 @@
+// lib.js - shared pieces of the benchmark scripts (bench/run.js, bench/kernels.js).
+//
+// Option parsing, the seeded input generator, machine description, the FMA-peak and bandwidth
+// probes (built from bench/*.c into bench/work/), compiling a model with kiln (cached: skipped
+// when the executable is newer than both the model and kiln), running a kiln executable's
+// --bench under /usr/bin/time for its peak RSS, the persistent onnxruntime worker
+// (bench/ort_worker.js), small statistics and table formatting, and replacing one section of
+// docs/benchmarks.md so the model and kernel benchmarks can be run separately.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const readline = require('readline');
+const { execFileSync, spawn, spawnSync } = require('child_process');
+
+const REPO = path.resolve(__dirname, '..');
+const WORK = path.join(REPO, 'bench', 'work');  // every generated file goes under here
+
+/// Parses `--key value` pairs into an object over `defaults`; `--help` prints `usage`.
+function parseArgs(argv, defaults, usage) {
+  const args = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i].replace(/^--/, '');
+    if (key === 'help' || key === 'h') { console.log(usage); process.exit(0); }
+    if (!argv[i].startsWith('--') || !(key in defaults) || i + 1 >= argv.length) {
+      console.error(`unknown or incomplete option ${argv[i]}\n${usage}`);
+      process.exit(2);
+    }
+    args[key] = argv[++i];
+  }
+  return args;
+}
+
+const list = text => String(text).split(',').map(s => s.trim()).filter(Boolean);
+
+// mulberry32: a tiny seeded generator so inputs are the same on every machine and every run.
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/// Float32 data of `shape`, uniform in [-1, 1), from `seed`.
+function randomTensor(shape, seed) {
+  const next = random(seed);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; ++i) data[i] = next() * 2 - 1;
+  return data;
+}
+
+function machine() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = (/^model name\s*:\s*(.*)$/m.exec(cpuinfo) || [, 'unknown CPU'])[1].trim();
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim();
+  const flags = (/^flags\s*:\s*(.*)$/m.exec(cpuinfo) || [, ''])[1].split(' ');
+  const isa = flags.includes('avx512f') ? 'AVX-512' : flags.includes('avx2') ? 'AVX2' : 'SSE';
+  const memGiB = (os.totalmem() / 2 ** 30).toFixed(0);
+  return { model, nproc, isa, memGiB, text: `${model}, ${nproc} CPUs (nproc), ${isa}, ${memGiB} GiB RAM` };
+}
+
+/// Builds bench/NAME.c into bench/work/NAME with cc -O3 -march=native (when out of date).
+function buildProbe(name) {
+  const src = path.join(REPO, 'bench', `${name}.c`);
+  const exe = path.join(WORK, name);
+  if (!fs.existsSync(exe) || fs.statSync(exe).mtimeMs < fs.statSync(src).mtimeMs) {
+    fs.mkdirSync(WORK, { recursive: true });
+    execFileSync('cc', ['-O3', '-march=native', '-pthread', src, '-o', exe], { stdio: 'inherit' });
+  }
+  return exe;
+}
+
+/// Runs the FMA probe: {threads: GFLOP/s} and the ISA it used.
+function fmaPeak(threads) {
+  const text = execFileSync(buildProbe('fma_peak'), threads.map(String), { encoding: 'utf8' });
+  const result = { isa: '', gflops: {} };
+  for (const m of text.matchAll(/^fma (\S+) threads (\d+): ([\d.]+) GFLOP\/s$/gm)) {
+    result.isa = m[1];
+    result.gflops[m[2]] = Number(m[3]);
+  }
+  return result;
+}
+
+/// Runs the bandwidth probe: {threads: GB/s}.
+function memBandwidth(threads) {
+  const text = execFileSync(buildProbe('membw'), threads.map(String), { encoding: 'utf8' });
+  const result = {};
+  for (const m of text.matchAll(/^membw threads (\d+): ([\d.]+) GB\/s$/gm)) result[m[1]] = Number(m[2]);
+  return result;
+}
+
+/// Compiles `model` with kiln into `exe` unless exe is newer than the model and kiln.
+/// Paths are made absolute: kiln's temporary directory logic mishandles relative -o paths.
+/// Returns the compile time in seconds, or null when the cached executable was reused.
+function kilnCompile(kiln, model, exe, shapes) {
+  exe = path.resolve(exe);
+  const newest = Math.max(fs.statSync(model).mtimeMs, fs.statSync(kiln).mtimeMs);
+  if (fs.existsSync(exe) && fs.existsSync(exe + '.gguf') && fs.statSync(exe).mtimeMs > newest) {
+    return null;
+  }
+  fs.mkdirSync(path.dirname(exe), { recursive: true });
+  const args = ['compile', path.resolve(model), '-o', exe, '--target', 'host'];
+  for (const [name, shape] of Object.entries(shapes)) args.push('--input-shape', `${name}=${shape.join(',')}`);
+  const start = process.hrtime.bigint();
+  const res = spawnSync(kiln, args, { encoding: 'utf8' });
+  if (res.status !== 0) {
+    throw new Error(`kiln compile failed (exit ${res.status}): ${kiln} ${args.join(' ')}\n` +
+                    `${res.stdout}${res.stderr}`);
+  }
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/// Runs a kiln executable's --bench under /usr/bin/time. Returns {median, min, rssMB}.
+/// `extra` may add e.g. ['--output-dir', DIR].
+function kilnBench(exe, inputFiles, runs, threads, extra = []) {
+  const timeFile = path.join(WORK, `.time.${process.pid}`);
+  const args = ['-f', '%M', '-o', timeFile, exe];
+  for (const [name, file] of Object.entries(inputFiles)) args.push('--input', `${name}=${file}`);
+  args.push('--bench', String(runs), '--threads', String(threads), ...extra);
+  const res = spawnSync('/usr/bin/time', args, { encoding: 'utf8' });
+  const m = /latency: median ([\d.]+) ms, min ([\d.]+) ms over (\d+) runs/.exec(res.stdout || '');
+  if (res.status !== 0 || !m) {
+    throw new Error(`kiln executable failed (exit ${res.status}${res.signal ? ', ' + res.signal : ''}): ` +
+                    `${exe} ${args.slice(4).join(' ')}\n${res.stdout}${res.stderr}`);
+  }
+  const rssKB = Number(fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  fs.rmSync(timeFile, { force: true });
+  return { median: Number(m[1]), min: Number(m[2]), rssMB: rssKB / 1024 };
+}
+
+/// A child node process holding one onnxruntime session (bench/ort_worker.js), so its peak
+/// RSS is that model's alone. request(obj) sends one JSON line and resolves with the reply.
+class OrtWorker {
+  constructor(model, inputFiles, threads, warmup) {
+    this.child = spawn(process.execPath, [path.join(__dirname, 'ort_worker.js'), model,
+      JSON.stringify(inputFiles), String(threads), String(warmup)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = readline.createInterface({ input: this.child.stdout });
+    this.pending = [];
+    this.lines.on('line', line => {
+      const waiter = this.pending.shift();
+      if (waiter) waiter.resolve(JSON.parse(line));
+    });
+    this.child.on('exit', code => {
+      for (const w of this.pending.splice(0)) w.reject(new Error(`onnxruntime worker exited (${code}) for ${model}`));
+    });
+    this.ready = new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
+  }
+
+  request(message) {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.child.stdin.write(JSON.stringify(message) + '\n');
+    });
+  }
+
+  /// Times `runs` runs: {median, min} in ms (plus the raw times).
+  async bench(runs) {
+    const { times } = await this.request({ cmd: 'run', runs });
+    return { ...summarize(times), times };
+  }
+
+  /// Ends the worker; resolves with its peak RSS in MB (VmHWM at exit).
+  async close() {
+    const { vmhwmKB } = await this.request({ cmd: 'exit' });
+    return vmhwmKB / 1024;
+  }
+}
+
+/// Peak RSS (MB) of a node process that loads onnxruntime-node and creates no session: the
+/// part of every ORT measurement that is Node.js and the ORT library, not the model.
+function ortBaselineMB() {
+  const out = execFileSync(process.execPath, [path.join(__dirname, 'ort_worker.js'), '--baseline'],
+                           { encoding: 'utf8' });
+  return JSON.parse(out).vmhwmKB / 1024;
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+const summarize = times => ({ median: median(times), min: Math.min(...times) });
+
+/// Plain-text table with columns right-aligned (first column left).
+function textTable(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => String(r[i]).length)));
+  const line = r => r.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+    .join('  ');
+  return [line(header), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function markdownTable(header, rows) {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+          ...rows.map(r => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/// Replaces the section between <!-- NAME:begin --> and <!-- NAME:end --> in a markdown file
+/// (appending it when absent; creating the file with `title` when missing).
+function writeSection(file, title, name, body) {
+  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  const block = `${begin}\n${body.trim()}\n${end}`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# ${title}\n`;
+  const i = text.indexOf(begin), j = text.indexOf(end);
+  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length)
+                         : text.trimEnd() + '\n\n' + block + '\n';
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, text);
+}
+
+/// Reads one section back (null when absent), so a rewrite of the file can keep it.
+function readSection(file, name) {
+  if (!fs.existsSync(file)) return null;
+  const text = fs.readFileSync(file, 'utf8');
+  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
+  const i = text.indexOf(begin), j = text.indexOf(end);
+  return i >= 0 && j > i ? text.slice(i + begin.length, j).trim() : null;
+}
+
+/// The command line as typed, for the report ("node bench/run.js --runs 30").
+function commandLine() {
+  const script = path.relative(REPO, process.argv[1]);
+  return ['node', script, ...process.argv.slice(2)].map(a => (/^[\w./,=:-]+$/.test(a) ? a : `'${a}'`)).join(' ');
+}
+
+module.exports = {
+  REPO, WORK, parseArgs, list, random, randomTensor, machine, fmaPeak, memBandwidth,
+  kilnCompile, kilnBench, OrtWorker, ortBaselineMB, median, summarize, textTable,
+  markdownTable, writeSection, readSection, commandLine,
+};
