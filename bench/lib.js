@@ -12,6 +12,7 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const { execFileSync, spawn, spawnSync } = require('child_process');
+const { readNpy } = require('../scripts/lib/npy');
 
 const REPO = path.resolve(__dirname, '..');
 const WORK = path.join(REPO, 'bench', 'work');  // every generated file goes under here
@@ -163,6 +164,11 @@ class OrtWorker {
     return { ...summarize(times), times };
   }
 
+  /// Stops the worker at once (after a failure elsewhere), so no process is left behind.
+  kill() {
+    this.child.kill();
+  }
+
   /// Ends the worker; resolves with its peak RSS in MB (VmHWM at exit).
   async close() {
     const { vmhwmKB } = await this.request({ cmd: 'exit' });
@@ -176,6 +182,22 @@ function ortBaselineMB() {
   const out = execFileSync(process.execPath, [path.join(__dirname, 'ort_worker.js'), '--baseline'],
                            { encoding: 'utf8' });
   return JSON.parse(out).vmhwmKB / 1024;
+}
+
+/// Largest |a - b| over all outputs of kiln (the .npy files in kilnDir) and onnxruntime
+/// (ortFiles: {output name: .npy path}); Infinity on a size mismatch or a missing output.
+function maxAbsDiff(kilnDir, ortFiles) {
+  let worst = 0;
+  for (const [name, file] of Object.entries(ortFiles)) {
+    const ref = readNpy(file);
+    const got = readNpy(path.join(kilnDir, name.replace(/[/:]/g, '_') + '.npy'));
+    if (got.data.length !== ref.data.length) return Infinity;
+    for (let i = 0; i < ref.data.length; i++) {
+      const d = Math.abs(Number(got.data[i]) - Number(ref.data[i]));
+      if (!(d <= worst)) worst = d;  // NaN counts as worst
+    }
+  }
+  return worst;
 }
 
 function median(values) {
@@ -199,27 +221,30 @@ function markdownTable(header, rows) {
           ...rows.map(r => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/// Replaces the section between <!-- NAME:begin --> and <!-- NAME:end --> in a markdown file
-/// (appending it when absent; creating the file with `title` when missing).
-function writeSection(file, title, name, body) {
-  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
-  const block = `${begin}\n${body.trim()}\n${end}`;
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `# ${title}\n`;
+/// Replaces the section between <!-- NAME:begin --> and <!-- NAME:end --> in a markdown file.
+/// An absent section goes before section `before` when that exists, else at the end; a
+/// missing file starts with `intro` (title and a line on how to regenerate it).
+function writeSection(file, intro, name, body, before = null) {
+  const mark = n => [`<!-- ${n}:begin -->`, `<!-- ${n}:end -->`];
+  const [begin, end] = mark(name);
+  const block = `${begin}\n${body.trim()}\n${end}\n`;
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : `${intro.trim()}\n\n`;
   const i = text.indexOf(begin), j = text.indexOf(end);
-  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length)
-                         : text.trimEnd() + '\n\n' + block + '\n';
+  const k = before ? text.indexOf(mark(before)[0]) : -1;
+  if (i >= 0 && j > i) text = text.slice(0, i) + block + text.slice(j + end.length).replace(/^\n/, '');
+  else if (k >= 0) text = text.slice(0, k) + block + '\n' + text.slice(k);
+  else text = text.trimEnd() + '\n\n' + block;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
 }
 
-/// Reads one section back (null when absent), so a rewrite of the file can keep it.
-function readSection(file, name) {
-  if (!fs.existsSync(file)) return null;
-  const text = fs.readFileSync(file, 'utf8');
-  const begin = `<!-- ${name}:begin -->`, end = `<!-- ${name}:end -->`;
-  const i = text.indexOf(begin), j = text.indexOf(end);
-  return i >= 0 && j > i ? text.slice(i + begin.length, j).trim() : null;
-}
+/// The opening of docs/benchmarks.md when a script creates it.
+const INTRO = `# kiln benchmarks
+
+Speed and memory of kiln's executables, always as ratios against references measured in the
+same run on the same machine: onnxruntime for whole models, the machine's measured FMA peak and
+read bandwidth for single kernels. Regenerate with \`node bench/run.js\` (models) and
+\`node bench/kernels.js\` (kernels); each rewrites only its own section of this file.`;
 
 /// The command line as typed, for the report ("node bench/run.js --runs 30").
 function commandLine() {
@@ -229,6 +254,6 @@ function commandLine() {
 
 module.exports = {
   REPO, WORK, parseArgs, list, random, randomTensor, machine, fmaPeak, memBandwidth,
-  kilnCompile, kilnBench, OrtWorker, ortBaselineMB, median, summarize, textTable,
-  markdownTable, writeSection, readSection, commandLine,
+  kilnCompile, kilnBench, OrtWorker, ortBaselineMB, maxAbsDiff, median, summarize, textTable,
+  markdownTable, writeSection, commandLine, INTRO,
 };

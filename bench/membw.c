@@ -59,7 +59,7 @@ typedef struct {
   float result;
 } job_t;
 
-enum { kPasses = 4 };
+enum { kPasses = 8 };  // best of 8 passes: about 0.2 s per thread count
 
 static void *worker(void *arg) {
   job_t *job = arg;

@@ -35,7 +35,8 @@ usage:
 compile options:
   --target NAME            host (default), x86-64-avx2, x86-64-avx512, aarch64, aarch64-dotprod
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
-  --bind NAME=VALUE        fix a scalar input to a constant at compile time (repeatable)
+  --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major
+                           (one value fills the whole input; repeatable)
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
   -v, --verbose            print each kernel and tool invocation
@@ -107,11 +108,23 @@ int compileCommand(int argc, char **argv) {
       if (!v) return kExitModelError;
       std::string text = v;
       size_t eq = text.find('=');
-      char *end = nullptr;
-      double number = eq == std::string::npos ? 0 : std::strtod(text.c_str() + eq + 1, &end);
-      if (eq == std::string::npos || eq == 0 || !end || *end != '\0' || end == text.c_str() + eq + 1)
-        return usageError("--bind expects NAME=NUMBER, got '" + text + "'");
-      importOptions.boundInputs[text.substr(0, eq)] = number;
+      std::vector<double> numbers;
+      bool ok = eq != std::string::npos && eq > 0 && eq + 1 < text.size();
+      for (size_t start = eq + 1; ok && start <= text.size();) {
+        size_t comma = text.find(',', start);
+        std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                          : comma - start);
+        char *end = nullptr;
+        double number = std::strtod(part.c_str(), &end);
+        ok = !part.empty() && end && *end == '\0';
+        numbers.push_back(number);
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
+      if (!ok)
+        return usageError("--bind expects NAME=NUMBER[,NUMBER...], got '" + text + "'");
+      importOptions.boundInputs[text.substr(0, eq)] = numbers;
     } else if (arg == "--emit-mlir") {
       const char *v = value("--emit-mlir");
       if (!v) return kExitModelError;
@@ -182,7 +195,11 @@ int compileCommand(int argc, char **argv) {
   }
 
   kiln::ArtifactOptions artifact;
-  artifact.outputPath = outputPath;
+  // Absolute, so the temporary directory lands beside the output (LLVM puts relative
+  // unique-directory models under the system temp directory).
+  llvm::SmallString<256> absoluteOutput(outputPath);
+  llvm::sys::fs::make_absolute(absoluteOutput);
+  artifact.outputPath = absoluteOutput.str().str();
   artifact.modelName = llvm::sys::path::filename(outputPath).str();
   artifact.sourceName = llvm::sys::path::filename(modelPath).str();
   artifact.target = *target;

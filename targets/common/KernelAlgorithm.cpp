@@ -11,6 +11,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include <cmath>
+#include <functional>
+#include <map>
 #include <stdexcept>
 
 using namespace Halide;
@@ -25,6 +27,7 @@ Halide::Type halideType(mlir::Type type) {
   if (type.isF32()) return Float(32);
   if (type.isF64()) return Float(64);
   if (type.isF16()) return Float(16);
+  if (type.isBF16()) return BFloat(16);
   if (auto i = llvm::dyn_cast<mlir::IntegerType>(type)) {
     if (i.getWidth() == 1) return Bool();
     return i.isUnsigned() ? UInt(i.getWidth()) : Int(i.getWidth());
@@ -92,7 +95,9 @@ public:
   }
 
   /// The arithmetic type: float16 computes in float32.
-  static Halide::Type computeType(Halide::Type t) { return t.is_float() && t.bits() == 16 ? Float(32) : t; }
+  static Halide::Type computeType(Halide::Type t) {
+    return (t.is_float() && t.bits() == 16) || t.is_bfloat() ? Float(32) : t;
+  }
 
   void addStage(const TensorFunc &t, StageClass kind, RDom r = RDom()) {
     algorithm.stages.push_back({t, kind, r});
@@ -175,6 +180,26 @@ public:
                  .Case([&](FloorOp) { return floor(x); })
                  .Case([&](CeilOp) { return ceil(x); })
                  .Case([&](ReciprocalOp) { return 1 / x; })
+                 .Case([&](SinOp) { return sin(x); })
+                 .Case([&](CosOp) { return cos(x); })
+                 .Case([&](TanOp) { return tan(x); })
+                 .Case([&](AsinOp) { return asin(x); })
+                 .Case([&](AcosOp) { return acos(x); })
+                 .Case([&](AtanOp) { return atan(x); })
+                 .Case([&](SinhOp) { return sinh(x); })
+                 .Case([&](CoshOp) { return cosh(x); })
+                 .Case([&](AsinhOp) { return asinh(x); })
+                 .Case([&](AcoshOp) { return acosh(x); })
+                 .Case([&](AtanhOp) { return atanh(x); })
+                 .Case([&](SignOp) {
+                   Expr zero = cast(ct, 0);
+                   return select(x > zero, cast(ct, 1), select(x < zero, cast(ct, -1), zero));
+                 })
+                 .Case([&](RoundOp) {
+                   // Halide's round() rounds half to even, as ONNX Round does.
+                   return ct.is_float() ? round(x) : x;
+                 })
+                 .Case([&](NotOp) { return !x; })
                  .Case([&](LeakyReluOp o) {
                    return select(x < 0, x * cast(ct, Expr(o.getAlpha().convertToDouble())), x);
                  })
@@ -237,10 +262,243 @@ public:
                  })
                  .Case([&](MaxOp) { return max(a, b); })
                  .Case([&](MinOp) { return min(a, b); })
+                 .Case([&](ModOp) {
+                   // The divisor's sign (Python); Halide's % is Euclidean for ints.
+                   if (ct.is_float())
+                     return a - floor(a / b) * b;
+                   Expr r = a % b;  // in [0, |b|)
+                   return select(b == 0, cast(ct, 0), select(b < 0 && r != 0, r + b, r));
+                 })
+                 .Case([&](FmodOp) {
+                   if (ct.is_float())
+                     return a - trunc(a / b) * b;
+                   Expr r = a % b;
+                   return select(b == 0, cast(ct, 0), select(a < 0 && r != 0, r - abs(b), r));
+                 })
+                 .Case([&](AndOp) { return a && b; })
+                 .Case([&](OrOp) { return a || b; })
+                 .Case([&](XorOp) { return a != b; })
+                 .Case([&](ShiftLeftOp) {
+                   return select(b >= ct.bits(), cast(ct, 0), a << b);
+                 })
+                 .Case([&](ShiftRightOp) {
+                   return select(b >= ct.bits(), cast(ct, 0), a >> b);
+                 })
                  .Default([&](mlir::Operation *) -> Expr {
                    throw std::runtime_error("no Halide rule");
                  });
     define(t, y);
+    tensors[result] = t;
+  }
+
+  void classify(ClassifyOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "classify");
+    Expr x = cast(Float(64), call(in, indexOf(t)));
+    std::string kind = op.getKind().str();
+    Expr inf = is_inf(x);
+    define(t, kind == "nan"       ? is_nan(x)
+              : kind == "inf"     ? inf
+              : kind == "pos_inf" ? inf && x > 0
+                                  : inf && x < 0);
+    tensors[op.getResult()] = t;
+  }
+
+  void compare(CompareOp op) {
+    TensorFunc t = make(op.getResult(), "compare");
+    Index index = indexOf(t);
+    const TensorFunc &lhsT = get(op.getLhs());
+    const TensorFunc &rhsT = get(op.getRhs());
+    Halide::Type ct = computeType(lhsT.type);
+    Expr a = cast(ct, broadcastCall(lhsT, index)), b = cast(ct, broadcastCall(rhsT, index));
+    std::string p = op.getPredicate().str();
+    define(t, p == "eq" ? a == b : p == "lt" ? a < b : p == "le" ? a <= b : p == "gt" ? a > b
+                                                                              : a >= b);
+    tensors[op.getResult()] = t;
+  }
+
+  void selectOp(SelectOp op) {
+    TensorFunc t = make(op.getResult(), "select");
+    Index index = indexOf(t);
+    Expr c = broadcastCall(get(op.getCondition()), index);
+    if (!c.type().is_bool())
+      c = c != cast(c.type(), 0);
+    define(t, select(c, broadcastCall(get(op.getLhs()), index),
+                     broadcastCall(get(op.getRhs()), index)));
+    tensors[op.getResult()] = t;
+  }
+
+  void argReduce(ArgReduceOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "arg");
+    int64_t axis = op.getAxis();
+    bool keepDims = t.shape.size() == in.shape.size();
+    Index out = indexOf(t), at;
+    RDom r(0, int(in.shape[axis]), "r" + std::to_string(counter));
+    for (size_t i = 0, next = 0; i < in.shape.size(); ++i) {
+      if (int64_t(i) == axis) {
+        at.push_back(r);
+        if (keepDims)
+          ++next;
+      } else {
+        at.push_back(out[next++]);
+      }
+    }
+    // Track (best value, index) with a Tuple update; ties keep the first (or last) index.
+    Func best("argbest_" + std::to_string(counter++));
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    Halide::Type ct = computeType(in.type);
+    Expr v = cast(ct, call(in, at));
+    bool isMax = op.getKind() == "max";
+    best(args) = Tuple(isMax ? ct.min() : ct.max(), cast(Int(64), -1));
+    Expr current = best(args)[0];
+    Expr better = isMax ? (op.getSelectLastIndex() ? v >= current : v > current)
+                        : (op.getSelectLastIndex() ? v <= current : v < current);
+    better = better || best(args)[1] < 0;
+    best(args) = Tuple(select(better, v, current),
+                       select(better, cast(Int(64), r), best(args)[1]));
+    define(t, best(args)[1]);
+    TensorFunc bestT = t;
+    bestT.func = best;
+    addStage(bestT, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
+  void cumsum(CumsumOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "cumsum");
+    int64_t axis = op.getAxis();
+    int n = int(in.shape[axis]);
+    Index out = indexOf(t);
+    RDom r(0, n, "r" + std::to_string(counter));
+    // result[i] = sum of input[j] for j < i (exclusive) or j <= i, mirrored when reversed.
+    Index at = out;
+    at[axis] = r;
+    Expr i = out[axis];
+    Expr include = op.getReverse() ? (op.getExclusive() ? Expr(r) > i : Expr(r) >= i)
+                                   : (op.getExclusive() ? Expr(r) < i : Expr(r) <= i);
+    Halide::Type ct = computeType(t.type);
+    define(t, sum(select(include, cast(ct, call(in, at)), cast(ct, 0))));
+    addStage(t, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
+  void einsum(EinsumOp op) {
+    // equation "ab,bc->ac": letters in the output index the result; the others are summed.
+    std::string equation = op.getEquation().str();
+    size_t arrow = equation.find("->");
+    std::string lhs = equation.substr(0, arrow), rhs = equation.substr(arrow + 2);
+    std::vector<std::string> terms;
+    for (size_t start = 0;;) {
+      size_t comma = lhs.find(',', start);
+      terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos)
+        break;
+      start = comma + 1;
+    }
+    TensorFunc t = make(op.getResult(), "einsum");
+    Index out = indexOf(t);
+    std::map<char, Expr> letter;
+    for (size_t i = 0; i < rhs.size(); ++i)
+      letter[rhs[i]] = out[i];
+    std::map<char, int> summedExtent;
+    for (size_t k = 0; k < terms.size(); ++k) {
+      const TensorFunc &in = get(op.getInputs()[k]);
+      for (size_t i = 0; i < terms[k].size(); ++i)
+        if (!letter.count(terms[k][i]))
+          summedExtent[terms[k][i]] = int(in.shape[i]);
+    }
+    Region extents;
+    std::vector<char> summed;
+    for (auto [c, extent] : summedExtent) {
+      extents.push_back(Range(0, extent));
+      summed.push_back(c);
+    }
+    RDom r;
+    if (!extents.empty()) {
+      r = RDom(extents, "r" + std::to_string(counter));
+      for (size_t i = 0; i < summed.size(); ++i)
+        letter[summed[i]] = r[int(i)];
+    }
+    Halide::Type ct = computeType(t.type);
+    Expr product = cast(ct, 1);
+    for (size_t k = 0; k < terms.size(); ++k) {
+      Index at;
+      for (char c : terms[k])
+        at.push_back(letter[c]);
+      product = product * cast(ct, call(get(op.getInputs()[k]), at));
+    }
+    define(t, extents.empty() ? product : sum(product));
+    addStage(t, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
+  /// A non-negative index into an axis of `extent` from a possibly negative one.
+  static Expr wrapIndex(Expr i, int extent) {
+    i = cast(Int(32), i);
+    return clamp(select(i < 0, i + extent, i), 0, extent - 1);
+  }
+
+  void gatherElements(GatherElementsOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &indices = get(op.getIndices());
+    TensorFunc t = make(op.getResult(), "gather_elements");
+    Index out = indexOf(t), at = out;
+    int64_t axis = op.getAxis();
+    at[axis] = wrapIndex(call(indices, out), int(in.shape[axis]));
+    define(t, call(in, at));
+    addStage(t, StageClass::Data);
+    tensors[op.getResult()] = t;
+  }
+
+  void gatherNd(GatherNdOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &indices = get(op.getIndices());
+    TensorFunc t = make(op.getResult(), "gather_nd");
+    Index out = indexOf(t);
+    size_t batch = size_t(op.getBatchDims());
+    size_t indexRank = indices.shape.size();
+    int depth = int(indices.shape.back());
+    // out = [batch..., indices outer..., data tail...]
+    Index indexAt(out.begin(), out.begin() + (indexRank - 1));
+    Index at(out.begin(), out.begin() + batch);
+    for (int k = 0; k < depth; ++k) {
+      Index position = indexAt;
+      position.push_back(k);
+      at.push_back(wrapIndex(call(indices, position), int(in.shape[batch + k])));
+    }
+    for (size_t i = indexRank - 1; i < out.size(); ++i)
+      at.push_back(out[i]);
+    define(t, call(in, at));
+    addStage(t, StageClass::Data);
+    tensors[op.getResult()] = t;
+  }
+
+  /// Scatter as an update definition over the updates' index space.
+  void scatter(Value result, Value inputValue, Value indicesValue, Value updatesValue,
+               const std::string &reduction, std::function<Index(const Index &, const TensorFunc &)> target) {
+    const TensorFunc &in = get(inputValue);
+    const TensorFunc &indices = get(indicesValue);
+    const TensorFunc &updates = get(updatesValue);
+    TensorFunc t = make(result, "scatter");
+    std::vector<Var> args(t.vars.begin(), t.vars.end());
+    t.func(args) = call(in, indexOf(t));
+    Region extents;
+    for (int64_t d : updates.shape)
+      extents.push_back(Range(0, int(d)));
+    RDom r(extents, "r" + std::to_string(counter));
+    Index u;
+    for (int i = 0; i < r.dimensions(); ++i)
+      u.push_back(r[i]);
+    Index at = target(u, indices);
+    std::vector<Expr> atArgs(at.rbegin(), at.rend());
+    Expr value = call(updates, u);
+    if (reduction == "add")
+      value = t.func(atArgs) + value;
+    else if (reduction == "mul")
+      value = t.func(atArgs) * value;
+    t.func(atArgs) = value;
+    addStage(t, StageClass::Data, r);
     tensors[result] = t;
   }
 
@@ -660,10 +918,13 @@ public:
     llvm::TypeSwitch<mlir::Operation *>(op)
         .Case([&](ConstantOp o) { constant(o); })
         .Case([&](CastOp o) { castOp(o); })
-        .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp>(
+        .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, FmodOp, AndOp, OrOp, XorOp,
+              ShiftLeftOp, ShiftRightOp>(
             [&](mlir::Operation *o) { binary(o); })
         .Case<NegOp, AbsOp, SqrtOp, ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, ReluOp, FloorOp,
-              CeilOp, ReciprocalOp, LeakyReluOp, ClipOp, HardSigmoidOp>(
+              CeilOp, ReciprocalOp, LeakyReluOp, ClipOp, HardSigmoidOp, SinOp, CosOp, TanOp,
+              AsinOp, AcosOp, AtanOp, SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, SignOp, RoundOp,
+              NotOp>(
             [&](mlir::Operation *o) { unary(o); })
         .Case([&](ConvOp o) { conv(o); })
         .Case([&](ConvTransposeOp o) { convTranspose(o); })
@@ -679,6 +940,41 @@ public:
         .Case([&](PadOp o) { pad(o); })
         .Case([&](GatherOp o) { gather(o); })
         .Case([&](ExpandOp o) { expand(o); })
+        .Case([&](ClassifyOp o) { classify(o); })
+        .Case([&](CompareOp o) { compare(o); })
+        .Case([&](SelectOp o) { selectOp(o); })
+        .Case([&](ArgReduceOp o) { argReduce(o); })
+        .Case([&](CumsumOp o) { cumsum(o); })
+        .Case([&](EinsumOp o) { einsum(o); })
+        .Case([&](GatherElementsOp o) { gatherElements(o); })
+        .Case([&](GatherNdOp o) { gatherNd(o); })
+        .Case([&](ScatterElementsOp o) {
+          int64_t axis = o.getAxis();
+          int extent = int(llvm::cast<mlir::RankedTensorType>(o.getInput().getType()).getShape()[axis]);
+          scatter(o.getResult(), o.getInput(), o.getIndices(), o.getUpdates(), o.getReduction().str(),
+                  [&, axis, extent](const Index &u, const TensorFunc &indices) {
+                    Index at = u;
+                    at[axis] = wrapIndex(call(indices, u), extent);
+                    return at;
+                  });
+        })
+        .Case([&](ScatterNdOp o) {
+          auto dataShape = shapeOf(o.getInput());
+          scatter(o.getResult(), o.getInput(), o.getIndices(), o.getUpdates(), o.getReduction().str(),
+                  [&, dataShape](const Index &u, const TensorFunc &indices) {
+                    size_t indexRank = indices.shape.size();
+                    int depth = int(indices.shape.back());
+                    Index prefix(u.begin(), u.begin() + (indexRank - 1)), at;
+                    for (int k = 0; k < depth; ++k) {
+                      Index position = prefix;
+                      position.push_back(k);
+                      at.push_back(wrapIndex(call(indices, position), int(dataShape[k])));
+                    }
+                    for (size_t i = indexRank - 1; i < u.size(); ++i)
+                      at.push_back(u[i]);
+                    return at;
+                  });
+        })
         .Default([&](mlir::Operation *o) {
           throw std::runtime_error("op " + o->getName().getStringRef().str() +
                                    " has no Halide lowering");

@@ -18,6 +18,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <fstream>
@@ -398,12 +399,11 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     auto *shape = tensorType->mutable_shape();
     auto given = options.inputShapes.find(input.name());
     if (given != options.inputShapes.end()) {
-      if (int(given->second.size()) != shape->dim_size() && tensorType->has_shape()) {
-        error.messages.push_back("--input-shape " + input.name() + " has rank " +
-                                 std::to_string(given->second.size()) + ", the model's input has rank " +
-                                 std::to_string(shape->dim_size()));
-        continue;
-      }
+      // The user's shape wins; a different rank is worth a warning, not a refusal.
+      if (int(given->second.size()) != shape->dim_size() && tensorType->has_shape())
+        llvm::errs() << "kiln: warning: --input-shape " << input.name() << " has rank "
+                     << given->second.size() << ", the model declares rank " << shape->dim_size()
+                     << "\n";
       shape->clear_dim();
       for (int64_t d : given->second)
         shape->add_dim()->set_dim_value(d);
@@ -491,6 +491,11 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     inputTypes.push_back(RankedTensorType::get(shape, elementType));
     inputNames.push_back(input.name());
   }
+  for (const auto &entry : options.boundInputs)
+    if (std::find(inputNames.begin(), inputNames.end(), entry.first) == inputNames.end()) {
+      error.messages.push_back("--bind names '" + entry.first + "', which is not a model input");
+      return nullptr;
+    }
   // Bound inputs (--bind) become constants and leave the signature.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
@@ -508,8 +513,20 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     auto bound = options.boundInputs.find(inputNames[i]);
     if (bound != options.boundInputs.end()) {
       auto type = llvm::cast<RankedTensorType>(inputTypes[i]);
-      std::vector<double> floats(type.getNumElements(), bound->second);
-      std::vector<int64_t> ints(type.getNumElements(), int64_t(bound->second));
+      if (int64_t(bound->second.size()) != type.getNumElements() &&
+          bound->second.size() != 1) {
+        error.messages.push_back("--bind " + inputNames[i] + " gives " +
+                                 std::to_string(bound->second.size()) +
+                                 " values; the input has shape " +
+                                 shapeToString(type.getShape()));
+        return nullptr;
+      }
+      std::vector<double> floats = bound->second;
+      if (floats.size() == 1)
+        floats.assign(type.getNumElements(), floats[0]);
+      std::vector<int64_t> ints;
+      for (double f : floats)
+        ints.push_back(int64_t(f));
       values[inputNames[i]] = ConstantOp::create(
           builder, fileLoc, type, buildConstant(type, floats, ints, "bound"));
     } else {

@@ -19,8 +19,9 @@ namespace kiln {
 struct OnnxImportOptions {
   /// Concrete shapes for inputs, by name (from --input-shape x=1,3,48,192).
   std::map<std::string, std::vector<int64_t>> inputShapes;
-  /// Scalar inputs bound to constants at compile time (from --bind NAME=VALUE).
-  std::map<std::string, double> boundInputs;
+  /// Inputs bound to constants at compile time (from --bind NAME=V1,V2,...): the values
+  /// in row-major order; the input's (specialized) shape must hold exactly that many.
+  std::map<std::string, std::vector<double>> boundInputs;
   /// The opset every model is converted to before import.
   int targetOpset = 17;
   /// Report import decisions (opset fallback) on stderr.

@@ -267,6 +267,98 @@ KILN_BINARY_OP(DivOp, x / y,
 KILN_BINARY_OP(PowOp, std::pow(x, y), nullptr)
 KILN_BINARY_OP(MaxOp, std::fmax(x, y), [](int64_t x, int64_t y) { return std::max(x, y); })
 KILN_BINARY_OP(MinOp, std::fmin(x, y), [](int64_t x, int64_t y) { return std::min(x, y); })
+KILN_BINARY_OP(ModOp, x - std::floor(x / y) * y, [](int64_t x, int64_t y) -> int64_t {
+  if (y == 0) return 0;
+  int64_t r = x % y;
+  return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
+})
+KILN_BINARY_OP(FmodOp, std::fmod(x, y),
+               [](int64_t x, int64_t y) -> int64_t { return y == 0 ? 0 : x % y; })
+KILN_BINARY_OP(AndOp, double(x != 0 && y != 0),
+               [](int64_t x, int64_t y) -> int64_t { return x != 0 && y != 0; })
+KILN_BINARY_OP(OrOp, double(x != 0 || y != 0),
+               [](int64_t x, int64_t y) -> int64_t { return x != 0 || y != 0; })
+KILN_BINARY_OP(XorOp, double((x != 0) != (y != 0)),
+               [](int64_t x, int64_t y) -> int64_t { return (x != 0) != (y != 0); })
+KILN_BINARY_OP(ShiftLeftOp, 0, [](int64_t x, int64_t y) -> int64_t {
+  return y >= 64 ? 0 : int64_t(uint64_t(x) << y);
+})
+KILN_BINARY_OP(ShiftRightOp, 0, [](int64_t x, int64_t y) -> int64_t {
+  return y >= 64 ? 0 : int64_t(uint64_t(x) >> y);
+})
+
+LogicalResult ClassifyOp::verify() {
+  if (getKind() != "nan" && getKind() != "inf" && getKind() != "pos_inf" &&
+      getKind() != "neg_inf")
+    return emitOpError("unknown kind \"") << getKind() << "\"";
+  if (getInput().getType().getShape() != getType().getShape() ||
+      !getType().getElementType().isInteger(1))
+    return emitOpError("result must be a bool tensor of the input's shape");
+  return success();
+}
+
+LogicalResult CompareOp::verify() {
+  static const char *predicates[] = {"eq", "lt", "le", "gt", "ge"};
+  if (!llvm::is_contained(predicates, getPredicate()))
+    return emitOpError("unknown predicate \"") << getPredicate() << "\"";
+  auto expected = broadcastShapes(shapeOf(getLhs()), shapeOf(getRhs()));
+  if (!expected || ArrayRef<int64_t>(*expected) != shapeOf(getResult()))
+    return emitOpError("result shape is not the broadcast of the operand shapes");
+  if (getLhs().getType().getElementType() != getRhs().getType().getElementType())
+    return emitOpError("operand element types differ");
+  if (!getType().getElementType().isInteger(1))
+    return emitOpError("result must be bool");
+  return success();
+}
+
+OpFoldResult CompareOp::fold(FoldAdaptor a) {
+  std::string p = getPredicate().str();
+  auto pick = [p](double x, double y) -> bool {
+    return p == "eq" ? x == y : p == "lt" ? x < y : p == "le" ? x <= y : p == "gt" ? x > y : x >= y;
+  };
+  auto lhs = readConstant(a.getLhs()), rhs = readConstant(a.getRhs());
+  if (!lhs || !rhs)
+    return {};
+  // Fold in the operand domain, then store as bool.
+  auto operandType = RankedTensorType::get(getType().getShape(), getLhs().getType().getElementType());
+  auto folded = foldBinary(
+      a.getLhs(), a.getRhs(), operandType,
+      [pick](double x, double y) { return double(pick(x, y)); },
+      lhs->isInteger ? std::function<int64_t(int64_t, int64_t)>(
+                           [p](int64_t x, int64_t y) -> int64_t {
+                             return p == "eq" ? x == y : p == "lt" ? x < y : p == "le" ? x <= y
+                                                  : p == "gt" ? x > y : x >= y;
+                           })
+                     : nullptr);
+  auto values = readConstant(llvm::dyn_cast_if_present<Attribute>(folded));
+  if (!values)
+    return {};
+  std::vector<int64_t> ints;
+  for (double f : values->floats)
+    ints.push_back(f != 0);
+  std::vector<double> floats(ints.begin(), ints.end());
+  return buildConstant(getType(), floats, ints, "folded");
+}
+
+LogicalResult SelectOp::verify() {
+  auto partial = broadcastShapes(shapeOf(getCondition()), shapeOf(getLhs()));
+  auto expected = partial ? broadcastShapes(*partial, shapeOf(getRhs())) : std::nullopt;
+  if (!expected || ArrayRef<int64_t>(*expected) != shapeOf(getResult()))
+    return emitOpError("result shape is not the broadcast of the operand shapes");
+  if (getLhs().getType().getElementType() != getRhs().getType().getElementType() ||
+      getLhs().getType().getElementType() != getType().getElementType())
+    return emitOpError("value operands and result must share an element type");
+  return success();
+}
+
+LogicalResult ArgReduceOp::verify() {
+  if (getKind() != "max" && getKind() != "min")
+    return emitOpError("kind must be max or min");
+  int64_t rank = shapeOf(getInput()).size();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("axis out of range");
+  return success();
+}
 #undef KILN_BINARY_OP
 
 namespace {

@@ -69,6 +69,36 @@ def Kiln_FloorOp : Kiln_UnaryOp<"floor", "floor">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceiling">;
 def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1/x">;
 
+// Elementwise math without folders (rarely applied to constants).
+class Kiln_MathOp<string mnemonic, string what>
+    : Kiln_ComputeOp<mnemonic, [SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what;
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_SinOp : Kiln_MathOp<"sin", "sine">;
+def Kiln_CosOp : Kiln_MathOp<"cos", "cosine">;
+def Kiln_TanOp : Kiln_MathOp<"tan", "tangent">;
+def Kiln_AsinOp : Kiln_MathOp<"asin", "arcsine">;
+def Kiln_AcosOp : Kiln_MathOp<"acos", "arccosine">;
+def Kiln_AtanOp : Kiln_MathOp<"atan", "arctangent">;
+def Kiln_SinhOp : Kiln_MathOp<"sinh", "hyperbolic sine">;
+def Kiln_CoshOp : Kiln_MathOp<"cosh", "hyperbolic cosine">;
+def Kiln_AsinhOp : Kiln_MathOp<"asinh", "inverse hyperbolic sine">;
+def Kiln_AcoshOp : Kiln_MathOp<"acosh", "inverse hyperbolic cosine">;
+def Kiln_AtanhOp : Kiln_MathOp<"atanh", "inverse hyperbolic tangent">;
+def Kiln_SignOp : Kiln_MathOp<"sign", "sign (-1, 0, 1)">;
+def Kiln_RoundOp : Kiln_MathOp<"round", "round half to even">;
+def Kiln_NotOp : Kiln_MathOp<"not", "logical negation of a bool tensor">;
+
+def Kiln_ClassifyOp : Kiln_ComputeOp<"classify"> {
+  let summary = "Elementwise float classification: nan, inf, pos_inf or neg_inf -> bool";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Kiln_LeakyReluOp : Kiln_ComputeOp<"leaky_relu", [SameOperandsAndResultType]> {
   let summary = "x < 0 ? alpha*x : x";
   let arguments = (ins AnyRankedTensor:$input, F64Attr:$alpha);
@@ -113,6 +143,28 @@ def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum">;
 def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum">;
+def Kiln_ModOp : Kiln_BinaryOp<"mod", "remainder with the divisor's sign (Python %)">;
+def Kiln_FmodOp : Kiln_BinaryOp<"fmod", "remainder with the dividend's sign (C fmod)">;
+def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and">;
+def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or">;
+def Kiln_XorOp : Kiln_BinaryOp<"xor", "logical exclusive or">;
+def Kiln_ShiftLeftOp : Kiln_BinaryOp<"shift_left", "left shift of unsigned integers">;
+def Kiln_ShiftRightOp : Kiln_BinaryOp<"shift_right", "logical right shift of unsigned integers">;
+
+def Kiln_CompareOp : Kiln_ComputeOp<"compare"> {
+  let summary = "Elementwise comparison (eq, lt, le, gt, ge) with broadcasting -> bool";
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs, StrAttr:$predicate);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_SelectOp : Kiln_ComputeOp<"select"> {
+  let summary = "cond ? lhs : rhs elementwise, all three broadcast (ONNX Where)";
+  let arguments = (ins AnyRankedTensor:$condition, AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Contractions and windows
@@ -177,6 +229,27 @@ def Kiln_ReduceOp : Kiln_ComputeOp<"reduce"> {
   let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind, DenseI64ArrayAttr:$axes);
   let results = (outs AnyRankedTensor:$result);
   let hasVerifier = 1;
+}
+
+def Kiln_ArgReduceOp : Kiln_ComputeOp<"arg_reduce"> {
+  let summary = "Index (int64) of the max or min along one axis; the result keeps or drops it";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind, I64Attr:$axis,
+                   BoolAttr:$select_last_index);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
+def Kiln_CumsumOp : Kiln_ComputeOp<"cumsum", [SameOperandsAndResultType]> {
+  let summary = "Cumulative sum along one axis (optionally exclusive and/or reversed)";
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, BoolAttr:$exclusive,
+                   BoolAttr:$reverse);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_EinsumOp : Kiln_ComputeOp<"einsum"> {
+  let summary = "Einstein summation; `equation` is explicit (has ->) with no ellipsis";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, StrAttr:$equation);
+  let results = (outs AnyRankedTensor:$result);
 }
 
 def Kiln_SoftmaxOp : Kiln_ComputeOp<"softmax", [SameOperandsAndResultType]> {
@@ -255,6 +328,32 @@ def Kiln_GatherOp : Kiln_ComputeOp<"gather"> {
   let results = (outs AnyRankedTensor:$result);
   let hasVerifier = 1;
   let hasFolder = 1;
+}
+
+def Kiln_GatherElementsOp : Kiln_ComputeOp<"gather_elements"> {
+  let summary = "ONNX GatherElements: result[i] = input[i with axis replaced by indices[i]]";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_GatherNdOp : Kiln_ComputeOp<"gather_nd"> {
+  let summary = "ONNX GatherND with batch_dims";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices, I64Attr:$batch_dims);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_ScatterElementsOp : Kiln_ComputeOp<"scatter_elements"> {
+  let summary = "ONNX ScatterElements (reduction none, add or mul)";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                   AnyRankedTensor:$updates, I64Attr:$axis, StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_ScatterNdOp : Kiln_ComputeOp<"scatter_nd"> {
+  let summary = "ONNX ScatterND (reduction none, add or mul)";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
+                   AnyRankedTensor:$updates, StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$result);
 }
 
 def Kiln_ExpandOp : Kiln_ComputeOp<"expand"> {

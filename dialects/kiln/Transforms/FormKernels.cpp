@@ -34,7 +34,10 @@ namespace kiln {
 bool isElementwise(Operation *op) {
   return isa<NegOp, AbsOp, SqrtOp, ExpOp, LogOp, TanhOp, ErfOp, SigmoidOp, ReluOp, FloorOp,
              CeilOp, ReciprocalOp, LeakyReluOp, ClipOp, HardSigmoidOp, CastOp, AddOp, SubOp,
-             MulOp, DivOp, PowOp, MaxOp, MinOp>(op);
+             MulOp, DivOp, PowOp, MaxOp, MinOp, SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp,
+             SinhOp, CoshOp, AsinhOp, AcoshOp, AtanhOp, SignOp, RoundOp, NotOp, ClassifyOp,
+             ModOp, FmodOp, AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp, CompareOp,
+             SelectOp>(op);
 }
 
 namespace {
@@ -176,6 +179,25 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
         });
       for (Operation *op : llvm::reverse(group.ops))
         op->erase();
+    }
+    // A returned constant (a Shape output, a folded subgraph) needs a buffer of its own:
+    // a kernel that writes it.
+    for (OpOperand &operand : terminator->getOpOperands()) {
+      auto constant = operand.get().getDefiningOp<ConstantOp>();
+      if (!constant)
+        continue;
+      bool inlined = isInlinableConstant(constant);
+      SmallVector<Value> inputs;
+      if (!inlined)
+        inputs.push_back(constant);
+      auto kernel = KernelOp::create(builder, constant.getLoc(),
+                                     "k" + std::to_string(kernelIndex++) + "_constant",
+                                     TypeRange{constant.getType()}, inputs);
+      Block &body = kernel.getBody().front();
+      OpBuilder inner = OpBuilder::atBlockEnd(&body);
+      Value value = inlined ? Value(inner.clone(*constant)->getResult(0)) : Value(body.getArgument(0));
+      YieldOp::create(inner, kernel.getLoc(), ValueRange{value});
+      operand.set(kernel.getResult(0));
     }
     // Constants that only fed cloned copies are dead now.
     for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
