@@ -85,6 +85,15 @@ public:
     return create<OpTy>(tensorType(*shape, typeOf(lhs).getElementType()), lhs, rhs);
   }
 
+  /// kiln.compare with broadcasting ("eq", "lt", "le", "gt", "ge").
+  mlir::FailureOr<mlir::Value> compare(llvm::StringRef predicate, mlir::Value lhs, mlir::Value rhs);
+  /// kiln.select with broadcasting of all three operands.
+  mlir::FailureOr<mlir::Value> select(mlir::Value condition, mlir::Value lhs, mlir::Value rhs);
+  template <typename OpTy> mlir::Value unary(mlir::Value x) { return create<OpTy>(x.getType(), x); }
+  /// The integer values of an attribute or, from `opset`, of constant input `index`.
+  mlir::FailureOr<std::vector<int64_t>> intsFromAttrOrInput(const std::string &attr, int index,
+                                                            int64_t fromOpset);
+
   /// A scalar constant of `elementType` (rank 0).
   mlir::Value scalar(double value, mlir::Type elementType);
   /// A constant with the given shape and values.
@@ -103,6 +112,7 @@ using OpTable = std::map<std::string, OpImportFn>;
 void registerMathOps(OpTable &table);
 void registerNNOps(OpTable &table);
 void registerTensorOps(OpTable &table);
+void registerLogicOps(OpTable &table);
 
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);

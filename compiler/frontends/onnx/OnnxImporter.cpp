@@ -150,6 +150,44 @@ Value NodeImporter::transpose(Value value, ArrayRef<int64_t> perm) {
                              builder.getDenseI64ArrayAttr(perm));
 }
 
+FailureOr<Value> NodeImporter::compare(StringRef predicate, Value lhs, Value rhs) {
+  auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
+  if (!shape) {
+    fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " + shapeToString(shapeOf(rhs)) +
+         " do not broadcast");
+    return failure();
+  }
+  if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
+    fail("operand element types differ");
+    return failure();
+  }
+  return create<CompareOp>(tensorType(*shape, builder.getI1Type()), lhs, rhs,
+                           builder.getStringAttr(predicate));
+}
+
+FailureOr<Value> NodeImporter::select(Value condition, Value lhs, Value rhs) {
+  auto partial = broadcastShapes(shapeOf(condition), shapeOf(lhs));
+  auto shape = partial ? broadcastShapes(*partial, shapeOf(rhs)) : std::nullopt;
+  if (!shape) {
+    fail("condition and values do not broadcast");
+    return failure();
+  }
+  if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
+    fail("the two value operands have different element types");
+    return failure();
+  }
+  return create<SelectOp>(tensorType(*shape, typeOf(lhs).getElementType()), condition, lhs, rhs);
+}
+
+FailureOr<std::vector<int64_t>> NodeImporter::intsFromAttrOrInput(const std::string &attr,
+                                                                  int index, int64_t fromOpset) {
+  if (opset < fromOpset)
+    return intsAttr(attr);
+  if (!input(index))
+    return std::vector<int64_t>();
+  return constantInts(index, attr);
+}
+
 FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
     fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
@@ -315,6 +353,7 @@ static const OpTable &opTable() {
     registerMathOps(t);
     registerNNOps(t);
     registerTensorOps(t);
+    registerLogicOps(t);
     return t;
   }();
   return table;

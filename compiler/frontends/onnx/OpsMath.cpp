@@ -7,6 +7,9 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
 
+#include <cmath>
+#include <map>
+
 using namespace mlir;
 
 namespace kiln {
@@ -14,6 +17,19 @@ namespace {
 
 template <typename OpTy> LogicalResult importBinary(NodeImporter &n) {
   auto result = n.binary<OpTy>(n.input(0), n.input(1));
+  if (failed(result))
+    return failure();
+  n.setOutput(0, *result);
+  return success();
+}
+
+/// Pow allows an exponent of another type; the result has the base's type.
+LogicalResult importPow(NodeImporter &n) {
+  Value base = n.input(0), exponent = n.input(1);
+  Type t = n.typeOf(base).getElementType();
+  if (n.typeOf(exponent).getElementType() != t)
+    exponent = n.create<CastOp>(n.tensorType(n.shapeOf(exponent), t), exponent);
+  auto result = n.binary<PowOp>(base, exponent);
   if (failed(result))
     return failure();
   n.setOutput(0, *result);
@@ -103,10 +119,21 @@ LogicalResult importClip(NodeImporter &n) {
     if (!n.input(i))
       continue;
     auto bound = n.constantInput(i);
-    if (!bound || bound->floats.size() != 1)
-      return n.fail(std::string(i == 1 ? "min" : "max") +
-                    " must be a compile-time scalar constant");
+    if (!bound) {
+      // Bounds known only at run time: max(x, min) then min(., max).
+      auto clipped = i == 1 ? n.binary<MaxOp>(x, n.input(i)) : n.binary<MinOp>(x, n.input(i));
+      if (failed(clipped))
+        return failure();
+      x = *clipped;
+      continue;
+    }
+    if (bound->floats.size() != 1)
+      return n.fail(std::string(i == 1 ? "min" : "max") + " must be a scalar");
     (i == 1 ? lo : hi) = bound->floats[0];
+  }
+  if (std::isinf(lo) && std::isinf(hi) && lo < 0 && hi > 0) {
+    n.setOutput(0, x);
+    return success();
   }
   if (lo > hi)
     return n.fail("min " + std::to_string(lo) + " exceeds max " + std::to_string(hi));
@@ -264,6 +291,139 @@ LogicalResult importReduce(NodeImporter &n, const std::string &kind) {
   return success();
 }
 
+FailureOr<Value> buildArgReduce(NodeImporter &n, Value x, const std::string &kind, int64_t axis,
+                                bool keepDims, bool last) {
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  Shape resultShape;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (int64_t(i) != axis)
+      resultShape.push_back(shape[i]);
+    else if (keepDims)
+      resultShape.push_back(1);
+  return n.create<ArgReduceOp>(n.tensorType(resultShape, n.builder.getI64Type()), x,
+                               n.builder.getStringAttr(kind), n.builder.getI64IntegerAttr(axis),
+                               n.builder.getBoolAttr(last));
+}
+
+LogicalResult importArgReduce(NodeImporter &n, const std::string &kind) {
+  Value x = n.input(0);
+  auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
+  if (failed(axis))
+    return failure();
+  auto result = buildArgReduce(n, x, kind, *axis, n.intAttr("keepdims", 1),
+                               n.intAttr("select_last_index", 0));
+  if (failed(result))
+    return failure();
+  n.setOutput(0, *result);
+  return success();
+}
+
+LogicalResult importHardmax(NodeImporter &n) {
+  // one_hot(argmax(x, axis)) along `axis`: compare the kept-dims argmax with an iota.
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  if (n.opset < 13) {
+    // Before 13: over the flattened trailing axes; reshape, hardmax on axis 1, reshape back.
+    auto axis = n.axis(n.intAttr("axis", 1), shape.size());
+    if (failed(axis))
+      return failure();
+    Shape original(shape);
+    Value rows = n.reshape(x, {elementCount(shape.take_front(*axis)),
+                               elementCount(shape.drop_front(*axis))});
+    Value index = *buildArgReduce(n, rows, "max", 1, true, false);
+    int64_t width = n.shapeOf(rows)[1];
+    std::vector<int64_t> iota(width);
+    for (int64_t i = 0; i < width; ++i) iota[i] = i;
+    Value hot = *n.compare("eq", index, n.constant({1, width}, n.builder.getI64Type(), {}, iota));
+    n.setOutput(0, n.reshape(n.create<CastOp>(n.tensorType(n.shapeOf(hot), n.typeOf(x).getElementType()), hot), original));
+    return success();
+  }
+  auto axis = n.axis(n.intAttr("axis", -1), shape.size());
+  if (failed(axis))
+    return failure();
+  Value index = *buildArgReduce(n, x, "max", *axis, true, false);
+  Shape iotaShape(shape.size(), 1);
+  iotaShape[*axis] = shape[*axis];
+  std::vector<int64_t> iota(shape[*axis]);
+  for (int64_t i = 0; i < shape[*axis]; ++i) iota[i] = i;
+  Value hot = *n.compare("eq", index, n.constant(iotaShape, n.builder.getI64Type(), {}, iota));
+  n.setOutput(0, n.create<CastOp>(n.tensorType(shape, n.typeOf(x).getElementType()), hot));
+  return success();
+}
+
+LogicalResult importCumSum(NodeImporter &n) {
+  Value x = n.input(0);
+  auto axisValues = n.constantInts(1, "axis");
+  if (failed(axisValues))
+    return failure();
+  if (axisValues->size() != 1)
+    return n.fail("axis must be a scalar");
+  auto axis = n.axis((*axisValues)[0], n.shapeOf(x).size());
+  if (failed(axis))
+    return failure();
+  n.setOutput(0, n.create<CumsumOp>(x.getType(), x, n.builder.getI64IntegerAttr(*axis),
+                                    n.builder.getBoolAttr(n.intAttr("exclusive", 0)),
+                                    n.builder.getBoolAttr(n.intAttr("reverse", 0))));
+  return success();
+}
+
+LogicalResult importEinsum(NodeImporter &n) {
+  std::string equation;
+  for (char c : n.stringAttr("equation", ""))
+    if (c != ' ')
+      equation += c;
+  if (equation.find("...") != std::string::npos)
+    return n.fail("equations with an ellipsis are not supported");
+  std::vector<std::string> terms;
+  size_t arrow = equation.find("->");
+  std::string lhs = equation.substr(0, arrow);
+  for (size_t start = 0;;) {
+    size_t comma = lhs.find(',', start);
+    terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  if (int(terms.size()) != n.inputCount())
+    return n.fail("equation has " + std::to_string(terms.size()) + " operands, node has " +
+                  std::to_string(n.inputCount()));
+  std::map<char, int64_t> extent;
+  std::map<char, int> count;
+  SmallVector<Value> inputs;
+  for (size_t k = 0; k < terms.size(); ++k) {
+    Value v = n.input(k);
+    inputs.push_back(v);
+    if (terms[k].size() != n.shapeOf(v).size())
+      return n.fail("term '" + terms[k] + "' does not match operand rank " +
+                    std::to_string(n.shapeOf(v).size()));
+    for (size_t i = 0; i < terms[k].size(); ++i) {
+      char c = terms[k][i];
+      if (extent.count(c) && extent[c] != n.shapeOf(v)[i])
+        return n.fail(std::string("index '") + c + "' has two different extents");
+      extent[c] = n.shapeOf(v)[i];
+      ++count[c];
+    }
+  }
+  std::string rhs;
+  if (arrow == std::string::npos) {
+    // Implicit output: letters that appear once, in alphabetical order.
+    for (auto [c, k] : count)
+      if (k == 1)
+        rhs += c;
+  } else {
+    rhs = equation.substr(arrow + 2);
+  }
+  Shape shape;
+  for (char c : rhs) {
+    if (!extent.count(c))
+      return n.fail(std::string("output index '") + c + "' does not appear in the inputs");
+    shape.push_back(extent[c]);
+  }
+  n.setOutput(0, n.create<EinsumOp>(n.tensorType(shape, n.typeOf(inputs[0]).getElementType()),
+                                    inputs, n.builder.getStringAttr(lhs + "->" + rhs)));
+  return success();
+}
+
 } // namespace
 
 void registerMathOps(OpTable &t) {
@@ -271,7 +431,7 @@ void registerMathOps(OpTable &t) {
   t["Sub"] = importBinary<SubOp>;
   t["Mul"] = importBinary<MulOp>;
   t["Div"] = importBinary<DivOp>;
-  t["Pow"] = importBinary<PowOp>;
+  t["Pow"] = importPow;
   t["Max"] = importVariadic<MaxOp>;
   t["Min"] = importVariadic<MinOp>;
   t["Sum"] = importVariadic<AddOp>;
@@ -304,6 +464,16 @@ void registerMathOps(OpTable &t) {
   t["ReduceMax"] = [](NodeImporter &n) { return importReduce<false>(n, "max"); };
   t["ReduceMin"] = [](NodeImporter &n) { return importReduce<false>(n, "min"); };
   t["ReduceProd"] = [](NodeImporter &n) { return importReduce<false>(n, "prod"); };
+  t["ReduceL1"] = [](NodeImporter &n) { return importReduce<false>(n, "l1"); };
+  t["ReduceL2"] = [](NodeImporter &n) { return importReduce<false>(n, "l2"); };
+  t["ReduceLogSum"] = [](NodeImporter &n) { return importReduce<false>(n, "log_sum"); };
+  t["ReduceLogSumExp"] = [](NodeImporter &n) { return importReduce<false>(n, "log_sum_exp"); };
+  t["ReduceSumSquare"] = [](NodeImporter &n) { return importReduce<false>(n, "sum_square"); };
+  t["ArgMax"] = [](NodeImporter &n) { return importArgReduce(n, "max"); };
+  t["ArgMin"] = [](NodeImporter &n) { return importArgReduce(n, "min"); };
+  t["Hardmax"] = importHardmax;
+  t["CumSum"] = importCumSum;
+  t["Einsum"] = importEinsum;
 }
 
 } // namespace kiln

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace mlir;
@@ -278,9 +279,126 @@ LogicalResult importResize(NodeImporter &n) {
   return success();
 }
 
+/// mean over `axes` (kept as size 1).
+Value meanOver(NodeImporter &n, Value x, ArrayRef<int64_t> axes) {
+  Shape shape(n.shapeOf(x));
+  for (int64_t a : axes)
+    shape[a] = 1;
+  return n.create<ReduceOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                            n.builder.getStringAttr("mean"), n.builder.getDenseI64ArrayAttr(axes));
+}
+
+/// (x - mean) / sqrt(var + eps) over `axes`; also returns mean and 1/sqrt(var + eps).
+struct Normalized {
+  Value y, mean, inverseStd;
+};
+Normalized normalize(NodeImporter &n, Value x, ArrayRef<int64_t> axes, double epsilon) {
+  Type t = n.typeOf(x).getElementType();
+  Value mean = meanOver(n, x, axes);
+  Value centered = *n.binary<SubOp>(x, mean);
+  Value variance = meanOver(n, *n.binary<MulOp>(centered, centered), axes);
+  Value inverseStd = n.unary<ReciprocalOp>(
+      n.unary<SqrtOp>(*n.binary<AddOp>(variance, n.scalar(epsilon, t))));
+  return {*n.binary<MulOp>(centered, inverseStd), mean, inverseStd};
+}
+
+LogicalResult importLayerNorm(NodeImporter &n) {
+  Value x = n.input(0), scale = n.input(1), bias = n.input(2);
+  int64_t rank = n.shapeOf(x).size();
+  auto axis = n.axis(n.intAttr("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> axes;
+  for (int64_t i = *axis; i < rank; ++i)
+    axes.push_back(i);
+  Normalized r = normalize(n, x, axes, n.floatAttr("epsilon", 1e-5));
+  auto y = n.binary<MulOp>(r.y, scale);
+  if (failed(y))
+    return failure();
+  if (bias) {
+    y = n.binary<AddOp>(*y, bias);
+    if (failed(y))
+      return failure();
+  }
+  n.setOutput(0, *y);
+  n.setOutput(1, r.mean);
+  n.setOutput(2, r.inverseStd);
+  return success();
+}
+
+LogicalResult importInstanceNorm(NodeImporter &n) {
+  Value x = n.input(0), scale = n.input(1), bias = n.input(2);
+  int64_t rank = n.shapeOf(x).size();
+  if (rank < 3)
+    return n.fail("input must have rank >= 3");
+  SmallVector<int64_t> axes;
+  for (int64_t i = 2; i < rank; ++i)
+    axes.push_back(i);
+  Normalized r = normalize(n, x, axes, n.floatAttr("epsilon", 1e-5));
+  Value y = *n.binary<MulOp>(r.y, channelVector(n, scale, rank));
+  n.setOutput(0, *n.binary<AddOp>(y, channelVector(n, bias, rank)));
+  return success();
+}
+
+LogicalResult importMeanVarianceNorm(NodeImporter &n) {
+  // ONNX's function body: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9).
+  Value x = n.input(0);
+  Type t = n.typeOf(x).getElementType();
+  int64_t rank = n.shapeOf(x).size();
+  std::vector<int64_t> axes = n.intsAttr("axes", {0, 2, 3});
+  for (int64_t &a : axes) {
+    auto normalized = n.axis(a, rank);
+    if (failed(normalized))
+      return failure();
+    a = *normalized;
+  }
+  std::sort(axes.begin(), axes.end());
+  Value mean = meanOver(n, x, axes);
+  Value meanOfSquares = meanOver(n, *n.binary<MulOp>(x, x), axes);
+  Value variance = *n.binary<SubOp>(meanOfSquares, *n.binary<MulOp>(mean, mean));
+  Value denominator = *n.binary<AddOp>(n.unary<SqrtOp>(variance), n.scalar(1e-9, t));
+  n.setOutput(0, *n.binary<DivOp>(*n.binary<SubOp>(x, mean), denominator));
+  return success();
+}
+
+LogicalResult importLRN(NodeImporter &n) {
+  // y = x / (bias + alpha/size * sum over a channel window of x^2)^beta. The window sum is
+  // an average pool over [N, 1, C, rest] with the window along C, times size.
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  if (shape.size() < 3)
+    return n.fail("input must have rank >= 3");
+  Type t = n.typeOf(x).getElementType();
+  int64_t size = n.intAttr("size", 0);
+  if (size < 1)
+    return n.fail("size must be positive");
+  double alpha = n.floatAttr("alpha", 1e-4), beta = n.floatAttr("beta", 0.75),
+         bias = n.floatAttr("bias", 1.0);
+  Shape original(shape);
+  int64_t rest = elementCount(shape.drop_front(2));
+  Value squares = *n.binary<MulOp>(x, x);
+  Value planes = n.reshape(squares, {shape[0], 1, shape[1], rest});
+  int64_t before = (size - 1) / 2, after = size - 1 - before;
+  auto &b = n.builder;
+  Value window = n.create<PoolOp>(n.tensorType({shape[0], 1, shape[1], rest}, t), planes,
+                                  b.getStringAttr("avg"), b.getDenseI64ArrayAttr({size, 1}),
+                                  b.getDenseI64ArrayAttr({1, 1}),
+                                  b.getDenseI64ArrayAttr({before, 0, after, 0}),
+                                  b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(true));
+  Value sum = n.reshape(window, original);  // average * size = sum; folded into alpha below
+  Value scaled = *n.binary<AddOp>(*n.binary<MulOp>(sum, n.scalar(alpha, t)), n.scalar(bias, t));
+  Value denominator = *n.binary<PowOp>(scaled, n.scalar(beta, t));
+  n.setOutput(0, *n.binary<DivOp>(x, denominator));
+  return success();
+}
+
 } // namespace
 
 void registerNNOps(OpTable &t) {
+  t["LayerNormalization"] = importLayerNorm;
+  t["InstanceNormalization"] = importInstanceNorm;
+  t["MeanVarianceNormalization"] = importMeanVarianceNorm;
+  t["LRN"] = importLRN;
   t["Conv"] = importConv;
   t["ConvTranspose"] = importConvTranspose;
   t["MaxPool"] = [](NodeImporter &n) { return importPool(n, "max"); };

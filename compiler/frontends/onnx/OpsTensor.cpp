@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace kiln {
@@ -471,9 +473,224 @@ LogicalResult importExpand(NodeImporter &n) {
   return success();
 }
 
+LogicalResult importTile(NodeImporter &n) {
+  // Tile = reshape to interleave unit axes, expand them to the repeats, reshape back:
+  // [a, b] x [r, s] -> [1, a, 1, b] -> [r, a, s, b] -> [r*a, s*b].
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  auto repeats = n.constantInts(1, "repeats");
+  if (failed(repeats))
+    return failure();
+  if (repeats->size() != shape.size())
+    return n.fail("repeats has " + std::to_string(repeats->size()) + " entries for rank " +
+                  std::to_string(shape.size()));
+  Shape spread, expanded, result;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if ((*repeats)[i] < 0)
+      return n.fail("repeats must be non-negative");
+    spread.append({1, shape[i]});
+    expanded.append({(*repeats)[i], shape[i]});
+    result.push_back((*repeats)[i] * shape[i]);
+  }
+  Value wide = n.reshape(x, spread);
+  if (ArrayRef<int64_t>(expanded) != ArrayRef<int64_t>(spread))
+    wide = n.create<ExpandOp>(n.tensorType(expanded, n.typeOf(x).getElementType()), wide);
+  n.setOutput(0, n.reshape(wide, result));
+  return success();
+}
+
+LogicalResult importRange(NodeImporter &n) {
+  auto start = n.constantInput(0), limit = n.constantInput(1), delta = n.constantInput(2);
+  if (!start || !limit || !delta)
+    return n.fail("start, limit and delta must be compile-time constants (use --bind)");
+  Type t = n.typeOf(n.input(0)).getElementType();
+  double s = start->floats[0], l = limit->floats[0], d = delta->floats[0];
+  if (d == 0)
+    return n.fail("delta is zero");
+  int64_t count = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
+  std::vector<double> floats;
+  std::vector<int64_t> ints;
+  for (int64_t i = 0; i < count; ++i) {
+    if (start->isInteger) {
+      ints.push_back(start->ints[0] + i * delta->ints[0]);
+      floats.push_back(double(ints.back()));
+    } else {
+      floats.push_back(double(float(s + double(i) * d)));
+    }
+  }
+  n.setOutput(0, n.constant({count}, t, floats, ints));
+  return success();
+}
+
+LogicalResult importTrilu(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  if (shape.size() < 2)
+    return n.fail("input must have rank >= 2");
+  int64_t k = 0;
+  if (n.input(1)) {
+    auto values = n.constantInts(1, "k");
+    if (failed(values))
+      return failure();
+    k = (*values)[0];
+  }
+  bool upper = n.intAttr("upper", 1);
+  int64_t rows = shape[shape.size() - 2], columns = shape.back();
+  std::vector<double> mask(rows * columns);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < columns; ++j)
+      mask[i * columns + j] = upper ? (j - i >= k) : (j - i <= k);
+  Value keep = n.constant({rows, columns}, n.builder.getI1Type(), mask);
+  Type t = n.typeOf(x).getElementType();
+  n.setOutput(0, *n.select(keep, x, n.constant({}, t, {0.0}, {0})));
+  return success();
+}
+
+LogicalResult importEyeLike(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  if (shape.size() != 2)
+    return n.fail("input must be 2-D");
+  Type t = n.hasAttr("dtype") ? onnxElementType(n.builder.getContext(), n.intAttr("dtype", 1))
+                              : n.typeOf(x).getElementType();
+  if (!t)
+    return n.fail("unsupported dtype");
+  int64_t k = n.intAttr("k", 0);
+  std::vector<double> values(shape[0] * shape[1]);
+  for (int64_t i = 0; i < shape[0]; ++i)
+    for (int64_t j = 0; j < shape[1]; ++j)
+      values[i * shape[1] + j] = j - i == k ? 1.0 : 0.0;
+  n.setOutput(0, n.constant(shape, t, values));
+  return success();
+}
+
+LogicalResult importOneHot(NodeImporter &n) {
+  Value indices = n.input(0), values = n.input(2);
+  auto depthValues = n.constantInput(1);
+  if (!depthValues || depthValues->floats.size() != 1)
+    return n.fail("depth must be a compile-time scalar (use --bind)");
+  int64_t depth = int64_t(depthValues->floats[0]);
+  ArrayRef<int64_t> shape = n.shapeOf(indices);
+  int64_t rank = shape.size() + 1;
+  auto axis = n.axis(n.intAttr("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  Type indexType = n.typeOf(indices).getElementType();
+  // Negative indices count from the end.
+  Value zero = n.constant({}, indexType, {0.0}, {0});
+  Value wrapped = *n.select(*n.compare("lt", indices, zero),
+                            *n.binary<AddOp>(indices, n.constant({}, indexType, {double(depth)}, {depth})),
+                            indices);
+  Shape expandedShape(shape);
+  expandedShape.insert(expandedShape.begin() + *axis, 1);
+  Value column = n.reshape(wrapped, expandedShape);
+  Shape iotaShape(rank, 1);
+  iotaShape[*axis] = depth;
+  std::vector<double> iota(depth);
+  for (int64_t i = 0; i < depth; ++i) iota[i] = double(i);
+  Value hot = *n.compare("eq", column, n.constant(iotaShape, indexType, iota));
+  Type valueType = n.typeOf(values).getElementType();
+  auto sliceAt = [&](int64_t i) {
+    return n.create<SliceOp>(n.tensorType({1}, valueType), values,
+                             n.builder.getDenseI64ArrayAttr({i}), n.builder.getDenseI64ArrayAttr({1}));
+  };
+  n.setOutput(0, *n.select(hot, sliceAt(1), sliceAt(0)));
+  return success();
+}
+
+LogicalResult importDepthToSpace(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> s = n.shapeOf(x);
+  if (s.size() != 4)
+    return n.fail("input must be 4-D");
+  int64_t b = n.intAttr("blocksize", 0);
+  if (b < 1 || s[1] % (b * b))
+    return n.fail("blocksize must divide the channels as blocksize^2");
+  int64_t c = s[1] / (b * b);
+  bool crd = n.stringAttr("mode", "DCR") == "CRD";
+  Value y = crd ? n.reshape(x, {s[0], c, b, b, s[2], s[3]}) : n.reshape(x, {s[0], b, b, c, s[2], s[3]});
+  y = crd ? n.transpose(y, {0, 1, 4, 2, 5, 3}) : n.transpose(y, {0, 3, 4, 1, 5, 2});
+  n.setOutput(0, n.reshape(y, {s[0], c, s[2] * b, s[3] * b}));
+  return success();
+}
+
+LogicalResult importSpaceToDepth(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> s = n.shapeOf(x);
+  if (s.size() != 4)
+    return n.fail("input must be 4-D");
+  int64_t b = n.intAttr("blocksize", 0);
+  if (b < 1 || s[2] % b || s[3] % b)
+    return n.fail("blocksize must divide height and width");
+  Value y = n.reshape(x, {s[0], s[1], s[2] / b, b, s[3] / b, b});
+  y = n.transpose(y, {0, 3, 5, 1, 2, 4});
+  n.setOutput(0, n.reshape(y, {s[0], s[1] * b * b, s[2] / b, s[3] / b}));
+  return success();
+}
+
+LogicalResult importGatherElements(NodeImporter &n) {
+  Value x = n.input(0), indices = n.input(1);
+  auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
+  if (failed(axis))
+    return failure();
+  n.setOutput(0, n.create<GatherElementsOp>(
+                     n.tensorType(n.shapeOf(indices), n.typeOf(x).getElementType()), x, indices,
+                     n.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+LogicalResult importGatherND(NodeImporter &n) {
+  Value x = n.input(0), indices = n.input(1);
+  ArrayRef<int64_t> xs = n.shapeOf(x), is = n.shapeOf(indices);
+  int64_t batch = n.intAttr("batch_dims", 0);
+  if (is.empty() || is.back() > int64_t(xs.size()) - batch)
+    return n.fail("indices' last dimension is too large");
+  Shape shape(is.begin(), is.end() - 1);
+  shape.append(xs.begin() + batch + is.back(), xs.end());
+  n.setOutput(0, n.create<GatherNdOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                      indices, n.builder.getI64IntegerAttr(batch)));
+  return success();
+}
+
+LogicalResult importScatterElements(NodeImporter &n) {
+  Value x = n.input(0);
+  auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
+  if (failed(axis))
+    return failure();
+  std::string reduction = n.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    return n.fail("reduction '" + reduction + "' is not supported");
+  n.setOutput(0, n.create<ScatterElementsOp>(x.getType(), x, n.input(1), n.input(2),
+                                             n.builder.getI64IntegerAttr(*axis),
+                                             n.builder.getStringAttr(reduction)));
+  return success();
+}
+
+LogicalResult importScatterND(NodeImporter &n) {
+  Value x = n.input(0);
+  std::string reduction = n.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul")
+    return n.fail("reduction '" + reduction + "' is not supported");
+  n.setOutput(0, n.create<ScatterNdOp>(x.getType(), x, n.input(1), n.input(2),
+                                       n.builder.getStringAttr(reduction)));
+  return success();
+}
+
 } // namespace
 
 void registerTensorOps(OpTable &t) {
+  t["Tile"] = importTile;
+  t["Range"] = importRange;
+  t["Trilu"] = importTrilu;
+  t["EyeLike"] = importEyeLike;
+  t["OneHot"] = importOneHot;
+  t["DepthToSpace"] = importDepthToSpace;
+  t["SpaceToDepth"] = importSpaceToDepth;
+  t["GatherElements"] = importGatherElements;
+  t["GatherND"] = importGatherND;
+  t["ScatterElements"] = importScatterElements;
+  t["Scatter"] = importScatterElements;
+  t["ScatterND"] = importScatterND;
   t["Shape"] = importShape;
   t["Size"] = importSize;
   t["Constant"] = importConstant;
