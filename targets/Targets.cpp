@@ -16,6 +16,13 @@ void scheduleArmKernel(KernelAlgorithm &algorithm, const TargetInfo &target);
 
 static TargetInfo hostTarget() {
   Halide::Target host = Halide::get_host_target();
+  // Halide 14 reads "Sapphire Rapids" from cpuid family bits and then assumes AVX512-FP16;
+  // VMs often mask that extension, so keep the feature only when the CPU reports it.
+#if defined(__x86_64__)
+  if (host.has_feature(Halide::Target::AVX512_SapphireRapids) &&
+      !__builtin_cpu_supports("avx512fp16"))
+    host = host.without_feature(Halide::Target::AVX512_SapphireRapids);
+#endif
   TargetInfo info;
   info.name = "host";
   info.halideTarget = host.to_string();

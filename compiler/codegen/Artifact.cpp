@@ -264,6 +264,15 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     auto kernel = dyn_cast<KernelOp>(op);
     if (!kernel)
       continue;
+    // A kernel whose results are all empty has nothing to compute.
+    if (llvm::all_of(kernel.getResultTypes(), [](Type type) {
+          return llvm::cast<RankedTensorType>(type).getNumElements() == 0;
+        })) {
+      auto offsets = kernel->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
+      for (auto [result, offset] : llvm::zip(kernel.getResults(), offsets.asArrayRef()))
+        buffers[result] = {false, offset};
+      continue;
+    }
     // Kernels are named by content: identical kernels share one object, here and across
     // builds (through the cache).
     std::string key = kernelKey(kernel, options.target);

@@ -109,8 +109,9 @@ int compileCommand(int argc, char **argv) {
       std::string text = v;
       size_t eq = text.find('=');
       std::vector<double> numbers;
-      bool ok = eq != std::string::npos && eq > 0 && eq + 1 < text.size();
-      for (size_t start = eq + 1; ok && start <= text.size();) {
+      bool ok = eq != std::string::npos && eq > 0;
+      // NAME= binds an empty tensor.
+      for (size_t start = eq + 1; ok && start < text.size();) {
         size_t comma = text.find(',', start);
         std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
                                                                           : comma - start);

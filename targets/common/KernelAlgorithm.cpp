@@ -10,6 +10,7 @@
 #include "dialects/kiln/IR/KilnConstants.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -732,29 +733,30 @@ public:
   }
 
   void resize(ResizeOp op) {
+    // Per-axis source indices (and linear weights) depend only on static sizes, so they are
+    // computed here in double precision, exactly as ONNX's reference does, and embedded as
+    // small tables; Halide would otherwise turn the divisions into reciprocal multiplies
+    // and round some ties the other way.
     const TensorFunc &in = get(op.getInput());
     TensorFunc t = make(op.getResult(), "resize");
     Index out = indexOf(t);
     std::string mode = op.getMode().str(), coord = op.getCoordinateMode().str(),
                 nearest = op.getNearestMode().str();
     size_t rank = in.shape.size();
-    // Source coordinate of each axis (float), per coordinate_transformation_mode.
-    std::vector<Expr> source(rank);
-    std::vector<bool> resized(rank);
-    for (size_t i = 0; i < rank; ++i) {
-      int64_t inLen = in.shape[i], outLen = t.shape[i];
-      double scale = op.getScales()[i];
-      resized[i] = !(inLen == outLen && scale == 1.0);
-      Expr x = cast(Float(32), out[i]);
+    auto sourceOf = [&](size_t axis, int64_t x) {
+      double inLen = double(in.shape[axis]), outLen = double(t.shape[axis]);
+      double scale = op.getScales()[axis];
       if (coord == "half_pixel")
-        source[i] = (x + 0.5f) / float(scale) - 0.5f;
-      else if (coord == "pytorch_half_pixel")
-        source[i] = outLen > 1 ? (x + 0.5f) / float(scale) - 0.5f : Expr(0.0f);
-      else if (coord == "align_corners")
-        source[i] = outLen > 1 ? x * float(inLen - 1) / float(outLen - 1) : Expr(0.0f);
-      else
-        source[i] = x / float(scale);
-    }
+        return (double(x) + 0.5) / scale - 0.5;
+      if (coord == "pytorch_half_pixel")
+        return outLen > 1 ? (double(x) + 0.5) / scale - 0.5 : 0.0;
+      if (coord == "align_corners")
+        return outLen > 1 ? double(x) * (inLen - 1) / (outLen - 1) : 0.0;
+      return double(x) / scale;  // asymmetric
+    };
+    std::vector<bool> resized(rank);
+    for (size_t i = 0; i < rank; ++i)
+      resized[i] = !(in.shape[i] == t.shape[i] && op.getScales()[i] == 1.0);
     if (mode == "nearest") {
       Index at;
       for (size_t i = 0; i < rank; ++i) {
@@ -762,36 +764,52 @@ public:
           at.push_back(out[i]);
           continue;
         }
-        Expr s = source[i];
-        Expr n = nearest == "floor"  ? floor(s)
-                 : nearest == "ceil" ? ceil(s)
-                 : nearest == "round_prefer_ceil"
-                     ? select(s - floor(s) == 0.5f, ceil(s), round(s))
-                     : select(s - floor(s) == 0.5f, floor(s), round(s));
-        at.push_back(clamp(cast(Int(32), n), 0, int(in.shape[i]) - 1));
+        Buffer<int32_t> table(int(t.shape[i]));
+        for (int64_t x = 0; x < t.shape[i]; ++x) {
+          double s = sourceOf(i, x), f = std::floor(s);
+          double r = nearest == "floor" ? f
+                     : nearest == "ceil" ? std::ceil(s)
+                     : s - f == 0.5 ? (nearest == "round_prefer_ceil" ? f + 1 : f)
+                                    : std::round(s);
+          table(int(x)) = int32_t(std::clamp<double>(r, 0, double(in.shape[i] - 1)));
+        }
+        at.push_back(table(out[i]));
       }
       define(t, call(in, at));
     } else {
       // N-linear: sum over the 2^k corners of the resized axes.
       std::vector<size_t> axes;
-      for (size_t i = 0; i < rank; ++i)
-        if (resized[i])
-          axes.push_back(i);
-      Expr value = cast(Float(32), 0);
+      std::vector<Buffer<int32_t>> lows;
+      std::vector<Buffer<float>> fractions;
+      for (size_t i = 0; i < rank; ++i) {
+        if (!resized[i])
+          continue;
+        axes.push_back(i);
+        Buffer<int32_t> low(int(t.shape[i]));
+        Buffer<float> fraction(int(t.shape[i]));
+        double last = double(in.shape[i] - 1);
+        for (int64_t x = 0; x < t.shape[i]; ++x) {
+          double s = std::clamp(sourceOf(i, x), 0.0, last);
+          double f = std::floor(s);
+          low(int(x)) = int32_t(f);
+          fraction(int(x)) = float(s - f);
+        }
+        lows.push_back(low);
+        fractions.push_back(fraction);
+      }
+      Halide::Type ct = Float(32);
+      Expr value = cast(ct, 0);
       for (int corner = 0; corner < (1 << axes.size()); ++corner) {
         Index at = out;
         Expr weight = 1.0f;
         for (size_t k = 0; k < axes.size(); ++k) {
           size_t i = axes[k];
-          int last = int(in.shape[i]) - 1;
-          Expr s = clamp(source[i], 0.0f, float(last));
-          Expr lo = cast(Int(32), floor(s));
-          Expr frac = s - cast(Float(32), lo);
+          Expr lo = lows[k](out[i]), frac = fractions[k](out[i]);
           bool high = corner & (1 << k);
-          at[i] = high ? min(lo + 1, last) : lo;
+          at[i] = high ? min(lo + 1, int(in.shape[i]) - 1) : lo;
           weight = weight * (high ? frac : 1.0f - frac);
         }
-        value = value + weight * cast(Float(32), call(in, at));
+        value = value + weight * cast(ct, call(in, at));
       }
       define(t, value);
     }

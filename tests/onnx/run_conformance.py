@@ -134,27 +134,35 @@ def run_test(args, suite, test_dir):
         command += ['--input-shape', f'{input_name}=' + ','.join(str(d) for d in array.shape)]
     try:
         compiled = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if compiled.returncode == 2 and 'compile-time' in compiled.stderr:
-            # Shapes, axes, pads... fed as graph inputs: specialize them with --bind, as a
-            # user would, when every data set gives the same small values.
-            binds = []
-            for i, input_name in enumerate(given):
-                arrays = [d[0][i] for d in data]
-                small = arrays[0].size <= 64 and arrays[0].dtype.kind in 'iufb'
-                same = all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays)
-                if small and same and (arrays[0].dtype.kind in 'iub' or arrays[0].ndim == 0):
-                    binds.append(input_name)
-            if binds:
-                rebound = list(command)
-                for input_name in binds:
-                    values = data[0][0][given.index(input_name)].reshape(-1)
-                    rebound += ['--bind', f'{input_name}=' + ','.join(repr(v.item()) for v in values)]
-                compiled = subprocess.run(rebound, capture_output=True, text=True, timeout=600)
-                if compiled.returncode == 0:
-                    result['bound'] = binds
-                    given = [g for g in given if g not in binds]
-                    data = [([a for g, a in zip(given_all, ins) if g not in binds], outs)
-                            for ins, outs in data for given_all in [inputs[:len(ins)]]]
+        # Shapes, axes, scales... fed as graph inputs: kiln names each one it needs as a
+        # compile-time constant; bind exactly those (as a user would, with --bind) when every
+        # data set gives them the same values.
+        binds = []
+        for _ in range(6):
+            if compiled.returncode != 2:
+                break
+            wanted = [m for m in re.findall(r"'([^']*)'\) must be a compile-time", compiled.stderr)
+                      if m in given and m not in binds]
+            if not wanted:
+                break
+            for input_name in wanted:
+                arrays = [d[0][given.index(input_name)] for d in data]
+                if not all(a.shape == arrays[0].shape and np.array_equal(a, arrays[0]) for a in arrays):
+                    wanted = []
+                    break
+            if not wanted:
+                break
+            binds += wanted
+            rebound = list(command)
+            for input_name in binds:
+                values = data[0][0][given.index(input_name)].reshape(-1)
+                rebound += ['--bind', f'{input_name}=' + ','.join(repr(v.item()) for v in values)]
+            compiled = subprocess.run(rebound, capture_output=True, text=True, timeout=600)
+        if compiled.returncode == 0 and binds:
+            result['bound'] = binds
+            keep = [i for i, g in enumerate(given) if g not in binds]
+            given = [given[i] for i in keep]
+            data = [([ins[i] for i in keep], outs) for ins, outs in data]
     except subprocess.TimeoutExpired:
         result['reason'] = 'compile timed out'
         return result

@@ -55,6 +55,13 @@ public:
 
   /// Values of a constant operand; std::nullopt if it is not a compile-time constant.
   std::optional<ConstantValues> constantInput(int i) const;
+  /// Fails with a message that names input `i` ("'name' must be a compile-time constant"),
+  /// which tools can answer with --bind.
+  mlir::LogicalResult notConstant(int i, const std::string &what) {
+    return fail(what + " (input " + std::to_string(i) + ", '" +
+                (i < node.input_size() ? node.input(i) : std::string()) +
+                "') must be a compile-time constant");
+  }
   /// Integer values of a constant operand (error if not constant).
   mlir::FailureOr<std::vector<int64_t>> constantInts(int i, const std::string &what);
 

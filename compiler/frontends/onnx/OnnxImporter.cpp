@@ -109,7 +109,9 @@ std::optional<ConstantValues> NodeImporter::constantInput(int i) const {
 FailureOr<std::vector<int64_t>> NodeImporter::constantInts(int i, const std::string &what) {
   auto values = constantInput(i);
   if (!values || !values->isInteger) {
-    fail(what + " (input " + std::to_string(i) + ") must be a compile-time integer constant");
+    fail(what + " (input " + std::to_string(i) + ", '" +
+         (i < node.input_size() ? node.input(i) : std::string()) +
+         "') must be a compile-time integer constant");
     return failure();
   }
   return values->ints;
@@ -519,6 +521,11 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       continue;
     const auto &tensorType = input.type().tensor_type();
     Type elementType = onnxElementType(&context, tensorType.elem_type());
+    if (elementType && elementType.isBF16()) {
+      error.messages.push_back("input '" + input.name() +
+                               "': bfloat16 model inputs are not supported (.npy has no bfloat16)");
+      return nullptr;
+    }
     if (!elementType) {
       error.messages.push_back("input '" + input.name() + "' has unsupported element type " +
                                std::to_string(tensorType.elem_type()));
@@ -553,7 +560,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     if (bound != options.boundInputs.end()) {
       auto type = llvm::cast<RankedTensorType>(inputTypes[i]);
       if (int64_t(bound->second.size()) != type.getNumElements() &&
-          bound->second.size() != 1) {
+          !(bound->second.size() == 1 && type.getNumElements() > 0)) {
         error.messages.push_back("--bind " + inputNames[i] + " gives " +
                                  std::to_string(bound->second.size()) +
                                  " values; the input has shape " +
@@ -561,7 +568,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
         return nullptr;
       }
       std::vector<double> floats = bound->second;
-      if (floats.size() == 1)
+      if (floats.size() == 1 && type.getNumElements() != 1)
         floats.assign(type.getNumElements(), floats[0]);
       std::vector<int64_t> ints;
       for (double f : floats)
@@ -604,6 +611,11 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     auto it = values.find(output.name());
     if (it == values.end()) {
       error.messages.push_back("graph output '" + output.name() + "' is never produced");
+      return nullptr;
+    }
+    if (llvm::cast<RankedTensorType>(it->second.getType()).getElementType().isBF16()) {
+      error.messages.push_back("output '" + output.name() +
+                               "': bfloat16 model outputs are not supported (.npy has no bfloat16)");
       return nullptr;
     }
     results.push_back(it->second);

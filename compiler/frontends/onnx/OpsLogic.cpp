@@ -164,6 +164,13 @@ LogicalResult importShrink(NodeImporter &n) {
 LogicalResult importPRelu(NodeImporter &n) {
   Value x = n.input(0), slope = n.input(1);
   Type t = n.typeOf(x).getElementType();
+  ArrayRef<int64_t> xs = n.shapeOf(x), ss = n.shapeOf(slope);
+  // A per-channel slope [C] (as PyTorch exports it) applies along axis 1.
+  if (ss.size() == 1 && xs.size() > 2 && ss[0] == xs[1] && ss[0] != xs.back()) {
+    Shape channel{ss[0]};
+    channel.append(xs.size() - 2, 1);
+    slope = n.reshape(slope, channel);
+  }
   auto scaled = n.binary<MulOp>(x, slope);
   if (failed(scaled))
     return failure();

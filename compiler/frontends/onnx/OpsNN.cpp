@@ -246,8 +246,10 @@ LogicalResult importResize(NodeImporter &n) {
     }
   } else {
     auto constant = n.constantInput(scalesInput);
-    if (!constant || constant->floats.size() != rank)
-      return n.fail("scales must be a compile-time constant with one entry per axis");
+    if (!constant)
+      return n.notConstant(scalesInput, "scales");
+    if (constant->floats.size() != rank)
+      return n.fail("scales must have one entry per axis");
     for (size_t i = 0; i < rank; ++i) {
       scales.push_back(constant->floats[i]);
       shape.push_back(int64_t(std::floor(double(xShape[i]) * constant->floats[i])));

@@ -439,8 +439,10 @@ LogicalResult importPad(NodeImporter &n) {
   double value = n.opset < 11 ? n.floatAttr("value", 0.0) : 0.0;
   if (n.opset >= 11 && n.input(2)) {
     auto constant = n.constantInput(2);
-    if (!constant || constant->floats.size() != 1)
-      return n.fail("constant_value must be a compile-time scalar");
+    if (!constant)
+      return n.notConstant(2, "constant_value");
+    if (constant->floats.size() != 1)
+      return n.fail("constant_value must be a scalar");
     value = constant->floats[0];
   }
   std::string mode = n.stringAttr("mode", "constant");
@@ -501,8 +503,9 @@ LogicalResult importTile(NodeImporter &n) {
 
 LogicalResult importRange(NodeImporter &n) {
   auto start = n.constantInput(0), limit = n.constantInput(1), delta = n.constantInput(2);
-  if (!start || !limit || !delta)
-    return n.fail("start, limit and delta must be compile-time constants (use --bind)");
+  for (int i = 0; i < 3; ++i)
+    if (!n.constantInput(i))
+      return n.notConstant(i, i == 0 ? "start" : i == 1 ? "limit" : "delta");
   Type t = n.typeOf(n.input(0)).getElementType();
   double s = start->floats[0], l = limit->floats[0], d = delta->floats[0];
   if (d == 0)
@@ -567,8 +570,10 @@ LogicalResult importEyeLike(NodeImporter &n) {
 LogicalResult importOneHot(NodeImporter &n) {
   Value indices = n.input(0), values = n.input(2);
   auto depthValues = n.constantInput(1);
-  if (!depthValues || depthValues->floats.size() != 1)
-    return n.fail("depth must be a compile-time scalar (use --bind)");
+  if (!depthValues)
+    return n.notConstant(1, "depth");
+  if (depthValues->floats.size() != 1)
+    return n.fail("depth must be a scalar");
   int64_t depth = int64_t(depthValues->floats[0]);
   ArrayRef<int64_t> shape = n.shapeOf(indices);
   int64_t rank = shape.size() + 1;

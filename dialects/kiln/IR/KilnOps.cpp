@@ -93,12 +93,19 @@ LogicalResult ConstantOp::verify() {
 static OpFoldResult foldUnary(Attribute operand, Type resultType,
                               const std::function<double(double)> &fn) {
   auto values = readConstant(operand);
-  if (!values || values->isInteger || values->floats.size() > 4096)
+  if (!values || values->floats.size() > 4096)
     return {};
   std::vector<double> out(values->floats.size());
-  for (size_t i = 0; i < out.size(); ++i)
+  std::vector<int64_t> ints;
+  for (size_t i = 0; i < out.size(); ++i) {
     out[i] = fn(values->floats[i]);
-  return buildConstant(llvm::cast<RankedTensorType>(resultType), out, {}, "folded");
+    if (values->isInteger) {
+      // Integer tensors fold through double: exact for shape-sized values.
+      ints.push_back(int64_t(out[i]));
+      out[i] = double(ints.back());
+    }
+  }
+  return buildConstant(llvm::cast<RankedTensorType>(resultType), out, ints, "folded");
 }
 
 OpFoldResult NegOp::fold(FoldAdaptor a) {
