@@ -733,15 +733,20 @@ public:
   }
 
   void resize(ResizeOp op) {
-    // Per-axis source indices (and linear weights) depend only on static sizes, so they are
-    // computed here in double precision, exactly as ONNX's reference does, and embedded as
-    // small tables; Halide would otherwise turn the divisions into reciprocal multiplies
-    // and round some ties the other way.
+    // Every output coordinate reads a few input taps per resized axis (1 nearest, 2
+    // linear, 4 cubic) with fixed weights. Taps and weights depend only on the static sizes,
+    // so they are computed here in double precision following ONNX's reference and embedded
+    // as small tables (Halide would turn the divisions into reciprocal multiplies and round
+    // some ties the other way).
     const TensorFunc &in = get(op.getInput());
     TensorFunc t = make(op.getResult(), "resize");
     Index out = indexOf(t);
     std::string mode = op.getMode().str(), coord = op.getCoordinateMode().str(),
                 nearest = op.getNearestMode().str();
+    double cubicA = op->hasAttr("cubic_coeff_a")
+                        ? llvm::cast<mlir::FloatAttr>(op->getAttr("cubic_coeff_a")).getValueAsDouble()
+                        : -0.75;
+    bool excludeOutside = op->hasAttr("exclude_outside");
     size_t rank = in.shape.size();
     auto sourceOf = [&](size_t axis, int64_t x) {
       double inLen = double(in.shape[axis]), outLen = double(t.shape[axis]);
@@ -752,62 +757,90 @@ public:
         return outLen > 1 ? (double(x) + 0.5) / scale - 0.5 : 0.0;
       if (coord == "align_corners")
         return outLen > 1 ? double(x) * (inLen - 1) / (outLen - 1) : 0.0;
+      if (coord == "tf_half_pixel_for_nn")
+        return (double(x) + 0.5) / scale;
       return double(x) / scale;  // asymmetric
     };
-    std::vector<bool> resized(rank);
-    for (size_t i = 0; i < rank; ++i)
-      resized[i] = !(in.shape[i] == t.shape[i] && op.getScales()[i] == 1.0);
-    if (mode == "nearest") {
-      Index at;
-      for (size_t i = 0; i < rank; ++i) {
-        if (!resized[i]) {
-          at.push_back(out[i]);
-          continue;
-        }
-        Buffer<int32_t> table(int(t.shape[i]));
-        for (int64_t x = 0; x < t.shape[i]; ++x) {
-          double s = sourceOf(i, x), f = std::floor(s);
+    struct Taps {
+      std::vector<Buffer<int32_t>> index;
+      std::vector<Buffer<float>> weight;
+    };
+    std::vector<size_t> axes;
+    std::vector<Taps> taps;
+    for (size_t i = 0; i < rank; ++i) {
+      if (in.shape[i] == t.shape[i] && op.getScales()[i] == 1.0)
+        continue;
+      axes.push_back(i);
+      int n = mode == "nearest" ? 1 : mode == "linear" ? 2 : 4;
+      int outLen = int(t.shape[i]), last = int(in.shape[i]) - 1;
+      Taps axisTaps;
+      for (int k = 0; k < n; ++k) {
+        axisTaps.index.push_back(Buffer<int32_t>(outLen));
+        axisTaps.weight.push_back(Buffer<float>(outLen));
+      }
+      for (int x = 0; x < outLen; ++x) {
+        double s = sourceOf(i, x), f = std::floor(s);
+        std::vector<double> w;
+        int base;
+        if (mode == "nearest") {
           double r = nearest == "floor" ? f
                      : nearest == "ceil" ? std::ceil(s)
                      : s - f == 0.5 ? (nearest == "round_prefer_ceil" ? f + 1 : f)
                                     : std::round(s);
-          table(int(x)) = int32_t(std::clamp<double>(r, 0, double(in.shape[i] - 1)));
+          base = int(r);
+          w = {1.0};
+        } else {
+          // The reference prefers the left neighbour: ratio in (0, 1].
+          double ratio = s == f ? 1.0 : s - f;
+          if (mode == "linear") {
+            base = int(f) - (s == f ? 1 : 0);
+            w = {1 - ratio, ratio};
+          } else {
+            double A = cubicA, r = ratio, q = 1 - ratio;
+            base = int(f) - (s == f ? 2 : 1);
+            w = {((A * (r + 1) - 5 * A) * (r + 1) + 8 * A) * (r + 1) - 4 * A,
+                 ((A + 2) * r - (A + 3)) * r * r + 1, ((A + 2) * q - (A + 3)) * q * q + 1,
+                 ((A * (q + 1) - 5 * A) * (q + 1) + 8 * A) * (q + 1) - 4 * A};
+          }
+          if (excludeOutside) {
+            double total = 0;
+            for (int k = 0; k < n; ++k) {
+              if (base + k < 0 || base + k > last)
+                w[k] = 0;
+              total += w[k];
+            }
+            for (double &v : w)
+              v /= total;
+          }
         }
-        at.push_back(table(out[i]));
+        for (int k = 0; k < n; ++k) {
+          axisTaps.index[k](x) = std::clamp(base + k, 0, last);  // edge padding
+          axisTaps.weight[k](x) = float(w[k]);
+        }
       }
+      taps.push_back(std::move(axisTaps));
+    }
+    if (mode == "nearest") {
+      Index at = out;
+      for (size_t k = 0; k < axes.size(); ++k)
+        at[axes[k]] = clamp(taps[k].index[0](out[axes[k]]), 0, int(in.shape[axes[k]]) - 1);
       define(t, call(in, at));
     } else {
-      // N-linear: sum over the 2^k corners of the resized axes.
-      std::vector<size_t> axes;
-      std::vector<Buffer<int32_t>> lows;
-      std::vector<Buffer<float>> fractions;
-      for (size_t i = 0; i < rank; ++i) {
-        if (!resized[i])
-          continue;
-        axes.push_back(i);
-        Buffer<int32_t> low(int(t.shape[i]));
-        Buffer<float> fraction(int(t.shape[i]));
-        double last = double(in.shape[i] - 1);
-        for (int64_t x = 0; x < t.shape[i]; ++x) {
-          double s = std::clamp(sourceOf(i, x), 0.0, last);
-          double f = std::floor(s);
-          low(int(x)) = int32_t(f);
-          fraction(int(x)) = float(s - f);
-        }
-        lows.push_back(low);
-        fractions.push_back(fraction);
-      }
       Halide::Type ct = Float(32);
       Expr value = cast(ct, 0);
-      for (int corner = 0; corner < (1 << axes.size()); ++corner) {
+      std::vector<int> choice(axes.size(), 0);
+      int perAxis = mode == "linear" ? 2 : 4;
+      int combinations = 1;
+      for (size_t k = 0; k < axes.size(); ++k)
+        combinations *= perAxis;
+      for (int c = 0; c < combinations; ++c) {
         Index at = out;
         Expr weight = 1.0f;
-        for (size_t k = 0; k < axes.size(); ++k) {
+        for (size_t k = 0, rest = c; k < axes.size(); ++k, rest /= perAxis) {
+          int tap = int(rest % perAxis);
           size_t i = axes[k];
-          Expr lo = lows[k](out[i]), frac = fractions[k](out[i]);
-          bool high = corner & (1 << k);
-          at[i] = high ? min(lo + 1, int(in.shape[i]) - 1) : lo;
-          weight = weight * (high ? frac : 1.0f - frac);
+          at[i] = clamp(taps[k].index[tap](out[i]), 0, int(in.shape[i]) - 1);
+          weight = weight * taps[k].weight[tap](out[i]);
         }
         value = value + weight * cast(ct, call(in, at));
       }

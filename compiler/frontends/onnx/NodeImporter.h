@@ -120,6 +120,7 @@ void registerMathOps(OpTable &table);
 void registerNNOps(OpTable &table);
 void registerTensorOps(OpTable &table);
 void registerLogicOps(OpTable &table);
+void registerCompositeOps(OpTable &table);
 
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);

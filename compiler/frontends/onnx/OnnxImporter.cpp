@@ -356,6 +356,7 @@ static const OpTable &opTable() {
     registerNNOps(t);
     registerTensorOps(t);
     registerLogicOps(t);
+    registerCompositeOps(t);
     return t;
   }();
   return table;

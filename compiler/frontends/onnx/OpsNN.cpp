@@ -263,10 +263,10 @@ LogicalResult importResize(NodeImporter &n) {
   std::string nearestMode = legacy ? "floor" : n.stringAttr("nearest_mode", "round_prefer_floor");
   if (mode == "bilinear")
     mode = "linear";
-  if (mode != "nearest" && mode != "linear")
-    return n.fail("mode '" + mode + "' is not supported (nearest and linear are)");
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return n.fail("mode '" + mode + "' is not supported");
   static const char *coordinateModes[] = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                          "asymmetric"};
+                                          "asymmetric", "tf_half_pixel_for_nn"};
   if (!llvm::is_contained(coordinateModes, coordinateMode))
     return n.fail("coordinate_transformation_mode '" + coordinateMode + "' is not supported");
   static const char *nearestModes[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
@@ -274,10 +274,18 @@ LogicalResult importResize(NodeImporter &n) {
   if (!llvm::is_contained(nearestModes, nearestMode))
     return n.fail("nearest_mode '" + nearestMode + "' is not supported");
   auto &b = n.builder;
-  n.setOutput(0, n.create<ResizeOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
-                                    b.getStringAttr(mode), b.getStringAttr(coordinateMode),
-                                    b.getStringAttr(nearestMode),
-                                    b.getDenseF64ArrayAttr(scales)));
+  Value y = n.create<ResizeOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                               b.getStringAttr(mode), b.getStringAttr(coordinateMode),
+                               b.getStringAttr(nearestMode), b.getDenseF64ArrayAttr(scales));
+  // Cubic's parameters ride as discardable attributes read by codegen.
+  if (Operation *op = y.getDefiningOp()) {
+    if (mode == "cubic") {
+      op->setAttr("cubic_coeff_a", b.getF64FloatAttr(n.floatAttr("cubic_coeff_a", -0.75)));
+      if (n.intAttr("exclude_outside", 0))
+        op->setAttr("exclude_outside", b.getUnitAttr());
+    }
+  }
+  n.setOutput(0, y);
   return success();
 }
 
