@@ -118,6 +118,10 @@ int compileCommand(int argc, char **argv) {
         char *end = nullptr;
         double number = std::strtod(part.c_str(), &end);
         ok = !part.empty() && end && *end == '\0';
+        if (part == "true" || part == "True" || part == "false" || part == "False") {
+          number = part[0] == 't' || part[0] == 'T';
+          ok = true;
+        }
         numbers.push_back(number);
         if (comma == std::string::npos)
           break;

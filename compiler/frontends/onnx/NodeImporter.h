@@ -14,6 +14,7 @@
 #include "dialects/kiln/IR/KilnShapes.h"
 #include "mlir/IR/Builders.h"
 #include "onnx/onnx_pb.h"
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,17 +24,28 @@ namespace kiln {
 
 class NodeImporter {
 public:
+  using Sequences = std::map<std::string, std::vector<mlir::Value>>;
+  using SubgraphImporter = std::function<mlir::LogicalResult(const onnx::GraphProto &)>;
+
   NodeImporter(mlir::OpBuilder &builder, std::map<std::string, mlir::Value> &values,
-               const onnx::NodeProto &node, mlir::Location loc, int64_t opset)
-      : builder(builder), values(values), node(node), loc(loc), opset(opset) {}
+               Sequences &sequences, const onnx::NodeProto &node, mlir::Location loc,
+               int64_t opset, SubgraphImporter importSubgraph)
+      : builder(builder), values(values), sequences(sequences), node(node), loc(loc),
+        opset(opset), importSubgraph(std::move(importSubgraph)) {}
 
   mlir::OpBuilder &builder;
   std::map<std::string, mlir::Value> &values;
+  /// ONNX sequences are resolved at compile time into lists of tensors.
+  Sequences &sequences;
   const onnx::NodeProto &node;
   mlir::Location loc;
   /// The default-domain opset the node is read at (17 unless conversion failed).
   int64_t opset;
-  std::string error;  // set by fail()
+  /// Imports a subgraph's initializers and nodes into the current scope (If, Loop).
+  SubgraphImporter importSubgraph;
+  std::string error;
+  /// A graph-valued attribute, or null.
+  const onnx::GraphProto *graphAttr(const std::string &name) const;  // set by fail()
 
   /// Operand `i`, or a null value when absent (optional inputs have empty names).
   mlir::Value input(int i) const;
@@ -121,6 +133,7 @@ void registerNNOps(OpTable &table);
 void registerTensorOps(OpTable &table);
 void registerLogicOps(OpTable &table);
 void registerCompositeOps(OpTable &table);
+void registerControlOps(OpTable &table);
 
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);

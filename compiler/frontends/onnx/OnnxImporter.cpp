@@ -20,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <set>
 #include <fstream>
 #include <sstream>
@@ -89,6 +90,11 @@ std::vector<float> NodeImporter::floatsAttr(const std::string &name) const {
   if (!attr)
     return {};
   return std::vector<float>(attr->floats().begin(), attr->floats().end());
+}
+
+const onnx::GraphProto *NodeImporter::graphAttr(const std::string &name) const {
+  const auto *attr = findAttr(node, name);
+  return attr && attr->has_g() ? &attr->g() : nullptr;
 }
 
 const onnx::TensorProto *NodeImporter::tensorAttr(const std::string &name) const {
@@ -357,6 +363,7 @@ static const OpTable &opTable() {
     registerTensorOps(t);
     registerLogicOps(t);
     registerCompositeOps(t);
+    registerControlOps(t);
     return t;
   }();
   return table;
@@ -498,15 +505,23 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
 
   // 3. Unsupported ops, all at once.
   const OpTable &table = opTable();
-  for (int i = 0; i < graph->node_size(); ++i) {
-    const auto &node = graph->node(i);
-    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (!defaultDomain || !table.count(node.op_type())) {
-      std::string type = defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
-      error.unsupported[type].push_back(node.name().empty() ? "#" + std::to_string(i)
-                                                            : node.name());
-    }
-  }
+  std::function<void(const onnx::GraphProto &)> listUnsupported =
+      [&](const onnx::GraphProto &g) {
+        for (int i = 0; i < g.node_size(); ++i) {
+          const auto &node = g.node(i);
+          bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+          if (!defaultDomain || !table.count(node.op_type())) {
+            std::string type =
+                defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
+            error.unsupported[type].push_back(node.name().empty() ? "#" + std::to_string(i)
+                                                                  : node.name());
+          }
+          for (const auto &attr : node.attribute())
+            if (attr.has_g())
+              listUnsupported(attr.g());
+        }
+      };
+  listUnsupported(*graph);
   if (!error.empty())
     return nullptr;
 
@@ -580,36 +595,52 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       values[inputNames[i]] = entry->getArgument(arg++);
     }
   }
-  for (const auto &init : graph->initializer()) {
-    std::string message;
-    auto attr = readTensorProto(&context, init, modelDir, message);
-    if (failed(attr)) {
-      error.messages.push_back(message);
-      return nullptr;
-    }
-    values[init.name()] = ConstantOp::create(builder, NameLoc::get(builder.getStringAttr(init.name())),
-                                             llvm::cast<RankedTensorType>(attr->getType()), *attr);
-  }
-  for (int i = 0; i < graph->node_size(); ++i) {
-    const auto &node = graph->node(i);
-    std::string label = nodeLabel(node, i);
-    auto loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
-    for (const auto &name : node.input())
-      if (!name.empty() && !values.count(name)) {
-        error.messages.push_back(label + ": input '" + name + "' is not defined before use");
-        return nullptr;
+  NodeImporter::Sequences sequences;
+  // Imports a graph's initializers and nodes into the current scope; subgraphs of If and
+  // Loop come through here too (their names see the enclosing scope, as ONNX specifies).
+  std::function<LogicalResult(const onnx::GraphProto &)> importGraph =
+      [&](const onnx::GraphProto &g) -> LogicalResult {
+    for (const auto &init : g.initializer()) {
+      std::string message;
+      auto attr = readTensorProto(&context, init, modelDir, message);
+      if (failed(attr)) {
+        error.messages.push_back(message);
+        return failure();
       }
-    NodeImporter importer(builder, values, node, loc, opset);
-    if (failed(table.at(node.op_type())(importer))) {
-      error.messages.push_back(label + ": " +
-                               (importer.error.empty() ? "import failed" : importer.error));
-      return nullptr;
+      values[init.name()] =
+          ConstantOp::create(builder, NameLoc::get(builder.getStringAttr(init.name())),
+                             llvm::cast<RankedTensorType>(attr->getType()), *attr);
     }
-  }
+    for (int i = 0; i < g.node_size(); ++i) {
+      const auto &node = g.node(i);
+      std::string label = nodeLabel(node, i);
+      auto loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
+      for (const auto &name : node.input())
+        if (!name.empty() && !values.count(name) && !sequences.count(name)) {
+          error.messages.push_back(label + ": input '" + name + "' is not defined before use");
+          return failure();
+        }
+      NodeImporter importer(builder, values, sequences, node, loc, opset, importGraph);
+      if (failed(table.at(node.op_type())(importer))) {
+        if (!importer.error.empty() || error.messages.empty())
+          error.messages.push_back(label + ": " +
+                                   (importer.error.empty() ? "import failed" : importer.error));
+        return failure();
+      }
+    }
+    return success();
+  };
+  if (failed(importGraph(*graph)))
+    return nullptr;
   SmallVector<Value> results;
   SmallVector<Attribute> outputNames;
   for (const auto &output : graph->output()) {
     auto it = values.find(output.name());
+    if (it == values.end() && sequences.count(output.name())) {
+      error.messages.push_back("graph output '" + output.name() +
+                               "' is a sequence; sequence outputs are not supported");
+      return nullptr;
+    }
     if (it == values.end()) {
       error.messages.push_back("graph output '" + output.name() + "' is never produced");
       return nullptr;

@@ -145,7 +145,10 @@ Value quantize(NodeImporter &n, Value x, Value zeroPoint, Type to) {
 LogicalResult importQuantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   int64_t rank = n.shapeOf(x).size();
-  auto axis = n.axis(n.intAttr("axis", 1), std::max<int64_t>(rank, 1));
+  // The axis matters only for per-axis (1-D) scales.
+  FailureOr<int64_t> axis = int64_t(0);
+  if (n.shapeOf(scale).size() == 1 && rank > 0)
+    axis = n.axis(n.intAttr("axis", 1), rank);
   if (failed(axis))
     return failure();
   Type to = zeroPoint ? n.typeOf(zeroPoint).getElementType()
@@ -158,7 +161,9 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
 LogicalResult importDequantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   int64_t rank = n.shapeOf(x).size();
-  auto axis = n.axis(n.intAttr("axis", 1), std::max<int64_t>(rank, 1));
+  FailureOr<int64_t> axis = int64_t(0);
+  if (n.shapeOf(scale).size() == 1 && rank > 0)
+    axis = n.axis(n.intAttr("axis", 1), rank);
   if (failed(axis))
     return failure();
   Type f = n.typeOf(scale).getElementType();

@@ -1,0 +1,336 @@
+//===- OpsControl.cpp - ONNX control flow and sequences, resolved at compile time ===//
+//
+// kiln compiles for static shapes, so control flow must be decided at compile time: If
+// with a constant condition inlines the taken branch, Loop with a constant trip count (and
+// a condition that folds) unrolls, and sequences become lists of tensors that the
+// importer tracks by name. What cannot be decided is reported naming the input to bind
+// (kiln compile --bind NAME=...).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/NodeImporter.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Looks up a name as a tensor or a sequence and binds it to `target` in the same role.
+bool forward(NodeImporter &n, const std::string &from, const std::string &target) {
+  if (auto it = n.values.find(from); it != n.values.end()) {
+    n.values[target] = it->second;
+    n.sequences.erase(target);
+    return true;
+  }
+  if (auto it = n.sequences.find(from); it != n.sequences.end()) {
+    std::vector<Value> copy = it->second;
+    n.sequences[target] = copy;
+    n.values.erase(target);
+    return true;
+  }
+  return false;
+}
+
+LogicalResult importIf(NodeImporter &n) {
+  auto condition = n.constantInput(0);
+  if (!condition)
+    return n.notConstant(0, "cond");
+  const onnx::GraphProto *branch =
+      n.graphAttr(condition->floats.at(0) != 0 ? "then_branch" : "else_branch");
+  if (!branch)
+    return n.fail("missing branch");
+  if (failed(n.importSubgraph(*branch)))
+    return failure();
+  if (branch->output_size() != n.outputCount())
+    return n.fail("branch has " + std::to_string(branch->output_size()) + " outputs, If has " +
+                  std::to_string(n.outputCount()));
+  for (int i = 0; i < n.outputCount(); ++i)
+    if (!forward(n, branch->output(i).name(), n.node.output(i)))
+      return n.fail("branch output '" + branch->output(i).name() + "' is never produced");
+  return success();
+}
+
+LogicalResult importLoop(NodeImporter &n) {
+  const onnx::GraphProto *body = n.graphAttr("body");
+  if (!body || body->input_size() < 2 || body->output_size() < 1)
+    return n.fail("missing or malformed body");
+  int64_t tripCount = std::numeric_limits<int64_t>::max();
+  if (n.input(0)) {
+    auto m = n.constantInput(0);
+    if (!m)
+      return n.notConstant(0, "M");
+    tripCount = m->ints.at(0);
+  }
+  bool keepGoing = true;
+  if (n.input(1)) {
+    auto c = n.constantInput(1);
+    if (!c)
+      return n.notConstant(1, "cond");
+    keepGoing = c->floats.at(0) != 0;
+  }
+  if (tripCount == std::numeric_limits<int64_t>::max() && !n.input(1))
+    return n.fail("a loop without trip count or condition never ends");
+  int carried = n.inputCount() - 2;
+  int scans = body->output_size() - 1 - carried;
+  if (carried < 0 || scans < 0)
+    return n.fail("body outputs do not match the loop-carried inputs");
+  // Current loop-carried values by the names the body reads them under.
+  std::vector<std::string> state;
+  for (int k = 0; k < carried; ++k) {
+    std::string name = "__kiln_loop_state_" + std::to_string(k);
+    if (!forward(n, n.node.input(2 + k), name))
+      return n.fail("loop-carried input '" + n.node.input(2 + k) + "' is undefined");
+    state.push_back(name);
+  }
+  std::vector<std::vector<Value>> scanValues(scans);
+  constexpr int64_t kMaxUnroll = 4096;
+  int64_t iteration = 0;
+  for (; keepGoing && iteration < tripCount; ++iteration) {
+    if (iteration >= kMaxUnroll)
+      return n.fail("loop runs more than " + std::to_string(kMaxUnroll) +
+                    " iterations; kiln unrolls loops at compile time");
+    n.values[body->input(0).name()] = n.constant({}, n.builder.getI64Type(), {}, {iteration});
+    n.values[body->input(1).name()] = n.constant({}, n.builder.getI1Type(), {double(keepGoing)});
+    for (int k = 0; k < carried; ++k)
+      forward(n, state[k], body->input(2 + k).name());
+    if (failed(n.importSubgraph(*body)))
+      return failure();
+    auto cond = n.values.find(body->output(0).name());
+    if (cond == n.values.end())
+      return n.fail("body condition is never produced");
+    auto condConstant = readConstant(cond->second.getDefiningOp<ConstantOp>()
+                                         ? cond->second.getDefiningOp<ConstantOp>().getValue()
+                                         : Attribute());
+    if (!condConstant)
+      return n.fail("the loop condition computed by the body is not a compile-time constant");
+    keepGoing = condConstant->floats.at(0) != 0;
+    for (int k = 0; k < carried; ++k)
+      if (!forward(n, body->output(1 + k).name(), state[k]))
+        return n.fail("body output '" + body->output(1 + k).name() + "' is never produced");
+    for (int k = 0; k < scans; ++k) {
+      auto it = n.values.find(body->output(1 + carried + k).name());
+      if (it == n.values.end())
+        return n.fail("scan output '" + body->output(1 + carried + k).name() + "' is not a tensor");
+      scanValues[k].push_back(it->second);
+    }
+  }
+  for (int k = 0; k < carried; ++k)
+    forward(n, state[k], n.node.output(k));
+  for (int k = 0; k < scans; ++k) {
+    if (scanValues[k].empty())
+      return n.fail("the loop runs zero times, so scan output " + std::to_string(k) +
+                    " has no shape");
+    SmallVector<Value> stacked;
+    Shape shape(n.shapeOf(scanValues[k][0]));
+    shape.insert(shape.begin(), 1);
+    for (Value v : scanValues[k])
+      stacked.push_back(n.reshape(v, shape));
+    Shape total = shape;
+    total[0] = int64_t(stacked.size());
+    n.setOutput(carried + k,
+                n.create<ConcatOp>(n.tensorType(total, n.typeOf(stacked[0]).getElementType()),
+                                   stacked, n.builder.getI64IntegerAttr(0)));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Sequences
+//===----------------------------------------------------------------------===//
+
+std::vector<Value> *sequenceInput(NodeImporter &n, int i) {
+  auto it = n.sequences.find(i < n.inputCount() ? n.node.input(i) : "");
+  return it == n.sequences.end() ? nullptr : &it->second;
+}
+
+/// A position input (constant scalar), normalized against `size` (`size` itself allowed
+/// when inserting).
+FailureOr<int64_t> position(NodeImporter &n, int i, int64_t size, int64_t fallback,
+                            bool inserting) {
+  if (!n.input(i))
+    return fallback;
+  auto p = n.constantInput(i);
+  if (!p) {
+    n.notConstant(i, "position");
+    return failure();
+  }
+  int64_t at = p->ints.at(0);
+  if (at < 0)
+    at += size;
+  if (at < 0 || at > size || (!inserting && at == size)) {
+    n.fail("position " + std::to_string(p->ints[0]) + " is out of range for a sequence of " +
+           std::to_string(size));
+    return failure();
+  }
+  return at;
+}
+
+LogicalResult importSequenceEmpty(NodeImporter &n) {
+  n.sequences[n.node.output(0)] = {};
+  return success();
+}
+
+LogicalResult importSequenceConstruct(NodeImporter &n) {
+  std::vector<Value> list;
+  for (int i = 0; i < n.inputCount(); ++i)
+    list.push_back(n.input(i));
+  n.sequences[n.node.output(0)] = list;
+  return success();
+}
+
+LogicalResult importSequenceAt(NodeImporter &n) {
+  auto *list = sequenceInput(n, 0);
+  if (!list)
+    return n.fail("input 0 is not a sequence");
+  auto at = position(n, 1, list->size(), 0, false);
+  if (failed(at))
+    return failure();
+  n.setOutput(0, (*list)[*at]);
+  return success();
+}
+
+LogicalResult importSequenceInsert(NodeImporter &n) {
+  auto *list = sequenceInput(n, 0);
+  if (!list)
+    return n.fail("input 0 is not a sequence");
+  std::vector<Value> copy = *list;
+  auto at = position(n, 2, copy.size(), copy.size(), true);
+  if (failed(at))
+    return failure();
+  copy.insert(copy.begin() + *at, n.input(1));
+  n.sequences[n.node.output(0)] = copy;
+  return success();
+}
+
+LogicalResult importSequenceErase(NodeImporter &n) {
+  auto *list = sequenceInput(n, 0);
+  if (!list || list->empty())
+    return n.fail("input 0 is not a non-empty sequence");
+  std::vector<Value> copy = *list;
+  auto at = position(n, 1, copy.size(), int64_t(copy.size()) - 1, false);
+  if (failed(at))
+    return failure();
+  copy.erase(copy.begin() + *at);
+  n.sequences[n.node.output(0)] = copy;
+  return success();
+}
+
+LogicalResult importSequenceLength(NodeImporter &n) {
+  auto *list = sequenceInput(n, 0);
+  if (!list)
+    return n.fail("input 0 is not a sequence");
+  n.setOutput(0, n.constant({}, n.builder.getI64Type(), {}, {int64_t(list->size())}));
+  return success();
+}
+
+LogicalResult importSplitToSequence(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  auto axis = n.axis(n.intAttr("axis", 0), shape.size());
+  if (failed(axis))
+    return failure();
+  std::vector<int64_t> sizes;
+  bool squeeze = false;
+  if (n.input(1)) {
+    auto split = n.constantInput(1);
+    if (!split)
+      return n.notConstant(1, "split");
+    if (split->type.getRank() == 0) {
+      for (int64_t left = shape[*axis]; left > 0; left -= split->ints[0])
+        sizes.push_back(std::min(left, split->ints[0]));
+    } else {
+      sizes = split->ints;
+    }
+  } else {
+    sizes.assign(shape[*axis], 1);
+    squeeze = !n.intAttr("keepdims", 1);
+  }
+  std::vector<Value> list;
+  int64_t offset = 0;
+  for (int64_t size : sizes) {
+    Shape partShape(shape);
+    partShape[*axis] = size;
+    SmallVector<int64_t> starts(shape.size(), 0), steps(shape.size(), 1);
+    starts[*axis] = offset;
+    offset += size;
+    Value part = n.create<SliceOp>(n.tensorType(partShape, n.typeOf(x).getElementType()), x,
+                                   n.builder.getDenseI64ArrayAttr(starts),
+                                   n.builder.getDenseI64ArrayAttr(steps));
+    if (squeeze) {
+      partShape.erase(partShape.begin() + *axis);
+      part = n.reshape(part, partShape);
+    }
+    list.push_back(part);
+  }
+  if (offset != shape[*axis])
+    return n.fail("split sizes do not add up to the axis length");
+  n.sequences[n.node.output(0)] = list;
+  return success();
+}
+
+LogicalResult importConcatFromSequence(NodeImporter &n) {
+  auto *list = sequenceInput(n, 0);
+  if (!list || list->empty())
+    return n.fail("input 0 is not a non-empty sequence");
+  bool newAxis = n.intAttr("new_axis", 0);
+  int64_t rank = n.shapeOf((*list)[0]).size() + (newAxis ? 1 : 0);
+  auto axis = n.axis(n.intAttr("axis", 0), rank);
+  if (failed(axis))
+    return failure();
+  SmallVector<Value> parts;
+  Shape total;
+  for (Value v : *list) {
+    Shape shape(n.shapeOf(v));
+    if (newAxis) {
+      shape.insert(shape.begin() + *axis, 1);
+      v = n.reshape(v, shape);
+    }
+    if (total.empty())
+      total = shape, total[*axis] = 0;
+    total[*axis] += shape[*axis];
+    parts.push_back(v);
+  }
+  n.setOutput(0, n.create<ConcatOp>(n.tensorType(total, n.typeOf(parts[0]).getElementType()),
+                                    parts, n.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+LogicalResult importCompress(NodeImporter &n) {
+  Value x = n.input(0);
+  auto condition = n.constantInput(1);
+  if (!condition)
+    return n.notConstant(1, "condition");
+  if (!n.hasAttr("axis")) {
+    x = n.reshape(x, {elementCount(n.shapeOf(x))});
+  }
+  auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
+  if (failed(axis))
+    return failure();
+  std::vector<int64_t> kept;
+  for (size_t i = 0; i < condition->floats.size() && int64_t(i) < n.shapeOf(x)[*axis]; ++i)
+    if (condition->floats[i] != 0)
+      kept.push_back(int64_t(i));
+  Shape shape(n.shapeOf(x));
+  shape[*axis] = int64_t(kept.size());
+  Value indices = n.constant({int64_t(kept.size())}, n.builder.getI64Type(), {}, kept);
+  n.setOutput(0, n.create<GatherOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                    indices, n.builder.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+} // namespace
+
+void registerControlOps(OpTable &t) {
+  t["If"] = importIf;
+  t["Loop"] = importLoop;
+  t["SequenceEmpty"] = importSequenceEmpty;
+  t["SequenceConstruct"] = importSequenceConstruct;
+  t["SequenceAt"] = importSequenceAt;
+  t["SequenceInsert"] = importSequenceInsert;
+  t["SequenceErase"] = importSequenceErase;
+  t["SequenceLength"] = importSequenceLength;
+  t["SplitToSequence"] = importSplitToSequence;
+  t["ConcatFromSequence"] = importConcatFromSequence;
+  t["Compress"] = importCompress;
+}
+
+} // namespace kiln
