@@ -134,6 +134,7 @@ void registerTensorOps(OpTable &table);
 void registerLogicOps(OpTable &table);
 void registerCompositeOps(OpTable &table);
 void registerControlOps(OpTable &table);
+void registerRecurrentOps(OpTable &table);
 
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);

@@ -364,6 +364,7 @@ static const OpTable &opTable() {
     registerLogicOps(t);
     registerCompositeOps(t);
     registerControlOps(t);
+    registerRecurrentOps(t);
     return t;
   }();
   return table;
