@@ -10,7 +10,14 @@
 namespace kiln {
 
 void scheduleArmKernel(KernelAlgorithm &algorithm, const TargetInfo &target) {
-  scheduleCpuKernel(algorithm, target.vectorBytes / 4, /*parallel=*/true);
+  CpuScheduleParams params;
+  params.vectorLanes = target.vectorBytes / 4;
+  // 32 NEON q registers: 8 rows x 2 vectors of 4 floats = 16 accumulators.
+  params.gemmRows = 8;
+  params.gemmVectors = 2;
+  params.convChannels = 8;
+  params.convVectors = 2;
+  scheduleCpuKernel(algorithm, params);
 }
 
 } // namespace kiln

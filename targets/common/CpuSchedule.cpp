@@ -12,6 +12,9 @@
 //===----------------------------------------------------------------------===//
 #include "targets/common/KernelAlgorithm.h"
 
+#include <algorithm>
+#include <set>
+
 using namespace Halide;
 
 namespace kiln {
@@ -72,10 +75,103 @@ void scheduleReductionUpdate(const KernelStage &stage, int lanes, bool parallel)
     update.parallel(t.vars[p]);
 }
 
+/// Register-blocked schedule of a contraction stage (matmul or convolution) computed per
+/// tile of the kernel's single output, which applies the elementwise epilogue while the
+/// accumulators are in registers.
+///
+/// 1. Tile the output over (contiguous axis, row-like axis): `columns` x `rows` outputs.
+/// 2. Compute the stage at each tile: its pure and update loops vectorize the contiguous
+///    axis and unroll the rest, so the accumulators live in registers.
+/// 3. The reduction runs innermost-but-tile: every step is `rows` broadcasts times
+///    `columns / lanes` vector FMAs against one or two vector loads.
+/// 4. Parallelize over row tiles (fused with the outer axes).
+///
+/// Measured on the 2-core AVX-512 VM (bench/kernels.js): see docs/benchmarks.md.
+bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int rowDim,
+                                 int columns, int rows, int lanes, bool parallel) {
+  const TensorFunc &t = stage.tensor;
+  if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
+    return false;
+  int extentX = extentOf(t, 0), extentY = extentOf(t, rowDim);
+  if (extentX < lanes)
+    return false;  // too narrow to vectorize along the contiguous axis: keep the default
+  columns = std::min(columns, extentX / lanes * lanes);
+  rows = std::max(1, std::min(rows, extentY));
+  Func out = output.func;
+  Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
+  const Var &x = output.vars[0], &y = output.vars[rowDim];
+  // ShiftInwards: edge tiles move inwards (recomputing a few outputs) instead of reading
+  // past the inputs; the tile never exceeds the extents chosen above.
+  out.tile(x, y, xo, yo, xi, yi, columns, rows, TailStrategy::ShiftInwards)
+      .vectorize(xi, lanes)
+      .unroll(yi);
+  // Outer loops: x tiles innermost (they share the rows' inputs), then the other axes.
+  // (Row tiles innermost would reuse a column strip from L2, but without packing, its rows
+  // sit a large power-of-two stride apart and thrash the cache: measured 2x slower on
+  // 64x1024x4096. Packing the right operand is the next step.)
+  bool columnsOuter = false;
+  std::vector<VarOrRVar> order{xi, yi, columnsOuter ? yo : xo};
+  for (size_t d = 1; d < output.vars.size(); ++d)
+    if (int(d) != rowDim)
+      order.push_back(output.vars[d]);
+  order.push_back(columnsOuter ? xo : yo);
+  for (size_t d = output.vars.size() - 1; d >= 1; --d)
+    if (int(d) > rowDim) {
+      // Axes outside the row axis (batch) stay outermost.
+      order.erase(std::find_if(order.begin(), order.end(), [&](const VarOrRVar &v) {
+        return v.name() == output.vars[d].name();
+      }));
+      order.push_back(output.vars[d]);
+    }
+  out.reorder(order);
+  if (parallel && columnsOuter)
+    out.parallel(xo);
+  else if (parallel && (extentY + rows - 1) / rows > 1)
+    out.parallel(yo);
+  Func f = t.func;
+  f.compute_at(out, xo);
+  Var fx("fx"), fxi("fxi");
+  f.split(t.vars[0], fx, fxi, lanes, TailStrategy::RoundUp).vectorize(fxi).unroll(fx);
+  f.unroll(t.vars[rowDim]);
+  Halide::Stage update = f.update();
+  Var ux("ux"), uxi("uxi");
+  update.split(t.vars[0], ux, uxi, lanes, TailStrategy::RoundUp);
+  std::vector<VarOrRVar> updateOrder{uxi, ux, t.vars[rowDim]};
+  for (int i = 0; i < stage.reduction.dimensions(); ++i)
+    updateOrder.push_back(stage.reduction[stage.reduction.dimensions() - 1 - i]);
+  for (size_t d = 1; d < t.vars.size(); ++d)
+    if (int(d) != rowDim)
+      updateOrder.push_back(t.vars[d]);
+  update.reorder(updateOrder).vectorize(uxi).unroll(ux).unroll(t.vars[rowDim]);
+  return true;
+}
+
 } // namespace
 
-void scheduleCpuKernel(KernelAlgorithm &algorithm, int vectorLanes, bool parallel) {
+void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params) {
+  int vectorLanes = params.vectorLanes;
+  bool parallel = params.parallel;
+  std::set<std::string> outputsScheduled;
   for (KernelStage &stage : algorithm.stages) {
+    // A contraction feeding the kernel's only output is register-blocked at the output.
+    if (algorithm.outputs.size() == 1 && !outputsScheduled.count("out") &&
+        (stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||
+         stage.kind == StageClass::Depthwise)) {
+      TensorFunc &output = algorithm.outputs[0];
+      bool done = false;
+      if (stage.kind == StageClass::Matmul)
+        done = scheduleContractionAtOutput(stage, output, 1, params.gemmVectors * vectorLanes,
+                                           params.gemmRows, vectorLanes, parallel);
+      else if (stage.tensor.vars.size() >= 3)
+        done = scheduleContractionAtOutput(stage, output, int(stage.tensor.vars.size()) - 2,
+                                           params.convVectors * vectorLanes,
+                                           stage.kind == StageClass::Depthwise ? 4 : params.convChannels,
+                                           vectorLanes, parallel);
+      if (done) {
+        outputsScheduled.insert("out");
+        continue;
+      }
+    }
     switch (stage.kind) {
     case StageClass::Conv:
     case StageClass::Depthwise:
@@ -88,8 +184,9 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, int vectorLanes, bool paralle
       break;
     }
   }
-  for (TensorFunc &output : algorithm.outputs)
-    schedulePure(output.func, output, vectorLanes, parallel);
+  if (!outputsScheduled.count("out"))
+    for (TensorFunc &output : algorithm.outputs)
+      schedulePure(output.func, output, vectorLanes, parallel);
 }
 
 } // namespace kiln

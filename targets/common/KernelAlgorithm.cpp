@@ -540,7 +540,16 @@ public:
                         r[rk + i] * int(op.getDilations()[i]));
       wIndex.push_back(r[rk + i]);
     }
-    Func source = padded(in, 0);
+    // With padding, read a zero-bordered copy (a stage of its own) so the inner loop has no
+    // bounds selects; without, read the input directly.
+    bool anyPad = llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; });
+    Func source = in.func;
+    if (anyPad) {
+      source = padded(in, 0);
+      TensorFunc border = in;
+      border.func = source;
+      addStage(border, StageClass::Data);
+    }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
     Halide::Type ct = computeType(t.type);
     Expr init = cast(ct, 0);
@@ -749,8 +758,10 @@ public:
     bool excludeOutside = op->hasAttr("exclude_outside");
     size_t rank = in.shape.size();
     auto sourceOf = [&](size_t axis, int64_t x) {
-      double inLen = double(in.shape[axis]), outLen = double(t.shape[axis]);
+      // As ONNX's reference: the resized length is input * scale, unrounded (it equals the
+      // output extent when sizes were given).
       double scale = op.getScales()[axis];
+      double inLen = double(in.shape[axis]), outLen = inLen * scale;
       if (coord == "half_pixel")
         return (double(x) + 0.5) / scale - 0.5;
       if (coord == "pytorch_half_pixel")
@@ -925,7 +936,8 @@ public:
       if (mode == "reflect" && n > 1) {
         // Mirror without repeating the edge: period 2n-2.
         Expr m = x % (2 * n - 2);  // Halide's % is non-negative
-        at.push_back(select(m < n, m, 2 * n - 2 - m));
+        // The clamp changes nothing but lets bounds inference see the range.
+        at.push_back(clamp(select(m < n, m, 2 * n - 2 - m), 0, n - 1));
       } else if (mode == "wrap") {
         at.push_back(x % n);
       } else {

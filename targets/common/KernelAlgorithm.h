@@ -43,8 +43,18 @@ struct KernelAlgorithm {
 /// Builds the algorithm; throws std::runtime_error naming the op it cannot express.
 KernelAlgorithm buildKernelAlgorithm(KernelOp kernel);
 
+/// Register-blocking parameters of the CPU templates (float32 lanes, tile sizes).
+struct CpuScheduleParams {
+  int vectorLanes = 8;
+  int gemmRows = 8;        // output rows per register tile (GEMM)
+  int gemmVectors = 2;     // vectors of output columns per register tile (GEMM)
+  int convChannels = 8;    // output channels per register tile (direct convolution)
+  int convVectors = 1;     // vectors of output pixels per register tile
+  bool parallel = true;
+};
+
 /// Schedules shared by the CPU targets, parameterized by vector lanes of float32.
-void scheduleCpuKernel(KernelAlgorithm &algorithm, int vectorLanes, bool parallel);
+void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params);
 
 } // namespace kiln
 

@@ -11,7 +11,15 @@
 namespace kiln {
 
 void scheduleX86Kernel(KernelAlgorithm &algorithm, const TargetInfo &target) {
-  scheduleCpuKernel(algorithm, target.vectorBytes / 4, /*parallel=*/true);
+  CpuScheduleParams params;
+  params.vectorLanes = target.vectorBytes / 4;
+  // 32 zmm registers (AVX-512): 8 rows x 2 vectors = 16 accumulators + loads/broadcasts.
+  // 16 ymm registers (AVX2): 6 rows x 2 vectors = 12 accumulators.
+  params.gemmRows = params.vectorLanes >= 16 ? 8 : 6;
+  params.gemmVectors = 2;
+  params.convChannels = params.vectorLanes >= 16 ? 8 : 6;
+  params.convVectors = 1;
+  scheduleCpuKernel(algorithm, params);
 }
 
 } // namespace kiln
