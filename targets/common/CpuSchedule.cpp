@@ -93,8 +93,18 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
     return false;
   int extentX = extentOf(t, 0), extentY = extentOf(t, rowDim);
-  if (extentX < lanes)
-    return false;  // too narrow to vectorize along the contiguous axis: keep the default
+  if (extentX < lanes) {
+    // Narrow rows (14x14 and 7x7 feature maps): shorter vectors, more rows per tile so the
+    // register tile keeps the same number of accumulators.
+    int narrow = lanes;
+    while (narrow > extentX)
+      narrow /= 2;
+    if (narrow < 4)
+      return false;
+    rows = std::min(rows * (lanes / narrow), 16);
+    columns = narrow;
+    lanes = narrow;
+  }
   columns = std::min(columns, extentX / lanes * lanes);
   rows = std::max(1, std::min(rows, extentY));
   Func out = output.func;
