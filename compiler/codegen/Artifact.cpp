@@ -189,6 +189,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     std::string base = "const";
     if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
       base = resource.getRawHandle().getKey().str();
+    if (auto name = constant->getAttrOfType<StringAttr>("kiln.name"))
+      base = name.str();
     if (base.size() > 56)
       base = base.substr(0, 40) + "_" + std::to_string(std::hash<std::string>()(base) % 100000);
     std::string name = base;
@@ -200,6 +202,12 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     auto type = tensorType(constant.getResult());
     tensor.type = elementInfo(type.getElementType()).ggmlType;
     tensor.dims.assign(type.getShape().begin(), type.getShape().end());
+    // Quantized weights are GGML-typed tensors of [rows, row length] values.
+    if (auto ggmlType = constant->getAttrOfType<IntegerAttr>("kiln.ggml_type")) {
+      tensor.type = uint32_t(ggmlType.getInt());
+      auto dims = constant->getAttrOfType<DenseI64ArrayAttr>("kiln.ggml_dims");
+      tensor.dims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
+    }
     tensor.data = constantBytes(constant.getValue());
     fingerprint = fnv1a(fingerprint, name.data(), name.size());
     fingerprint = fnv1a(fingerprint, tensor.data.data(), tensor.data.size());

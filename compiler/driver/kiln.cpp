@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -37,6 +38,10 @@ compile options:
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
   --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major
                            (one value fills the whole input; repeatable)
+  --quantize FORMAT        store matmul and conv weights as q8_0, q4_0, q4_1, q5_0, q5_1
+                           (GGML blocks) or int8; first and last layer stay float
+  --keep-float LIST        also keep these in float: node-name substrings or matmul/conv
+  --report                 print which layers were quantized and the weight sizes
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
   -v, --verbose            print each kernel and tool invocation
@@ -77,6 +82,7 @@ int compileCommand(int argc, char **argv) {
   std::string modelPath, outputPath, targetName = "host", emitMlir;
   kiln::OnnxImportOptions importOptions;
   bool verbose = false, keepTemps = false;
+  kiln::PipelineOptions pipelineOptions;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&](const char *flag) -> const char * {
@@ -130,6 +136,20 @@ int compileCommand(int argc, char **argv) {
       if (!ok)
         return usageError("--bind expects NAME=NUMBER[,NUMBER...], got '" + text + "'");
       importOptions.boundInputs[text.substr(0, eq)] = numbers;
+    } else if (arg == "--quantize") {
+      const char *v = value("--quantize");
+      if (!v) return kExitModelError;
+      static const char *formats[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "int8"};
+      if (!llvm::is_contained(formats, std::string(v)))
+        return usageError("--quantize expects q8_0, q4_0, q4_1, q5_0, q5_1 or int8, got '" +
+                          std::string(v) + "'");
+      pipelineOptions.quantize = v;
+    } else if (arg == "--keep-float") {
+      const char *v = value("--keep-float");
+      if (!v) return kExitModelError;
+      pipelineOptions.keepFloat = v;
+    } else if (arg == "--report") {
+      pipelineOptions.quantizationReport = true;
     } else if (arg == "--emit-mlir") {
       const char *v = value("--emit-mlir");
       if (!v) return kExitModelError;
@@ -187,7 +207,7 @@ int compileCommand(int argc, char **argv) {
                  << ": " << diag.getLocation() << ": " << diag.str() << "\n";
     return mlir::success();
   });
-  if (mlir::failed(module->verify()) || mlir::failed(kiln::runKilnPipeline(*module))) {
+  if (mlir::failed(module->verify()) || mlir::failed(kiln::runKilnPipeline(*module, pipelineOptions))) {
     llvm::errs() << "kiln: error: the pass pipeline failed on " << modelPath << "\n";
     return kExitFailure;
   }

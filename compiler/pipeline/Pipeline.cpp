@@ -11,16 +11,23 @@
 
 namespace kiln {
 
-void buildKilnPipeline(mlir::OpPassManager &pm) {
+void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  if (!options.quantize.empty()) {
+    QuantizeWeightsPassOptions quantize;
+    quantize.format = options.quantize;
+    quantize.keep = options.keepFloat;
+    quantize.report = options.quantizationReport;
+    pm.addNestedPass<mlir::func::FuncOp>(createQuantizeWeightsPass(quantize));
+  }
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());
 }
 
-mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module) {
+mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module, const PipelineOptions &options) {
   mlir::PassManager pm(module.getContext());
-  buildKilnPipeline(pm);
+  buildKilnPipeline(pm, options);
   return pm.run(module);
 }
 

@@ -12,11 +12,19 @@
 
 namespace kiln {
 
+struct PipelineOptions {
+  /// Empty: keep weights in float; else q8_0, q4_0, q4_1, q5_0, q5_1 or int8.
+  std::string quantize;
+  /// Layers kept in float besides the first and last (node-name substrings or op kinds).
+  std::string keepFloat;
+  bool quantizationReport = false;
+};
+
 /// Adds kiln's default pipeline to `pm` (anchored on the module).
-void buildKilnPipeline(mlir::OpPassManager &pm);
+void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options = {});
 
 /// Runs the pipeline; diagnostics go to the context's handler.
-mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module);
+mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module, const PipelineOptions &options = {});
 
 } // namespace kiln
 

@@ -223,6 +223,59 @@ public:
     tensors[result] = t;
   }
 
+  /// A weight decoded from its packed rows where it is read (inlined into the consumer).
+  void dequantize(DequantizeOp op) {
+    const TensorFunc &packed = get(op.getPacked());
+    TensorFunc t = make(op.getResult(), "dequantize");
+    Index index = indexOf(t);
+    int64_t axis = op.getRowAxis();
+    Expr row = index[axis], k = 0;
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      if (int64_t(i) != axis)
+        k = k * int(t.shape[i]) + index[i];
+    auto byteAt = [&](Expr offset) { return cast(UInt(32), call(packed, {row, offset})); };
+    auto half = [&](Expr offset) {
+      Expr bits = cast(UInt(16), byteAt(offset) | (byteAt(offset + 1) << 8));
+      return cast(Float(32), reinterpret(Float(16), bits));
+    };
+    std::string format = op.getFormat().str();
+    Expr value;
+    if (format == "int8") {
+      value = cast(Float(32), reinterpret(Int(8), cast(UInt(8), byteAt(k)))) *
+              call(get(op.getScales()), {row});
+    } else {
+      int blockBytes = format == "q8_0" ? 34 : format == "q4_0" ? 18 : format == "q4_1" ? 20
+                       : format == "q5_0" ? 22 : 24;
+      Expr block = k / 32, j = k % 32, base = block * blockBytes;
+      Expr d = half(base);
+      // Nibble j of a block: low nibbles hold elements 0..15, high nibbles 16..31.
+      auto nibble = [&](Expr quants) {
+        Expr byte = byteAt(quants + (j % 16));
+        return select(j < 16, byte & 15, byte >> 4);
+      };
+      auto highBit = [&](Expr offset) {
+        Expr qh = byteAt(offset) | (byteAt(offset + 1) << 8) | (byteAt(offset + 2) << 16) |
+                  (byteAt(offset + 3) << 24);
+        return (qh >> cast(UInt(32), j)) & 1;
+      };
+      if (format == "q8_0") {
+        value = d * cast(Float(32), reinterpret(Int(8), cast(UInt(8), byteAt(base + 2 + j))));
+      } else if (format == "q4_0") {
+        value = d * (cast(Float(32), nibble(base + 2)) - 8.0f);
+      } else if (format == "q4_1") {
+        value = d * cast(Float(32), nibble(base + 4)) + half(base + 2);
+      } else if (format == "q5_0") {
+        Expr q = nibble(base + 6) | (highBit(base + 2) << 4);
+        value = d * (cast(Float(32), q) - 16.0f);
+      } else {
+        Expr q = nibble(base + 8) | (highBit(base + 4) << 4);
+        value = d * cast(Float(32), q) + half(base + 2);
+      }
+    }
+    define(t, value);
+    tensors[op.getResult()] = t;
+  }
+
   void castOp(CastOp op) {
     const TensorFunc &in = get(op.getInput());
     TensorFunc t = make(op.getResult(), "cast");
@@ -981,6 +1034,7 @@ public:
     llvm::TypeSwitch<mlir::Operation *>(op)
         .Case([&](ConstantOp o) { constant(o); })
         .Case([&](CastOp o) { castOp(o); })
+        .Case([&](DequantizeOp o) { dequantize(o); })
         .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, FmodOp, AndOp, OrOp, XorOp,
               ShiftLeftOp, ShiftRightOp>(
             [&](mlir::Operation *o) { binary(o); })

@@ -358,6 +358,42 @@ LogicalResult SelectOp::verify() {
   return success();
 }
 
+OpFoldResult SelectOp::fold(FoldAdaptor a) {
+  auto condition = readConstant(a.getCondition());
+  auto lhs = readConstant(a.getLhs()), rhs = readConstant(a.getRhs());
+  if (!condition || !lhs || !rhs || getType().getNumElements() > 4096)
+    return {};
+  // Broadcast each operand to the result by row-major index arithmetic.
+  ArrayRef<int64_t> shape = getType().getShape();
+  auto at = [&](const ConstantValues &v, ArrayRef<int64_t> index) {
+    ArrayRef<int64_t> vshape = v.type.getShape();
+    SmallVector<int64_t> strides = stridesOf(vshape);
+    int64_t offset = 0, lead = int64_t(shape.size() - vshape.size());
+    for (size_t i = 0; i < vshape.size(); ++i)
+      if (vshape[i] != 1)
+        offset += index[lead + i] * strides[i];
+    return offset;
+  };
+  int64_t count = getType().getNumElements();
+  std::vector<double> floats(count);
+  std::vector<int64_t> ints(lhs->isInteger ? count : 0);
+  SmallVector<int64_t> index(shape.size(), 0);
+  for (int64_t linear = 0; linear < count; ++linear) {
+    bool pick = condition->floats[at(*condition, index)] != 0;
+    const ConstantValues &from = pick ? *lhs : *rhs;
+    int64_t offset = at(from, index);
+    floats[linear] = from.floats[offset];
+    if (lhs->isInteger)
+      ints[linear] = from.ints[offset];
+    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
+      if (++index[axis] < shape[axis])
+        break;
+      index[axis] = 0;
+    }
+  }
+  return buildConstant(getType(), floats, ints, "folded");
+}
+
 LogicalResult ArgReduceOp::verify() {
   if (getKind() != "max" && getKind() != "min")
     return emitOpError("kind must be max or min");
@@ -701,6 +737,36 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
       offset += index[i - 1 + indexRank] * strides[i];
     return offset;
   });
+}
+
+LogicalResult DequantizeOp::verify() {
+  static const std::pair<const char *, int64_t> blockBytes[] = {
+      {"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}, {"q5_0", 22}, {"q5_1", 24}, {"int8", 0}};
+  int64_t bytes = -1;
+  for (auto [name, size] : blockBytes)
+    if (getFormat() == name)
+      bytes = size;
+  if (bytes < 0)
+    return emitOpError("unknown format \"") << getFormat() << "\"";
+  ArrayRef<int64_t> shape = getType().getShape();
+  int64_t axis = getRowAxis();
+  if (axis < 0 || axis >= int64_t(shape.size()))
+    return emitOpError("row_axis out of range");
+  int64_t rows = shape[axis], length = elementCount(shape) / std::max<int64_t>(rows, 1);
+  bool isInt8 = getFormat() == "int8";
+  int64_t rowLength = getRowLength();
+  if (isInt8 ? rowLength != length : (rowLength < length || rowLength % 32 != 0 || rowLength - length >= 32))
+    return emitOpError("row_length ") << rowLength << " does not fit rows of " << length;
+  int64_t rowBytes = isInt8 ? rowLength : rowLength / 32 * bytes;
+  if (shapeOf(getPacked()) != ArrayRef<int64_t>{rows, rowBytes})
+    return emitOpError("packed weights must have shape [") << rows << "," << rowBytes << "]";
+  if (isInt8 != bool(getScales()))
+    return emitOpError("int8 needs per-row scales; block formats carry their own");
+  if (getScales() && shapeOf(getScales()) != ArrayRef<int64_t>{rows})
+    return emitOpError("scales must have shape [") << rows << "]";
+  if (!getType().getElementType().isF32())
+    return emitOpError("dequantizes to float32 only");
+  return success();
 }
 
 LogicalResult ExpandOp::verify() {

@@ -164,6 +164,7 @@ def Kiln_SelectOp : Kiln_ComputeOp<"select"> {
   let arguments = (ins AnyRankedTensor:$condition, AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
   let results = (outs AnyRankedTensor:$result);
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -354,6 +355,26 @@ def Kiln_ScatterNdOp : Kiln_ComputeOp<"scatter_nd"> {
   let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$indices,
                    AnyRankedTensor:$updates, StrAttr:$reduction);
   let results = (outs AnyRankedTensor:$result);
+}
+
+def Kiln_DequantizeOp : Kiln_ComputeOp<"dequantize"> {
+  let summary = "Weights stored quantized (GGML blocks, or int8 with per-row scales), read as float";
+  let description = [{
+    `packed` holds one row per index of the result's `row_axis`; a row is the other axes
+    flattened row-major (the reduction axis of a matmul weight [K, N] is K, so rows are the
+    N columns; a conv weight [F, C, kh, kw] has F rows of C*kh*kw). Formats: q8_0, q4_0,
+    q4_1, q5_0, q5_1 (GGML's blocks of 32, `row_length` padded to a multiple of 32) and int8
+    (one signed byte per value and a float scale per row in `scales`). Codegen decodes the
+    blocks where the consumer reads them: no float copy of the weights exists at run time.
+    ```mlir
+    %w = kiln.dequantize %packed {format = "q8_0", row_axis = 1 : i64, row_length = 64 : i64}
+         : (tensor<16x68xui8>) -> tensor<64x16xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$packed, Optional<AnyRankedTensor>:$scales,
+                   StrAttr:$format, I64Attr:$row_axis, I64Attr:$row_length);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
 }
 
 def Kiln_ExpandOp : Kiln_ComputeOp<"expand"> {

@@ -65,8 +65,11 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
     }
     Block &block = func.getBody().front();
     SmallVector<Operation *> ops;
+    // Constants and dequantized weights are not kernels of their own: small constants and
+    // dequantize ops are cloned into each kernel that reads them (so weights are decoded
+    // where they are used), large constants become kernel inputs.
     for (Operation &op : block.without_terminator())
-      if (!isa<ConstantOp>(op))
+      if (!isa<ConstantOp, DequantizeOp>(op))
         ops.push_back(&op);
 
     // 1. Group assignment.
@@ -141,10 +144,17 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       llvm::SmallPtrSet<Operation *, 16> members(group.ops.begin(), group.ops.end());
       SmallVector<Value> inputs, outputs;
       for (Operation *op : group.ops) {
-        for (Value operand : op->getOperands())
+        for (Value operand : op->getOperands()) {
+          if (auto dequantize = operand.getDefiningOp<DequantizeOp>()) {
+            for (Value packed : dequantize->getOperands())
+              if (!llvm::is_contained(inputs, packed))
+                inputs.push_back(packed);
+            continue;
+          }
           if (!members.count(operand.getDefiningOp()) && !isInlinableConstant(operand) &&
               !llvm::is_contained(inputs, operand))
             inputs.push_back(operand);
+        }
         for (Value result : op->getResults())
           if (llvm::any_of(result.getUsers(),
                            [&](Operation *user) { return !members.count(user); }))
@@ -165,8 +175,9 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
         mapping.map(input, arg);
       for (Operation *op : group.ops) {
         for (Value operand : op->getOperands())
-          if (!mapping.contains(operand) && isInlinableConstant(operand))
-            mapping.map(operand, inner.clone(*operand.getDefiningOp())->getResult(0));
+          if (!mapping.contains(operand) &&
+              (isInlinableConstant(operand) || operand.getDefiningOp<DequantizeOp>()))
+            mapping.map(operand, inner.clone(*operand.getDefiningOp(), mapping)->getResult(0));
         inner.clone(*op, mapping);
       }
       SmallVector<Value> yielded;
@@ -199,7 +210,14 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       YieldOp::create(inner, kernel.getLoc(), ValueRange{value});
       operand.set(kernel.getResult(0));
     }
-    // Constants that only fed cloned copies are dead now.
+    // Constants and dequantize ops that only fed cloned copies are dead now.
+    SmallVector<Operation *> dequantizes;
+    for (Operation &op : block.without_terminator())
+      if (isa<DequantizeOp>(op))
+        dequantizes.push_back(&op);
+    for (Operation *op : dequantizes)
+      if (op->use_empty())
+        op->erase();
     for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
       if (isa<ConstantOp>(op) && op.use_empty())
         op.erase();

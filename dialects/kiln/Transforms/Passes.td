@@ -39,6 +39,38 @@ def FormKernelsPass : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
+  let summary = "Stores the constant weights of matmuls and convolutions quantized";
+  let description = [{
+    Each float32 constant weight of a `kiln.matmul` (rank-2 right operand) or `kiln.conv`
+    becomes a packed constant read through `kiln.dequantize`, in one of GGML's block formats
+    (bit-exact with ggml's reference quantizers) or int8 with per-row scales. Rows follow
+    the reduction axis; a reduction length that is not a multiple of 32 is padded with zeros
+    that the kernel never reads, and rows shorter than one block (depthwise filters) stay
+    float. By default the first and last such layer stay float;
+    `keep` lists more (substrings of node names, or `matmul`/`conv` for a whole kind).
+
+    Before: `%y = kiln.matmul %x, %w` with `%w = kiln.constant dense_resource<fc.w>`.
+    After: `%q = kiln.constant dense_resource<fc.w> : tensor<Nx(K/32*34)xui8>`,
+    `%w = kiln.dequantize %q {format = "q8_0", ...}`, `%y = kiln.matmul %x, %w`.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"q8_0\"",
+           "q8_0, q4_0, q4_1, q5_0, q5_1 or int8">,
+    Option<"keep", "keep", "std::string", /*default=*/"\"\"",
+           "Comma-separated node-name substrings or op kinds (matmul, conv) kept in float">,
+    Option<"keepEnds", "keep-ends", "bool", /*default=*/"true",
+           "Keep the first and last quantizable layer in float">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Print which layers were quantized, with sizes, to stdout">
+  ];
+  let dependentDialects = ["::kiln::KilnDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Memory planning
 //===----------------------------------------------------------------------===//
 

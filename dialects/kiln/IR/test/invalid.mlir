@@ -76,3 +76,19 @@ func.func @bad_kernel(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @bad_dequantize(%p: tensor<4x30xui8>) -> tensor<32x4xf32> {
+  // expected-error @+1 {{packed weights must have shape [4,34]}}
+  %w = kiln.dequantize %p {format = "q8_0", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<4x30xui8>) -> tensor<32x4xf32>
+  return %w : tensor<32x4xf32>
+}
+
+// -----
+
+func.func @bad_dequantize_format(%p: tensor<4x34xui8>) -> tensor<32x4xf32> {
+  // expected-error @+1 {{unknown format "q3_k"}}
+  %w = kiln.dequantize %p {format = "q3_k", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<4x34xui8>) -> tensor<32x4xf32>
+  return %w : tensor<32x4xf32>
+}
