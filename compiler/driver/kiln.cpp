@@ -41,6 +41,7 @@ compile options:
   --quantize FORMAT        store matmul and conv weights as q8_0, q4_0, q4_1, q5_0, q5_1
                            (GGML blocks) or int8; first and last layer stay float
   --keep-float LIST        also keep these in float: node-name substrings or matmul/conv
+  --quantize-all-layers    quantize the first and last layer too
   --report                 print which layers were quantized and the weight sizes
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
@@ -148,6 +149,8 @@ int compileCommand(int argc, char **argv) {
       const char *v = value("--keep-float");
       if (!v) return kExitModelError;
       pipelineOptions.keepFloat = v;
+    } else if (arg == "--quantize-all-layers") {
+      pipelineOptions.quantizeEnds = true;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
     } else if (arg == "--emit-mlir") {

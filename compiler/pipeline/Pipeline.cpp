@@ -19,6 +19,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     quantize.format = options.quantize;
     quantize.keep = options.keepFloat;
     quantize.report = options.quantizationReport;
+    quantize.keepEnds = !options.quantizeEnds;
     pm.addNestedPass<mlir::func::FuncOp>(createQuantizeWeightsPass(quantize));
   }
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());

@@ -18,6 +18,8 @@ struct PipelineOptions {
   /// Layers kept in float besides the first and last (node-name substrings or op kinds).
   std::string keepFloat;
   bool quantizationReport = false;
+  /// Quantize the first and last layer too (by default they stay float).
+  bool quantizeEnds = false;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

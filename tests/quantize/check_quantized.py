@@ -1,0 +1,140 @@
+#!/usr/bin/python3
+"""check_quantized.py - `kiln compile --quantize` end to end, for every format.
+
+A small model (MatMul [1,40]x[40,48] -> Reshape -> Conv 48->8 1x1, reduction lengths that
+are not multiples of 32) is compiled with each format and all layers quantized. Checks:
+  1. the weights file holds, for each quantized weight, a GGUF tensor of GGML's type whose
+     bytes equal those of an independent numpy implementation of ggml's reference
+     quantizer (tests/unit/quantize_vectors.py), rows along the reduction axis, zero-padded;
+  2. the executable's output equals a numpy forward pass with the weights dequantized by
+     that reference (within float32 summation-order tolerance), so the kernels decode the
+     packed blocks exactly.
+usage: check_quantized.py KILN WORK_DIR
+"""
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'unit'))
+import quantize_vectors as ref  # noqa: E402
+
+GGML_TYPE = {'q8_0': 8, 'q4_0': 2, 'q4_1': 3, 'q5_0': 6, 'q5_1': 7}
+
+
+def read_gguf(path):
+    """name -> (ggml type, dims innermost first, bytes) for every tensor."""
+    data = open(path, 'rb').read()
+    assert data[:4] == b'GGUF'
+    version, count, kv = struct.unpack_from('<IQQ', data, 4)
+    pos = 24
+    alignment = 32
+
+    def string(p):
+        n, = struct.unpack_from('<Q', data, p)
+        return data[p + 8:p + 8 + n].decode(), p + 8 + n
+    for _ in range(kv):
+        key, pos = string(pos)
+        kind, = struct.unpack_from('<I', data, pos)
+        pos += 4
+        if kind == 4:
+            value, = struct.unpack_from('<I', data, pos)
+            pos += 4
+            if key == 'general.alignment':
+                alignment = value
+        elif kind == 8:
+            _, pos = string(pos)
+        else:
+            raise ValueError(f'unexpected metadata type {kind}')
+    infos = []
+    for _ in range(count):
+        name, pos = string(pos)
+        dims, = struct.unpack_from('<I', data, pos)
+        ne = struct.unpack_from('<' + 'Q' * dims, data, pos + 4)
+        pos += 4 + 8 * dims
+        kind, offset = struct.unpack_from('<IQ', data, pos)
+        pos += 12
+        infos.append((name, kind, ne, offset))
+    start = (pos + alignment - 1) // alignment * alignment
+    tensors = {}
+    for i, (name, kind, ne, offset) in enumerate(infos):
+        end = infos[i + 1][3] if i + 1 < len(infos) else len(data) - start
+        tensors[name] = (kind, ne, data[start + offset:start + end])
+    return tensors
+
+
+def int8_reference(rows):
+    scales = np.abs(rows).max(axis=1).astype(np.float32) / np.float32(127)
+    safe = np.where(scales == 0, 1, scales).astype(np.float32)
+    q = np.clip(np.sign(rows) * np.floor(np.abs(rows / safe[:, None]) + 0.5), -127, 127)
+    return (q.astype(np.float32) * scales[:, None]).astype(np.float32)
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(11)
+    w1 = rng.standard_normal((40, 48)).astype(np.float32)
+    w2 = rng.standard_normal((8, 48, 1, 1)).astype(np.float32)
+    nodes = [helper.make_node('MatMul', ['x', 'fc.w'], ['h'], name='fc'),
+             helper.make_node('Reshape', ['h', 'shape'], ['h4'], name='reshape'),
+             helper.make_node('Conv', ['h4', 'conv.w'], ['y'], name='conv')]
+    graph = helper.make_graph(
+        nodes, 'quantized',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 40])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 8, 1, 1])],
+        [numpy_helper.from_array(w1, 'fc.w'), numpy_helper.from_array(w2, 'conv.w'),
+         numpy_helper.from_array(np.array([1, 48, 1, 1], dtype=np.int64), 'shape')])
+    model_path = os.path.join(work, 'quantized.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model_path)
+    x = rng.standard_normal((1, 40)).astype(np.float32)
+    np.save(os.path.join(work, 'x.npy'), x)
+    # Rows along the reduction axis: the matmul's columns, the conv's filters.
+    weight_rows = {'fc.w': w1.T.copy(), 'conv.w': w2.reshape(8, 48)}
+    passed = failed = 0
+    for fmt in ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'int8']:
+        exe = os.path.join(work, fmt)
+        subprocess.run([kiln, 'compile', model_path, '-o', exe, '--quantize', fmt,
+                        '--quantize-all-layers'], check=True, capture_output=True)
+        tensors = read_gguf(exe + '.gguf')
+        dequantized = {}
+        ok = True
+        for name, rows in weight_rows.items():
+            if fmt == 'int8':
+                dequantized[name] = int8_reference(rows)
+                continue
+            raw, values = ref.quantize_rows(fmt, rows, fused=False)
+            padded = (rows.shape[1] + 31) // 32 * 32
+            dequantized[name] = np.array(values, dtype=np.float32).reshape(rows.shape[0], padded)[:, :rows.shape[1]]
+            kind, ne, data = tensors[name]
+            if kind != GGML_TYPE[fmt] or list(ne) != [padded, rows.shape[0]] or data != bytes(raw):
+                print(f'FAIL {fmt}: GGUF tensor {name} (type {kind}, dims {list(ne)}) '
+                      f'differs from the reference quantizer')
+                ok = False
+        out = os.path.join(work, f'out_{fmt}')
+        subprocess.run([exe, '--input', f'x={work}/x.npy', '--output-dir', out], check=True,
+                       capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy')).reshape(-1)
+        h = x @ dequantized['fc.w'].T
+        want = (dequantized['conv.w'] @ h.reshape(48)).reshape(-1)
+        error = np.abs(got - want).max()
+        tolerance = 1e-5 * max(1.0, np.abs(want).max())
+        if error > tolerance:
+            print(f'FAIL {fmt}: output differs from the dequantized reference by {error:.3g}')
+            ok = False
+        if ok:
+            what = 'per-row int8' if fmt == 'int8' else 'GGUF bytes equal the reference quantizer'
+            print(f'PASS {fmt}: {what}; output within {error:.2g} of the dequantized reference')
+            passed += 1
+        else:
+            failed += 1
+    print(f'{passed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
