@@ -9,6 +9,9 @@
 
 #include "targets/common/KernelAlgorithm.h"
 
+#include <cstdlib>
+#include <iostream>
+
 namespace kiln {
 
 void scheduleX86Kernel(KernelAlgorithm &algorithm, const TargetInfo &target);
@@ -81,6 +84,11 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
     Halide::Target halideTarget(target.halideTarget);
     halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime);
     Halide::Pipeline pipeline(outputs);
+    // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work).
+    if (const char *print = std::getenv("KILN_PRINT_LOOP_NEST"); print && *print == '1') {
+      std::cerr << "kernel " << kernel.getSymName().str() << ":\n";
+      pipeline.print_loop_nest();
+    }
     pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
     return true;
   } catch (const Halide::Error &e) {

@@ -22,6 +22,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     quantize.keepEnds = !options.quantizeEnds;
     pm.addNestedPass<mlir::func::FuncOp>(createQuantizeWeightsPass(quantize));
   }
+  pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());
 }

@@ -1,7 +1,8 @@
 //===- Pipeline.h - kiln's pass pipeline ------------------------------------===//
 //
 // The passes between import and codegen, in order: canonicalize (folds shape arithmetic
-// and constant subgraphs), kernel formation, memory planning.
+// and constant subgraphs), CSE, weight quantization (with --quantize), conv weight packing,
+// kernel formation, memory planning.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_COMPILER_PIPELINE_PIPELINE_H

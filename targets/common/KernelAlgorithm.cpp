@@ -614,6 +614,11 @@ public:
     if (t.type != ct)
       throw std::runtime_error("float16 convolution is not supported yet");
     addStage(t, depthwise ? StageClass::Depthwise : StageClass::Conv, r);
+    algorithm.stages.back().pointwise =
+        llvm::all_of(llvm::ArrayRef<int64_t>(w.shape).drop_front(2), [](int64_t k) { return k == 1; });
+    if (auto view = op.getWeight().getDefiningOp<TransposeOp>())
+      algorithm.stages.back().channelsContiguous =
+          view->hasAttr("kiln.weight_view") && view.getPerm() == llvm::ArrayRef<int64_t>{3, 0, 1, 2};
     tensors[op.getResult()] = t;
   }
 
@@ -942,7 +947,9 @@ public:
     for (size_t i = 0; i < out.size(); ++i)
       at[op.getPerm()[i]] = out[i];
     define(t, call(in, at));
-    addStage(t, StageClass::Data);
+    // A packed weight's view is an index remapping read in place by its consumer.
+    if (!op->hasAttr("kiln.weight_view"))
+      addStage(t, StageClass::Data);
     tensors[op.getResult()] = t;
   }
 
@@ -1108,6 +1115,17 @@ KernelAlgorithm buildKernelAlgorithm(KernelOp kernel) {
     builder.input(arg, int(index));
   for (mlir::Operation &op : body.without_terminator())
     builder.build(&op);
+  // Residual epilogues (an elementwise op reading a kernel input of the conv's full shape)
+  // change which schedule pays off.
+  for (mlir::Operation &op : body.without_terminator()) {
+    if (llvm::isa<ConvOp, ConvTransposeOp, MatmulOp>(op))
+      continue;
+    for (Value operand : op.getOperands())
+      if (llvm::isa<mlir::BlockArgument>(operand))
+        for (KernelStage &stage : builder.algorithm.stages)
+          if (stage.kind == StageClass::Conv && shapeOf(operand) == stage.tensor.shape)
+            stage.epilogueReadsFullTensor = true;
+  }
   auto yield = llvm::cast<YieldOp>(body.getTerminator());
   for (Value value : yield.getValues()) {
     TensorFunc t = builder.get(value);

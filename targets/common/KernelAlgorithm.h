@@ -32,6 +32,13 @@ struct KernelStage {
   TensorFunc tensor;
   StageClass kind;
   Halide::RDom reduction;  // undefined for pure stages
+  /// Conv: the weight is packed output-channel innermost (kiln-pack-conv-weights), so the
+  /// schedule may vectorize across output channels.
+  bool channelsContiguous = false;
+  /// The kernel's epilogue also reads another tensor of the output's shape (a residual).
+  bool epilogueReadsFullTensor = false;
+  /// Conv: a 1x1 window.
+  bool pointwise = false;
 };
 
 struct KernelAlgorithm {

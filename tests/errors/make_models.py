@@ -3,7 +3,7 @@
 
 tiny.onnx          a valid Conv + Relu + Add model with real weights (for weights-file tests)
 tiny_other.onnx    the same graph with other weights
-unsupported.onnx   uses TopK twice and NonMaxSuppression once (kiln must list all of them)
+unsupported.onnx   uses Unique twice and NonMaxSuppression once (kiln must list all of them)
 malformed.onnx     bytes that are not a protobuf ModelProto
 truncated.onnx     the first half of tiny.onnx
 """
@@ -37,8 +37,8 @@ onnx.save(other, f'{out}/tiny_other.onnx')
 
 k = numpy_helper.from_array(np.array([2], dtype=np.int64), 'k')
 nodes = [
-    helper.make_node('TopK', ['x', 'k'], ['v1', 'i1'], name='topk_a'),
-    helper.make_node('TopK', ['v1', 'k'], ['v2', 'i2'], name='topk_b'),
+    helper.make_node('Unique', ['x'], ['v1'], name='unique_a', sorted=1),
+    helper.make_node('Unique', ['v1'], ['v2'], name='unique_b', sorted=1),
     helper.make_node('Relu', ['v2'], ['r'], name='relu_ok'),
     helper.make_node('NonMaxSuppression', ['boxes', 'scores'], ['sel'], name='nms_0'),
 ]
@@ -46,7 +46,7 @@ graph = helper.make_graph(nodes, 'unsupported',
                           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 8]),
                            helper.make_tensor_value_info('boxes', TensorProto.FLOAT, [1, 4, 4]),
                            helper.make_tensor_value_info('scores', TensorProto.FLOAT, [1, 1, 4])],
-                          [helper.make_tensor_value_info('r', TensorProto.FLOAT, [1, 2]),
+                          [helper.make_tensor_value_info('r', TensorProto.FLOAT, [None]),
                            helper.make_tensor_value_info('sel', TensorProto.INT64, [None, 3])],
                           [k])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),

@@ -50,6 +50,15 @@ bool isInlinableConstant(Value value) {
          llvm::cast<RankedTensorType>(constant.getType()).getNumElements() <= 16;
 }
 
+/// Weights read through a view (decoded or re-indexed constants): cloned into each kernel
+/// that reads them, their constant operands becoming kernel inputs.
+bool isWeightView(Operation *op) {
+  if (isa_and_nonnull<DequantizeOp>(op))
+    return true;
+  auto transpose = dyn_cast_or_null<TransposeOp>(op);
+  return transpose && transpose.getInput().getDefiningOp<ConstantOp>();
+}
+
 struct Group {
   SmallVector<Operation *> ops;
   bool isView = false;      // a reshape: no kernel, the result aliases the input
@@ -69,7 +78,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
     // dequantize ops are cloned into each kernel that reads them (so weights are decoded
     // where they are used), large constants become kernel inputs.
     for (Operation &op : block.without_terminator())
-      if (!isa<ConstantOp, DequantizeOp>(op))
+      if (!isa<ConstantOp>(op) && !isWeightView(&op))
         ops.push_back(&op);
 
     // 1. Group assignment.
@@ -145,8 +154,8 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       SmallVector<Value> inputs, outputs;
       for (Operation *op : group.ops) {
         for (Value operand : op->getOperands()) {
-          if (auto dequantize = operand.getDefiningOp<DequantizeOp>()) {
-            for (Value packed : dequantize->getOperands())
+          if (isWeightView(operand.getDefiningOp())) {
+            for (Value packed : operand.getDefiningOp()->getOperands())
               if (!llvm::is_contained(inputs, packed))
                 inputs.push_back(packed);
             continue;
@@ -176,7 +185,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       for (Operation *op : group.ops) {
         for (Value operand : op->getOperands())
           if (!mapping.contains(operand) &&
-              (isInlinableConstant(operand) || operand.getDefiningOp<DequantizeOp>()))
+              (isInlinableConstant(operand) || isWeightView(operand.getDefiningOp())))
             mapping.map(operand, inner.clone(*operand.getDefiningOp(), mapping)->getResult(0));
         inner.clone(*op, mapping);
       }
@@ -213,7 +222,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
     // Constants and dequantize ops that only fed cloned copies are dead now.
     SmallVector<Operation *> dequantizes;
     for (Operation &op : block.without_terminator())
-      if (isa<DequantizeOp>(op))
+      if (isWeightView(&op))
         dequantizes.push_back(&op);
     for (Operation *op : dequantizes)
       if (op->use_empty())

@@ -71,6 +71,29 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+def PackConvWeightsPass : Pass<"kiln-pack-conv-weights", "mlir::func::FuncOp"> {
+  let summary = "Pre-packs the weights of narrow convolutions output-channel innermost";
+  let description = [{
+    A convolution whose output rows are narrower than a vector (7x7 and 14x14 feature maps)
+    is fastest vectorized across output channels, which needs the weight's output channels
+    contiguous. Its constant weight [F, C, kh, kw] is rewritten at compile time into a
+    [C, kh, kw, F] constant read through `kiln.transpose {perm = [3, 0, 1, 2]}`; kernel
+    formation clones that view into the conv's kernel, so nothing is transposed at run time.
+
+    Before: `%w = kiln.constant : tensor<512x2048x1x1xf32>`, `kiln.conv %x, %w`.
+    After: `%p = kiln.constant : tensor<2048x1x1x512xf32>`,
+    `%w = kiln.transpose %p {perm = array<i64: 3, 0, 1, 2>}`, `kiln.conv %x, %w`.
+  }];
+  let options = [
+    Option<"maxWidth", "max-width", "int64_t", /*default=*/"15",
+           "Pack convolutions whose output width is at most this">
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Memory planning
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,70 @@
+//===- PackConvWeights.cpp - output-channel-innermost weights for narrow convs ===//
+//
+// See Passes.td. Runs after canonicalization (which would fold the transpose back into the
+// constant) and before kernel formation (which clones the transpose into the conv kernel as
+// a re-indexing view of the packed buffer).
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/Transforms/Passes.h"
+
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include <cstring>
+
+namespace kiln {
+#define GEN_PASS_DEF_PACKCONVWEIGHTSPASS
+#include "dialects/kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> {
+  using PackConvWeightsPassBase::PackConvWeightsPassBase;
+
+  void runOnOperation() override {
+    getOperation().walk([&](ConvOp conv) {
+      auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
+      auto type = llvm::cast<RankedTensorType>(conv.getWeight().getType());
+      auto result = conv.getType().getShape();
+      if (!constant || type.getRank() != 4 || !type.getElementType().isF32() ||
+          conv.getGroups() != 1 || result.back() > maxWidth)
+        return;
+      std::vector<char> bytes = constantBytes(constant.getValue());
+      if (bytes.size() != size_t(type.getNumElements()) * 4)
+        return;
+      ArrayRef<int64_t> s = type.getShape();  // [F, C, kh, kw]
+      int64_t f = s[0], inner = s[1] * s[2] * s[3];
+      const float *from = reinterpret_cast<const float *>(bytes.data());
+      std::vector<float> packed(bytes.size() / 4);
+      for (int64_t o = 0; o < f; ++o)
+        for (int64_t i = 0; i < inner; ++i)
+          packed[i * f + o] = from[o * inner + i];
+      OpBuilder builder(conv);
+      auto packedType = RankedTensorType::get({s[1], s[2], s[3], s[0]}, type.getElementType());
+      std::string name = "weight";
+      if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+        name = resource.getRawHandle().getKey().str();
+      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(reinterpret_cast<const char *>(packed.data()), packed.size() * 4), 64);
+      auto packedConstant = ConstantOp::create(
+          builder, constant.getLoc(), packedType,
+          DenseResourceElementsAttr::get(packedType, name + ".packed", std::move(blob)));
+      packedConstant->setAttr("kiln.name", builder.getStringAttr(name));
+      auto view = TransposeOp::create(builder, conv.getLoc(), type, packedConstant,
+                                      builder.getDenseI64ArrayAttr({3, 0, 1, 2}));
+      // Codegen reads this transpose as an index remapping of the packed buffer.
+      view->setAttr("kiln.weight_view", builder.getUnitAttr());
+      conv.getWeightMutable().assign(view);
+      if (constant->use_empty())
+        constant->erase();
+    });
+  }
+};
+
+} // namespace
+} // namespace kiln
