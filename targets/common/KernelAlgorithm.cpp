@@ -626,6 +626,34 @@ public:
     const TensorFunc &in = get(op.getInput());
     const TensorFunc &w = get(op.getWeight());
     TensorFunc t = make(op.getResult(), "deconv");
+    // Stride equal to the kernel, no padding (the common 2x2/stride-2 upsampler): every
+    // output reads exactly one input pixel per channel, so the taps need no guards.
+    {
+      size_t spatial = in.shape.size() - 2;
+      bool tiled = op.getGroups() == 1;
+      for (size_t i = 0; i < spatial; ++i)
+        tiled &= op.getStrides()[i] == w.shape[2 + i] && op.getDilations()[i] == 1 &&
+                 op.getPads()[i] == 0 && op.getPads()[spatial + i] == 0;
+      if (tiled) {
+        RDom r(0, int(in.shape[1]), "r" + std::to_string(counter));
+        Index out = indexOf(t);
+        Index inIndex{out[0], r}, wIndex{r, out[1]};
+        for (size_t i = 0; i < spatial; ++i) {
+          int stride = int(op.getStrides()[i]);
+          inIndex.push_back(out[2 + i] / stride);
+          wIndex.push_back(out[2 + i] % stride);
+        }
+        Expr init = cast(t.type, 0);
+        if (Value bias = op.getBias())
+          init = call(get(bias), {out[1]});
+        std::vector<Var> args(t.vars.begin(), t.vars.end());
+        t.func(args) = init;
+        t.func(args) += call(in, inIndex) * call(w, wIndex);
+        addStage(t, StageClass::Conv, r);
+        tensors[op.getResult()] = t;
+        return;
+      }
+    }
     size_t spatial = in.shape.size() - 2;
     int64_t groups = op.getGroups();
     int64_t inPerGroup = in.shape[1] / groups, outPerGroup = w.shape[1];

@@ -18,7 +18,9 @@ void scheduleX86Kernel(KernelAlgorithm &algorithm, const TargetInfo &target) {
   params.gemmRows = params.vectorLanes >= 16 ? 8 : 6;
   params.gemmVectors = 2;
   params.convChannels = params.vectorLanes >= 16 ? 8 : 6;
-  params.convVectors = 1;
+  // Two vectors of output pixels per register tile where rows are wide enough (8 channels x
+  // 2 vectors = 16 accumulators on AVX-512).
+  params.convVectors = params.vectorLanes >= 16 ? 2 : 1;
   scheduleCpuKernel(algorithm, params);
 }
 
