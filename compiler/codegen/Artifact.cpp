@@ -484,13 +484,22 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     llvm::sys::fs::remove(weightsPath);
     return failWith("cannot move the artifact into " + options.outputPath);
   }
+  std::string arenaBoundText;
+  if (auto bound = func->getAttrOfType<IntegerAttr>("kiln.arena_lower_bound"); bound && bound.getInt() > 0) {
+    char text[96];
+    snprintf(text, sizeof text, ", liveness lower bound %lld, +%.1f%%",
+             static_cast<long long>(bound.getInt()),
+             100.0 * double(arenaSize.getInt() - bound.getInt()) / double(bound.getInt()));
+    arenaBoundText = text;
+  }
   uint64_t weightBytes = 0;
   for (const GgufTensor &t : weights)
     weightBytes += t.data.size();
   llvm::errs() << "[kiln] wrote " << options.outputPath << " (" << kernels.size()
                << " kernels: " << compiledCount << " compiled, " << reusedCount
                << " from cache, " << (kernels.size() - compiledCount - reusedCount)
-               << " shared; arena " << arenaSize.getInt() << " bytes) and " << weightsPath
+               << " shared; arena " << arenaSize.getInt() << " bytes" << arenaBoundText
+               << ") and " << weightsPath
                << " (" << weights.size() << " tensors, " << weightBytes << " bytes)\n";
   cleanup();
   return true;

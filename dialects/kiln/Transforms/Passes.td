@@ -104,7 +104,8 @@ def PlanMemoryPass : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     from the start, returned values to the end, reshapes alias their input) and places
     buffers by decreasing size at the lowest offset that does not overlap a buffer alive
     at the same time. Writes `kiln.arena_offsets` on each kernel, `kiln.arg_offsets` and
-    `kiln.result_offsets` on the function, and `kiln.arena_size` on the function.
+    `kiln.result_offsets` on the function, and `kiln.arena_size` on the function, with
+    `kiln.arena_lower_bound`, the most bytes alive at once (no plan can use less).
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
