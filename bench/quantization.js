@@ -64,6 +64,11 @@ function parseReport(text) {
            quantized: layers.filter(l => l.format !== 'float').length };
 }
 
+/// Why a spawnSync result failed (exit status, signal, or the spawn error itself) and its output.
+const failure = res => (res.error ? res.error.message
+                                   : `exit ${res.status}${res.signal ? ', ' + res.signal : ''}`);
+const output = res => `${res.stdout || ''}${res.stderr || ''}`;
+
 /// Compiles `model` into `exe` (and exe.gguf) with `--quantize format` ('float': none) and
 /// `--report`, unless exe is newer than the model and kiln; the report is kept in exe.report.
 /// KILN_CACHE_DIR defaults to bench/work/kiln-cache. Returns {seconds (null when cached), report}.
@@ -82,8 +87,7 @@ function compileVariant(kiln, model, exe, shapes, format) {
   const start = process.hrtime.bigint();
   const res = spawnSync(kiln, args, { encoding: 'utf8', env, maxBuffer: 64 << 20 });
   if (res.status !== 0) {
-    throw new Error(`kiln compile failed (exit ${res.status}${res.signal ? ', ' + res.signal : ''}): ` +
-                    `${kiln} ${args.join(' ')}\n${res.stdout}${res.stderr}`);
+    throw new Error(`kiln compile failed (${failure(res)}): ${kiln} ${args.join(' ')}\n${output(res)}`);
   }
   fs.writeFileSync(reportFile, res.stdout);
   return { seconds: Number(process.hrtime.bigint() - start) / 1e9, report: parseReport(res.stdout) };
@@ -98,8 +102,7 @@ function runOnce(exe, inputFiles, threads, scratch) {
   args.push('--output-dir', scratch, '--threads', String(threads));
   const res = spawnSync(exe, args, { encoding: 'utf8' });
   if (res.status !== 0) {
-    throw new Error(`kiln executable failed (exit ${res.status}${res.signal ? ', ' + res.signal : ''}): ` +
-                    `${exe} ${args.join(' ')}\n${res.stdout}${res.stderr}`);
+    throw new Error(`kiln executable failed (${failure(res)}): ${exe} ${args.join(' ')}\n${output(res)}`);
   }
   return fs.readdirSync(scratch).filter(f => f.endsWith('.npy')).sort()
     .map(f => ({ name: f.replace(/\.npy$/, ''),
