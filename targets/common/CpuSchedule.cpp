@@ -88,7 +88,8 @@ void scheduleReductionUpdate(const KernelStage &stage, int lanes, bool parallel)
 ///
 /// Measured on the 2-core AVX-512 VM (bench/kernels.js): see docs/benchmarks.md.
 bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int rowDim,
-                                 int columns, int rows, int lanes, bool parallel) {
+                                 int columns, int rows, int lanes, bool parallel,
+                                 std::vector<KernelStage *> &weights) {
   const TensorFunc &t = stage.tensor;
   if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
     return false;
@@ -134,10 +135,23 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
       order.push_back(output.vars[d]);
     }
   out.reorder(order);
-  if (parallel && columnsOuter)
-    out.parallel(xo);
-  else if (parallel && (extentY + rows - 1) / rows > 1)
+  bool singleRowTile = (extentY + rows - 1) / rows <= 1;
+  if (parallel && (columnsOuter || singleRowTile) && extentX / columns > 1)
+    out.parallel(xo);  // batch-1 GEMV: split the columns across threads
+  else if (parallel && !singleRowTile)
     out.parallel(yo);
+  // Quantized weights: decode the tile's slice once (per column strip for a matmul, per
+  // output-channel tile for a conv) into a tile-local buffer, then reuse it across the
+  // tile's outputs. Rows decode vectorized along the packed row.
+  for (KernelStage *w : weights) {
+    w->tensor.func.compute_at(out, rowDim == 1 ? xo : yo);
+    if (w->rowDimension >= 0 && extentOf(w->tensor, w->rowDimension) >= 32) {
+      Var kb("kb"), kj("kj");
+      w->tensor.func.reorder(w->tensor.vars[w->rowDimension], w->tensor.vars[0])
+          .split(w->tensor.vars[w->rowDimension], kb, kj, 32, TailStrategy::GuardWithIf)
+          .vectorize(kj, 16);
+    }
+  }
   Func f = t.func;
   f.compute_at(out, xo);
   Var fx("fx"), fxi("fxi");
@@ -207,7 +221,14 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
   int vectorLanes = params.vectorLanes;
   bool parallel = params.parallel;
   std::set<std::string> outputsScheduled;
+  std::vector<KernelStage *> weights;
+  for (KernelStage &stage : algorithm.stages)
+    if (stage.kind == StageClass::Weights)
+      weights.push_back(&stage);
+  bool weightsPlaced = false;
   for (KernelStage &stage : algorithm.stages) {
+    if (stage.kind == StageClass::Weights)
+      continue;
     // A contraction feeding the kernel's only output is register-blocked at the output.
     if (algorithm.outputs.size() == 1 && !outputsScheduled.count("out") &&
         (stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||
@@ -226,14 +247,17 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       if (done) {
       } else if (stage.kind == StageClass::Matmul)
         done = scheduleContractionAtOutput(stage, output, 1, params.gemmVectors * vectorLanes,
-                                           params.gemmRows, vectorLanes, parallel);
+                                           params.gemmRows, vectorLanes, parallel, weights);
       else if (stage.tensor.vars.size() >= 3)
         done = scheduleContractionAtOutput(stage, output, int(stage.tensor.vars.size()) - 2,
                                            params.convVectors * vectorLanes,
                                            stage.kind == StageClass::Depthwise ? 4 : params.convChannels,
-                                           vectorLanes, parallel);
+                                           vectorLanes, parallel, weights);
       if (done) {
         outputsScheduled.insert("out");
+        weightsPlaced = !weights.empty() && stage.kind != StageClass::Conv
+                            ? true
+                            : weightsPlaced || !weights.empty();
         continue;
       }
     }
@@ -252,6 +276,8 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
   if (!outputsScheduled.count("out"))
     for (TensorFunc &output : algorithm.outputs)
       schedulePure(output.func, output, vectorLanes, parallel);
+  // Weights of a contraction that took another schedule stay inlined into its loop.
+  (void)weightsPlaced;
 }
 
 } // namespace kiln

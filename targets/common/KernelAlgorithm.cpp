@@ -273,6 +273,17 @@ public:
       }
     }
     define(t, value);
+    // Decoded per tile of the consuming contraction (see CpuSchedule.cpp), not per use.
+    addStage(t, StageClass::Weights);
+    // The innermost axis that runs along a packed row: the last non-row axis with extent > 1.
+    int rank = int(t.shape.size());
+    for (int d = 0; d < rank; ++d) {
+      int onnxAxis = rank - 1 - d;
+      if (onnxAxis != int(axis) && t.shape[onnxAxis] > 1) {
+        algorithm.stages.back().rowDimension = d;
+        break;
+      }
+    }
     tensors[op.getResult()] = t;
   }
 

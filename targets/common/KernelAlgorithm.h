@@ -17,7 +17,8 @@
 namespace kiln {
 
 /// Kernel classes pick the schedule template.
-enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, Softmax, Data };
+enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, Softmax, Data,
+                        Weights /* quantized weights decoded for a contraction */ };
 
 /// A Func with the static shape (ONNX order) of the tensor it computes.
 struct TensorFunc {
@@ -39,6 +40,8 @@ struct KernelStage {
   bool epilogueReadsFullTensor = false;
   /// Conv: a 1x1 window.
   bool pointwise = false;
+  /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
+  int rowDimension = -1;
 };
 
 struct KernelAlgorithm {
