@@ -94,6 +94,29 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
     return false;
   int extentX = extentOf(t, 0), extentY = extentOf(t, rowDim);
+  // Batch-1 GEMV on quantized weights: each output is a dot product along a packed row, so
+  // vectorize along the row (rfactor the reduction into 32 lanes, one block) and decode the
+  // weights in the inner loop, where a block's bytes are contiguous.
+  if (extentY == 1 && rowDim == 1 && !weights.empty() && t.vars.size() == 2 &&
+      stage.reduction.dimensions() == 1 && extentX >= 4) {
+    Func out = output.func;
+    const Var &n = output.vars[0];
+    Var no("no"), ni("ni");
+    out.split(n, no, ni, 4, TailStrategy::GuardWithIf);
+    if (parallel)
+      out.parallel(no);
+    Func f = t.func;
+    f.compute_at(out, no);
+    RVar ro("ro"), ri("ri");
+    Var u("u");
+    Func partial = f.update().split(stage.reduction[0], ro, ri, 32, TailStrategy::GuardWithIf)
+                       .rfactor(ri, u);
+    partial.compute_at(out, no).vectorize(u, 16);
+    partial.update().reorder(u, t.vars[0], ro).vectorize(u, 16);
+    // The decode stays inline: each block is read once, where the dot product needs it.
+    weights.clear();
+    return true;
+  }
   if (extentX < lanes) {
     // Narrow rows (14x14 and 7x7 feature maps): shorter vectors, more rows per tile so the
     // register tile keeps the same number of accumulators.
@@ -106,6 +129,10 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
     columns = narrow;
     lanes = narrow;
   }
+  // A single row (batch-1 GEMV) has no rows to share loads across: spend the registers on
+  // columns instead, so each weight row is read in long contiguous runs.
+  if (extentY == 1 && rowDim == 1 && weights.empty())
+    columns = lanes * 16;
   columns = std::min(columns, extentX / lanes * lanes);
   rows = std::max(1, std::min(rows, extentY));
   Func out = output.func;
