@@ -102,7 +102,7 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
     Func out = output.func;
     const Var &n = output.vars[0];
     Var no("no"), ni("ni");
-    out.split(n, no, ni, 4, TailStrategy::GuardWithIf);
+    out.split(n, no, ni, 4, TailStrategy::ShiftInwards);
     if (parallel)
       out.parallel(no);
     Func f = t.func;
@@ -111,8 +111,16 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
     Var u("u");
     Func partial = f.update().split(stage.reduction[0], ro, ri, 32, TailStrategy::GuardWithIf)
                        .rfactor(ri, u);
-    partial.compute_at(out, no).vectorize(u, 16);
-    partial.update().reorder(u, t.vars[0], ro).vectorize(u, 16);
+    // 4 rows x 2 vectors of partial sums, fully unrolled so they stay in registers.
+    Var uo("uo"), ui("ui");
+    partial.compute_at(out, no)
+        .split(u, uo, ui, 16).vectorize(ui).unroll(uo).unroll(t.vars[0]);
+    partial.update()
+        .split(u, uo, ui, 16)
+        .reorder(ui, uo, t.vars[0], ro)
+        .vectorize(ui)
+        .unroll(uo)
+        .unroll(t.vars[0]);
     // The decode stays inline: each block is read once, where the dot product needs it.
     weights.clear();
     return true;
