@@ -14,6 +14,7 @@ namespace kiln {
 void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  pm.addNestedPass<mlir::func::FuncOp>(createFoldConvAffinePass());
   if (!options.quantize.empty()) {
     QuantizeWeightsPassOptions quantize;
     quantize.format = options.quantize;

@@ -39,6 +39,23 @@ def FormKernelsPass : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Graph optimization
+//===----------------------------------------------------------------------===//
+
+def FoldConvAffinePass : Pass<"kiln-fold-conv-affine", "mlir::func::FuncOp"> {
+  let summary = "Folds per-channel scale and shift (BatchNorm) into convolution weights";
+  let description = [{
+    ONNX BatchNormalization imports as `mul` by a per-channel scale and `add` of a
+    per-channel shift. When they follow a convolution with constant weights and nothing
+    else reads the convolution, they fold into the weights and bias at compile time:
+    W'[f] = W[f] * s[f], b'[f] = b[f] * s[f] + t[f].
+
+    Before: `%c = kiln.conv %x, %w`, `%m = kiln.mul %c, %s`, `%y = kiln.add %m, %t`.
+    After: `%y = kiln.conv %x, %w2, %b2`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
 
