@@ -446,7 +446,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     auto buffer = llvm::MemoryBuffer::getFile(runtimeDir + "/" + header);
     runtimeHeaders += buffer ? (*buffer)->getBuffer().str() : std::string(header);
   }
-  for (const char *source : {"gguf.c", "npy.c", "thread_pool.c", "runtime.c", "main.c"}) {
+  for (const char *source :
+       {"gguf.c", "npy.c", "thread_pool.c", "scratch.c", "runtime.c", "main.c"}) {
     std::string sourcePath = runtimeDir + "/src/" + source;
     auto buffer = llvm::MemoryBuffer::getFile(sourcePath);
     if (!buffer)
