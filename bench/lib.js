@@ -13,6 +13,7 @@ const path = require('path');
 const readline = require('readline');
 const { execFileSync, spawn, spawnSync } = require('child_process');
 const { readNpy } = require('../scripts/lib/npy');
+const { random, randomTensor } = require('../scripts/lib/random');
 
 const REPO = path.resolve(__dirname, '..');
 const WORK = path.join(REPO, 'bench', 'work');  // every generated file goes under here
@@ -34,24 +35,16 @@ function parseArgs(argv, defaults, usage) {
 
 const list = text => String(text).split(',').map(s => s.trim()).filter(Boolean);
 
-// mulberry32: a tiny seeded generator so inputs are the same on every machine and every run.
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/// Float32 data of `shape`, uniform in [-1, 1), from `seed`.
-function randomTensor(shape, seed) {
-  const next = random(seed);
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; ++i) data[i] = next() * 2 - 1;
-  return data;
+// Short commit id of the repository, marked when the work tree has changes.
+function gitCommit() {
+  try {
+    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'],
+                               { encoding: 'utf8' }).trim();
+    return head + (dirty ? ' (with uncommitted changes)' : '');
+  } catch (e) {
+    return 'unknown';
+  }
 }
 
 function machine() {
@@ -253,7 +246,7 @@ function commandLine() {
 }
 
 module.exports = {
-  REPO, WORK, parseArgs, list, random, randomTensor, machine, fmaPeak, memBandwidth,
+  REPO, WORK, parseArgs, list, random, randomTensor, gitCommit, machine, fmaPeak, memBandwidth,
   kilnCompile, kilnBench, OrtWorker, ortBaselineMB, maxAbsDiff, median, summarize, textTable,
   markdownTable, writeSection, commandLine, INTRO,
 };

@@ -193,7 +193,7 @@ async function main() {
     '## Quantized matrix-vector',
     '',
     `- Machine: ${machine.text}; L3 cache ${l3}`,
-    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; kiln ${quant.gitCommit()}`,
+    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; kiln ${lib.gitCommit()}`,
     `- Command: \`${lib.commandLine()}\` (regenerates only this section)`,
     `- Method: y[1,N] = x[1,K] @ W[K,N] with W a constant, built by bench/make_matvec_models.py as ` +
     `a chain x[1,32] @ A[32,K] @ W[K,N] @ B[N,32] whose small first and last matmuls stay float ` +

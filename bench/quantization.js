@@ -270,7 +270,7 @@ Speed is measured separately: the "Quantized matrix-vector" section of docs/benc
 ## Results
 
 - Machine: ${machine.text}
-- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; kiln ${gitCommit()}
+- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}; kiln ${lib.gitCommit()}
 - Command: \`${lib.commandLine()}\`
 
 ${lib.markdownTable(HEADER, rows.map(cells))}
@@ -301,16 +301,6 @@ ${perModel.join('\n')}
   fs.writeFileSync(file, md);
 }
 
-function gitCommit() {
-  try {
-    const head = execFileSync('git', ['-C', lib.REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', lib.REPO, 'status', '--porcelain', '--untracked-files=no'],
-                               { encoding: 'utf8' }).trim();
-    return head + (dirty ? ' (with uncommitted changes)' : '');
-  } catch (e) {
-    return 'unknown';
-  }
-}
 
 function main() {
   const args = lib.parseArgs(process.argv.slice(2), {
@@ -351,4 +341,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { MODELS, FORMATS, DIR, ensureModel, compileVariant, parseReport, gitCommit };
+module.exports = { MODELS, FORMATS, DIR, ensureModel, compileVariant, parseReport };

@@ -187,16 +187,6 @@ function chart(rows, threadCounts) {
   return out.join('\n') + '\n';
 }
 
-function gitCommit() {
-  try {
-    const head = execFileSync('git', ['-C', lib.REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', lib.REPO, 'status', '--porcelain', '--untracked-files=no'],
-                               { encoding: 'utf8' }).trim();
-    return head + (dirty ? ' (with uncommitted changes)' : '');
-  } catch (e) {
-    return 'unknown';
-  }
-}
 
 async function main() {
   const args = lib.parseArgs(process.argv.slice(2), {
@@ -254,7 +244,7 @@ async function main() {
     '## Models: kiln vs onnxruntime',
     '',
     `- Machine: ${machine.text}`,
-    `- Date: ${date}; kiln ${gitCommit()}; onnxruntime-node ${ortVersion}`,
+    `- Date: ${date}; kiln ${lib.gitCommit()}; onnxruntime-node ${ortVersion}`,
     `- Command: \`${lib.commandLine()}\``,
     `- Method: per model and thread count, kiln's executable (\`--bench\`, one warm-up run per ` +
     `process) and onnxruntime-node (all graph optimizations, intraOpNumThreads = threads, ` +

@@ -43,17 +43,16 @@ std::optional<TargetInfo> findTarget(const std::string &name) {
     return hostTarget();
   if (name == "x86-64-avx2")
     return TargetInfo{name, "x86-64-linux-avx-avx2-f16c-fma-sse41", ScheduleFamily::X86, 32,
-                      "cc", {}, ""};
+                      "cc", {}};
   if (name == "x86-64-avx512")
     return TargetInfo{name, "x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
-                      ScheduleFamily::X86, 64, "cc", {}, ""};
+                      ScheduleFamily::X86, 64, "cc", {}};
   if (name == "aarch64")
     return TargetInfo{name, "arm-64-linux", ScheduleFamily::Arm, 16, "aarch64-linux-gnu-gcc",
-                      {}, "qemu-aarch64 -L /usr/aarch64-linux-gnu"};
+                      {}};
   if (name == "aarch64-dotprod")
     return TargetInfo{name, "arm-64-linux-arm_dot_prod", ScheduleFamily::Arm, 16,
-                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"},
-                      "qemu-aarch64 -L /usr/aarch64-linux-gnu"};
+                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"}};
   return std::nullopt;
 }
 

@@ -24,7 +24,6 @@ struct TargetInfo {
   int vectorBytes;           // natural SIMD width
   std::string cc;            // C compiler that builds and links the artifact
   std::vector<std::string> ccFlags;
-  std::string runner;        // how to run the artifact here ("" = directly)
 };
 
 /// The target named `name`, or std::nullopt (see targetNames() for the list).

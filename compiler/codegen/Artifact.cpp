@@ -43,21 +43,20 @@ struct ElementInfo {
   int kilnDtype;
   uint32_t ggmlType;
   int halideCode, halideBits;
-  const char *name;
 };
 
 ElementInfo elementInfo(Type type) {
-  if (type.isF32()) return {0, GGML_F32, 2, 32, "float32"};
-  if (type.isF16()) return {1, GGML_F16, 2, 16, "float16"};
-  if (type.isF64()) return {2, GGML_F64, 2, 64, "float64"};
+  if (type.isF32()) return {0, GGML_F32, 2, 32};
+  if (type.isF16()) return {1, GGML_F16, 2, 16};
+  if (type.isF64()) return {2, GGML_F64, 2, 64};
   auto i = llvm::cast<IntegerType>(type);
   bool u = i.isUnsigned();
   switch (i.getWidth()) {
-  case 1: return {11, GGML_I8, 1, 1, "bool"};
-  case 8: return {u ? 7 : 3, GGML_I8, u ? 1 : 0, 8, u ? "uint8" : "int8"};
-  case 16: return {u ? 8 : 4, GGML_I16, u ? 1 : 0, 16, u ? "uint16" : "int16"};
-  case 32: return {u ? 9 : 5, GGML_I32, u ? 1 : 0, 32, u ? "uint32" : "int32"};
-  default: return {u ? 10 : 6, GGML_I64, u ? 1 : 0, 64, u ? "uint64" : "int64"};
+  case 1: return {11, GGML_I8, 1, 1};
+  case 8: return {u ? 7 : 3, GGML_I8, u ? 1 : 0, 8};
+  case 16: return {u ? 8 : 4, GGML_I16, u ? 1 : 0, 16};
+  case 32: return {u ? 9 : 5, GGML_I32, u ? 1 : 0, 32};
+  default: return {u ? 10 : 6, GGML_I64, u ? 1 : 0, 64};
   }
 }
 
@@ -73,13 +72,6 @@ std::string cString(const std::string &s) {
     }
   }
   return out + "\"";
-}
-
-std::string cIdentifier(const std::string &s) {
-  std::string out;
-  for (char c : s)
-    out += isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return out;
 }
 
 uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {

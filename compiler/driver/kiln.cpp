@@ -58,23 +58,17 @@ bool parseShape(const std::string &text, std::string &name, std::vector<int64_t>
   if (eq == std::string::npos || eq == 0)
     return false;
   name = text.substr(0, eq);
-  std::string rest = text.substr(eq + 1);
+  llvm::StringRef rest = llvm::StringRef(text).drop_front(eq + 1);
   dims.clear();
   if (rest.empty())
     return true;  // a scalar
-  size_t start = 0;
-  while (start <= rest.size()) {
-    size_t comma = rest.find(',', start);
-    std::string part = rest.substr(start, comma == std::string::npos ? std::string::npos
-                                                                      : comma - start);
-    char *end = nullptr;
-    long long value = std::strtoll(part.c_str(), &end, 10);
-    if (part.empty() || *end != '\0' || value < 0)
+  llvm::SmallVector<llvm::StringRef> parts;
+  rest.split(parts, ',');
+  for (llvm::StringRef part : parts) {
+    int64_t value;
+    if (part.getAsInteger(10, value) || value < 0)
       return false;
     dims.push_back(value);
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
   }
   return true;
 }
@@ -117,22 +111,17 @@ int compileCommand(int argc, char **argv) {
       size_t eq = text.find('=');
       std::vector<double> numbers;
       bool ok = eq != std::string::npos && eq > 0;
-      // NAME= binds an empty tensor.
-      for (size_t start = eq + 1; ok && start < text.size();) {
-        size_t comma = text.find(',', start);
-        std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                          : comma - start);
-        char *end = nullptr;
-        double number = std::strtod(part.c_str(), &end);
-        ok = !part.empty() && end && *end == '\0';
-        if (part == "true" || part == "True" || part == "false" || part == "False") {
+      llvm::StringRef rest = ok ? llvm::StringRef(text).drop_front(eq + 1) : llvm::StringRef();
+      llvm::SmallVector<llvm::StringRef> parts;
+      if (!rest.empty())  // NAME= binds an empty tensor
+        rest.split(parts, ',');
+      for (llvm::StringRef part : parts) {
+        double number;
+        if (part == "true" || part == "True" || part == "false" || part == "False")
           number = part[0] == 't' || part[0] == 'T';
-          ok = true;
-        }
+        else if (part.getAsDouble(number))
+          ok = false;
         numbers.push_back(number);
-        if (comma == std::string::npos)
-          break;
-        start = comma + 1;
       }
       if (!ok)
         return usageError("--bind expects NAME=NUMBER[,NUMBER...], got '" + text + "'");

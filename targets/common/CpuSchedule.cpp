@@ -13,7 +13,6 @@
 #include "targets/common/KernelAlgorithm.h"
 
 #include <algorithm>
-#include <set>
 
 using namespace Halide;
 
@@ -151,27 +150,19 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   out.tile(x, y, xo, yo, xi, yi, columns, rows, TailStrategy::ShiftInwards)
       .vectorize(xi, lanes)
       .unroll(yi);
-  // Outer loops: x tiles innermost (they share the rows' inputs), then the other axes.
-  // (Row tiles innermost would reuse a column strip from L2, but without packing, its rows
-  // sit a large power-of-two stride apart and thrash the cache: measured 2x slower on
-  // 64x1024x4096. Packing the right operand is the next step.)
-  bool columnsOuter = false;
-  std::vector<VarOrRVar> order{xi, yi, columnsOuter ? yo : xo};
-  for (size_t d = 1; d < output.vars.size(); ++d)
-    if (int(d) != rowDim)
-      order.push_back(output.vars[d]);
-  order.push_back(columnsOuter ? xo : yo);
-  for (size_t d = output.vars.size() - 1; d >= 1; --d)
-    if (int(d) > rowDim) {
-      // Axes outside the row axis (batch) stay outermost.
-      order.erase(std::find_if(order.begin(), order.end(), [&](const VarOrRVar &v) {
-        return v.name() == output.vars[d].name();
-      }));
-      order.push_back(output.vars[d]);
-    }
+  // Loops from the inside: the register tile, x tiles (they share the rows' inputs), the axes
+  // between x and the row axis, row tiles, then the batch axes. (Row tiles inside x tiles
+  // would reuse a column strip from L2, but without packing its rows sit a power-of-two
+  // stride apart and thrash the cache: measured 2x slower on 64x1024x4096.)
+  std::vector<VarOrRVar> order{xi, yi, xo};
+  for (int d = 1; d < rowDim; ++d)
+    order.push_back(output.vars[d]);
+  order.push_back(yo);
+  for (int d = int(output.vars.size()) - 1; d > rowDim; --d)
+    order.push_back(output.vars[d]);
   out.reorder(order);
   bool singleRowTile = (extentY + rows - 1) / rows <= 1;
-  if (parallel && (columnsOuter || singleRowTile) && extentX / columns > 1)
+  if (parallel && singleRowTile && extentX / columns > 1)
     out.parallel(xo);  // batch-1 GEMV: split the columns across threads
   else if (parallel && !singleRowTile)
     out.parallel(yo);
@@ -255,46 +246,36 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
 void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params) {
   int vectorLanes = params.vectorLanes;
   bool parallel = params.parallel;
-  std::set<std::string> outputsScheduled;
+  bool outputScheduled = false;  // by a contraction's register-blocked template
   std::vector<KernelStage *> weights;
   for (KernelStage &stage : algorithm.stages)
     if (stage.kind == StageClass::Weights)
       weights.push_back(&stage);
-  bool weightsPlaced = false;
   for (KernelStage &stage : algorithm.stages) {
     if (stage.kind == StageClass::Weights)
       continue;
     // A contraction feeding the kernel's only output is register-blocked at the output.
-    if (algorithm.outputs.size() == 1 && !outputsScheduled.count("out") &&
+    if (algorithm.outputs.size() == 1 && !outputScheduled &&
         (stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||
          stage.kind == StageClass::Depthwise)) {
       TensorFunc &output = algorithm.outputs[0];
-      bool done = false;
-      // Across channels, a residual read becomes a strided gather per output vector, and
-      // AVX-512 codegen of that epilogue measured ~50x slower (ResNet-50's 14x14 blocks):
-      // residual kernels keep the narrow-row schedule.
-      // Measured fast (90% of peak) for pointwise convolutions; 3x3 windows across channels
-      // measured slower than the narrow-row schedule, so they keep it for now.
-      if (stage.kind == StageClass::Conv && stage.channelsContiguous &&
-          stage.pointwise && !stage.epilogueReadsFullTensor &&
+      // Across channels: measured fast (90% of peak) for pointwise convolutions; 3x3
+      // windows measured slower than the narrow-row schedule, so they keep it for now.
+      // (Kernel formation keeps residual adds out of these kernels: see FormKernels.cpp.)
+      if (stage.kind == StageClass::Conv && stage.channelsContiguous && stage.pointwise &&
           extentOf(stage.tensor, 0) < vectorLanes)
-        done = scheduleConvAcrossChannels(stage, output, vectorLanes, 2, parallel);
-      if (done) {
-      } else if (stage.kind == StageClass::Matmul)
-        done = scheduleContractionAtOutput(stage, output, 1, params.gemmVectors * vectorLanes,
-                                           params.gemmRows, vectorLanes, parallel, weights);
+        outputScheduled = scheduleConvAcrossChannels(stage, output, vectorLanes, 2, parallel);
+      else if (stage.kind == StageClass::Matmul)
+        outputScheduled = scheduleContractionAtOutput(
+            stage, output, 1, params.gemmVectors * vectorLanes, params.gemmRows, vectorLanes,
+            parallel, weights);
       else if (stage.tensor.vars.size() >= 3)
-        done = scheduleContractionAtOutput(stage, output, int(stage.tensor.vars.size()) - 2,
-                                           params.convVectors * vectorLanes,
-                                           stage.kind == StageClass::Depthwise ? 4 : params.convChannels,
-                                           vectorLanes, parallel, weights);
-      if (done) {
-        outputsScheduled.insert("out");
-        weightsPlaced = !weights.empty() && stage.kind != StageClass::Conv
-                            ? true
-                            : weightsPlaced || !weights.empty();
+        outputScheduled = scheduleContractionAtOutput(
+            stage, output, int(stage.tensor.vars.size()) - 2, params.convVectors * vectorLanes,
+            stage.kind == StageClass::Depthwise ? 4 : params.convChannels, vectorLanes, parallel,
+            weights);
+      if (outputScheduled)
         continue;
-      }
     }
     switch (stage.kind) {
     case StageClass::Conv:
@@ -308,11 +289,10 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       break;
     }
   }
-  if (!outputsScheduled.count("out"))
+  // Weights of a contraction that took another schedule stay inlined into its loop.
+  if (!outputScheduled)
     for (TensorFunc &output : algorithm.outputs)
       schedulePure(output.func, output, vectorLanes, parallel);
-  // Weights of a contraction that took another schedule stay inlined into its loop.
-  (void)weightsPlaced;
 }
 
 } // namespace kiln

@@ -453,14 +453,8 @@ public:
     std::string equation = op.getEquation().str();
     size_t arrow = equation.find("->");
     std::string lhs = equation.substr(0, arrow), rhs = equation.substr(arrow + 2);
-    std::vector<std::string> terms;
-    for (size_t start = 0;;) {
-      size_t comma = lhs.find(',', start);
-      terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (comma == std::string::npos)
-        break;
-      start = comma + 1;
-    }
+    llvm::SmallVector<llvm::StringRef> terms;
+    llvm::StringRef(lhs).split(terms, ',');
     TensorFunc t = make(op.getResult(), "einsum");
     Index out = indexOf(t);
     std::map<char, Expr> letter;
@@ -1160,17 +1154,6 @@ KernelAlgorithm buildKernelAlgorithm(KernelOp kernel) {
     builder.input(arg, int(index));
   for (mlir::Operation &op : body.without_terminator())
     builder.build(&op);
-  // Residual epilogues (an elementwise op reading a kernel input of the conv's full shape)
-  // change which schedule pays off.
-  for (mlir::Operation &op : body.without_terminator()) {
-    if (llvm::isa<ConvOp, ConvTransposeOp, MatmulOp>(op))
-      continue;
-    for (Value operand : op.getOperands())
-      if (llvm::isa<mlir::BlockArgument>(operand))
-        for (KernelStage &stage : builder.algorithm.stages)
-          if (stage.kind == StageClass::Conv && shapeOf(operand) == stage.tensor.shape)
-            stage.epilogueReadsFullTensor = true;
-  }
   auto yield = llvm::cast<YieldOp>(body.getTerminator());
   for (Value value : yield.getValues()) {
     TensorFunc t = builder.get(value);

@@ -36,8 +36,6 @@ struct KernelStage {
   /// Conv: the weight is packed output-channel innermost (kiln-pack-conv-weights), so the
   /// schedule may vectorize across output channels.
   bool channelsContiguous = false;
-  /// The kernel's epilogue also reads another tensor of the output's shape (a residual).
-  bool epilogueReadsFullTensor = false;
   /// Conv: a 1x1 window.
   bool pointwise = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).

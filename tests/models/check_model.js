@@ -10,6 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 const { writeNpy, readNpy } = require('../../scripts/lib/npy');
+const { random } = require('../../scripts/lib/random');
 
 function parseArgs(argv) {
   const args = { shapes: [] };
@@ -21,17 +22,6 @@ function parseArgs(argv) {
   return args;
 }
 
-// mulberry32: a tiny seeded generator so inputs are the same on every machine.
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));

@@ -52,6 +52,13 @@ public:
   int inputCount() const { return node.input_size(); }
   int outputCount() const { return node.output_size(); }
   void setOutput(int i, mlir::Value value);
+  /// Sets output `i` from a builder result, passing a failure (already reported) through.
+  mlir::LogicalResult setOutput(int i, mlir::FailureOr<mlir::Value> value) {
+    if (mlir::failed(value))
+      return mlir::failure();
+    setOutput(i, *value);
+    return mlir::success();
+  }
 
   /// Records `message` as this node's error and returns failure.
   mlir::LogicalResult fail(const std::string &message);
@@ -109,9 +116,6 @@ public:
   /// kiln.select with broadcasting of all three operands.
   mlir::FailureOr<mlir::Value> select(mlir::Value condition, mlir::Value lhs, mlir::Value rhs);
   template <typename OpTy> mlir::Value unary(mlir::Value x) { return create<OpTy>(x.getType(), x); }
-  /// The integer values of an attribute or, from `opset`, of constant input `index`.
-  mlir::FailureOr<std::vector<int64_t>> intsFromAttrOrInput(const std::string &attr, int index,
-                                                            int64_t fromOpset);
 
   /// A scalar constant of `elementType` (rank 0).
   mlir::Value scalar(double value, mlir::Type elementType);
@@ -123,6 +127,8 @@ public:
 
   /// Normalizes a possibly negative axis against `rank`; fails when out of range.
   mlir::FailureOr<int64_t> axis(int64_t axis, int64_t rank);
+  /// axis() applied to every entry of `axes`, in place.
+  mlir::LogicalResult normalizeAxes(std::vector<int64_t> &axes, int64_t rank);
 };
 
 using OpImportFn = mlir::LogicalResult (*)(NodeImporter &);

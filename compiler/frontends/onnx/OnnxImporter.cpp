@@ -187,21 +187,22 @@ FailureOr<Value> NodeImporter::select(Value condition, Value lhs, Value rhs) {
   return create<SelectOp>(tensorType(*shape, typeOf(lhs).getElementType()), condition, lhs, rhs);
 }
 
-FailureOr<std::vector<int64_t>> NodeImporter::intsFromAttrOrInput(const std::string &attr,
-                                                                  int index, int64_t fromOpset) {
-  if (opset < fromOpset)
-    return intsAttr(attr);
-  if (!input(index))
-    return std::vector<int64_t>();
-  return constantInts(index, attr);
-}
-
 FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
     fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
     return failure();
   }
   return axis < 0 ? axis + rank : axis;
+}
+
+LogicalResult NodeImporter::normalizeAxes(std::vector<int64_t> &axes, int64_t rank) {
+  for (int64_t &a : axes) {
+    auto normalized = axis(a, rank);
+    if (failed(normalized))
+      return failure();
+    a = *normalized;
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -299,11 +300,8 @@ FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::Tensor
       return ElementsAttr(DenseResourceElementsAttr::get(
           type, sanitizeBlobName(tensor.name()), std::move(blob)));
     }
-    // Small: decode through a resource-free path.
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-        ArrayRef<char>(bytes.data(), bytes.size()), 64);
-    auto tmp = DenseResourceElementsAttr::get(type, "small", std::move(blob));
-    auto decoded = readConstant(tmp);
+    // Small: decoded into a dense attribute (shapes, scalars) that folders read directly.
+    auto decoded = decodeConstant(type, ArrayRef<char>(bytes.data(), bytes.size()));
     if (!decoded) {
       error = "tensor '" + tensor.name() + "' could not be decoded";
       return failure();

@@ -79,11 +79,7 @@ FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weigh
 }
 
 LogicalResult importNllLoss(NodeImporter &n) {
-  auto loss = nllLoss(n, n.input(0), n.input(1), n.input(2));
-  if (failed(loss))
-    return failure();
-  n.setOutput(0, *loss);
-  return success();
+  return n.setOutput(0, nllLoss(n, n.input(0), n.input(1), n.input(2)));
 }
 
 LogicalResult importSoftmaxCrossEntropy(NodeImporter &n) {
@@ -142,13 +138,18 @@ Value quantize(NodeImporter &n, Value x, Value zeroPoint, Type to) {
   return n.create<CastOp>(n.tensorType(n.shapeOf(y), to), y);
 }
 
+/// The quantization axis of QuantizeLinear/DequantizeLinear; it matters only for per-axis
+/// (1-D) scales.
+FailureOr<int64_t> quantizationAxis(NodeImporter &n, Value scale, int64_t rank) {
+  if (n.shapeOf(scale).size() == 1 && rank > 0)
+    return n.axis(n.intAttr("axis", 1), rank);
+  return int64_t(0);
+}
+
 LogicalResult importQuantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   int64_t rank = n.shapeOf(x).size();
-  // The axis matters only for per-axis (1-D) scales.
-  FailureOr<int64_t> axis = int64_t(0);
-  if (n.shapeOf(scale).size() == 1 && rank > 0)
-    axis = n.axis(n.intAttr("axis", 1), rank);
+  auto axis = quantizationAxis(n, scale, rank);
   if (failed(axis))
     return failure();
   Type to = zeroPoint ? n.typeOf(zeroPoint).getElementType()
@@ -161,9 +162,7 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
 LogicalResult importDequantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   int64_t rank = n.shapeOf(x).size();
-  FailureOr<int64_t> axis = int64_t(0);
-  if (n.shapeOf(scale).size() == 1 && rank > 0)
-    axis = n.axis(n.intAttr("axis", 1), rank);
+  auto axis = quantizationAxis(n, scale, rank);
   if (failed(axis))
     return failure();
   Type f = n.typeOf(scale).getElementType();
@@ -253,19 +252,11 @@ FailureOr<Value> integerConv(NodeImporter &n, Value x, Value xZero, Value w, Val
 }
 
 LogicalResult importMatMulInteger(NodeImporter &n) {
-  auto y = integerMatmul(n, n.input(0), n.input(2), n.input(1), n.input(3));
-  if (failed(y))
-    return failure();
-  n.setOutput(0, *y);
-  return success();
+  return n.setOutput(0, integerMatmul(n, n.input(0), n.input(2), n.input(1), n.input(3)));
 }
 
 LogicalResult importConvInteger(NodeImporter &n) {
-  auto y = integerConv(n, n.input(0), n.input(2), n.input(1), n.input(3));
-  if (failed(y))
-    return failure();
-  n.setOutput(0, *y);
-  return success();
+  return n.setOutput(0, integerConv(n, n.input(0), n.input(2), n.input(1), n.input(3)));
 }
 
 /// y = saturate(round(acc * a_scale * b_scale / y_scale) + y_zero_point).

@@ -19,27 +19,15 @@ template <typename OpTy> LogicalResult importMath(NodeImporter &n) {
 }
 
 LogicalResult importCompare(NodeImporter &n, StringRef predicate) {
-  auto result = n.compare(predicate, n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, n.compare(predicate, n.input(0), n.input(1)));
 }
 
 template <typename OpTy> LogicalResult importLogic(NodeImporter &n) {
-  auto result = n.binary<OpTy>(n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, n.binary<OpTy>(n.input(0), n.input(1)));
 }
 
 LogicalResult importWhere(NodeImporter &n) {
-  auto result = n.select(n.input(0), n.input(1), n.input(2));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, n.select(n.input(0), n.input(1), n.input(2)));
 }
 
 LogicalResult importMod(NodeImporter &n) {
@@ -47,24 +35,16 @@ LogicalResult importMod(NodeImporter &n) {
   bool fmod = n.intAttr("fmod", 0);
   if (!fmod && llvm::isa<FloatType>(type))
     return n.fail("fmod=0 is only defined for integers");
-  auto result = fmod ? n.binary<FmodOp>(n.input(0), n.input(1))
-                     : n.binary<ModOp>(n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, fmod ? n.binary<FmodOp>(n.input(0), n.input(1))
+                             : n.binary<ModOp>(n.input(0), n.input(1)));
 }
 
 LogicalResult importBitShift(NodeImporter &n) {
   std::string direction = n.stringAttr("direction", "");
   if (direction != "LEFT" && direction != "RIGHT")
     return n.fail("direction must be LEFT or RIGHT");
-  auto result = direction == "LEFT" ? n.binary<ShiftLeftOp>(n.input(0), n.input(1))
-                                    : n.binary<ShiftRightOp>(n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, direction == "LEFT" ? n.binary<ShiftLeftOp>(n.input(0), n.input(1))
+                                    : n.binary<ShiftRightOp>(n.input(0), n.input(1)));
 }
 
 LogicalResult importIsNaN(NodeImporter &n) {
@@ -96,11 +76,7 @@ LogicalResult importElu(NodeImporter &n) {
   double alpha = n.floatAttr("alpha", 1.0);
   Value negative = *n.binary<MulOp>(
       *n.binary<SubOp>(n.unary<ExpOp>(x), n.scalar(1.0, t)), n.scalar(alpha, t));
-  auto out = n.select(*n.compare("lt", x, n.scalar(0.0, t)), negative, x);
-  if (failed(out))
-    return failure();
-  n.setOutput(0, *out);
-  return success();
+  return n.setOutput(0, n.select(*n.compare("lt", x, n.scalar(0.0, t)), negative, x));
 }
 
 LogicalResult importSelu(NodeImporter &n) {

@@ -16,11 +16,7 @@ namespace kiln {
 namespace {
 
 template <typename OpTy> LogicalResult importBinary(NodeImporter &n) {
-  auto result = n.binary<OpTy>(n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, n.binary<OpTy>(n.input(0), n.input(1)));
 }
 
 /// Pow allows an exponent of another type; the result has the base's type.
@@ -29,11 +25,7 @@ LogicalResult importPow(NodeImporter &n) {
   Type t = n.typeOf(base).getElementType();
   if (n.typeOf(exponent).getElementType() != t)
     exponent = n.create<CastOp>(n.tensorType(n.shapeOf(exponent), t), exponent);
-  auto result = n.binary<PowOp>(base, exponent);
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, n.binary<PowOp>(base, exponent));
 }
 
 /// Sum, Max, Min, Mean: a left fold of the binary op over every input.
@@ -54,11 +46,7 @@ LogicalResult importMean(NodeImporter &n) {
     return failure();
   Value sum = n.values[n.node.output(0)];
   Value count = n.scalar(n.inputCount(), n.typeOf(sum).getElementType());
-  auto mean = n.binary<DivOp>(sum, count);
-  if (failed(mean))
-    return failure();
-  n.setOutput(0, *mean);
-  return success();
+  return n.setOutput(0, n.binary<DivOp>(sum, count));
 }
 
 template <typename OpTy> LogicalResult importUnary(NodeImporter &n) {
@@ -205,11 +193,7 @@ FailureOr<Value> buildMatmul(NodeImporter &n, Value lhs, Value rhs) {
 }
 
 LogicalResult importMatMul(NodeImporter &n) {
-  auto result = buildMatmul(n, n.input(0), n.input(1));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, buildMatmul(n, n.input(0), n.input(1)));
 }
 
 LogicalResult importGemm(NodeImporter &n) {
@@ -264,12 +248,8 @@ LogicalResult importReduce(NodeImporter &n, const std::string &kind) {
     for (int64_t i = 0; i < rank; ++i)
       axes.push_back(i);
   }
-  for (int64_t &a : axes) {
-    auto normalized = n.axis(a, rank);
-    if (failed(normalized))
-      return failure();
-    a = *normalized;
-  }
+  if (failed(n.normalizeAxes(axes, rank)))
+    return failure();
   std::sort(axes.begin(), axes.end());
   axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
   bool keepDims = n.intAttr("keepdims", 1);
@@ -310,12 +290,8 @@ LogicalResult importArgReduce(NodeImporter &n, const std::string &kind) {
   auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
   if (failed(axis))
     return failure();
-  auto result = buildArgReduce(n, x, kind, *axis, n.intAttr("keepdims", 1),
-                               n.intAttr("select_last_index", 0));
-  if (failed(result))
-    return failure();
-  n.setOutput(0, *result);
-  return success();
+  return n.setOutput(0, buildArgReduce(n, x, kind, *axis, n.intAttr("keepdims", 1),
+                               n.intAttr("select_last_index", 0)));
 }
 
 LogicalResult importHardmax(NodeImporter &n) {
@@ -374,16 +350,10 @@ LogicalResult importEinsum(NodeImporter &n) {
       equation += c;
   if (equation.find("...") != std::string::npos)
     return n.fail("equations with an ellipsis are not supported");
-  std::vector<std::string> terms;
   size_t arrow = equation.find("->");
   std::string lhs = equation.substr(0, arrow);
-  for (size_t start = 0;;) {
-    size_t comma = lhs.find(',', start);
-    terms.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
+  SmallVector<StringRef> terms;
+  StringRef(lhs).split(terms, ',');
   if (int(terms.size()) != n.inputCount())
     return n.fail("equation has " + std::to_string(terms.size()) + " operands, node has " +
                   std::to_string(n.inputCount()));
@@ -394,7 +364,7 @@ LogicalResult importEinsum(NodeImporter &n) {
     Value v = n.input(k);
     inputs.push_back(v);
     if (terms[k].size() != n.shapeOf(v).size())
-      return n.fail("term '" + terms[k] + "' does not match operand rank " +
+      return n.fail("term '" + terms[k].str() + "' does not match operand rank " +
                     std::to_string(n.shapeOf(v).size()));
     for (size_t i = 0; i < terms[k].size(); ++i) {
       char c = terms[k][i];

@@ -356,12 +356,8 @@ LogicalResult importMeanVarianceNorm(NodeImporter &n) {
   Type t = n.typeOf(x).getElementType();
   int64_t rank = n.shapeOf(x).size();
   std::vector<int64_t> axes = n.intsAttr("axes", {0, 2, 3});
-  for (int64_t &a : axes) {
-    auto normalized = n.axis(a, rank);
-    if (failed(normalized))
-      return failure();
-    a = *normalized;
-  }
+  if (failed(n.normalizeAxes(axes, rank)))
+    return failure();
   std::sort(axes.begin(), axes.end());
   Value mean = meanOver(n, x, axes);
   Value meanOfSquares = meanOver(n, *n.binary<MulOp>(x, x), axes);

@@ -81,24 +81,22 @@ LogicalResult importRecurrent(NodeImporter &n, Cell cell) {
   std::vector<Value> lastH(directions), lastC(directions);
   for (int64_t d = 0; d < directions; ++d) {
     bool reverse = direction == "reverse" || d == 1;
-    auto pick = [&](Value v, int64_t rows) {  // [dirs, rows, ...] -> [rows, ...]
+    auto pick = [&](Value v) {  // direction d of [dirs, ...] -> [...]
       Value s = rc.slice(v, 0, d, 1);
-      Shape shape(n.shapeOf(s).drop_front());
-      (void)rows;
-      return n.reshape(s, shape);
+      return n.reshape(s, Shape(n.shapeOf(s).drop_front()));
     };
-    Value wd = pick(w, 0), rd = pick(r, 0);
+    Value wd = pick(w), rd = pick(r);
     Value wb, rb;
     if (b) {
-      Value bd = pick(b, 0);
+      Value bd = pick(b);
       wb = rc.slice(bd, 0, 0, gates * hidden);
       rb = rc.slice(bd, 0, gates * hidden, gates * hidden);
     }
-    Value h = h0 ? pick(h0, batch)
+    Value h = h0 ? pick(h0)
                  : n.constant({batch, hidden}, t, std::vector<double>(batch * hidden, 0.0));
-    Value c = c0 ? pick(c0, batch)
+    Value c = c0 ? pick(c0)
                  : n.constant({batch, hidden}, t, std::vector<double>(batch * hidden, 0.0));
-    Value pd = peephole ? pick(peephole, 0) : Value();
+    Value pd = peephole ? pick(peephole) : Value();
     auto gate = [&](Value all, int k) { return rc.slice(all, 1, k * hidden, hidden); };
     auto vecGate = [&](Value v, int k) { return rc.slice(v, 0, k * hidden, hidden); };
     outputs[d].resize(steps);

@@ -151,12 +151,8 @@ FailureOr<std::vector<int64_t>> squeezeAxes(NodeImporter &n, int64_t rank) {
   } else {
     axes = n.intsAttr("axes");
   }
-  for (int64_t &a : axes) {
-    auto normalized = n.axis(a, rank);
-    if (failed(normalized))
-      return failure();
-    a = *normalized;
-  }
+  if (failed(n.normalizeAxes(axes, rank)))
+    return failure();
   std::sort(axes.begin(), axes.end());
   return axes;
 }
@@ -195,12 +191,8 @@ LogicalResult importUnsqueeze(NodeImporter &n) {
     axes = n.intsAttr("axes");
   }
   int64_t outRank = rank + axes.size();
-  for (int64_t &a : axes) {
-    auto normalized = n.axis(a, outRank);
-    if (failed(normalized))
-      return failure();
-    a = *normalized;
-  }
+  if (failed(n.normalizeAxes(axes, outRank)))
+    return failure();
   Shape shape;
   size_t next = 0;
   for (int64_t i = 0; i < outRank; ++i) {
@@ -657,27 +649,37 @@ LogicalResult importGatherND(NodeImporter &n) {
   return success();
 }
 
+/// The scatter reduction attribute; kiln's scatter ops take none, add or mul.
+FailureOr<std::string> scatterReduction(NodeImporter &n) {
+  std::string reduction = n.stringAttr("reduction", "none");
+  if (reduction != "none" && reduction != "add" && reduction != "mul") {
+    n.fail("reduction '" + reduction + "' is not supported");
+    return failure();
+  }
+  return reduction;
+}
+
 LogicalResult importScatterElements(NodeImporter &n) {
   Value x = n.input(0);
   auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
   if (failed(axis))
     return failure();
-  std::string reduction = n.stringAttr("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul")
-    return n.fail("reduction '" + reduction + "' is not supported");
+  auto reduction = scatterReduction(n);
+  if (failed(reduction))
+    return failure();
   n.setOutput(0, n.create<ScatterElementsOp>(x.getType(), x, n.input(1), n.input(2),
                                              n.builder.getI64IntegerAttr(*axis),
-                                             n.builder.getStringAttr(reduction)));
+                                             n.builder.getStringAttr(*reduction)));
   return success();
 }
 
 LogicalResult importScatterND(NodeImporter &n) {
   Value x = n.input(0);
-  std::string reduction = n.stringAttr("reduction", "none");
-  if (reduction != "none" && reduction != "add" && reduction != "mul")
-    return n.fail("reduction '" + reduction + "' is not supported");
+  auto reduction = scatterReduction(n);
+  if (failed(reduction))
+    return failure();
   n.setOutput(0, n.create<ScatterNdOp>(x.getType(), x, n.input(1), n.input(2),
-                                       n.builder.getStringAttr(reduction)));
+                                       n.builder.getStringAttr(*reduction)));
   return success();
 }
 

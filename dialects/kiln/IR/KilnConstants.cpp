@@ -55,6 +55,28 @@ static int64_t decodeInt(IntegerType type, const char *p) {
   return static_cast<int64_t>((raw ^ sign) - sign);
 }
 
+std::optional<ConstantValues> decodeConstant(RankedTensorType type, ArrayRef<char> data) {
+  Type elementType = type.getElementType();
+  int64_t count = type.getNumElements(), size = elementByteSize(elementType);
+  if (size == 0 || int64_t(data.size()) != size * count)
+    return std::nullopt;
+  ConstantValues result;
+  result.type = type;
+  result.isInteger = isIntegerElement(elementType);
+  result.floats.reserve(count);
+  for (int64_t i = 0; i < count; ++i) {
+    const char *p = data.data() + i * size;
+    if (auto intType = llvm::dyn_cast<IntegerType>(elementType)) {
+      int64_t v = decodeInt(intType, p);
+      result.ints.push_back(v);
+      result.floats.push_back(intType.isUnsigned() ? double(uint64_t(v)) : double(v));
+    } else {
+      result.floats.push_back(decodeFloat(elementType, p));
+    }
+  }
+  return result;
+}
+
 std::optional<ConstantValues> readConstant(Attribute attr) {
   auto elements = llvm::dyn_cast_or_null<ElementsAttr>(attr);
   if (!elements)
@@ -89,21 +111,7 @@ std::optional<ConstantValues> readConstant(Attribute attr) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
       return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    int64_t size = elementByteSize(elementType);
-    if (size == 0 || int64_t(data.size()) != size * count)
-      return std::nullopt;
-    for (int64_t i = 0; i < count; ++i) {
-      const char *p = data.data() + i * size;
-      if (auto intType = llvm::dyn_cast<IntegerType>(elementType)) {
-        int64_t v = decodeInt(intType, p);
-        result.ints.push_back(v);
-        result.floats.push_back(intType.isUnsigned() ? double(uint64_t(v)) : double(v));
-      } else {
-        result.floats.push_back(decodeFloat(elementType, p));
-      }
-    }
-    return result;
+    return decodeConstant(type, blob->getData());
   }
   return std::nullopt;
 }

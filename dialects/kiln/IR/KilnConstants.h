@@ -27,6 +27,11 @@ struct ConstantValues {
 /// per-channel vectors; whole weight tensors are transformed by dedicated passes).
 constexpr int64_t kMaxFoldedElements = 1 << 22;
 
+/// Decodes little-endian element bytes of `type` (bool: one byte per element);
+/// std::nullopt when the byte count does not match.
+std::optional<ConstantValues> decodeConstant(mlir::RankedTensorType type,
+                                             llvm::ArrayRef<char> data);
+
 /// Reads a dense or dense_resource constant; std::nullopt for other forms or huge ones.
 std::optional<ConstantValues> readConstant(mlir::Attribute attr);
 

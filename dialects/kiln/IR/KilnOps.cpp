@@ -34,6 +34,28 @@ static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
   return strides;
 }
 
+/// Advances a row-major multi-index over `shape` (the last axis fastest).
+static void nextIndex(SmallVectorImpl<int64_t> &index, ArrayRef<int64_t> shape) {
+  for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
+    if (++index[axis] < shape[axis])
+      return;
+    index[axis] = 0;
+  }
+}
+
+/// Offset into constant `v` of the element that NumPy broadcasting reads at `index` of a
+/// result of rank `resultRank`.
+static int64_t broadcastOffset(const ConstantValues &v, ArrayRef<int64_t> index,
+                               size_t resultRank) {
+  ArrayRef<int64_t> vshape = v.type.getShape();
+  SmallVector<int64_t> strides = stridesOf(vshape);
+  int64_t offset = 0, lead = int64_t(resultRank - vshape.size());
+  for (size_t i = 0; i < vshape.size(); ++i)
+    if (vshape[i] != 1)
+      offset += index[lead + i] * strides[i];
+  return offset;
+}
+
 /// Builds the constant `type` whose element at each index is source element `map(index)`.
 static Attribute gatherConstant(const ConstantValues &source, RankedTensorType type,
                                 const std::function<int64_t(ArrayRef<int64_t>)> &map) {
@@ -47,11 +69,7 @@ static Attribute gatherConstant(const ConstantValues &source, RankedTensorType t
     floats[linear] = source.floats[from];
     if (source.isInteger)
       ints[linear] = source.ints[from];
-    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
-      if (++index[axis] < shape[axis])
-        break;
-      index[axis] = 0;
-    }
+    nextIndex(index, shape);
   }
   return buildConstant(type, floats, ints, "folded");
 }
@@ -223,37 +241,28 @@ static OpFoldResult foldBinary(Attribute lhsAttr, Attribute rhsAttr, Type result
   if (!lhs || !rhs || type.getNumElements() > 65536)
     return {};
   ArrayRef<int64_t> shape = type.getShape();
-  auto broadcastIndex = [&](const ConstantValues &v, ArrayRef<int64_t> index) {
-    ArrayRef<int64_t> vshape = v.type.getShape();
-    SmallVector<int64_t> strides = stridesOf(vshape);
-    int64_t offset = 0, lead = int64_t(shape.size() - vshape.size());
-    for (size_t i = 0; i < vshape.size(); ++i)
-      if (vshape[i] != 1)
-        offset += index[lead + i] * strides[i];
-    return offset;
-  };
   int64_t count = type.getNumElements();
   std::vector<double> floats(count);
-  std::vector<int64_t> ints;
+  // Integer operands compute in int64; a bool result of float operands (comparisons)
+  // takes its 0/1 from the float result.
   bool isInteger = lhs->isInteger && isIntegerElement(type.getElementType());
-  if (isInteger)
-    ints.resize(count);
+  bool integerResult = isIntegerElement(type.getElementType());
+  if (isInteger && !intFn)
+    return {};
+  std::vector<int64_t> ints(integerResult ? count : 0);
   SmallVector<int64_t> index(shape.size(), 0);
   for (int64_t linear = 0; linear < count; ++linear) {
-    int64_t l = broadcastIndex(*lhs, index), r = broadcastIndex(*rhs, index);
+    int64_t l = broadcastOffset(*lhs, index, shape.size());
+    int64_t r = broadcastOffset(*rhs, index, shape.size());
     if (isInteger) {
-      if (!intFn)
-        return {};
       ints[linear] = intFn(lhs->ints[l], rhs->ints[r]);
       floats[linear] = double(ints[linear]);
     } else {
       floats[linear] = floatFn(lhs->floats[l], rhs->floats[r]);
+      if (integerResult)
+        ints[linear] = int64_t(floats[linear]);
     }
-    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
-      if (++index[axis] < shape[axis])
-        break;
-      index[axis] = 0;
-    }
+    nextIndex(index, shape);
   }
   return buildConstant(type, floats, ints, "folded");
 }
@@ -320,31 +329,13 @@ LogicalResult CompareOp::verify() {
 
 OpFoldResult CompareOp::fold(FoldAdaptor a) {
   std::string p = getPredicate().str();
-  auto pick = [p](double x, double y) -> bool {
+  auto holds = [p](auto x, auto y) -> bool {
     return p == "eq" ? x == y : p == "lt" ? x < y : p == "le" ? x <= y : p == "gt" ? x > y : x >= y;
   };
-  auto lhs = readConstant(a.getLhs()), rhs = readConstant(a.getRhs());
-  if (!lhs || !rhs)
-    return {};
-  // Fold in the operand domain, then store as bool.
-  auto operandType = RankedTensorType::get(getType().getShape(), getLhs().getType().getElementType());
-  auto folded = foldBinary(
-      a.getLhs(), a.getRhs(), operandType,
-      [pick](double x, double y) { return double(pick(x, y)); },
-      lhs->isInteger ? std::function<int64_t(int64_t, int64_t)>(
-                           [p](int64_t x, int64_t y) -> int64_t {
-                             return p == "eq" ? x == y : p == "lt" ? x < y : p == "le" ? x <= y
-                                                  : p == "gt" ? x > y : x >= y;
-                           })
-                     : nullptr);
-  auto values = readConstant(llvm::dyn_cast_if_present<Attribute>(folded));
-  if (!values)
-    return {};
-  std::vector<int64_t> ints;
-  for (double f : values->floats)
-    ints.push_back(f != 0);
-  std::vector<double> floats(ints.begin(), ints.end());
-  return buildConstant(getType(), floats, ints, "folded");
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [holds](double x, double y) { return double(holds(x, y)); },
+      [holds](int64_t x, int64_t y) -> int64_t { return holds(x, y); });
 }
 
 LogicalResult SelectOp::verify() {
@@ -363,16 +354,9 @@ OpFoldResult SelectOp::fold(FoldAdaptor a) {
   auto lhs = readConstant(a.getLhs()), rhs = readConstant(a.getRhs());
   if (!condition || !lhs || !rhs || getType().getNumElements() > 4096)
     return {};
-  // Broadcast each operand to the result by row-major index arithmetic.
   ArrayRef<int64_t> shape = getType().getShape();
   auto at = [&](const ConstantValues &v, ArrayRef<int64_t> index) {
-    ArrayRef<int64_t> vshape = v.type.getShape();
-    SmallVector<int64_t> strides = stridesOf(vshape);
-    int64_t offset = 0, lead = int64_t(shape.size() - vshape.size());
-    for (size_t i = 0; i < vshape.size(); ++i)
-      if (vshape[i] != 1)
-        offset += index[lead + i] * strides[i];
-    return offset;
+    return broadcastOffset(v, index, shape.size());
   };
   int64_t count = getType().getNumElements();
   std::vector<double> floats(count);
@@ -385,11 +369,7 @@ OpFoldResult SelectOp::fold(FoldAdaptor a) {
     floats[linear] = from.floats[offset];
     if (lhs->isInteger)
       ints[linear] = from.ints[offset];
-    for (int axis = int(shape.size()) - 1; axis >= 0; --axis) {
-      if (++index[axis] < shape[axis])
-        break;
-      index[axis] = 0;
-    }
+    nextIndex(index, shape);
   }
   return buildConstant(getType(), floats, ints, "folded");
 }

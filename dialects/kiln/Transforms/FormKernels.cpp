@@ -237,12 +237,12 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       YieldOp::create(inner, kernel.getLoc(), ValueRange{value});
       operand.set(kernel.getResult(0));
     }
-    // Constants and dequantize ops that only fed cloned copies are dead now.
-    SmallVector<Operation *> dequantizes;
+    // Weight views and constants that only fed cloned copies are dead now.
+    SmallVector<Operation *> views;
     for (Operation &op : block.without_terminator())
       if (isWeightView(&op))
-        dequantizes.push_back(&op);
-    for (Operation *op : dequantizes)
+        views.push_back(&op);
+    for (Operation *op : views)
       if (op->use_empty())
         op->erase();
     for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
