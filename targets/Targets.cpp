@@ -9,6 +9,7 @@
 
 #include "targets/common/KernelAlgorithm.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -35,8 +36,21 @@ static TargetInfo hostTarget() {
                      : host.has_feature(Halide::Target::AVX2) ? 32
                                                               : 16;
   info.cc = "cc";
+#if defined(__x86_64__)
+  if (host.has_feature(Halide::Target::AVX512_Skylake) && __builtin_cpu_supports("avx512vnni"))
+    info.integerDotTarget = host.with_feature(Halide::Target::AVX512_Cannonlake)
+                                .with_feature(Halide::Target::AVX512_SapphireRapids)
+                                .to_string();
+#endif
   return info;
 }
+
+// Halide 14 emits VPDPBUSD for the avx512_sapphirerapids feature (it has no separate VNNI
+// flag); the LLVM module it links the instruction's wrapper from needs plain avx512 too.
+static const char kAvx512[] = "x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41";
+static const char kAvx512Vnni[] =
+    "x86-64-linux-avx-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids-"
+    "f16c-fma-sse41";
 
 std::optional<TargetInfo> findTarget(const std::string &name) {
   if (name == "host")
@@ -45,8 +59,9 @@ std::optional<TargetInfo> findTarget(const std::string &name) {
     return TargetInfo{name, "x86-64-linux-avx-avx2-f16c-fma-sse41", ScheduleFamily::X86, 32,
                       "cc", {}};
   if (name == "x86-64-avx512")
-    return TargetInfo{name, "x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41",
-                      ScheduleFamily::X86, 64, "cc", {}};
+    return TargetInfo{name, kAvx512, ScheduleFamily::X86, 64, "cc", {}, ""};
+  if (name == "x86-64-avx512-vnni")  // Cascade Lake, Ice Lake, Zen 4 and later
+    return TargetInfo{name, kAvx512, ScheduleFamily::X86, 64, "cc", {}, kAvx512Vnni};
   if (name == "aarch64")
     return TargetInfo{name, "arm-64-linux", ScheduleFamily::Arm, 16, "aarch64-linux-gnu-gcc",
                       {}};
@@ -57,7 +72,8 @@ std::optional<TargetInfo> findTarget(const std::string &name) {
 }
 
 std::vector<std::string> targetNames() {
-  return {"host", "x86-64-avx2", "x86-64-avx512", "aarch64", "aarch64-dotprod"};
+  return {"host",    "x86-64-avx2",    "x86-64-avx512", "x86-64-avx512-vnni",
+          "aarch64", "aarch64-dotprod"};
 }
 
 bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo &target,
@@ -80,7 +96,13 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
       outputs.push_back(output.func);
     }
     std::vector<Halide::Argument> arguments(algorithm.inputs.begin(), algorithm.inputs.end());
-    Halide::Target halideTarget(target.halideTarget);
+    bool integerDot = std::any_of(algorithm.stages.begin(), algorithm.stages.end(),
+                                  [](const KernelStage &stage) {
+                                    return stage.kind == StageClass::QuantizedMatmul;
+                                  });
+    Halide::Target halideTarget(integerDot && !target.integerDotTarget.empty()
+                                    ? target.integerDotTarget
+                                    : target.halideTarget);
     halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime);
     Halide::Pipeline pipeline(outputs);
     // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work).

@@ -24,6 +24,11 @@ struct TargetInfo {
   int vectorBytes;           // natural SIMD width
   std::string cc;            // C compiler that builds and links the artifact
   std::vector<std::string> ccFlags;
+  /// Halide target for kernels with 8-bit integer dot products (quantized matmuls on
+  /// interleaved weights); empty when the target has no such instruction. Only those
+  /// kernels use it: Halide 14 names the feature after Sapphire Rapids and tunes for that
+  /// CPU, so float kernels keep `halideTarget`.
+  std::string integerDotTarget;
 };
 
 /// The target named `name`, or std::nullopt (see targetNames() for the list).

@@ -101,7 +101,7 @@ std::string kernelKey(KernelOp kernel, const TargetInfo &target) {
   llvm::raw_string_ostream os(text);
   copy->print(os, OpPrintingFlags().printGenericOpForm());
   copy->destroy();
-  return contentHash(compilerIdentity() + target.name + target.halideTarget + text);
+  return contentHash(compilerIdentity() + target.name + target.halideTarget + target.integerDotTarget + text);
 }
 
 bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string &error) {

@@ -34,7 +34,8 @@ usage:
   kiln ops                                   list supported ONNX op types
 
 compile options:
-  --target NAME            host (default), x86-64-avx2, x86-64-avx512, aarch64, aarch64-dotprod
+  --target NAME            host (default), x86-64-avx2, x86-64-avx512, x86-64-avx512-vnni,
+                           aarch64, aarch64-dotprod
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
   --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major
                            (one value fills the whole input; repeatable)
@@ -169,6 +170,7 @@ int compileCommand(int argc, char **argv) {
       names += " " + n;
     return usageError("unknown target '" + targetName + "' (known:" + names + ")");
   }
+  pipelineOptions.integerDotWeights = !target->integerDotTarget.empty();
 
   mlir::MLIRContext context;
   context.disableMultithreading();  // the machine has few cores; Halide uses them later

@@ -22,6 +22,8 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     quantize.report = options.quantizationReport;
     quantize.keepEnds = !options.quantizeEnds;
     pm.addNestedPass<mlir::func::FuncOp>(createQuantizeWeightsPass(quantize));
+    if (options.integerDotWeights)
+      pm.addNestedPass<mlir::func::FuncOp>(createInterleaveQuantizedWeightsPass());
   }
   pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());

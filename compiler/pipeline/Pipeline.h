@@ -1,7 +1,8 @@
 //===- Pipeline.h - kiln's pass pipeline ------------------------------------===//
 //
 // The passes between import and codegen, in order: canonicalize (folds shape arithmetic
-// and constant subgraphs), CSE, weight quantization (with --quantize), conv weight packing,
+// and constant subgraphs), CSE, weight quantization (with --quantize; then interleaving for
+// integer dot products where the target has them), conv weight packing,
 // kernel formation, memory planning.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +22,8 @@ struct PipelineOptions {
   bool quantizationReport = false;
   /// Quantize the first and last layer too (by default they stay float).
   bool quantizeEnds = false;
+  /// The target has 8-bit dot products: interleave Q8_0/Q4_0 matmul weights for them.
+  bool integerDotWeights = false;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

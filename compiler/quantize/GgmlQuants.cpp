@@ -422,6 +422,82 @@ bool dequantizeRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCou
   return true;
 }
 
+//===----------------------------------------------------------------------===//
+// Interleaved layouts (kiln-specific, see the header)
+//===----------------------------------------------------------------------===//
+
+bool hasInterleavedLayout(GgmlQuantFormat format) {
+  return format == GgmlQuantFormat::Q8_0 || format == GgmlQuantFormat::Q4_0;
+}
+
+std::string interleavedFormatName(GgmlQuantFormat format) {
+  return std::string(ggmlQuantFormatName(format)) + "x" + std::to_string(kInterleavedRows);
+}
+
+namespace {
+
+/// Moves every byte of `rows` GGML rows to or from its interleaved position: byte p of row
+/// r's block b (p >= 2 past the binary16 d) goes to 32 + 64*((p-2)/4) + 4*r + (p-2)%4 of the
+/// group's block b, d to 2*r. Q8_0 quants are stored offset by 128 (unsigned).
+bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
+                     int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
+                     std::string &error, bool toInterleaved) {
+  out.clear();
+  if (!hasInterleavedLayout(format)) {
+    error = std::string(ggmlQuantFormatName(format)) + " has no interleaved layout";
+    return false;
+  }
+  if (!checkRowShape(format, rows, rowLength, error))
+    return false;
+  if (rows % kInterleavedRows != 0) {
+    error = interleavedFormatName(format) + ": " + std::to_string(rows) +
+            " rows are not a multiple of " + std::to_string(kInterleavedRows);
+    return false;
+  }
+  const int64_t blockBytes = ggmlBlockBytes(format), blocks = rowLength / kGgmlBlockLength;
+  const size_t expected = size_t(rows * blocks * blockBytes);
+  if (byteCount != expected) {
+    error = interleavedFormatName(format) + ": " + std::to_string(byteCount) +
+            " bytes where " + std::to_string(rows) + " rows of " + std::to_string(rowLength) +
+            " values take " + std::to_string(expected);
+    return false;
+  }
+  const uint8_t flip = format == GgmlQuantFormat::Q8_0 ? 0x80 : 0x00;
+  out.resize(expected);
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t group = row / kInterleavedRows, lane = row % kInterleavedRows;
+    for (int64_t b = 0; b < blocks; ++b) {
+      size_t plain = size_t((row * blocks + b) * blockBytes);
+      size_t packed = size_t((group * blocks + b) * kInterleavedRows * blockBytes);
+      auto move = [&](size_t from, size_t to, uint8_t mask) {
+        if (toInterleaved)
+          out[packed + to] = bytes[plain + from] ^ mask;
+        else
+          out[plain + from] = bytes[packed + to] ^ mask;
+      };
+      move(0, size_t(2 * lane), 0);
+      move(1, size_t(2 * lane + 1), 0);
+      for (int64_t e = 0; e < blockBytes - 2; ++e)
+        move(size_t(2 + e), size_t(32 + 64 * (e / 4) + 4 * lane + e % 4), flip);
+    }
+  }
+  return true;
+}
+
+} // namespace
+
+bool interleaveRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
+                    int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
+                    std::string &error) {
+  return moveInterleaved(format, bytes, byteCount, rows, rowLength, out, error, true);
+}
+
+bool deinterleaveRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
+                      int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
+                      std::string &error) {
+  return moveInterleaved(format, bytes, byteCount, rows, rowLength, out, error, false);
+}
+
 int64_t paddedRowLength(int64_t rowLength) {
   return (rowLength + kGgmlBlockLength - 1) / kGgmlBlockLength * kGgmlBlockLength;
 }

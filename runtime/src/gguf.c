@@ -169,21 +169,48 @@ static const struct {
     [KILN_GGML_I64] = {"i64", 1, 8},     [KILN_GGML_F64] = {"f64", 1, 8},
 };
 
+/// kiln's interleaved twins take as many bytes per 32 values as the GGML format they
+/// rearrange (the 16-row grouping shows in the layout, not the size).
+static const struct {
+  uint32_t id;
+  const char *name;
+  uint32_t ggml_twin;
+} kKilnTypes[] = {
+    {KILN_Q4_0_X16, "q4_0x16", KILN_GGML_Q4_0},
+    {KILN_Q8_0_X16, "q8_0x16", KILN_GGML_Q8_0},
+};
+
 static bool ggml_type_known(uint32_t ggml_type) {
   return ggml_type < sizeof kGgmlTypes / sizeof kGgmlTypes[0] &&
          kGgmlTypes[ggml_type].name != NULL;
 }
 
+/// The GGML type whose block layout `type` has, or `type` itself; sets *name.
+static uint32_t layout_type(uint32_t type, const char **name) {
+  for (size_t i = 0; i < sizeof kKilnTypes / sizeof kKilnTypes[0]; i++) {
+    if (kKilnTypes[i].id == type) {
+      *name = kKilnTypes[i].name;
+      return kKilnTypes[i].ggml_twin;
+    }
+  }
+  *name = ggml_type_known(type) ? kGgmlTypes[type].name : "unknown";
+  return type;
+}
+
 bool kiln_ggml_type_layout(uint32_t ggml_type, uint32_t *out_block_elements,
                            uint32_t *out_block_bytes) {
-  if (!ggml_type_known(ggml_type)) return false;
-  *out_block_elements = kGgmlTypes[ggml_type].block_elements;
-  *out_block_bytes = kGgmlTypes[ggml_type].block_bytes;
+  const char *name;
+  uint32_t layout = layout_type(ggml_type, &name);
+  if (!ggml_type_known(layout)) return false;
+  *out_block_elements = kGgmlTypes[layout].block_elements;
+  *out_block_bytes = kGgmlTypes[layout].block_bytes;
   return true;
 }
 
 static const char *ggml_type_name(uint32_t ggml_type) {
-  return ggml_type_known(ggml_type) ? kGgmlTypes[ggml_type].name : "unknown";
+  const char *name;
+  layout_type(ggml_type, &name);
+  return name;
 }
 
 /// Reads one tensor info; fills *out when it is not NULL (the second pass).

@@ -241,6 +241,96 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   return true;
 }
 
+/// A matmul on interleaved quantized weights (IntegerDot in KernelAlgorithm.h).
+///
+/// 1. The activations are quantized once per call, before the parallel loop (K values per
+///    row: small next to the K x N weights).
+/// 2. `consumer` (the kernel output, or the matmul itself when something else follows) is
+///    tiled into `groupTile` groups of 16 columns times `rowTile` rows; tiles of columns run
+///    in parallel, and all row tiles of a column tile run back to back so its weights stay
+///    in L2.
+/// 3. Per tile and block, the int32 block dots of all groups x rows are VPDPBUSD
+///    accumulators in registers: each 64-byte weight load feeds `rowTile` instructions, each
+///    activation chunk is a broadcast operand. Then one convert and FMA per accumulator adds
+///    the block into the float sums.
+/// Measured on the 2-core AVX-512 VM: see docs/quantization.md (bench/quant_matvec.js).
+void scheduleIntegerMatmul(KernelStage &stage, TensorFunc *output, bool parallel) {
+  IntegerDot &dot = stage.integerDot;
+  const TensorFunc &t = stage.tensor;
+  int rows = extentOf(t, 1);
+  // Batch 1 (the LLM case): 4 independent accumulator chains hide VPDPBUSD's latency.
+  int groupTile = rows == 1 ? 4 : 2;
+  while (dot.groups % groupTile)
+    groupTile /= 2;
+  int rowTile = std::min(rows, 4);
+
+  Func scale = dot.activationScale, quants = dot.activationQuants, sums = dot.activationSums;
+  std::vector<Var> qv = quants.args(), sv = scale.args();
+  scale.compute_root();
+  sums.compute_root();
+  quants.compute_root();
+  if (dot.blocks >= 8) {
+    scale.vectorize(sv[0], 8);
+    sums.vectorize(sums.args()[0], 8);
+  }
+  quants.vectorize(qv[0], dot.blocks >= 2 ? 64 : 32);
+  if (parallel && rows >= 16) {
+    scale.parallel(sv[1]);
+    quants.parallel(qv[1]);
+    sums.parallel(sums.args()[1]);
+  }
+
+  Func consumer = output ? output->func : t.func;
+  std::vector<Var> vars = output ? output->vars : t.vars;
+  if (!output)
+    consumer.compute_root();
+  Var no("no"), ni("ni"), gi("gi"), li("li"), mo("mo"), mi("mi");
+  consumer.split(vars[0], no, ni, 16 * groupTile).split(ni, gi, li, 16).vectorize(li).unroll(gi);
+  std::vector<VarOrRVar> order{li, gi};
+  if (rows > 1) {
+    consumer.split(vars[1], mo, mi, rowTile, TailStrategy::ShiftInwards).unroll(mi);
+    order.push_back(mi);
+    order.push_back(mo);
+  } else {
+    order.push_back(vars[1]);
+  }
+  order.push_back(no);
+  for (size_t d = 2; d < vars.size(); ++d)
+    order.push_back(vars[d]);
+  consumer.reorder(order);
+  if (parallel && dot.groups / groupTile > 1)
+    consumer.parallel(no);
+
+  Func acc = dot.accumulator;
+  std::vector<Var> av = acc.args();  // lane, group, rows...
+  acc.compute_at(consumer, rows > 1 ? mo : Var(vars[1])).vectorize(av[0]).unroll(av[1]);
+  if (rows > 1)
+    acc.unroll(av[2]);
+  Halide::Stage accUpdate = acc.update();
+  std::vector<VarOrRVar> accOrder{av[0], av[1], av[2], dot.blockScan.x};
+  for (size_t d = 3; d < av.size(); ++d)
+    accOrder.push_back(av[d]);
+  accUpdate.reorder(accOrder).vectorize(av[0]).unroll(av[1]);
+  if (rows > 1)
+    accUpdate.unroll(av[2]);
+
+  Func blockDot = dot.blockDot;
+  std::vector<Var> bv = blockDot.args();  // lane, block, group, rows...
+  blockDot.compute_at(acc, dot.blockScan.x).vectorize(bv[0]).unroll(bv[2]);
+  if (rows > 1)
+    blockDot.unroll(bv[3]);
+  for (int u = 0; u < blockDot.num_update_definitions(); ++u) {
+    Halide::Stage update = blockDot.update(u);
+    std::vector<VarOrRVar> dotOrder{dot.quants.x, bv[0], bv[2], bv[3], dot.quants.y, bv[1]};
+    for (size_t d = 4; d < bv.size(); ++d)
+      dotOrder.push_back(bv[d]);
+    update.reorder(dotOrder).atomic().vectorize(dot.quants.x).vectorize(bv[0]).unroll(bv[2])
+        .unroll(dot.quants.y);
+    if (rows > 1)
+      update.unroll(bv[3]);
+  }
+}
+
 } // namespace
 
 void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params) {
@@ -254,6 +344,13 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
   for (KernelStage &stage : algorithm.stages) {
     if (stage.kind == StageClass::Weights)
       continue;
+    if (stage.kind == StageClass::QuantizedMatmul) {
+      bool atOutput = algorithm.outputs.size() == 1 && !outputScheduled &&
+                      algorithm.outputs[0].shape == stage.tensor.shape;
+      scheduleIntegerMatmul(stage, atOutput ? &algorithm.outputs[0] : nullptr, parallel);
+      outputScheduled |= atOutput;
+      continue;
+    }
     // A contraction feeding the kernel's only output is register-blocked at the output.
     if (algorithm.outputs.size() == 1 && !outputScheduled &&
         (stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||

@@ -49,6 +49,18 @@ Expr call(const TensorFunc &t, const Index &index) {
   return t.func(args);
 }
 
+/// IEEE binary16 bits (low 16 bits of a uint32) to float, exact for every finite value:
+/// exponent and mantissa move into binary32 position and a scale by 2^112 rebiases the
+/// exponent (and normalizes subnormals). Cheaper than Halide 14's general float16 cast.
+Expr binary16ToFloat(Expr bits) {
+  Expr magnitude = reinterpret(Float(32), (bits & 0x7fff) << 13) * 5.192296858534828e+33f;
+  return select((bits & 0x8000) != 0, -magnitude, magnitude);
+}
+
+bool isInterleavedFormat(llvm::StringRef format) {
+  return format == "q8_0x16" || format == "q4_0x16";
+}
+
 class Builder {
 public:
   llvm::DenseMap<Value, TensorFunc> tensors;
@@ -240,7 +252,25 @@ public:
     };
     std::string format = op.getFormat().str();
     Expr value;
-    if (format == "int8") {
+    if (isInterleavedFormat(format)) {
+      // [group, block, bytes]: see compiler/quantize/GgmlQuants.h for the arrangement.
+      Expr group = row / 16, lane = row % 16, block = k / 32, j = k % 32;
+      auto at = [&](Expr offset) {
+        return cast(UInt(32), call(packed, {group, block, offset}));
+      };
+      Expr d = binary16ToFloat(at(2 * lane) | (at(2 * lane + 1) << 8));
+      if (format == "q8_0x16") {
+        value = d * (cast(Float(32), at(32 + 64 * (j / 4) + 4 * lane + j % 4)) - 128.0f);
+      } else {
+        Expr e = j % 16, byte = at(32 + 64 * (e / 4) + 4 * lane + e % 4);
+        value = d * (cast(Float(32), select(j < 16, byte & 15, byte >> 4)) - 8.0f);
+      }
+      define(t, value);
+      tensors[op.getResult()] = t;
+      // Matmuls read these weights through integer dot products (integerMatmul); any other
+      // reader decodes them inline.
+      return;
+    } else if (format == "int8") {
       value = cast(Float(32), reinterpret(Int(8), cast(UInt(8), byteAt(k)))) *
               call(get(op.getScales()), {row});
     } else {
@@ -696,7 +726,86 @@ public:
     tensors[op.getResult()] = t;
   }
 
+  /// A matmul on q8_0x16/q4_0x16 weights as integer dot products, the way ggml computes
+  /// quantized matmuls: each 32-value block of an activation row is quantized to int8 with
+  /// scale amax/127, the weight quants (unsigned: q8_0 + 128, q4_0 nibbles) are multiplied
+  /// by it in int32, and each block's integer dot becomes float once:
+  ///   y[m, n] = sum_b dw[n, b] * dx[m, b] * (sum_j u[n, b, j] * qx[m, b, j] - o * sx[m, b])
+  /// with o the weight's offset (128 or 8) and sx the sum of the block's activation quants.
+  /// The 4 quants of one chunk and 16 output columns form one x86 VPDPBUSD.
+  bool integerMatmul(MatmulOp op, DequantizeOp weights) {
+    const TensorFunc &a = get(op.getLhs());
+    const TensorFunc &packed = get(weights.getPacked());
+    TensorFunc t = make(op.getResult(), "qmatmul");
+    size_t rank = t.shape.size();
+    if (rank < 2 || a.shape.size() != rank)
+      return false;
+    int64_t k = a.shape.back(), n = t.shape.back();
+    int blocks = int(weights.getRowLength() / 32), groups = int(n / 16);
+    bool q8 = weights.getFormat() == "q8_0x16";
+    std::string id = std::to_string(counter);
+    std::vector<Var> rowVars(t.vars.begin() + 1, t.vars.end());  // M, then batch axes
+    auto withRows = [&](std::vector<Expr> lead) {
+      lead.insert(lead.end(), rowVars.begin(), rowVars.end());
+      return lead;
+    };
+    // Activations past K (the weight rows' zero padding) read as zero.
+    auto activation = [&](Expr index) {
+      Expr value = a.func(withRows({k % 32 ? min(index, int(k) - 1) : index}));
+      return k % 32 ? select(index < int(k), value, 0.0f) : value;
+    };
+    IntegerDot dot;
+    dot.groups = groups;
+    dot.blocks = blocks;
+    Var kv("qk"), b("qb"), lane("lane"), group("group");
+    RDom scan(0, 32, "rj" + id), sumScan(0, 32, "rs" + id);
+    dot.activationScale = Func("act_scale_" + id);
+    dot.activationScale(withRows({b})) = maximum(abs(activation(b * 32 + scan))) / 127.0f;
+    Expr scale = dot.activationScale(withRows({kv / 32}));
+    dot.activationQuants = Func("act_quants_" + id);
+    dot.activationQuants(withRows({kv})) =
+        cast(Int(8), round(activation(kv) * select(scale > 0.0f, 1.0f / scale, 0.0f)));
+    dot.activationSums = Func("act_sums_" + id);
+    dot.activationSums(withRows({b})) =
+        sum(cast(Int(32), dot.activationQuants(withRows({b * 32 + sumScan}))));
+    // Per block: VPDPBUSD over chunks of 4 quants (q4_0: low nibbles, then high nibbles).
+    dot.quants = RDom(0, 4, 0, q8 ? 8 : 4, "rq" + id);
+    RVar i = dot.quants.x, c = dot.quants.y;
+    dot.blockDot = Func("block_dot_" + id);
+    std::vector<Expr> dotArgs = withRows({lane, b, group});
+    Expr byte = call(packed, {group, b, 32 + 64 * c + 4 * lane + i});
+    auto quant = [&](Expr e) {
+      return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
+    };
+    dot.blockDot(dotArgs) = 0;
+    if (q8) {
+      dot.blockDot(dotArgs) += cast(Int(32), byte) * quant(4 * c + i);
+    } else {
+      dot.blockDot(dotArgs) += cast(Int(32), byte & 15) * quant(4 * c + i);
+      dot.blockDot(dotArgs) += cast(Int(32), byte >> 4) * quant(16 + 4 * c + i);
+    }
+    dot.blockScan = RDom(0, blocks, "rb" + id);
+    RVar rb = dot.blockScan.x;
+    auto scaleByte = [&](Expr offset) { return cast(UInt(32), call(packed, {group, rb, offset})); };
+    Expr weightScale = binary16ToFloat(scaleByte(2 * lane) | (scaleByte(2 * lane + 1) << 8));
+    Expr blockSum = dot.blockDot(withRows({lane, rb, group})) -
+                    (q8 ? 128 : 8) * dot.activationSums(withRows({rb}));
+    dot.accumulator = Func("qacc_" + id);
+    dot.accumulator(withRows({lane, group})) = 0.0f;
+    dot.accumulator(withRows({lane, group})) +=
+        cast(Float(32), blockSum) * (weightScale * dot.activationScale(withRows({rb})));
+    Expr column = t.vars[0];
+    define(t, dot.accumulator(withRows({column % 16, column / 16})));
+    algorithm.stages.push_back({t, StageClass::QuantizedMatmul});
+    algorithm.stages.back().integerDot = dot;
+    tensors[op.getResult()] = t;
+    return true;
+  }
+
   void matmul(MatmulOp op) {
+    if (auto weights = op.getRhs().getDefiningOp<DequantizeOp>())
+      if (isInterleavedFormat(weights.getFormat()) && integerMatmul(op, weights))
+        return;
     const TensorFunc &a = get(op.getLhs());
     const TensorFunc &b = get(op.getRhs());
     TensorFunc t = make(op.getResult(), "matmul");

@@ -18,7 +18,22 @@ namespace kiln {
 
 /// Kernel classes pick the schedule template.
 enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, Softmax, Data,
-                        Weights /* quantized weights decoded for a contraction */ };
+                        Weights /* quantized weights decoded for a contraction */,
+                        QuantizedMatmul /* integer dot products on interleaved weights */ };
+
+/// The pieces of a matmul on q8_0x16/q4_0x16 weights (KernelAlgorithm.cpp, matmul). `rows`
+/// stands for the matmul's row axes (M, then batch axes), Halide order.
+struct IntegerDot {
+  Halide::Func activationScale;   // (block, rows): the block's absolute maximum / 127
+  Halide::Func activationQuants;  // (k, rows): int8 activations
+  Halide::Func activationSums;    // (block, rows): int32 sum of a block's quants
+  Halide::Func blockDot;          // (lane, block, group, rows): int32 dot of one block
+  Halide::RDom quants;            // blockDot's updates: (byte i of a 4-byte chunk, chunk)
+  Halide::Func accumulator;       // (lane, group, rows): float, summed over blocks
+  Halide::RDom blockScan;         // accumulator's update: the blocks of a row
+  int groups = 0;                 // output columns / 16
+  int blocks = 0;                 // padded K / 32
+};
 
 /// A Func with the static shape (ONNX order) of the tensor it computes.
 struct TensorFunc {
@@ -40,6 +55,8 @@ struct KernelStage {
   bool pointwise = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
   int rowDimension = -1;
+  /// QuantizedMatmul: `tensor` reads `integerDot.accumulator` (lane = column % 16).
+  IntegerDot integerDot;
 };
 
 struct KernelAlgorithm {

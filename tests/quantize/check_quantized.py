@@ -6,9 +6,17 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
   1. the weights file holds, for each quantized weight, a GGUF tensor of GGML's type whose
      bytes equal those of an independent numpy implementation of ggml's reference
      quantizer (tests/unit/quantize_vectors.py), rows along the reduction axis, zero-padded;
+     on a host with 8-bit dot products (x86 AVX512-VNNI) a Q8_0/Q4_0 matmul weight is
+     stored in kiln's interleaved twin instead (type 1024 + GGML's), and its bytes must be
+     the reference bytes arranged as docs/formats.md describes;
   2. the executable's output equals a numpy forward pass with the weights dequantized by
      that reference (within float32 summation-order tolerance), so the kernels decode the
-     packed blocks exactly.
+     packed blocks exactly. A matmul on interleaved weights quantizes its activations to
+     int8 per block of 32 (scale amax/127, round half to even) and multiplies in integers;
+     the reference then does the same in numpy.
+A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is not a
+multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
+for Q8_0 and Q4_0.
 usage: check_quantized.py KILN WORK_DIR
 """
 import os
@@ -74,6 +82,62 @@ def int8_reference(rows):
     return (q.astype(np.float32) * scales[:, None]).astype(np.float32)
 
 
+def deinterleave(raw, fmt, rows, length):
+    """kiln's q8_0x16 / q4_0x16 bytes back to GGML rows (docs/formats.md)."""
+    block = ref.FORMATS[fmt][1]
+    blocks = length // 32
+    data = np.frombuffer(raw, dtype=np.uint8)
+    out = np.zeros(rows * blocks * block, dtype=np.uint8)
+    for row in range(rows):
+        group, lane = divmod(row, 16)
+        for b in range(blocks):
+            src = (group * blocks + b) * 16 * block
+            dst = (row * blocks + b) * block
+            out[dst:dst + 2] = data[src + 2 * lane:src + 2 * lane + 2]
+            for e in range(block - 2):
+                byte = data[src + 32 + 64 * (e // 4) + 4 * lane + e % 4]
+                out[dst + 2 + e] = byte ^ 0x80 if fmt == 'q8_0' else byte
+    return out.tobytes()
+
+
+def block_quants(raw, fmt, rows, length):
+    """(d[rows, blocks] float32, q[rows, blocks, 32] int) from GGML rows of Q8_0 or Q4_0."""
+    block = ref.FORMATS[fmt][1]
+    blocks = length // 32
+    data = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(rows, blocks, block)
+    d = data[:, :, :2].copy().view(np.float16)[:, :, 0].astype(np.float32)
+    if fmt == 'q8_0':
+        q = data[:, :, 2:].view(np.int8).astype(np.int64)
+    else:
+        nibbles = data[:, :, 2:].astype(np.int64)
+        q = np.concatenate([nibbles & 15, nibbles >> 4], axis=2) - 8
+    return d, q
+
+
+def integer_matmul(x, d, q, length):
+    """What kiln's integer kernel computes: x[..., K] quantized per block of 32 (scale
+    amax/127 in float32, round half to even), integer block dots, float64 sums."""
+    rows = x.reshape(-1, x.shape[-1]).astype(np.float32)
+    padded = np.zeros((rows.shape[0], length), dtype=np.float32)
+    padded[:, :rows.shape[1]] = rows
+    blocks = padded.reshape(rows.shape[0], -1, 32)
+    scale = (np.abs(blocks).max(axis=2) / np.float32(127)).astype(np.float32)
+    inverse = np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0).astype(np.float32)
+    qx = np.round((blocks * inverse[:, :, None]).astype(np.float32)).astype(np.int64)
+    dots = np.einsum('mbj,nbj->mnb', qx, q)  # exact integers
+    y = (dots * (d[None, :, :].astype(np.float64) * scale[:, None, :].astype(np.float64))).sum(axis=2)
+    return y.reshape(x.shape[:-1] + (d.shape[0],))
+
+
+def check_output(fmt, got, want):
+    error = np.abs(got - want).max()
+    tolerance = 1e-5 * max(1.0, np.abs(want).max())
+    if error > tolerance:
+        print(f'FAIL {fmt}: output differs from the reference by {error:.3g}')
+        return False, error
+    return True, error
+
+
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
     os.makedirs(work, exist_ok=True)
@@ -102,6 +166,7 @@ def main():
                         '--quantize-all-layers'], check=True, capture_output=True)
         tensors = read_gguf(exe + '.gguf')
         dequantized = {}
+        integer = False
         ok = True
         for name, rows in weight_rows.items():
             if fmt == 'int8':
@@ -111,6 +176,11 @@ def main():
             padded = (rows.shape[1] + 31) // 32 * 32
             dequantized[name] = np.array(values, dtype=np.float32).reshape(rows.shape[0], padded)[:, :rows.shape[1]]
             kind, ne, data = tensors[name]
+            if name == 'fc.w' and kind == 1024 + GGML_TYPE[fmt]:
+                integer = True
+                data = deinterleave(data, fmt, rows.shape[0], padded)
+                kind -= 1024
+                dequantized['fc.w.quants'] = block_quants(raw, fmt, rows.shape[0], padded)
             if kind != GGML_TYPE[fmt] or list(ne) != [padded, rows.shape[0]] or data != bytes(raw):
                 print(f'FAIL {fmt}: GGUF tensor {name} (type {kind}, dims {list(ne)}) '
                       f'differs from the reference quantizer')
@@ -119,16 +189,53 @@ def main():
         subprocess.run([exe, '--input', f'x={work}/x.npy', '--output-dir', out], check=True,
                        capture_output=True)
         got = np.load(os.path.join(out, 'y.npy')).reshape(-1)
-        h = x @ dequantized['fc.w'].T
+        if integer:
+            h = integer_matmul(x, *dequantized['fc.w.quants'], 64)
+        else:
+            h = x @ dequantized['fc.w'].T
         want = (dequantized['conv.w'] @ h.reshape(48)).reshape(-1)
-        error = np.abs(got - want).max()
-        tolerance = 1e-5 * max(1.0, np.abs(want).max())
-        if error > tolerance:
-            print(f'FAIL {fmt}: output differs from the dequantized reference by {error:.3g}')
-            ok = False
+        good, error = check_output(fmt, got, want)
+        ok = ok and good
         if ok:
             what = 'per-row int8' if fmt == 'int8' else 'GGUF bytes equal the reference quantizer'
-            print(f'PASS {fmt}: {what}; output within {error:.2g} of the dequantized reference')
+            how = ', integer dot products' if integer else ''
+            print(f'PASS {fmt}: {what}{how}; output within {error:.2g} of the dequantized reference')
+            passed += 1
+        else:
+            failed += 1
+
+    # The integer kernel's tiling: batch axes, 5 rows, K = 70 (3 blocks), N = 64 (4 groups).
+    w3 = rng.standard_normal((70, 64)).astype(np.float32)
+    bias = rng.standard_normal(64).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('MatMul', ['x', 'w'], ['h'], name='fc'),
+         helper.make_node('Add', ['h', 'b'], ['y'], name='bias')],
+        'tiles', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 5, 70])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 5, 64])],
+        [numpy_helper.from_array(w3, 'w'), numpy_helper.from_array(bias, 'b')])
+    tiles_path = os.path.join(work, 'tiles.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), tiles_path)
+    x3 = rng.standard_normal((2, 5, 70)).astype(np.float32)
+    np.save(os.path.join(work, 'x3.npy'), x3)
+    for fmt in ['q8_0', 'q4_0']:
+        exe = os.path.join(work, 'tiles_' + fmt)
+        subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
+                        '--quantize-all-layers'], check=True, capture_output=True)
+        kind, _, _ = read_gguf(exe + '.gguf')['w']
+        raw, values = ref.quantize_rows(fmt, w3.T.copy(), fused=False)
+        out = os.path.join(work, f'out_tiles_{fmt}')
+        subprocess.run([exe, '--input', f'x={work}/x3.npy', '--output-dir', out], check=True,
+                       capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy'))
+        integer = kind == 1024 + GGML_TYPE[fmt]
+        if integer:
+            want = integer_matmul(x3, *block_quants(raw, fmt, 64, 96), 96) + bias
+        else:
+            want = x3 @ np.array(values, dtype=np.float32).reshape(64, 96)[:, :70].T + bias
+        good, error = check_output(fmt + ' [2,5,70]x[70,64]', got, want)
+        if good:
+            how = 'integer dot products' if integer else 'float'
+            print(f'PASS {fmt} [2,5,70]x[70,64] ({how}): output within {error:.2g} of the reference')
             passed += 1
         else:
             failed += 1

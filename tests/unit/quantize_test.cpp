@@ -208,6 +208,82 @@ TEST(GgmlFormat, TypeIdsSizesAndNames) {
   EXPECT_EQ(kiln::kGgmlBlockLength, 32);
 }
 
+/// Quantized rows of random data (`rows` x `rowLength`) in `format`.
+std::vector<uint8_t> randomQuantizedRows(GgmlQuantFormat format, int64_t rows,
+                                         int64_t rowLength, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  std::vector<float> data(size_t(rows * rowLength));
+  for (float &x : data)
+    x = normal(rng);
+  std::vector<uint8_t> packed;
+  std::string error;
+  EXPECT_TRUE(kiln::quantizeRows(format, data.data(), rows, rowLength, packed, error)) << error;
+  return packed;
+}
+
+// The interleaved twins hold GGML's bytes at the positions docs/formats.md gives, and
+// decoding them by that description gives dequantizeRows' values.
+TEST(Interleaved, BytesSitWhereTheLayoutSays) {
+  for (GgmlQuantFormat format : {GgmlQuantFormat::Q8_0, GgmlQuantFormat::Q4_0}) {
+    const int64_t rows = 48, rowLength = 96, blocks = 3;
+    const int64_t blockBytes = kiln::ggmlBlockBytes(format);
+    std::vector<uint8_t> plain = randomQuantizedRows(format, rows, rowLength, 11);
+    std::vector<uint8_t> interleaved, back;
+    std::string error;
+    ASSERT_TRUE(kiln::interleaveRows(format, plain.data(), plain.size(), rows, rowLength,
+                                     interleaved, error)) << error;
+    ASSERT_EQ(interleaved.size(), plain.size());
+    std::vector<float> expected;
+    ASSERT_TRUE(kiln::dequantizeRows(format, plain.data(), plain.size(), rows, rowLength,
+                                     expected, error)) << error;
+    for (int64_t row = 0; row < rows; ++row) {
+      int64_t group = row / 16, lane = row % 16;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t *block = interleaved.data() + (group * blocks + b) * 16 * blockBytes;
+        uint16_t bits = uint16_t(block[2 * lane] | block[2 * lane + 1] << 8);
+        float d = kiln::fp16ToFp32(bits);
+        for (int64_t j = 0; j < 32; ++j) {
+          float value;
+          if (format == GgmlQuantFormat::Q8_0) {
+            int u = block[32 + 64 * (j / 4) + 4 * lane + j % 4];
+            value = d * float(u - 128);
+          } else {
+            int e = int(j % 16);
+            int byte = block[32 + 64 * (e / 4) + 4 * lane + e % 4];
+            value = d * float((j < 16 ? byte & 15 : byte >> 4) - 8);
+          }
+          ASSERT_EQ(value, expected[size_t(row * rowLength + b * 32 + j)])
+              << kiln::interleavedFormatName(format) << " row " << row << " block " << b
+              << " element " << j;
+        }
+      }
+    }
+    ASSERT_TRUE(kiln::deinterleaveRows(format, interleaved.data(), interleaved.size(), rows,
+                                       rowLength, back, error)) << error;
+    EXPECT_EQ(back, plain);
+    EXPECT_EQ(kiln::interleavedTypeId(format), 1024 + kiln::ggmlTypeId(format));
+  }
+  EXPECT_EQ(kiln::interleavedFormatName(GgmlQuantFormat::Q8_0), "q8_0x16");
+}
+
+TEST(Interleaved, RejectsWhatItCannotArrange) {
+  std::vector<uint8_t> plain = randomQuantizedRows(GgmlQuantFormat::Q8_0, 8, 32, 3), out;
+  std::string error;
+  EXPECT_FALSE(kiln::interleaveRows(GgmlQuantFormat::Q8_0, plain.data(), plain.size(), 8, 32,
+                                    out, error));
+  EXPECT_NE(error.find("8 rows are not a multiple of 16"), std::string::npos) << error;
+  plain = randomQuantizedRows(GgmlQuantFormat::Q8_0, 16, 32, 3);
+  EXPECT_FALSE(kiln::interleaveRows(GgmlQuantFormat::Q8_0, plain.data(), plain.size() - 1, 16,
+                                    32, out, error));
+  EXPECT_NE(error.find("bytes where 16 rows of 32 values take 544"), std::string::npos) << error;
+  EXPECT_FALSE(kiln::hasInterleavedLayout(GgmlQuantFormat::Q5_0));
+  EXPECT_FALSE(kiln::interleaveRows(GgmlQuantFormat::Q5_0, plain.data(), plain.size(), 16, 32,
+                                    out, error));
+  EXPECT_NE(error.find("q5_0 has no interleaved layout"), std::string::npos) << error;
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(GgmlErrors, RowLengthMustBeAMultipleOf32) {
   std::vector<float> data(45, 1.0f);
   std::vector<uint8_t> out = {1, 2, 3};

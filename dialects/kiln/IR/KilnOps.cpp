@@ -721,7 +721,8 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
 
 LogicalResult DequantizeOp::verify() {
   static const std::pair<const char *, int64_t> blockBytes[] = {
-      {"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}, {"q5_0", 22}, {"q5_1", 24}, {"int8", 0}};
+      {"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}, {"q5_0", 22}, {"q5_1", 24}, {"int8", 0},
+      {"q8_0x16", 34}, {"q4_0x16", 18}};
   int64_t bytes = -1;
   for (auto [name, size] : blockBytes)
     if (getFormat() == name)
@@ -738,6 +739,23 @@ LogicalResult DequantizeOp::verify() {
   if (isInt8 ? rowLength != length : (rowLength < length || rowLength % 32 != 0 || rowLength - length >= 32))
     return emitOpError("row_length ") << rowLength << " does not fit rows of " << length;
   int64_t rowBytes = isInt8 ? rowLength : rowLength / 32 * bytes;
+  // The interleaved layouts store groups of 16 rows, block by block
+  // (kiln-interleave-quantized-weights): [rows/16, blocks, 16 * block bytes].
+  if (getFormat().ends_with("x16")) {
+    if (rows % 16 != 0)
+      return emitOpError("format ") << getFormat() << " needs a multiple of 16 rows, got "
+                                     << rows;
+    SmallVector<int64_t> expected{rows / 16, rowLength / 32, 16 * bytes};
+    if (shapeOf(getPacked()) != ArrayRef<int64_t>(expected))
+      return emitOpError("packed weights must have shape [") << expected[0] << ","
+                                                            << expected[1] << "," << expected[2]
+                                                            << "]";
+    if (getScales())
+      return emitOpError("block formats carry their own scales");
+    if (!getType().getElementType().isF32())
+      return emitOpError("dequantizes to float32 only");
+    return success();
+  }
   if (shapeOf(getPacked()) != ArrayRef<int64_t>{rows, rowBytes})
     return emitOpError("packed weights must have shape [") << rows << "," << rowBytes << "]";
   if (isInt8 != bool(getScales()))

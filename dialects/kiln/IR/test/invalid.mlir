@@ -92,3 +92,21 @@ func.func @bad_dequantize_format(%p: tensor<4x34xui8>) -> tensor<32x4xf32> {
   %w = kiln.dequantize %p {format = "q3_k", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<4x34xui8>) -> tensor<32x4xf32>
   return %w : tensor<32x4xf32>
 }
+
+// -----
+
+// Interleaved formats group 16 rows.
+func.func @bad_interleaved_rows(%p: tensor<1x1x544xui8>) -> tensor<32x8xf32> {
+  // expected-error @+1 {{format q8_0x16 needs a multiple of 16 rows, got 8}}
+  %w = kiln.dequantize %p {format = "q8_0x16", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<1x1x544xui8>) -> tensor<32x8xf32>
+  return %w : tensor<32x8xf32>
+}
+
+// -----
+
+// ... stored as [groups, blocks, 16 * block bytes].
+func.func @bad_interleaved_shape(%p: tensor<16x34xui8>) -> tensor<32x16xf32> {
+  // expected-error @+1 {{packed weights must have shape [1,1,544]}}
+  %w = kiln.dequantize %p {format = "q8_0x16", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<16x34xui8>) -> tensor<32x16xf32>
+  return %w : tensor<32x16xf32>
+}

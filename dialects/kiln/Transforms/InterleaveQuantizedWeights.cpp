@@ -1,0 +1,88 @@
+//===- InterleaveQuantizedWeights.cpp - 16-row interleaved Q8_0/Q4_0 weights ===//
+//
+// See Passes.td. Runs after kiln-quantize-weights, and only for targets with 8-bit dot
+// products (the driver decides); the layout itself is compiler/quantize's interleaveRows.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/Transforms/Passes.h"
+
+#include "compiler/quantize/GgmlQuants.h"
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_INTERLEAVEQUANTIZEDWEIGHTSPASS
+#include "dialects/kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Every user reads `value` as the right operand of a matmul.
+bool onlyMatmulWeights(Value value) {
+  return llvm::all_of(value.getUses(), [](OpOperand &use) {
+    auto matmul = dyn_cast<MatmulOp>(use.getOwner());
+    return matmul && use.getOperandNumber() == 1;
+  });
+}
+
+struct InterleaveQuantizedWeightsPass
+    : impl::InterleaveQuantizedWeightsPassBase<InterleaveQuantizedWeightsPass> {
+  void runOnOperation() override {
+    std::vector<DequantizeOp> candidates;
+    getOperation().walk([&](DequantizeOp op) { candidates.push_back(op); });
+    for (DequantizeOp op : candidates) {
+      GgmlQuantFormat format;
+      if (!parseGgmlQuantFormat(op.getFormat().str(), format) || !hasInterleavedLayout(format))
+        continue;
+      auto constant = op.getPacked().getDefiningOp<ConstantOp>();
+      ArrayRef<int64_t> shape = op.getType().getShape();
+      if (!constant || shape.size() != 2 || op.getRowAxis() != 1 ||
+          shape[1] % kInterleavedRows != 0 || op->use_empty() || !onlyMatmulWeights(op))
+        continue;
+      std::vector<char> raw = constantBytes(constant.getValue());
+      std::vector<uint8_t> interleaved;
+      std::string error;
+      if (!interleaveRows(format, reinterpret_cast<const uint8_t *>(raw.data()), raw.size(),
+                          shape[1], op.getRowLength(), interleaved, error)) {
+        op->emitError("cannot interleave quantized weights: ") << error;
+        return signalPassFailure();
+      }
+      OpBuilder builder(op);
+      // [groups, blocks, bytes of one block of 16 rows]: a block's 16 rows are contiguous.
+      int64_t blocks = op.getRowLength() / kGgmlBlockLength;
+      auto packedType = RankedTensorType::get(
+          {shape[1] / kInterleavedRows, blocks, kInterleavedRows * ggmlBlockBytes(format)},
+          llvm::cast<RankedTensorType>(constant.getType()).getElementType());
+      std::string name = "weight";
+      if (auto nameAttr = constant->getAttrOfType<StringAttr>("kiln.name"))
+        name = nameAttr.str();
+      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(reinterpret_cast<const char *>(interleaved.data()),
+                         interleaved.size()),
+          64);
+      auto packed = ConstantOp::create(
+          builder, constant.getLoc(), packedType,
+          DenseResourceElementsAttr::get(packedType, name + ".x16", std::move(blob)));
+      // Same GGUF name and dims as the GGML tensor; the type id tells the arrangement.
+      packed->setAttr("kiln.name", builder.getStringAttr(name));
+      packed->setAttr("kiln.ggml_type", builder.getI64IntegerAttr(interleavedTypeId(format)));
+      if (auto dims = constant->getAttr("kiln.ggml_dims"))
+        packed->setAttr("kiln.ggml_dims", dims);
+      auto view = DequantizeOp::create(builder, op.getLoc(), op.getType(), packed, Value(),
+                                       builder.getStringAttr(interleavedFormatName(format)),
+                                       op.getRowAxisAttr(), op.getRowLengthAttr());
+      op.getResult().replaceAllUsesWith(view.getResult());
+      op->erase();
+      if (constant->use_empty())
+        constant->erase();
+    }
+  }
+};
+
+} // namespace
+} // namespace kiln
