@@ -6,7 +6,7 @@ usage: /usr/bin/python3 bench/make_matvec_models.py OUT_DIR
 bench/quant_matvec.js measures how fast kiln streams quantized weights through a batch-1
 matrix-vector product, the operation that dominates LLM decoding: y[1, N] = x[1, K] @ W[K, N]
 with W a constant, for the (K, N) of a 7B transformer's attention projection (4096, 4096) and
-FFN up projection (4096, 11008). kiln's --quantize keeps the first and the last quantizable
+FFN up projection (4096, 11008), and the 8B FFN size (4096, 14336) ggml is timed at. kiln's --quantize keeps the first and the last quantizable
 layer in float, so a single MatMul would never be quantized; each model is therefore a chain of
 three MatMuls:
 
@@ -30,7 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-SIZES = [(4096, 4096, '7B attention projection'), (4096, 11008, '7B FFN up projection')]
+SIZES = [(4096, 4096, '7B attention projection'), (4096, 11008, '7B FFN up projection'),
+         (4096, 14336, '8B FFN up projection, the size ggml was timed at in issue #5')]
 EDGE = 32  # width of the small first and last matmuls
 
 

@@ -8,7 +8,7 @@
 // speed is the speed at which the weights arrive; quantized weights are fewer bytes, and the
 // question is whether kiln's kernels, which decode each weight where they read it, turn that into
 // time. bench/make_matvec_models.py writes x[1,K] @ W[K,N] models for (K,N) = (4096,4096) and
-// (4096,11008), each as a chain of three MatMuls whose small first and last layers stay float
+// (4096,11008) and (4096,14336), each as a chain of three MatMuls whose small first and last layers stay float
 // so the big middle one is quantized (checked here in kiln's --report). Each model is compiled
 // in float and in every format (cached under bench/work/quant_matvec/), its output checked once
 // against the exact float64 result, and timed with the executable's --bench in --rounds rounds

@@ -25,9 +25,9 @@ struct TargetInfo {
   std::string cc;            // C compiler that builds and links the artifact
   std::vector<std::string> ccFlags;
   /// Halide target for kernels with 8-bit integer dot products (quantized matmuls on
-  /// interleaved weights); empty when the target has no such instruction. Only those
-  /// kernels use it: Halide 14 names the feature after Sapphire Rapids and tunes for that
-  /// CPU, so float kernels keep `halideTarget`.
+  /// interleaved weights); empty when the target has no fast way to do them (aarch64 for
+  /// now). Only those kernels use it: with VNNI it carries Halide 14's Sapphire Rapids
+  /// feature, which also tunes for that CPU, so float kernels keep `halideTarget`.
   std::string integerDotTarget;
 };
 

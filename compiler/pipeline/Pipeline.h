@@ -22,7 +22,7 @@ struct PipelineOptions {
   bool quantizationReport = false;
   /// Quantize the first and last layer too (by default they stay float).
   bool quantizeEnds = false;
-  /// The target has 8-bit dot products: interleave Q8_0/Q4_0 matmul weights for them.
+  /// The target has fast 8-bit dot products (x86): interleave Q8_0/Q4_0 matmul weights.
   bool integerDotWeights = false;
 };
 

@@ -16,7 +16,8 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
      the reference then does the same in numpy.
 A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is not a
 multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
-for Q8_0 and Q4_0.
+for Q8_0 and Q4_0, for the host and, where the CPU has AVX2, the x86-64-avx2 target (the
+same kernel without VNNI).
 usage: check_quantized.py KILN WORK_DIR
 """
 import os
@@ -217,13 +218,18 @@ def main():
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), tiles_path)
     x3 = rng.standard_normal((2, 5, 70)).astype(np.float32)
     np.save(os.path.join(work, 'x3.npy'), x3)
-    for fmt in ['q8_0', 'q4_0']:
-        exe = os.path.join(work, 'tiles_' + fmt)
+    # The host, and the AVX2 target (no VNNI, no AVX-512) where this CPU can run it.
+    targets = ['host']
+    if os.path.exists('/proc/cpuinfo') and ' avx2' in open('/proc/cpuinfo').read():
+        targets.append('x86-64-avx2')
+    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0']]:
+        exe = os.path.join(work, f'tiles_{fmt}_{target}')
         subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers'], check=True, capture_output=True)
+                        '--quantize-all-layers', '--target', target], check=True,
+                       capture_output=True)
         kind, _, _ = read_gguf(exe + '.gguf')['w']
         raw, values = ref.quantize_rows(fmt, w3.T.copy(), fused=False)
-        out = os.path.join(work, f'out_tiles_{fmt}')
+        out = os.path.join(work, f'out_tiles_{fmt}_{target}')
         subprocess.run([exe, '--input', f'x={work}/x3.npy', '--output-dir', out], check=True,
                        capture_output=True)
         got = np.load(os.path.join(out, 'y.npy'))
@@ -232,10 +238,11 @@ def main():
             want = integer_matmul(x3, *block_quants(raw, fmt, 64, 96), 96) + bias
         else:
             want = x3 @ np.array(values, dtype=np.float32).reshape(64, 96)[:, :70].T + bias
-        good, error = check_output(fmt + ' [2,5,70]x[70,64]', got, want)
+        good, error = check_output(f'{fmt} {target} [2,5,70]x[70,64]', got, want)
         if good:
             how = 'integer dot products' if integer else 'float'
-            print(f'PASS {fmt} [2,5,70]x[70,64] ({how}): output within {error:.2g} of the reference')
+            print(f'PASS {fmt} {target} [2,5,70]x[70,64] ({how}): output within {error:.2g} '
+                  'of the reference')
             passed += 1
         else:
             failed += 1
