@@ -427,7 +427,8 @@ bool dequantizeRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCou
 //===----------------------------------------------------------------------===//
 
 bool hasInterleavedLayout(GgmlQuantFormat format) {
-  return format == GgmlQuantFormat::Q8_0 || format == GgmlQuantFormat::Q4_0;
+  return format == GgmlQuantFormat::Q8_0 || format == GgmlQuantFormat::Q4_0 ||
+         format == GgmlQuantFormat::Q4_1;
 }
 
 std::string interleavedFormatName(GgmlQuantFormat format) {
@@ -436,9 +437,10 @@ std::string interleavedFormatName(GgmlQuantFormat format) {
 
 namespace {
 
-/// Moves every byte of `rows` GGML rows to or from its interleaved position: byte p of row
-/// r's block b (p >= 2 past the binary16 d) goes to 32 + 64*((p-2)/4) + 4*r + (p-2)%4 of the
-/// group's block b, d to 2*r. Q8_0 quants are stored offset by 128 (unsigned).
+/// Moves every byte of `rows` GGML rows to or from its interleaved position. A block starts
+/// with h bytes of binary16 scales (h = 2: d; Q4_1: d, m); scale s of row r goes to
+/// 32*s + 2*r of the group's block, and quant byte e (after the scales) to
+/// 16*h + 64*(e/4) + 4*r + e%4. Q8_0 quants are stored offset by 128 (unsigned).
 bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
                      int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
                      std::string &error, bool toInterleaved) {
@@ -463,6 +465,7 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
     return false;
   }
   const uint8_t flip = format == GgmlQuantFormat::Q8_0 ? 0x80 : 0x00;
+  const int64_t scaleBytes = format == GgmlQuantFormat::Q4_1 ? 4 : 2;
   out.resize(expected);
   for (int64_t row = 0; row < rows; ++row) {
     int64_t group = row / kInterleavedRows, lane = row % kInterleavedRows;
@@ -475,10 +478,11 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
         else
           out[plain + from] = bytes[packed + to] ^ mask;
       };
-      move(0, size_t(2 * lane), 0);
-      move(1, size_t(2 * lane + 1), 0);
-      for (int64_t e = 0; e < blockBytes - 2; ++e)
-        move(size_t(2 + e), size_t(32 + 64 * (e / 4) + 4 * lane + e % 4), flip);
+      for (int64_t p = 0; p < scaleBytes; ++p)
+        move(size_t(p), size_t(32 * (p / 2) + 2 * lane + p % 2), 0);
+      for (int64_t e = 0; e < blockBytes - scaleBytes; ++e)
+        move(size_t(scaleBytes + e),
+             size_t(16 * scaleBytes + 64 * (e / 4) + 4 * lane + e % 4), flip);
     }
   }
   return true;

@@ -177,6 +177,7 @@ static const struct {
   uint32_t ggml_twin;
 } kKilnTypes[] = {
     {KILN_Q4_0_X16, "q4_0x16", KILN_GGML_Q4_0},
+    {KILN_Q4_1_X16, "q4_1x16", KILN_GGML_Q4_1},
     {KILN_Q8_0_X16, "q8_0x16", KILN_GGML_Q8_0},
 };
 

@@ -58,7 +58,7 @@ Expr binary16ToFloat(Expr bits) {
 }
 
 bool isInterleavedFormat(llvm::StringRef format) {
-  return format == "q8_0x16" || format == "q4_0x16";
+  return format == "q8_0x16" || format == "q4_0x16" || format == "q4_1x16";
 }
 
 class Builder {
@@ -258,12 +258,17 @@ public:
       auto at = [&](Expr offset) {
         return cast(UInt(32), call(packed, {group, block, offset}));
       };
-      Expr d = binary16ToFloat(at(2 * lane) | (at(2 * lane + 1) << 8));
+      auto half = [&](int scale) {
+        return binary16ToFloat(at(32 * scale + 2 * lane) | (at(32 * scale + 2 * lane + 1) << 8));
+      };
+      Expr d = half(0);
       if (format == "q8_0x16") {
         value = d * (cast(Float(32), at(32 + 64 * (j / 4) + 4 * lane + j % 4)) - 128.0f);
       } else {
-        Expr e = j % 16, byte = at(32 + 64 * (e / 4) + 4 * lane + e % 4);
-        value = d * (cast(Float(32), select(j < 16, byte & 15, byte >> 4)) - 8.0f);
+        int quants = format == "q4_1x16" ? 64 : 32;  // bytes of scales before the quants
+        Expr e = j % 16, byte = at(quants + 64 * (e / 4) + 4 * lane + e % 4);
+        Expr q = cast(Float(32), select(j < 16, byte & 15, byte >> 4));
+        value = format == "q4_1x16" ? d * q + half(1) : d * (q - 8.0f);
       }
       define(t, value);
       tensors[op.getResult()] = t;
@@ -731,7 +736,8 @@ public:
   /// scale amax/127, the weight quants (unsigned: q8_0 + 128, q4_0 nibbles) are multiplied
   /// by it in int32, and each block's integer dot becomes float once:
   ///   y[m, n] = sum_b dw[n, b] * dx[m, b] * (sum_j u[n, b, j] * qx[m, b, j] - o * sx[m, b])
-  /// with o the weight's offset (128 or 8) and sx the sum of the block's activation quants.
+  /// with o the weight's offset (128 or 8) and sx the sum of the block's activation quants;
+  /// q4_1's minimum m adds m[n, b] * dx[m, b] * sx[m, b] instead (o = 0).
   /// The 4 quants of one chunk and 16 output columns form one x86 VPDPBUSD.
   bool integerMatmul(MatmulOp op, DequantizeOp weights) {
     const TensorFunc &a = get(op.getLhs());
@@ -742,7 +748,8 @@ public:
       return false;
     int64_t k = a.shape.back(), n = t.shape.back();
     int blocks = int(weights.getRowLength() / 32), groups = int(n / 16);
-    bool q8 = weights.getFormat() == "q8_0x16";
+    bool q8 = weights.getFormat() == "q8_0x16", q41 = weights.getFormat() == "q4_1x16";
+    int quantsAt = q41 ? 64 : 32;  // bytes of scales (d, and m for q4_1) before the quants
     std::string id = std::to_string(counter);
     std::vector<Var> rowVars(t.vars.begin() + 1, t.vars.end());  // M, then batch axes
     auto withRows = [&](std::vector<Expr> lead) {
@@ -773,7 +780,7 @@ public:
     RVar i = dot.quants.x, c = dot.quants.y;
     dot.blockDot = Func("block_dot_" + id);
     std::vector<Expr> dotArgs = withRows({lane, b, group});
-    Expr byte = call(packed, {group, b, 32 + 64 * c + 4 * lane + i});
+    Expr byte = call(packed, {group, b, quantsAt + 64 * c + 4 * lane + i});
     auto quant = [&](Expr e) {
       return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
     };
@@ -786,14 +793,21 @@ public:
     }
     dot.blockScan = RDom(0, blocks, "rb" + id);
     RVar rb = dot.blockScan.x;
-    auto scaleByte = [&](Expr offset) { return cast(UInt(32), call(packed, {group, rb, offset})); };
-    Expr weightScale = binary16ToFloat(scaleByte(2 * lane) | (scaleByte(2 * lane + 1) << 8));
-    Expr blockSum = dot.blockDot(withRows({lane, rb, group})) -
-                    (q8 ? 128 : 8) * dot.activationSums(withRows({rb}));
+    auto weightScale = [&](int scale) {
+      auto at = [&](Expr offset) { return cast(UInt(32), call(packed, {group, rb, offset})); };
+      return binary16ToFloat(at(32 * scale + 2 * lane) | (at(32 * scale + 2 * lane + 1) << 8));
+    };
+    Expr sums = dot.activationSums(withRows({rb}));
+    Expr blockSum = dot.blockDot(withRows({lane, rb, group}));
+    if (!q41)
+      blockSum = blockSum - (q8 ? 128 : 8) * sums;
+    Expr dx = dot.activationScale(withRows({rb}));
+    Expr term = cast(Float(32), blockSum) * (weightScale(0) * dx);
+    if (q41)
+      term = term + weightScale(1) * dx * cast(Float(32), sums);
     dot.accumulator = Func("qacc_" + id);
     dot.accumulator(withRows({lane, group})) = 0.0f;
-    dot.accumulator(withRows({lane, group})) +=
-        cast(Float(32), blockSum) * (weightScale * dot.activationScale(withRows({rb})));
+    dot.accumulator(withRows({lane, group})) += term;
     Expr column = t.vars[0];
     define(t, dot.accumulator(withRows({column % 16, column / 16})));
     algorithm.stages.push_back({t, StageClass::QuantizedMatmul});

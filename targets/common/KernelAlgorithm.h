@@ -21,7 +21,7 @@ enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, S
                         Weights /* quantized weights decoded for a contraction */,
                         QuantizedMatmul /* integer dot products on interleaved weights */ };
 
-/// The pieces of a matmul on q8_0x16/q4_0x16 weights (KernelAlgorithm.cpp, matmul). `rows`
+/// The pieces of a matmul on q8_0x16/q4_0x16/q4_1x16 weights (KernelAlgorithm.cpp, matmul). `rows`
 /// stands for the matmul's row axes (M, then batch axes), Halide order.
 struct IntegerDot {
   Halide::Func activationScale;   // (block, rows): the block's absolute maximum / 127

@@ -6,8 +6,8 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
   1. the weights file holds, for each quantized weight, a GGUF tensor of GGML's type whose
      bytes equal those of an independent numpy implementation of ggml's reference
      quantizer (tests/unit/quantize_vectors.py), rows along the reduction axis, zero-padded;
-     on a host with 8-bit dot products (x86 AVX512-VNNI) a Q8_0/Q4_0 matmul weight is
-     stored in kiln's interleaved twin instead (type 1024 + GGML's), and its bytes must be
+     on an x86 host (AVX2 or later: integer dot products) a Q8_0/Q4_0/Q4_1 matmul weight
+     is stored in kiln's interleaved twin instead (type 1024 + GGML's), and its bytes must be
      the reference bytes arranged as docs/formats.md describes;
   2. the executable's output equals a numpy forward pass with the weights dequantized by
      that reference (within float32 summation-order tolerance), so the kernels decode the
@@ -16,7 +16,7 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
      the reference then does the same in numpy.
 A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is not a
 multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
-for Q8_0 and Q4_0, for the host and, where the CPU has AVX2, the x86-64-avx2 target (the
+for Q8_0, Q4_0 and Q4_1, for the host and, where the CPU has AVX2, the x86-64-avx2 target (the
 same kernel without VNNI).
 usage: check_quantized.py KILN WORK_DIR
 """
@@ -84,8 +84,9 @@ def int8_reference(rows):
 
 
 def deinterleave(raw, fmt, rows, length):
-    """kiln's q8_0x16 / q4_0x16 bytes back to GGML rows (docs/formats.md)."""
+    """kiln's q8_0x16 / q4_0x16 / q4_1x16 bytes back to GGML rows (docs/formats.md)."""
     block = ref.FORMATS[fmt][1]
+    scales = 4 if fmt == 'q4_1' else 2  # bytes of binary16 d (and m) opening a GGML block
     blocks = length // 32
     data = np.frombuffer(raw, dtype=np.uint8)
     out = np.zeros(rows * blocks * block, dtype=np.uint8)
@@ -94,30 +95,34 @@ def deinterleave(raw, fmt, rows, length):
         for b in range(blocks):
             src = (group * blocks + b) * 16 * block
             dst = (row * blocks + b) * block
-            out[dst:dst + 2] = data[src + 2 * lane:src + 2 * lane + 2]
-            for e in range(block - 2):
-                byte = data[src + 32 + 64 * (e // 4) + 4 * lane + e % 4]
-                out[dst + 2 + e] = byte ^ 0x80 if fmt == 'q8_0' else byte
+            for p in range(scales):
+                out[dst + p] = data[src + 32 * (p // 2) + 2 * lane + p % 2]
+            for e in range(block - scales):
+                byte = data[src + 16 * scales + 64 * (e // 4) + 4 * lane + e % 4]
+                out[dst + scales + e] = byte ^ 0x80 if fmt == 'q8_0' else byte
     return out.tobytes()
 
 
 def block_quants(raw, fmt, rows, length):
-    """(d[rows, blocks] float32, q[rows, blocks, 32] int) from GGML rows of Q8_0 or Q4_0."""
+    """(d[rows, blocks], q[rows, blocks, 32], m[rows, blocks] or None) from GGML rows of
+    Q8_0, Q4_0 or Q4_1, with x = d*q (+ m)."""
     block = ref.FORMATS[fmt][1]
     blocks = length // 32
     data = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(rows, blocks, block)
-    d = data[:, :, :2].copy().view(np.float16)[:, :, 0].astype(np.float32)
+    halves = data[:, :, :4].copy().view(np.float16).astype(np.float32)
+    d, m = halves[:, :, 0], (halves[:, :, 1] if fmt == 'q4_1' else None)
     if fmt == 'q8_0':
         q = data[:, :, 2:].view(np.int8).astype(np.int64)
     else:
-        nibbles = data[:, :, 2:].astype(np.int64)
-        q = np.concatenate([nibbles & 15, nibbles >> 4], axis=2) - 8
-    return d, q
+        nibbles = data[:, :, 4 if fmt == 'q4_1' else 2:].astype(np.int64)
+        q = np.concatenate([nibbles & 15, nibbles >> 4], axis=2) - (0 if fmt == 'q4_1' else 8)
+    return d, q, m
 
 
-def integer_matmul(x, d, q, length):
+def integer_matmul(x, d, q, m, length):
     """What kiln's integer kernel computes: x[..., K] quantized per block of 32 (scale
-    amax/127 in float32, round half to even), integer block dots, float64 sums."""
+    amax/127 in float32, round half to even), integer block dots (plus m times the block's
+    quant sum for Q4_1), float64 sums."""
     rows = x.reshape(-1, x.shape[-1]).astype(np.float32)
     padded = np.zeros((rows.shape[0], length), dtype=np.float32)
     padded[:, :rows.shape[1]] = rows
@@ -126,7 +131,11 @@ def integer_matmul(x, d, q, length):
     inverse = np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0).astype(np.float32)
     qx = np.round((blocks * inverse[:, :, None]).astype(np.float32)).astype(np.int64)
     dots = np.einsum('mbj,nbj->mnb', qx, q)  # exact integers
-    y = (dots * (d[None, :, :].astype(np.float64) * scale[:, None, :].astype(np.float64))).sum(axis=2)
+    y = dots * (d[None, :, :].astype(np.float64) * scale[:, None, :].astype(np.float64))
+    if m is not None:
+        sums = qx.sum(axis=2)  # [rows, blocks]
+        y = y + m[None, :, :].astype(np.float64) * (scale * sums)[:, None, :]
+    y = y.sum(axis=2)
     return y.reshape(x.shape[:-1] + (d.shape[0],))
 
 
@@ -222,7 +231,7 @@ def main():
     targets = ['host']
     if os.path.exists('/proc/cpuinfo') and ' avx2' in open('/proc/cpuinfo').read():
         targets.append('x86-64-avx2')
-    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0']]:
+    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
         exe = os.path.join(work, f'tiles_{fmt}_{target}')
         subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
                         '--quantize-all-layers', '--target', target], check=True,

@@ -225,7 +225,8 @@ std::vector<uint8_t> randomQuantizedRows(GgmlQuantFormat format, int64_t rows,
 // The interleaved twins hold GGML's bytes at the positions docs/formats.md gives, and
 // decoding them by that description gives dequantizeRows' values.
 TEST(Interleaved, BytesSitWhereTheLayoutSays) {
-  for (GgmlQuantFormat format : {GgmlQuantFormat::Q8_0, GgmlQuantFormat::Q4_0}) {
+  for (GgmlQuantFormat format :
+       {GgmlQuantFormat::Q8_0, GgmlQuantFormat::Q4_0, GgmlQuantFormat::Q4_1}) {
     const int64_t rows = 48, rowLength = 96, blocks = 3;
     const int64_t blockBytes = kiln::ggmlBlockBytes(format);
     std::vector<uint8_t> plain = randomQuantizedRows(format, rows, rowLength, 11);
@@ -241,8 +242,11 @@ TEST(Interleaved, BytesSitWhereTheLayoutSays) {
       int64_t group = row / 16, lane = row % 16;
       for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t *block = interleaved.data() + (group * blocks + b) * 16 * blockBytes;
-        uint16_t bits = uint16_t(block[2 * lane] | block[2 * lane + 1] << 8);
-        float d = kiln::fp16ToFp32(bits);
+        auto half = [&](int s) {
+          return kiln::fp16ToFp32(uint16_t(block[32 * s + 2 * lane] | block[32 * s + 2 * lane + 1] << 8));
+        };
+        float d = half(0);
+        int quants = format == GgmlQuantFormat::Q4_1 ? 64 : 32;
         for (int64_t j = 0; j < 32; ++j) {
           float value;
           if (format == GgmlQuantFormat::Q8_0) {
@@ -250,8 +254,9 @@ TEST(Interleaved, BytesSitWhereTheLayoutSays) {
             value = d * float(u - 128);
           } else {
             int e = int(j % 16);
-            int byte = block[32 + 64 * (e / 4) + 4 * lane + e % 4];
-            value = d * float((j < 16 ? byte & 15 : byte >> 4) - 8);
+            int byte = block[quants + 64 * (e / 4) + 4 * lane + e % 4];
+            int q = j < 16 ? byte & 15 : byte >> 4;
+            value = format == GgmlQuantFormat::Q4_1 ? d * float(q) + half(1) : d * float(q - 8);
           }
           ASSERT_EQ(value, expected[size_t(row * rowLength + b * 32 + j)])
               << kiln::interleavedFormatName(format) << " row " << row << " block " << b

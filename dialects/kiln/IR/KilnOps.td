@@ -365,7 +365,7 @@ def Kiln_DequantizeOp : Kiln_ComputeOp<"dequantize"> {
     N columns; a conv weight [F, C, kh, kw] has F rows of C*kh*kw). Formats: q8_0, q4_0,
     q4_1, q5_0, q5_1 (GGML's blocks of 32, `row_length` padded to a multiple of 32) and int8
     (one signed byte per value and a float scale per row in `scales`), plus kiln's
-    interleaved twins q8_0x16 and q4_0x16 (16 rows per group, docs/formats.md) that integer
+    interleaved twins q8_0x16, q4_0x16 and q4_1x16 (16 rows per group, docs/formats.md) that integer
     dot-product kernels read. Codegen decodes the
     blocks where the consumer reads them: no float copy of the weights exists at run time.
     ```mlir

@@ -1,5 +1,6 @@
 // RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q8_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s
 // RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q4
+// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_1 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q41
 // RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q5_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q5
 
 // A [K=64, N=32] matmul weight: 32 rows of 2 blocks become 2 groups of 16 rows, each block
@@ -12,6 +13,9 @@
 // Q4-LABEL: func @matmul
 // Q4: kiln.constant {kiln.ggml_dims = array<i64: 32, 64>, kiln.ggml_type = 1026 : i64, kiln.name = "fc_w"} dense_resource<fc_w.x16> : tensor<2x2x288xui8>
 // Q4: kiln.dequantize %{{.*}} {format = "q4_0x16", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<2x2x288xui8>) -> tensor<64x32xf32>
+// Q41-LABEL: func @matmul
+// Q41: kiln.constant {kiln.ggml_dims = array<i64: 32, 64>, kiln.ggml_type = 1027 : i64, kiln.name = "fc_w"} dense_resource<fc_w.x16> : tensor<2x2x320xui8>
+// Q41: kiln.dequantize %{{.*}} {format = "q4_1x16", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<2x2x320xui8>) -> tensor<64x32xf32>
 // Formats without an interleaved twin stay as they are.
 // Q5-LABEL: func @matmul
 // Q5: kiln.dequantize %{{.*}} {format = "q5_0", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<32x44xui8>) -> tensor<64x32xf32>
