@@ -79,9 +79,11 @@ function fmaPeak(threads) {
   return result;
 }
 
-/// Runs the bandwidth probe: {threads: GB/s}.
-function memBandwidth(threads) {
-  const text = execFileSync(buildProbe('membw'), threads.map(String), { encoding: 'utf8' });
+/// Runs the bandwidth probe: {threads: GB/s}, over a buffer of `mib` MiB (default 512, far
+/// past the caches).
+function memBandwidth(threads, mib = 512) {
+  const args = ['--mib', String(Math.max(1, Math.round(mib))), ...threads.map(String)];
+  const text = execFileSync(buildProbe('membw'), args, { encoding: 'utf8' });
   const result = {};
   for (const m of text.matchAll(/^membw threads (\d+): ([\d.]+) GB\/s$/gm)) result[m[1]] = Number(m[2]);
   return result;
