@@ -55,13 +55,14 @@ function ensureModel(name) {
 /// ({name, kind, shape, format, bytes}, format 'float' when kept) and the totals.
 function parseReport(text) {
   const layers = [];
-  for (const m of text.matchAll(/^ {2}(.*) {2}(\w+) {2}\[([\d,]*)\] {2}(\w+) (\d+)/gm)) {
+  for (const m of text.matchAll(/^ {2}(.*) {2}(\w+) {2}\[([\d,]*)\] {2}(\w+) (\d+).*$/gm)) {
     layers.push({ name: m[1], kind: m[2], shape: m[3].split(',').map(Number), format: m[4],
-                  bytes: Number(m[5]) });
+                  bytes: Number(m[5]), line: m[0] });
   }
   const total = /weights of quantizable layers: (\d+) bytes as float, (\d+) bytes stored/.exec(text);
   return { layers, floatBytes: total ? Number(total[1]) : null, storedBytes: total ? Number(total[2]) : null,
-           quantized: layers.filter(l => l.format !== 'float').length };
+           quantized: layers.filter(l => l.format !== 'float').length,
+           raised: layers.filter(l => / \((residual writer|small layer)\)$/.test(l.line)).length };
 }
 
 /// Why a spawnSync result failed (exit status, signal, or the spawn error itself) and its output.
@@ -185,6 +186,7 @@ function measureModel(name, formats, args) {
     const b = builds[v];
     rows.push({ model: name, format: v, gguf: b.gguf, ratio: b.gguf / builds.float.gguf,
                 quantized: v === 'float' ? 0 : b.report.quantized, layers,
+                raised: v === 'float' ? 0 : b.report.raised,
                 ...stats.summary() });
     const r = rows[rows.length - 1];
     if (v !== 'float') {
@@ -206,13 +208,14 @@ function measureModel(name, formats, args) {
   return { rows, context };
 }
 
-const HEADER = ['model', 'format', 'weights bytes', 'vs float', 'layers quantized', 'max abs err',
-                'mean abs err', 'cosine mean', 'cosine min', 'top-1 agree'];
+const HEADER = ['model', 'format', 'weights bytes', 'vs float', 'layers quantized', 'of them q8_0',
+                'max abs err', 'mean abs err', 'cosine mean', 'cosine min', 'top-1 agree'];
 
 function cells(r) {
-  if (r.error) return [r.model, r.format, 'FAILED', '', '', '', '', '', '', ''];
+  if (r.error) return [r.model, r.format, 'FAILED', '', '', '', '', '', '', '', ''];
   const float = r.format === 'float';
   return [r.model, r.format, r.gguf, r.ratio.toFixed(3), float ? '0' : `${r.quantized}/${r.layers}`,
+          String(r.raised || 0),
           float ? '0' : r.maxAbs.toExponential(2), float ? '0' : r.meanAbs.toExponential(2),
           r.cosMean.toFixed(6), r.cosMin.toFixed(6), `${(100 * r.top1).toFixed(1)}%`];
 }
@@ -252,6 +255,30 @@ K values, a Conv's \`[F, C, kh, kw]\` as F rows of C*kh*kw), rows padded with ze
 float32 is 128 bytes per 32 values, so the block formats are 3.8x (q8_0) to 7.1x (q4_0) smaller
 per quantized weight.
 
+## Kernels
+
+- **Matmuls on Q8_0/Q4_0/Q4_1 weights, x86** (AVX2 or later; every benchmark machine here):
+  the weight is stored in kiln's interleaved twin of the format (\`q8_0x16\`/\`q4_0x16\`/\`q4_1x16\`,
+  docs/formats.md: same bytes, 16 output columns interleaved in 4-byte chunks). The kernel
+  quantizes each 32-value block of an activation row to int8 on the fly (scale
+  \`dx = amax/127\` in float32, round half to even, as ggml's Q8_0 does but with a float32
+  scale), multiplies the block's quants with the weight's in int32 and converts each block's
+  sum once:
+  \`y[m,n] = sum_b dw[n,b] * dx[m,b] * (sum_j u[n,b,j] * qx[m,b,j] - o * sum_j qx[m,b,j])\`,
+  where \`u\` is the stored unsigned quant (q8_0: q + 128, o = 128; q4_0: the nibble, o = 8;
+  q4_1: the nibble, o = 0, plus \`m[n,b] * dx[m,b] * sum_j qx[m,b,j]\` for its minimum).
+  With AVX512-VNNI each 64-byte weight load feeds one \`VPDPBUSD\` per activation row (16
+  columns x 4 quants, the activations a broadcast operand); without it Halide lowers the
+  same sums to \`VPMADDWD\` pairs. The activation quantization adds error of its own (about
+  1/254 of each block's largest activation, relative); the matrix-vector table in
+  docs/benchmarks.md shows the resulting output error next to the float-activation one.
+- **Everything else** (convolutions, Q5_0/Q5_1/int8 weights, aarch64 targets, matmuls
+  whose column count is not a multiple of 16): the kernel decodes each weight value to float
+  where it reads it (a tile's slice at a time for a convolution) and multiplies in float32.
+  No float copy of a whole weight is made at load or run time, but this path is slower than
+  float weights for convolutions and reaches 15-25% of read bandwidth for a matrix-vector
+  product.
+
 ## Policy: what stays float
 
 - The first and the last quantizable layer in program order (usually the stem conv, which sees
@@ -261,6 +288,19 @@ per quantized weight.
   a row to a block would cost more bytes than it saves and lose most of its precision.
 - \`--keep-float LIST\` keeps more in float (node-name substrings, or \`matmul\` / \`conv\`);
   \`--quantize-all-layers\` quantizes the first and the last layer too (not used here).
+
+Under the 4- and 5-bit formats (q4_0, q4_1, q5_0, q5_1) two kinds of layer are stored in q8_0
+(the "of them q8_0" column; \`--report\` names each with its reason), the way llama.cpp's
+"mostly Q4" files keep some tensors at higher precision:
+- residual writers: a layer whose output is an operand of an add of two computed tensors
+  (a ResNet/MobileNetV2 block's last conv, a transformer's output and down projections). Its
+  error enters the residual stream, where no activation damps it, and every later block
+  reads it;
+- small layers, under 8192 weights: they save little, and they sit early in a network, where
+  an error reaches everything after.
+On MobileNetV2 (random weights, 6 inputs) q4_0's output cosine is 0.967 with every layer in
+q4_0, 0.978 with residual writers in q8_0, and 0.992 with both rules, for 5% more bytes
+(7.02 MB against 6.68 MB; q8_0 everywhere: 7.74 MB). \`--quantize-uniform\` turns the rules off.
 
 Biases, BatchNorm parameters and every other constant stay float32. So the weights file shrinks
 by less than the per-weight ratio above; the "vs float" column is the ratio of whole files.
@@ -281,7 +321,7 @@ ${perModel.join('\n')}
 
 - weights bytes: size of \`OUT.gguf\` (all weights, quantized or not, plus GGUF metadata);
   vs float: that size over the float build's. layers quantized: quantized / quantizable
-  layers, from \`--report\`.
+  layers, from \`--report\`; of them q8_0: those the policy above stores in q8_0 instead.
 - The reference is kiln's own float build on the same input, so the errors are those of
   quantization alone (kiln's float build itself is checked against onnxruntime by
   bench/run.js: max abs diff column of docs/benchmarks.md). Each of the N inputs is uniform

@@ -43,6 +43,9 @@ compile options:
                            (GGML blocks) or int8; first and last layer stay float
   --keep-float LIST        also keep these in float: node-name substrings or matmul/conv
   --quantize-all-layers    quantize the first and last layer too
+  --quantize-uniform       with q4_0/q4_1/q5_0/q5_1, use that format for every quantized
+                           layer (by default layers writing into a residual stream and
+                           layers under 8192 weights take q8_0)
   --report                 print which layers were quantized and the weight sizes
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
@@ -141,6 +144,8 @@ int compileCommand(int argc, char **argv) {
       pipelineOptions.keepFloat = v;
     } else if (arg == "--quantize-all-layers") {
       pipelineOptions.quantizeEnds = true;
+    } else if (arg == "--quantize-uniform") {
+      pipelineOptions.quantizeUniform = true;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
     } else if (arg == "--emit-mlir") {

@@ -21,6 +21,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     quantize.keep = options.keepFloat;
     quantize.report = options.quantizationReport;
     quantize.keepEnds = !options.quantizeEnds;
+    quantize.uniform = options.quantizeUniform;
     pm.addNestedPass<mlir::func::FuncOp>(createQuantizeWeightsPass(quantize));
     if (options.integerDotWeights)
       pm.addNestedPass<mlir::func::FuncOp>(createInterleaveQuantizedWeightsPass());

@@ -22,6 +22,9 @@ struct PipelineOptions {
   bool quantizationReport = false;
   /// Quantize the first and last layer too (by default they stay float).
   bool quantizeEnds = false;
+  /// Every quantized layer in `quantize` (by default, residual writers and small layers
+  /// take q8_0 under the 4- and 5-bit formats).
+  bool quantizeUniform = false;
   /// The target has fast 8-bit dot products (x86): interleave Q8_0/Q4_0 matmul weights.
   bool integerDotWeights = false;
 };

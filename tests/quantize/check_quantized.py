@@ -173,7 +173,7 @@ def main():
     for fmt in ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'int8']:
         exe = os.path.join(work, fmt)
         subprocess.run([kiln, 'compile', model_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers'], check=True, capture_output=True)
+                        '--quantize-all-layers', '--quantize-uniform'], check=True, capture_output=True)
         tensors = read_gguf(exe + '.gguf')
         dequantized = {}
         integer = False
@@ -234,7 +234,7 @@ def main():
     for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
         exe = os.path.join(work, f'tiles_{fmt}_{target}')
         subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--target', target], check=True,
+                        '--quantize-all-layers', '--quantize-uniform', '--target', target], check=True,
                        capture_output=True)
         kind, _, _ = read_gguf(exe + '.gguf')['w']
         raw, values = ref.quantize_rows(fmt, w3.T.copy(), fused=False)

@@ -69,6 +69,10 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
     that the kernel never reads, and rows shorter than one block (depthwise filters) stay
     float. By default the first and last such layer stay float;
     `keep` lists more (substrings of node names, or `matmul`/`conv` for a whole kind).
+    Under q4_0, q4_1, q5_0 and q5_1, two kinds of layer are stored in q8_0 unless `uniform`:
+    a layer whose output is an operand of an add of two computed tensors (it writes into a
+    residual stream, where no activation damps its error before every later block reads
+    it), and a layer of fewer than 8192 weights (little to save; such layers sit early).
 
     Before: `%y = kiln.matmul %x, %w` with `%w = kiln.constant dense_resource<fc.w>`.
     After: `%q = kiln.constant dense_resource<fc.w> : tensor<Nx(K/32*34)xui8>`,
@@ -82,7 +86,10 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
     Option<"keepEnds", "keep-ends", "bool", /*default=*/"true",
            "Keep the first and last quantizable layer in float">,
     Option<"report", "report", "bool", /*default=*/"false",
-           "Print which layers were quantized, with sizes, to stdout">
+           "Print which layers were quantized, with sizes, to stdout">,
+    Option<"uniform", "uniform", "bool", /*default=*/"false",
+           "Use the format for every quantized layer (by default, under 4- and 5-bit formats, "
+           "residual writers and layers under 8192 weights take q8_0)">
   ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }

@@ -5,6 +5,14 @@
 // 1. Collect the quantizable layers in program order: matmuls with a rank-2 float constant
 //    right operand, convolutions with a float constant weight.
 // 2. Skip the ones the policy keeps in float (first and last by default, `keep` matches).
+//    Under a 4- or 5-bit format two kinds of layer take q8_0 instead, unless `uniform`:
+//    - layers that write into a residual stream (their output is an operand of an add of
+//      two computed tensors): their error is carried, undamped by any activation, through
+//      every later block (llama.cpp's mixes raise ffn_down and attn_v for the same reason);
+//    - small layers (under kSmallLayer weights): little to save, and they sit early in a
+//      network, where an error reaches everything after. On MobileNetV2 (random weights,
+//      docs/quantization.md) q4_0's output cosine goes from 0.967 (uniform) to 0.978 with
+//      residual writers in q8_0 and to about 0.99 with both, for 5% more weight bytes.
 // 3. Lay each weight out as rows along its reduction axis (a matmul's [K, N] weight as N
 //    rows of K; a conv's [F, C, kh, kw] as F rows of C*kh*kw), pad rows to a multiple of
 //    32, quantize with compiler/quantize (bit-exact with ggml), and replace the operand with
@@ -39,6 +47,25 @@ struct Layer {
   OpOperand *weight;
   int64_t rowAxis;
 };
+
+/// Layers with fewer weights than this stay q8_0 under the 4- and 5-bit formats.
+constexpr int64_t kSmallLayer = 8192;
+
+/// Whether `value` (looking through adds of a constant, such as a bias) is an operand of an
+/// add whose operands are both computed: the layer writes into a residual stream.
+bool writesResidual(Value value) {
+  for (Operation *user : value.getUsers()) {
+    auto add = dyn_cast<AddOp>(user);
+    if (!add)
+      continue;
+    Value other = add.getLhs() == value ? add.getRhs() : add.getLhs();
+    if (!other.getDefiningOp<ConstantOp>())
+      return true;
+    if (writesResidual(add.getResult()))
+      return true;
+  }
+  return false;
+}
 
 std::string nodeName(Operation *op) {
   std::string text;
@@ -82,9 +109,21 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
     if (report)
       llvm::outs() << "quantization (" << format << "): layer, op, weight shape, bytes\n";
     int64_t floatBytes = 0, packedBytes = 0;
+    bool lowBits = !isInt8 && ggml != GgmlQuantFormat::Q8_0;
     for (size_t i = 0; i < layers.size(); ++i) {
       Layer &layer = layers[i];
       std::string name = nodeName(layer.op);
+      GgmlQuantFormat layerFormat = ggml;
+      const char *why = "";
+      int64_t weightCount =
+          llvm::cast<RankedTensorType>(layer.weight->get().getType()).getNumElements();
+      if (lowBits && !uniform && writesResidual(layer.op->getResult(0)))
+        why = " (residual writer)";
+      else if (lowBits && !uniform && weightCount < kSmallLayer)
+        why = " (small layer)";
+      if (*why)
+        layerFormat = GgmlQuantFormat::Q8_0;
+      std::string layerFormatName = isInt8 ? "int8" : ggmlQuantFormatName(layerFormat);
       StringRef kind = layer.op->getName().stripDialect();
       // 2. Policy. Rows shorter than one block (depthwise 3x3 filters: 9 values) stay float:
       // a block of padding would cost more bytes than it saves and lose most precision.
@@ -134,11 +173,11 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       } else {
         rowLength = paddedRowLength(length);
         std::vector<float> padded = padRowsToBlock(rowMajor.data(), rows, length);
-        if (!quantizeRows(ggml, padded.data(), rows, rowLength, packed, error)) {
+        if (!quantizeRows(layerFormat, padded.data(), rows, rowLength, packed, error)) {
           layer.op->emitError("cannot quantize: ") << error;
           return signalPassFailure();
         }
-        rowBytes = ggmlQuantizedRowBytes(ggml, rowLength);
+        rowBytes = ggmlQuantizedRowBytes(layerFormat, rowLength);
       }
       OpBuilder builder(layer.op);
       MLIRContext *context = &getContext();
@@ -158,7 +197,8 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       packedConstant->setAttr("kiln.name", builder.getStringAttr(blobName));
       if (!isInt8) {
         // The weights writer stores this blob as a GGML-typed GGUF tensor [rows, rowLength].
-        packedConstant->setAttr("kiln.ggml_type", builder.getI64IntegerAttr(ggmlTypeId(ggml)));
+        packedConstant->setAttr("kiln.ggml_type",
+                                builder.getI64IntegerAttr(ggmlTypeId(layerFormat)));
         packedConstant->setAttr("kiln.ggml_dims", builder.getDenseI64ArrayAttr({rows, rowLength}));
       }
       Value scaleValue;
@@ -170,7 +210,7 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       }
       auto dequantize = DequantizeOp::create(
           builder, constant.getLoc(), type, packedConstant, scaleValue,
-          builder.getStringAttr(format), builder.getI64IntegerAttr(layer.rowAxis),
+          builder.getStringAttr(layerFormatName), builder.getI64IntegerAttr(layer.rowAxis),
           builder.getI64IntegerAttr(rowLength));
       layer.weight->set(dequantize);
       if (constant->use_empty())
@@ -179,7 +219,8 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       packedBytes += stored;
       if (report)
         llvm::outs() << "  " << name << "  " << kind << "  " << shapeToString(shape) << "  "
-                     << format << " " << stored << " (float " << bytes << ")\n";
+                     << layerFormatName << " " << stored << " (float " << bytes << ")"
+                     << why << "\n";
     }
     if (report)
       llvm::outs() << "weights of quantizable layers: " << floatBytes << " bytes as float, "

@@ -1,7 +1,7 @@
 // RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q8_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s
-// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q4
-// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_1 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q41
-// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q5_0 keep-ends=false" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q5
+// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_0 keep-ends=false uniform=true" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q4
+// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q4_1 keep-ends=false uniform=true" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q41
+// RUN: kiln-opt --split-input-file --kiln-quantize-weights="format=q5_0 keep-ends=false uniform=true" --kiln-interleave-quantized-weights %s | FileCheck %s --check-prefix=Q5
 
 // A [K=64, N=32] matmul weight: 32 rows of 2 blocks become 2 groups of 16 rows, each block
 // of a group 16 * 34 bytes (q8_0) or 16 * 18 bytes (q4_0). GGUF name and dims stay; the type
