@@ -257,7 +257,8 @@ per quantized weight.
 
 ## Kernels
 
-- **Matmuls on Q8_0/Q4_0/Q4_1 weights, x86** (AVX2 or later; every benchmark machine here):
+- **Matmuls on Q8_0/Q4_0/Q4_1 weights, x86 (AVX2 or later; every benchmark machine here) and
+  aarch64-dotprod**:
   the weight is stored in kiln's interleaved twin of the format (\`q8_0x16\`/\`q4_0x16\`/\`q4_1x16\`,
   docs/formats.md: same bytes, 16 output columns interleaved in 4-byte chunks). The kernel
   quantizes each 32-value block of an activation row to int8 on the fly (scale
@@ -269,10 +270,12 @@ per quantized weight.
   q4_1: the nibble, o = 0, plus \`m[n,b] * dx[m,b] * sum_j qx[m,b,j]\` for its minimum).
   With AVX512-VNNI each 64-byte weight load feeds one \`VPDPBUSD\` per activation row (16
   columns x 4 quants, the activations a broadcast operand); without it Halide lowers the
-  same sums to \`VPMADDWD\` pairs. The activation quantization adds error of its own (about
+  same sums to \`VPMADDWD\` pairs. On aarch64-dotprod the weights are made signed as they
+  load (\`u ^ 0x80\`, nibble - 8) and the sums are \`SDOT\`s (checked under qemu; not timed on
+  ARM hardware here). The activation quantization adds error of its own (about
   1/254 of each block's largest activation, relative); the matrix-vector table in
   docs/benchmarks.md shows the resulting output error next to the float-activation one.
-- **Everything else** (convolutions, Q5_0/Q5_1/int8 weights, aarch64 targets, matmuls
+- **Everything else** (convolutions, Q5_0/Q5_1/int8 weights, the plain aarch64 target, matmuls
   whose column count is not a multiple of 16): the kernel decodes each weight value to float
   where it reads it (a tile's slice at a time for a convolution) and multiplies in float32.
   No float copy of a whole weight is made at load or run time, but this path is slower than

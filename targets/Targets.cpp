@@ -39,6 +39,12 @@ static TargetInfo hostTarget() {
 #if defined(__x86_64__)
   if (host.has_feature(Halide::Target::AVX2))
     info.integerDotTarget = host.to_string();
+#endif
+#if defined(__aarch64__)
+  if (host.has_feature(Halide::Target::ARMDotProd))
+    info.integerDotTarget = host.to_string();
+#endif
+#if defined(__x86_64__)
   if (host.has_feature(Halide::Target::AVX512_Skylake) && __builtin_cpu_supports("avx512vnni"))
     info.integerDotTarget = host.with_feature(Halide::Target::AVX512_Cannonlake)
                                 .with_feature(Halide::Target::AVX512_SapphireRapids)
@@ -70,9 +76,10 @@ std::optional<TargetInfo> findTarget(const std::string &name) {
   if (name == "aarch64")
     return TargetInfo{name, "arm-64-linux", ScheduleFamily::Arm, 16, "aarch64-linux-gnu-gcc",
                       {}};
-  if (name == "aarch64-dotprod")
+  if (name == "aarch64-dotprod")  // SDOT for the integer dot products
     return TargetInfo{name, "arm-64-linux-arm_dot_prod", ScheduleFamily::Arm, 16,
-                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"}};
+                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"},
+                      "arm-64-linux-arm_dot_prod"};
   return std::nullopt;
 }
 
@@ -84,7 +91,9 @@ std::vector<std::string> targetNames() {
 bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo &target,
                    const std::string &objectPath, std::string &error) {
   try {
-    KernelAlgorithm algorithm = buildKernelAlgorithm(kernel);
+    KernelAlgorithm algorithm = buildKernelAlgorithm(
+        kernel, target.family == ScheduleFamily::Arm ? IntegerDotForm::SignedWeights
+                                                     : IntegerDotForm::UnsignedWeights);
     if (target.family == ScheduleFamily::X86)
       scheduleX86Kernel(algorithm, target);
     else

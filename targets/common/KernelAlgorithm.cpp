@@ -66,6 +66,7 @@ public:
   llvm::DenseMap<Value, TensorFunc> tensors;
   KernelAlgorithm algorithm;
   int counter = 0;
+  IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights;
 
   /// A fresh Func for `result` with its index vars in ONNX order.
   TensorFunc make(Value result, const std::string &hint) {
@@ -784,12 +785,23 @@ public:
     auto quant = [&](Expr e) {
       return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
     };
+    // Signed form: q8_0's u - 128 is u ^ 0x80 read as int8; a q4_0 nibble minus 8 fits
+    // int8 as well. q4_1's nibbles (0..15) are the same either way.
+    bool makeSigned = dotForm == IntegerDotForm::SignedWeights;
+    auto weight = [&](Expr unsignedByte, int offset) {
+      if (!makeSigned)
+        return cast(Int(32), unsignedByte);
+      if (offset == 128)
+        return cast(Int(32), reinterpret(Int(8), cast(UInt(8), unsignedByte ^ 128)));
+      return cast(Int(32), cast(Int(8), unsignedByte) - cast(Int(8), offset));
+    };
+    int weightOffset = q8 ? 128 : q41 ? 0 : 8;
     dot.blockDot(dotArgs) = 0;
     if (q8) {
-      dot.blockDot(dotArgs) += cast(Int(32), byte) * quant(4 * c + i);
+      dot.blockDot(dotArgs) += weight(byte, weightOffset) * quant(4 * c + i);
     } else {
-      dot.blockDot(dotArgs) += cast(Int(32), byte & 15) * quant(4 * c + i);
-      dot.blockDot(dotArgs) += cast(Int(32), byte >> 4) * quant(16 + 4 * c + i);
+      dot.blockDot(dotArgs) += weight(byte & 15, weightOffset) * quant(4 * c + i);
+      dot.blockDot(dotArgs) += weight(byte >> 4, weightOffset) * quant(16 + 4 * c + i);
     }
     dot.blockScan = RDom(0, blocks, "rb" + id);
     RVar rb = dot.blockScan.x;
@@ -799,8 +811,8 @@ public:
     };
     Expr sums = dot.activationSums(withRows({rb}));
     Expr blockSum = dot.blockDot(withRows({lane, rb, group}));
-    if (!q41)
-      blockSum = blockSum - (q8 ? 128 : 8) * sums;
+    if (!makeSigned && weightOffset != 0)
+      blockSum = blockSum - weightOffset * sums;
     Expr dx = dot.activationScale(withRows({rb}));
     Expr term = cast(Float(32), blockSum) * (weightScale(0) * dx);
     if (q41)
@@ -1270,8 +1282,9 @@ public:
 
 } // namespace
 
-KernelAlgorithm buildKernelAlgorithm(KernelOp kernel) {
+KernelAlgorithm buildKernelAlgorithm(KernelOp kernel, IntegerDotForm dotForm) {
   Builder builder;
+  builder.dotForm = dotForm;
   mlir::Block &body = kernel.getBody().front();
   for (auto [index, arg] : llvm::enumerate(body.getArguments()))
     builder.input(arg, int(index));

@@ -65,8 +65,18 @@ struct KernelAlgorithm {
   std::vector<TensorFunc> outputs;
 };
 
+/// How integer dot products multiply (matmuls on interleaved quantized weights).
+enum class IntegerDotForm {
+  /// Unsigned weight bytes times signed activations (x86 VPDPBUSD, or VPMADDWD pairs); the
+  /// weights' offset (128, 8) comes off through the activation block sums.
+  UnsignedWeights,
+  /// Signed times signed (AArch64 SDOT): the weights are made signed as they are loaded.
+  SignedWeights,
+};
+
 /// Builds the algorithm; throws std::runtime_error naming the op it cannot express.
-KernelAlgorithm buildKernelAlgorithm(KernelOp kernel);
+KernelAlgorithm buildKernelAlgorithm(KernelOp kernel,
+                                     IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights);
 
 /// Register-blocking parameters of the CPU templates (float32 lanes, tile sizes).
 struct CpuScheduleParams {

@@ -16,11 +16,13 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
      the reference then does the same in numpy.
 A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is not a
 multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
-for Q8_0, Q4_0 and Q4_1, for the host and, where the CPU has AVX2, the x86-64-avx2 target (the
-same kernel without VNNI).
+for Q8_0, Q4_0 and Q4_1, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
+same kernel without VNNI) and for aarch64-dotprod under qemu where it is installed (SDOT, on
+weights made signed as they load).
 usage: check_quantized.py KILN WORK_DIR
 """
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -227,10 +229,15 @@ def main():
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), tiles_path)
     x3 = rng.standard_normal((2, 5, 70)).astype(np.float32)
     np.save(os.path.join(work, 'x3.npy'), x3)
-    # The host, and the AVX2 target (no VNNI, no AVX-512) where this CPU can run it.
+    # The host; the AVX2 target (no VNNI, no AVX-512) where this CPU can run it; aarch64 with
+    # SDOT under qemu where the cross toolchain and qemu are installed.
     targets = ['host']
+    runners = {'host': [], 'x86-64-avx2': [],
+               'aarch64-dotprod': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', '-cpu', 'max']}
     if os.path.exists('/proc/cpuinfo') and ' avx2' in open('/proc/cpuinfo').read():
         targets.append('x86-64-avx2')
+    if shutil.which('qemu-aarch64') and shutil.which('aarch64-linux-gnu-gcc'):
+        targets.append('aarch64-dotprod')
     for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
         exe = os.path.join(work, f'tiles_{fmt}_{target}')
         subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
@@ -239,8 +246,8 @@ def main():
         kind, _, _ = read_gguf(exe + '.gguf')['w']
         raw, values = ref.quantize_rows(fmt, w3.T.copy(), fused=False)
         out = os.path.join(work, f'out_tiles_{fmt}_{target}')
-        subprocess.run([exe, '--input', f'x={work}/x3.npy', '--output-dir', out], check=True,
-                       capture_output=True)
+        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x3.npy', '--output-dir', out],
+                       check=True, capture_output=True)
         got = np.load(os.path.join(out, 'y.npy'))
         integer = kind == 1024 + GGML_TYPE[fmt]
         if integer:
