@@ -100,17 +100,18 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
 
 def InterleaveQuantizedWeightsPass
     : Pass<"kiln-interleave-quantized-weights", "mlir::func::FuncOp"> {
-  let summary = "Interleaves Q8_0/Q4_0/Q4_1 matmul weights 16 rows at a time for integer dot products";
+  let summary = "Interleaves Q8_0/Q4_0/Q4_1 matmul weights 16 columns at a time";
   let description = [{
-    On x86 targets (AVX2 and later) a quantized matmul runs as integer dot products of the
-    weight quants against activations quantized on the fly. AVX512-VNNI's VPDPBUSD
-    multiplies 16 lanes of 4 unsigned bytes by one broadcast group of 4 signed bytes, so
-    each 64-byte load should hold 4 consecutive quants of 16 different output columns
-    (without VNNI the same sums take VPMADDWD pairs). This pass rewrites a `kiln.dequantize` in q8_0 or q4_0 whose users are
+    On x86 (AVX2 and later) and aarch64-dotprod a quantized matmul runs as integer dot
+    products of the weight quants against activations quantized on the fly. AVX512-VNNI's
+    VPDPBUSD multiplies 16 lanes of 4 unsigned bytes by one broadcast group of 4 signed
+    bytes, so each 64-byte load should hold 4 consecutive quants of 16 different output
+    columns (without VNNI the same sums take VPMADDWD pairs; ARM's SDOT takes the same
+    layout). This pass rewrites a `kiln.dequantize` in q8_0, q4_0 or q4_1 whose users are
     all matmuls reading it as their right operand, and whose column count is a multiple of
-    16, into the kiln-specific `q8_0x16`/`q4_0x16`/`q4_1x16` layout (docs/formats.md): the same bytes
-    rearranged at compile time (Q8_0 quants offset by 128), so the weights file stays the
-    same size and nothing is repacked at run time.
+    16, into the kiln-specific `q8_0x16`/`q4_0x16`/`q4_1x16` layout (docs/formats.md): the
+    same bytes rearranged at compile time (Q8_0 quants offset by 128), so the weights file
+    stays the same size and nothing is repacked at run time.
 
     Before: `%q = kiln.constant : tensor<64x68xui8>`,
     `%w = kiln.dequantize %q {format = "q8_0", row_axis = 1, row_length = 64}`.
