@@ -115,7 +115,8 @@ def InterleaveQuantizedWeightsPass
 
     Before: `%q = kiln.constant : tensor<64x68xui8>`,
     `%w = kiln.dequantize %q {format = "q8_0", row_axis = 1, row_length = 64}`.
-    After: `%q = kiln.constant {kiln.ggml_type = 1032} : tensor<64x68xui8>`,
+    After: `%q = kiln.constant {kiln.ggml_type = 1032} : tensor<4x2x544xui8>` (16 columns x 2
+    blocks of 34 bytes per group),
     `%w = kiln.dequantize %q {format = "q8_0x16", row_axis = 1, row_length = 64}`.
   }];
   let dependentDialects = ["::kiln::KilnDialect"];
