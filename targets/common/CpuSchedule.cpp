@@ -257,27 +257,47 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
 void scheduleIntegerMatmul(KernelStage &stage, TensorFunc *output, bool parallel) {
   IntegerDot &dot = stage.integerDot;
   const TensorFunc &t = stage.tensor;
-  int rows = extentOf(t, 1);
-  // Batch 1 (the LLM case): 4 independent accumulator chains hide VPDPBUSD's latency.
-  int groupTile = rows == 1 ? 4 : 2;
+  // The tiled row axis: a matmul's M (dimension 1), a convolution's x (dimension 0).
+  bool conv = dot.columnDim != 0;
+  int rowDim = conv ? 0 : 1;
+  int rows = extentOf(t, rowDim);
+  // Batch 1 (the LLM case): 4 independent accumulator chains hide VPDPBUSD's latency. A
+  // convolution has pixels to spare: one group of 16 channels times 8 pixels.
+  int groupTile = rows == 1 ? 4 : conv ? 1 : 2;
   while (dot.groups % groupTile)
     groupTile /= 2;
-  int rowTile = std::min(rows, 4);
+  int rowTile = std::min(rows, conv ? 8 : 4);
 
   Func scale = dot.activationScale, quants = dot.activationQuants, sums = dot.activationSums;
-  std::vector<Var> qv = quants.args(), sv = scale.args();
+  std::vector<Var> qv = quants.args(), sv = scale.args(), mv = sums.args();
   scale.compute_root();
   sums.compute_root();
   quants.compute_root();
-  if (dot.blocks >= 8) {
-    scale.vectorize(sv[0], 8);
-    sums.vectorize(sums.args()[0], 8);
-  }
-  quants.vectorize(qv[0], dot.blocks >= 2 ? 64 : 32);
-  if (parallel && rows >= 16) {
-    scale.parallel(sv[1]);
-    quants.parallel(qv[1]);
-    sums.parallel(sums.args()[1]);
+  if (conv) {
+    // Pixels are contiguous in the input: vectorize across them, channel by channel; the
+    // quants are stored channel-innermost for the broadcasts.
+    int lanes = rows >= 16 ? 16 : rows >= 8 ? 8 : 1;
+    if (lanes > 1) {
+      scale.vectorize(sv[1], lanes);
+      sums.vectorize(mv[1], lanes);
+      quants.reorder(qv[1], qv[0]).vectorize(qv[1], lanes);
+    }
+    if (parallel && extentOf(t, 1) > 1) {
+      scale.parallel(sv[2]);
+      quants.parallel(qv[2]);
+      sums.parallel(mv[2]);
+    }
+  } else {
+    if (dot.blocks >= 8) {
+      scale.vectorize(sv[0], 8);
+      sums.vectorize(mv[0], 8);
+    }
+    quants.vectorize(qv[0], dot.blocks >= 2 ? 64 : 32);
+    if (parallel && rows >= 16) {
+      scale.parallel(sv[1]);
+      quants.parallel(qv[1]);
+      sums.parallel(mv[1]);
+    }
   }
 
   Func consumer = output ? output->func : t.func;
@@ -285,25 +305,36 @@ void scheduleIntegerMatmul(KernelStage &stage, TensorFunc *output, bool parallel
   if (!output)
     consumer.compute_root();
   Var no("no"), ni("ni"), gi("gi"), li("li"), mo("mo"), mi("mi");
-  consumer.split(vars[0], no, ni, 16 * groupTile).split(ni, gi, li, 16).vectorize(li).unroll(gi);
+  consumer.split(vars[dot.columnDim], no, ni, 16 * groupTile)
+      .split(ni, gi, li, 16)
+      .vectorize(li)
+      .unroll(gi);
   std::vector<VarOrRVar> order{li, gi};
   if (rows > 1) {
-    consumer.split(vars[1], mo, mi, rowTile, TailStrategy::ShiftInwards).unroll(mi);
+    consumer.split(vars[rowDim], mo, mi, rowTile, TailStrategy::ShiftInwards).unroll(mi);
     order.push_back(mi);
     order.push_back(mo);
   } else {
-    order.push_back(vars[1]);
+    order.push_back(vars[rowDim]);
   }
+  // Then the other axes inside the column tiles (a convolution's y: the tile's weights stay
+  // in cache across all pixels), the column tiles, and the batch axes.
+  for (int d = 0; d < dot.columnDim; ++d)
+    if (d != rowDim)
+      order.push_back(vars[d]);
   order.push_back(no);
-  for (size_t d = 2; d < vars.size(); ++d)
-    order.push_back(vars[d]);
+  for (int d = dot.columnDim + 1; d < int(vars.size()); ++d)
+    if (d != rowDim)
+      order.push_back(vars[d]);
   consumer.reorder(order);
   if (parallel && dot.groups / groupTile > 1)
     consumer.parallel(no);
+  else if (parallel && conv && extentOf(t, 1) > 1)
+    consumer.parallel(vars[1]);
 
   Func acc = dot.accumulator;
   std::vector<Var> av = acc.args();  // lane, group, rows...
-  acc.compute_at(consumer, rows > 1 ? mo : Var(vars[1])).vectorize(av[0]).unroll(av[1]);
+  acc.compute_at(consumer, rows > 1 ? mo : Var(vars[rowDim])).vectorize(av[0]).unroll(av[1]);
   if (rows > 1)
     acc.unroll(av[2]);
   Halide::Stage accUpdate = acc.update();

@@ -610,6 +610,9 @@ public:
   }
 
   void conv(ConvOp op) {
+    if (auto weights = op.getWeight().getDefiningOp<DequantizeOp>())
+      if (isInterleavedFormat(weights.getFormat()) && integerPointwiseConv(op, weights))
+        return;
     const TensorFunc &in = get(op.getInput());
     const TensorFunc &w = get(op.getWeight());
     TensorFunc t = make(op.getResult(), "conv");
@@ -742,24 +745,68 @@ public:
   /// The 4 quants of one chunk and 16 output columns form one x86 VPDPBUSD.
   bool integerMatmul(MatmulOp op, DequantizeOp weights) {
     const TensorFunc &a = get(op.getLhs());
-    const TensorFunc &packed = get(weights.getPacked());
     TensorFunc t = make(op.getResult(), "qmatmul");
     size_t rank = t.shape.size();
     if (rank < 2 || a.shape.size() != rank)
       return false;
-    int64_t k = a.shape.back(), n = t.shape.back();
+    // Columns are Halide dimension 0; the rows are M, then the batch axes, as in `a`.
+    std::vector<Var> rowVars(t.vars.begin() + 1, t.vars.end());
+    integerContraction(weights, t, 0, rowVars, a.shape.back(), [&](Expr k) {
+      std::vector<Expr> args{k};
+      args.insert(args.end(), rowVars.begin(), rowVars.end());
+      return a.func(args);
+    });
+    tensors[op.getResult()] = t;
+    return true;
+  }
+
+  /// A 1x1 convolution (stride 1, no padding, one group) on interleaved weights: the same
+  /// integer contraction, with the output channels as columns and every pixel a row.
+  bool integerPointwiseConv(ConvOp op, DequantizeOp weights) {
+    const TensorFunc &in = get(op.getInput());
+    auto ones = [](llvm::ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 1; });
+    };
+    auto zeros = [](llvm::ArrayRef<int64_t> v) {
+      return llvm::all_of(v, [](int64_t x) { return x == 0; });
+    };
+    auto wShape = llvm::cast<mlir::RankedTensorType>(op.getWeight().getType()).getShape();
+    if (op.getGroups() != 1 || in.shape.size() != 4 || !ones(wShape.drop_front(2)) ||
+        !ones(op.getStrides()) || !ones(op.getDilations()) || !zeros(op.getPads()))
+      return false;
+    TensorFunc t = make(op.getResult(), "qconv");
+    // Halide dims (x, y, channel, batch): the channel is the column, the rest are rows.
+    std::vector<Var> rowVars{t.vars[0], t.vars[1], t.vars[3]};
+    Expr bias;
+    if (Value b = op.getBias())
+      bias = call(get(b), {t.vars[2]});
+    integerContraction(weights, t, 2, rowVars, in.shape[1], [&](Expr k) {
+      return in.func(t.vars[0], t.vars[1], k, t.vars[3]);
+    }, bias);
+    tensors[op.getResult()] = t;
+    return true;
+  }
+
+  /// Defines `t` as the contraction of `weights` (q8_0x16/q4_0x16/q4_1x16, rows along the
+  /// reduction) with activations `activation(k)` over `reduction` values: Halide dimension
+  /// `columnDim` of `t` runs over the weight's rows, `rowVars` (the other dimensions, the
+  /// first one tiled by the schedule) over the activation rows. Adds `bias` if defined.
+  void integerContraction(DequantizeOp weights, TensorFunc &t, int columnDim,
+                          const std::vector<Var> &rowVars, int64_t reduction,
+                          const std::function<Expr(Expr)> &activationAt, Expr bias = Expr()) {
+    const TensorFunc &packed = get(weights.getPacked());
+    int64_t k = reduction, n = t.shape[t.shape.size() - 1 - columnDim];
     int blocks = int(weights.getRowLength() / 32), groups = int(n / 16);
     bool q8 = weights.getFormat() == "q8_0x16", q41 = weights.getFormat() == "q4_1x16";
     int quantsAt = q41 ? 64 : 32;  // bytes of scales (d, and m for q4_1) before the quants
     std::string id = std::to_string(counter);
-    std::vector<Var> rowVars(t.vars.begin() + 1, t.vars.end());  // M, then batch axes
     auto withRows = [&](std::vector<Expr> lead) {
       lead.insert(lead.end(), rowVars.begin(), rowVars.end());
       return lead;
     };
     // Activations past K (the weight rows' zero padding) read as zero.
     auto activation = [&](Expr index) {
-      Expr value = a.func(withRows({k % 32 ? min(index, int(k) - 1) : index}));
+      Expr value = activationAt(k % 32 ? min(index, int(k) - 1) : index);
       return k % 32 ? select(index < int(k), value, 0.0f) : value;
     };
     IntegerDot dot;
@@ -820,13 +867,14 @@ public:
     dot.accumulator = Func("qacc_" + id);
     dot.accumulator(withRows({lane, group})) = 0.0f;
     dot.accumulator(withRows({lane, group})) += term;
-    Expr column = t.vars[0];
-    define(t, dot.accumulator(withRows({column % 16, column / 16})));
+    Expr column = t.vars[columnDim];
+    Expr value = dot.accumulator(withRows({column % 16, column / 16}));
+    define(t, bias.defined() ? value + bias : value);
+    dot.columnDim = columnDim;
     algorithm.stages.push_back({t, StageClass::QuantizedMatmul});
     algorithm.stages.back().integerDot = dot;
-    tensors[op.getResult()] = t;
-    return true;
   }
+
 
   void matmul(MatmulOp op) {
     if (auto weights = op.getRhs().getDefiningOp<DequantizeOp>())

@@ -21,8 +21,9 @@ enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, S
                         Weights /* quantized weights decoded for a contraction */,
                         QuantizedMatmul /* integer dot products on interleaved weights */ };
 
-/// The pieces of a matmul on q8_0x16/q4_0x16/q4_1x16 weights (KernelAlgorithm.cpp, matmul). `rows`
-/// stands for the matmul's row axes (M, then batch axes), Halide order.
+/// The pieces of a matmul or 1x1 convolution on q8_0x16/q4_0x16/q4_1x16 weights
+/// (KernelAlgorithm.cpp, integerContraction). `rows` stands for the result's other axes in
+/// Halide order: a matmul's M then batch axes, a convolution's x, y and batch.
 struct IntegerDot {
   Halide::Func activationScale;   // (block, rows): the block's absolute maximum / 127
   Halide::Func activationQuants;  // (k, rows): int8 activations
@@ -31,6 +32,7 @@ struct IntegerDot {
   Halide::RDom quants;            // blockDot's updates: (byte i of a 4-byte chunk, chunk)
   Halide::Func accumulator;       // (lane, group, rows): float, summed over blocks
   Halide::RDom blockScan;         // accumulator's update: the blocks of a row
+  int columnDim = 0;              // the result's Halide dimension of the weight's rows
   int groups = 0;                 // output columns / 16
   int blocks = 0;                 // padded K / 32
 };

@@ -18,7 +18,8 @@ A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is 
 multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
 for Q8_0, Q4_0 and Q4_1, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
 same kernel without VNNI) and for aarch64-dotprod under qemu where it is installed (SDOT, on
-weights made signed as they load).
+weights made signed as they load). A pointwise convolution (40 -> 64 channels, 5x6 pixels)
+checks the same kernel with pixels as rows, on the same targets.
 usage: check_quantized.py KILN WORK_DIR
 """
 import os
@@ -259,6 +260,45 @@ def main():
             how = 'integer dot products' if integer else 'float'
             print(f'PASS {fmt} {target} [2,5,70]x[70,64] ({how}): output within {error:.2g} '
                   'of the reference')
+            passed += 1
+        else:
+            failed += 1
+    # A pointwise convolution (64 output channels: the integer path's minimum) on a 5x6 image:
+    # every pixel is a row of the same contraction.
+    w4 = rng.standard_normal((64, 40, 1, 1)).astype(np.float32)
+    b4 = rng.standard_normal(64).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('Conv', ['x', 'w', 'b'], ['y'], name='pointwise')],
+        'pointwise', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 40, 5, 6])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 64, 5, 6])],
+        [numpy_helper.from_array(w4, 'w'), numpy_helper.from_array(b4, 'b')])
+    conv_path = os.path.join(work, 'pointwise.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), conv_path)
+    x4 = rng.standard_normal((1, 40, 5, 6)).astype(np.float32)
+    np.save(os.path.join(work, 'x4.npy'), x4)
+    pixels = x4.reshape(40, 30).T.copy()
+    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
+        exe = os.path.join(work, f'pointwise_{fmt}_{target}')
+        subprocess.run([kiln, 'compile', conv_path, '-o', exe, '--quantize', fmt,
+                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
+                       check=True, capture_output=True)
+        kind, _, _ = read_gguf(exe + '.gguf')['w']
+        raw, values = ref.quantize_rows(fmt, w4.reshape(64, 40), fused=False)
+        out = os.path.join(work, f'out_pointwise_{fmt}_{target}')
+        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x4.npy', '--output-dir', out],
+                       check=True, capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy'))
+        integer = kind == 1024 + GGML_TYPE[fmt]
+        if integer:
+            per_pixel = integer_matmul(pixels, *block_quants(raw, fmt, 64, 64), 64)
+        else:
+            per_pixel = pixels @ np.array(values, dtype=np.float32).reshape(64, 64)[:, :40].T
+        want = (per_pixel + b4).T.reshape(1, 64, 5, 6)
+        good, error = check_output(f'{fmt} {target} pointwise conv', got, want)
+        if good:
+            how = 'integer dot products' if integer else 'float'
+            print(f'PASS {fmt} {target} pointwise conv 40->64 on 5x6 ({how}): output within '
+                  f'{error:.2g} of the reference')
             passed += 1
         else:
             failed += 1

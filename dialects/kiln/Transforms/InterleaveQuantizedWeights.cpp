@@ -22,16 +22,35 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Every user reads `value` as the right operand of a matmul.
-bool onlyMatmulWeights(Value value) {
-  return llvm::all_of(value.getUses(), [](OpOperand &use) {
-    auto matmul = dyn_cast<MatmulOp>(use.getOwner());
-    return matmul && use.getOperandNumber() == 1;
+/// A 1x1 convolution with stride 1, no padding and one group: a matmul per pixel.
+bool isPointwise(ConvOp conv) {
+  auto ones = [](ArrayRef<int64_t> v) { return llvm::all_of(v, [](int64_t x) { return x == 1; }); };
+  auto shape = llvm::cast<RankedTensorType>(conv.getWeight().getType()).getShape();
+  return conv.getGroups() == 1 && shape.size() == 4 && ones(shape.drop_front(2)) &&
+         ones(conv.getStrides()) && ones(conv.getDilations()) &&
+         llvm::all_of(conv.getPads(), [](int64_t p) { return p == 0; });
+}
+
+/// Every user reads `op`'s result as the weight of a matmul (rows along axis 1 of [K, N])
+/// or of a pointwise convolution (rows along axis 0 of [F, C, 1, 1]).
+bool onlyContractionWeights(DequantizeOp op, int64_t minConvChannels) {
+  ArrayRef<int64_t> shape = op.getType().getShape();
+  bool matmulLayout = shape.size() == 2 && op.getRowAxis() == 1;
+  bool convLayout = shape.size() == 4 && op.getRowAxis() == 0;
+  return llvm::all_of(op->getUses(), [&](OpOperand &use) {
+    if (auto matmul = dyn_cast<MatmulOp>(use.getOwner()))
+      return matmulLayout && use.getOperandNumber() == 1;
+    if (auto conv = dyn_cast<ConvOp>(use.getOwner()))
+      return convLayout && use.get() == conv.getWeight() && isPointwise(conv) &&
+             shape[0] >= minConvChannels;
+    return false;
   });
 }
 
 struct InterleaveQuantizedWeightsPass
     : impl::InterleaveQuantizedWeightsPassBase<InterleaveQuantizedWeightsPass> {
+  using InterleaveQuantizedWeightsPassBase::InterleaveQuantizedWeightsPassBase;
+
   void runOnOperation() override {
     std::vector<DequantizeOp> candidates;
     getOperation().walk([&](DequantizeOp op) { candidates.push_back(op); });
@@ -41,14 +60,15 @@ struct InterleaveQuantizedWeightsPass
         continue;
       auto constant = op.getPacked().getDefiningOp<ConstantOp>();
       ArrayRef<int64_t> shape = op.getType().getShape();
-      if (!constant || shape.size() != 2 || op.getRowAxis() != 1 ||
-          shape[1] % kInterleavedRows != 0 || op->use_empty() || !onlyMatmulWeights(op))
+      int64_t rows = shape[op.getRowAxis()];
+      if (!constant || rows % kInterleavedRows != 0 || op->use_empty() ||
+          !onlyContractionWeights(op, minConvChannels))
         continue;
       std::vector<char> raw = constantBytes(constant.getValue());
       std::vector<uint8_t> interleaved;
       std::string error;
       if (!interleaveRows(format, reinterpret_cast<const uint8_t *>(raw.data()), raw.size(),
-                          shape[1], op.getRowLength(), interleaved, error)) {
+                          rows, op.getRowLength(), interleaved, error)) {
         op->emitError("cannot interleave quantized weights: ") << error;
         return signalPassFailure();
       }
@@ -56,7 +76,7 @@ struct InterleaveQuantizedWeightsPass
       // [groups, blocks, bytes of one block of 16 rows]: a block's 16 rows are contiguous.
       int64_t blocks = op.getRowLength() / kGgmlBlockLength;
       auto packedType = RankedTensorType::get(
-          {shape[1] / kInterleavedRows, blocks, kInterleavedRows * ggmlBlockBytes(format)},
+          {rows / kInterleavedRows, blocks, kInterleavedRows * ggmlBlockBytes(format)},
           llvm::cast<RankedTensorType>(constant.getType()).getElementType());
       std::string name = "weight";
       if (auto nameAttr = constant->getAttrOfType<StringAttr>("kiln.name"))

@@ -108,7 +108,9 @@ def InterleaveQuantizedWeightsPass
     bytes, so each 64-byte load should hold 4 consecutive quants of 16 different output
     columns (without VNNI the same sums take VPMADDWD pairs; ARM's SDOT takes the same
     layout). This pass rewrites a `kiln.dequantize` in q8_0, q4_0 or q4_1 whose users are
-    all matmuls reading it as their right operand, and whose column count is a multiple of
+    all matmuls reading it as their right operand, or all pointwise convolutions (1x1,
+    stride 1, no padding, one group, at least `min-conv-channels` output channels) reading
+    it as their weight, and whose row count (columns, output channels) is a multiple of
     16, into the kiln-specific `q8_0x16`/`q4_0x16`/`q4_1x16` layout (docs/formats.md): the
     same bytes rearranged at compile time (Q8_0 quants offset by 128), so the weights file
     stays the same size and nothing is repacked at run time.
@@ -119,6 +121,12 @@ def InterleaveQuantizedWeightsPass
     blocks of 34 bytes per group),
     `%w = kiln.dequantize %q {format = "q8_0x16", row_axis = 1, row_length = 64}`.
   }];
+  let options = [
+    Option<"minConvChannels", "min-conv-channels", "int64_t", /*default=*/"64",
+           "Interleave a pointwise convolution's weight only from this many output channels: "
+           "quantizing the activations costs about as much per pixel as 64 channels of dot "
+           "products save">
+  ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 

@@ -45,11 +45,35 @@ func.func @narrow(%x: tensor<1x32xf32>) -> tensor<1x8xf32> {
 
 // -----
 
-// A convolution reads its weight through another index map: GGML's layout stays.
-// CHECK-LABEL: func @conv
+// A pointwise convolution with 64 output channels is a matmul per pixel: interleaved.
+// CHECK-LABEL: func @pointwise
+// CHECK: %[[Q:.*]] = kiln.constant {kiln.ggml_dims = array<i64: 64, 32>, kiln.ggml_type = 1032 : i64, kiln.name = "weight"} dense_resource<weight.x16> : tensor<4x1x544xui8>
+// CHECK: kiln.dequantize %[[Q]] {format = "q8_0x16", row_axis = 0 : i64, row_length = 32 : i64} : (tensor<4x1x544xui8>) -> tensor<64x32x1x1xf32>
+func.func @pointwise(%x: tensor<1x32x4x4xf32>) -> tensor<1x64x4x4xf32> {
+  %w = kiln.constant dense<0.5> : tensor<64x32x1x1xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x4x4xf32>, tensor<64x32x1x1xf32>) -> tensor<1x64x4x4xf32>
+  return %y : tensor<1x64x4x4xf32>
+}
+
+// -----
+
+// Below 64 output channels, quantizing the activations would cost more than the integer
+// products save: GGML's layout stays.
+// CHECK-LABEL: func @narrow_conv
 // CHECK: kiln.dequantize %{{.*}} {format = "q8_0", row_axis = 0 : i64, row_length = 32 : i64} : (tensor<16x34xui8>) -> tensor<16x32x1x1xf32>
-func.func @conv(%x: tensor<1x32x4x4xf32>) -> tensor<1x16x4x4xf32> {
+func.func @narrow_conv(%x: tensor<1x32x4x4xf32>) -> tensor<1x16x4x4xf32> {
   %w = kiln.constant dense<0.5> : tensor<16x32x1x1xf32>
   %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x4x4xf32>, tensor<16x32x1x1xf32>) -> tensor<1x16x4x4xf32>
   return %y : tensor<1x16x4x4xf32>
+}
+
+// -----
+
+// A 3x3 window reads its weight through another index map: GGML's layout stays.
+// CHECK-LABEL: func @window
+// CHECK: kiln.dequantize %{{.*}} {format = "q8_0", row_axis = 0 : i64, row_length = 288 : i64} : (tensor<64x306xui8>) -> tensor<64x32x3x3xf32>
+func.func @window(%x: tensor<1x32x4x4xf32>) -> tensor<1x64x2x2xf32> {
+  %w = kiln.constant dense<0.5> : tensor<64x32x3x3xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x4x4xf32>, tensor<64x32x3x3xf32>) -> tensor<1x64x2x2xf32>
+  return %y : tensor<1x64x2x2xf32>
 }
