@@ -632,8 +632,18 @@ public:
     Expr group = out[1] / int(filtersPerGroup);
     Expr channel = depthwise ? group : group * int(channelsPerGroup) + r[0];
     Index inIndex{out[0], channel}, wIndex{out[1], depthwise ? Expr(0) : Expr(r[0])};
+    bool anyPad = llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; });
+    bool strided = llvm::any_of(op.getStrides(), [](int64_t s) { return s > 1; });
+    bool pointwise =
+        llvm::all_of(llvm::ArrayRef<int64_t>(w.shape).drop_front(2), [](int64_t k) { return k == 1; });
+    // A strided pointwise convolution (a ResNet downsampling projection) reads a subsampled
+    // copy of its input (a stage of its own, a quarter of the input for stride 2), so its
+    // contraction reads contiguous pixels like any pointwise convolution instead of
+    // gathering every other one (ResNet-50 at 1 thread: see docs/benchmarks.md).
+    bool subsample = pointwise && strided && !anyPad && !depthwise;
     for (size_t i = 0; i < spatial; ++i) {
-      inIndex.push_back(out[2 + i] * int(op.getStrides()[i]) - int(op.getPads()[i]) +
+      int64_t stride = subsample ? 1 : op.getStrides()[i];
+      inIndex.push_back(out[2 + i] * int(stride) - int(op.getPads()[i]) +
                         r[rk + i] * int(op.getDilations()[i]));
       wIndex.push_back(r[rk + i]);
     }
@@ -642,11 +652,21 @@ public:
     // Strided depthwise convolutions are memory-bound and read each input about once: a
     // bordered copy would be a whole extra pass, so they read through the boundary
     // condition inline (measured on MobileNetV2: 0.85 -> 0.76 ms; stride 1 got slower).
-    bool anyPad = llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; });
     Func source = in.func;
+    if (subsample) {
+      TensorFunc picked = in;
+      picked.func = Func("subsample_" + std::to_string(counter));
+      for (size_t i = 0; i < spatial; ++i)
+        picked.shape[2 + i] = t.shape[2 + i];
+      Index at = indexOf(picked);
+      for (size_t i = 0; i < spatial; ++i)
+        at[2 + i] = at[2 + i] * int(op.getStrides()[i]);
+      define(picked, call(in, at));
+      addStage(picked, StageClass::Data);
+      source = picked.func;
+    }
     if (anyPad) {
       source = padded(in, 0);
-      bool strided = llvm::any_of(op.getStrides(), [](int64_t s) { return s > 1; });
       if (!(depthwise && strided)) {
         TensorFunc border = in;
         border.func = source;
@@ -664,8 +684,7 @@ public:
     if (t.type != ct)
       throw std::runtime_error("float16 convolution is not supported yet");
     addStage(t, depthwise ? StageClass::Depthwise : StageClass::Conv, r);
-    algorithm.stages.back().pointwise =
-        llvm::all_of(llvm::ArrayRef<int64_t>(w.shape).drop_front(2), [](int64_t k) { return k == 1; });
+    algorithm.stages.back().pointwise = pointwise;
     if (auto view = op.getWeight().getDefiningOp<TransposeOp>())
       algorithm.stages.back().channelsContiguous =
           view->hasAttr("kiln.weight_view") && view.getPerm() == llvm::ArrayRef<int64_t>{3, 0, 1, 2};

@@ -59,16 +59,13 @@ bool isWeightView(Operation *op) {
   return transpose && transpose.getInput().getDefiningOp<ConstantOp>();
 }
 
-/// A residual add into a narrow pointwise convolution (7x7 and 14x14 maps, weights packed
+/// A residual add into a narrow convolution (7x7 and 14x14 maps, weights packed
 /// output-channel innermost) stays out of the conv's kernel: the conv then vectorizes
 /// across channels at ~90% of peak, while reading a full-size residual in that loop
 /// measured ~50x slower on AVX-512. The separate add costs one pass over a small tensor.
-bool residualIntoNarrowPointwise(Operation *anchor, Operation *op, Value fromGroup) {
+bool residualIntoNarrowConv(Operation *anchor, Operation *op, Value fromGroup) {
   auto conv = dyn_cast<ConvOp>(anchor);
   if (!conv || !isWeightView(conv.getWeight().getDefiningOp()))
-    return false;
-  auto window = llvm::cast<RankedTensorType>(conv.getWeight().getType()).getShape().drop_front(2);
-  if (!llvm::all_of(window, [](int64_t k) { return k == 1; }))
     return false;
   for (Value other : op->getOperands())
     if (other != fromGroup && !other.getDefiningOp<ConstantOp>() &&
@@ -118,7 +115,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
             int h = producerGroup(other);
             return h >= 0 && h != g && groups[h].depends.test(g);
           });
-          if (!cycle && !residualIntoNarrowPointwise(groups[g].ops.front(), op, operand)) {
+          if (!cycle && !residualIntoNarrowConv(groups[g].ops.front(), op, operand)) {
             joined = g;
             break;
           }
