@@ -230,7 +230,8 @@ function writeDoc(file, rows, contexts, args) {
   const md = `# Quantized weights
 
 \`kiln compile MODEL.onnx -o OUT --quantize FORMAT\` stores the weights of matrix multiplications
-(MatMul/Gemm with a constant rank-2 weight) and convolutions (constant weight) in a compact
+(MatMul/Gemm with a constant rank-2 weight), convolutions (constant weight) and embedding
+tables (a constant rank-2 table that Gather reads rows of, one row per entry) in a compact
 format. The executable keeps them packed in \`OUT.gguf\` (GGML-typed GGUF tensors, so ggml's
 tools can read them) and decodes each value inside the kernel that reads it; no float copy of
 the weights is made at load or run time. \`--report\` prints, per quantizable layer, whether it
@@ -289,8 +290,9 @@ per quantized weight.
 
 ## Policy: what stays float
 
-- The first and the last quantizable layer in program order (usually the stem conv, which sees
-  raw pixels, and the classifier, whose errors go straight to the output).
+- The first and the last matmul or conv in program order (usually the stem conv, which sees
+  raw pixels, and the classifier, whose errors go straight to the output). Embedding tables
+  do not count as ends: a lookup's error is not multiplied by the rest of the network.
 - Every layer whose rows are shorter than one 32-value block: depthwise convs (a 3x3 filter is
   9 values, a 5x5 one 25) and 1x1 convs or matmuls with fewer than 32 input channels. Padding such
   a row to a block would cost more bytes than it saves and lose most of its precision.

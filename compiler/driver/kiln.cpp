@@ -39,9 +39,10 @@ compile options:
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
   --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major
                            (one value fills the whole input; repeatable)
-  --quantize FORMAT        store matmul and conv weights as q8_0, q4_0, q4_1, q5_0, q5_1
-                           (GGML blocks) or int8; first and last layer stay float
-  --keep-float LIST        also keep these in float: node-name substrings or matmul/conv
+  --quantize FORMAT        store matmul, conv and embedding (Gather) weights as q8_0,
+                           q4_0, q4_1, q5_0, q5_1 (GGML blocks) or int8; the first and
+                           last matmul/conv stay float
+  --keep-float LIST        also keep these in float: node-name substrings or matmul/conv/gather
   --quantize-all-layers    quantize the first and last layer too
   --quantize-uniform       with q4_0/q4_1/q5_0/q5_1, use that format for every quantized
                            layer (by default layers writing into a residual stream and

@@ -19,7 +19,8 @@ multiple of the 4-row register tile, three padded blocks) checks the integer ker
 for Q8_0, Q4_0 and Q4_1, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
 same kernel without VNNI) and for aarch64-dotprod under qemu where it is installed (SDOT, on
 weights made signed as they load). A pointwise convolution (40 -> 64 channels, 5x6 pixels)
-checks the same kernel with pixels as rows, on the same targets.
+checks the same kernel with pixels as rows, on the same targets. An embedding table read by
+Gather checks that rows of a quantized table decode exactly, in every format.
 usage: check_quantized.py KILN WORK_DIR
 """
 import os
@@ -299,6 +300,44 @@ def main():
             how = 'integer dot products' if integer else 'float'
             print(f'PASS {fmt} {target} pointwise conv 40->64 on 5x6 ({how}): output within '
                   f'{error:.2g} of the reference')
+            passed += 1
+        else:
+            failed += 1
+    # An embedding table (Gather of rows, 50 entries of 40 values: padded rows) in every
+    # format: the rows read back exactly as the reference dequantizes them.
+    table = rng.standard_normal((50, 40)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('Gather', ['table', 'ids'], ['y'], name='embed', axis=0)],
+        'embedding', [helper.make_tensor_value_info('ids', TensorProto.INT64, [4])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [4, 40])],
+        [numpy_helper.from_array(table, 'table')])
+    embed_path = os.path.join(work, 'embedding.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), embed_path)
+    ids = np.array([3, 0, 49, -1], dtype=np.int64)
+    np.save(os.path.join(work, 'ids.npy'), ids)
+    for fmt in ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'int8']:
+        exe = os.path.join(work, f'embedding_{fmt}')
+        subprocess.run([kiln, 'compile', embed_path, '-o', exe, '--quantize', fmt,
+                        '--quantize-uniform'], check=True, capture_output=True)
+        out = os.path.join(work, f'out_embedding_{fmt}')
+        subprocess.run([exe, '--input', f'ids={work}/ids.npy', '--output-dir', out], check=True,
+                       capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy'))
+        if fmt == 'int8':
+            rows = int8_reference(table)
+        else:
+            raw, values = ref.quantize_rows(fmt, table, fused=False)
+            rows = np.array(values, dtype=np.float32).reshape(50, 64)[:, :40]
+            kind, ne, data = read_gguf(exe + '.gguf')['table']
+            if kind != GGML_TYPE[fmt] or list(ne) != [64, 50] or data != bytes(raw):
+                print(f'FAIL {fmt} embedding: GGUF tensor (type {kind}, dims {list(ne)}) differs '
+                      'from the reference quantizer')
+                failed += 1
+                continue
+        good, error = check_output(f'{fmt} embedding', got, rows[ids])
+        if good:
+            print(f'PASS {fmt} embedding (Gather of 4 rows of 40): rows within {error:.2g} of the '
+                  'dequantized reference')
             passed += 1
         else:
             failed += 1

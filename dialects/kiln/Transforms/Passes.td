@@ -62,12 +62,13 @@ def FoldConvAffinePass : Pass<"kiln-fold-conv-affine", "mlir::func::FuncOp"> {
 def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "Stores the constant weights of matmuls and convolutions quantized";
   let description = [{
-    Each float32 constant weight of a `kiln.matmul` (rank-2 right operand) or `kiln.conv`
-    becomes a packed constant read through `kiln.dequantize`, in one of GGML's block formats
+    Each float32 constant weight of a `kiln.matmul` (rank-2 right operand) or `kiln.conv`,
+    and each rank-2 float32 table a `kiln.gather` reads rows of (an embedding), becomes a
+    packed constant read through `kiln.dequantize`, in one of GGML's block formats
     (bit-exact with ggml's reference quantizers) or int8 with per-row scales. Rows follow
     the reduction axis; a reduction length that is not a multiple of 32 is padded with zeros
     that the kernel never reads, and rows shorter than one block (depthwise filters) stay
-    float. By default the first and last such layer stay float;
+    float. By default the first and last matmul or conv stay float;
     `keep` lists more (substrings of node names, or `matmul`/`conv` for a whole kind).
     Under q4_0, q4_1, q5_0 and q5_1, two kinds of layer are stored in q8_0 unless `uniform`:
     a layer whose output is an operand of an add of two computed tensors (it writes into a
@@ -82,7 +83,7 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
     Option<"format", "format", "std::string", /*default=*/"\"q8_0\"",
            "q8_0, q4_0, q4_1, q5_0, q5_1 or int8">,
     Option<"keep", "keep", "std::string", /*default=*/"\"\"",
-           "Comma-separated node-name substrings or op kinds (matmul, conv) kept in float">,
+           "Comma-separated node-name substrings or op kinds (matmul, conv, gather) kept in float">,
     Option<"keepEnds", "keep-ends", "bool", /*default=*/"true",
            "Keep the first and last quantizable layer in float">,
     Option<"report", "report", "bool", /*default=*/"false",

@@ -1,10 +1,12 @@
-//===- QuantizeWeights.cpp - store matmul and conv weights quantized -------===//
+//===- QuantizeWeights.cpp - store matmul, conv and embedding weights quantized ===//
 //
 // `kiln compile --quantize FORMAT` runs this pass before kernel formation.
 //
 // 1. Collect the quantizable layers in program order: matmuls with a rank-2 float constant
-//    right operand, convolutions with a float constant weight.
-// 2. Skip the ones the policy keeps in float (first and last by default, `keep` matches).
+//    right operand, convolutions with a float constant weight, gathers of rows from a
+//    rank-2 float constant (embedding tables, one row per entry).
+// 2. Skip the ones the policy keeps in float (the first and last matmul or conv by default,
+//    `keep` matches).
 //    Under a 4- or 5-bit format two kinds of layer take q8_0 instead, unless `uniform`:
 //    - layers that write into a residual stream (their output is an operand of an add of
 //      two computed tensors): their error is carried, undamped by any activation, through
@@ -14,7 +16,8 @@
 //      docs/quantization.md) q4_0's output cosine goes from 0.967 (uniform) to 0.978 with
 //      residual writers in q8_0 and to about 0.99 with both, for 5% more weight bytes.
 // 3. Lay each weight out as rows along its reduction axis (a matmul's [K, N] weight as N
-//    rows of K; a conv's [F, C, kh, kw] as F rows of C*kh*kw), pad rows to a multiple of
+//    rows of K; a conv's [F, C, kh, kw] as F rows of C*kh*kw; an embedding table's
+//    entries as rows), pad rows to a multiple of
 //    32, quantize with compiler/quantize (bit-exact with ggml), and replace the operand with
 //    `kiln.dequantize` of the packed constant. The packed constant keeps the weight's blob
 //    name, which becomes its GGUF tensor name, and records its GGML type and dimensions.
@@ -102,6 +105,11 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       } else if (auto conv = dyn_cast<ConvOp>(op)) {
         if (isFloatConstant(conv.getWeight()))
           layers.push_back({op, &conv.getWeightMutable(), 0});
+      } else if (auto gather = dyn_cast<GatherOp>(op)) {
+        // An embedding table [entries, width] gathered by rows: each entry is a row.
+        if (isFloatConstant(gather.getInput()) && gather.getInput().getType().getRank() == 2 &&
+            gather.getAxis() == 0)
+          layers.push_back({op, &gather.getInputMutable(), 0});
       }
     });
     SmallVector<StringRef> keepList;
@@ -110,6 +118,14 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       llvm::outs() << "quantization (" << format << "): layer, op, weight shape, bytes\n";
     int64_t floatBytes = 0, packedBytes = 0;
     bool lowBits = !isInt8 && ggml != GgmlQuantFormat::Q8_0;
+    size_t firstContraction = layers.size(), lastContraction = layers.size();
+    for (size_t i = 0; i < layers.size(); ++i) {
+      if (isa<GatherOp>(layers[i].op))
+        continue;
+      if (firstContraction == layers.size())
+        firstContraction = i;
+      lastContraction = i;
+    }
     for (size_t i = 0; i < layers.size(); ++i) {
       Layer &layer = layers[i];
       std::string name = nodeName(layer.op);
@@ -127,7 +143,10 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
       StringRef kind = layer.op->getName().stripDialect();
       // 2. Policy. Rows shorter than one block (depthwise 3x3 filters: 9 values) stay float:
       // a block of padding would cost more bytes than it saves and lose most precision.
-      bool kept = keepEnds && (i == 0 || i + 1 == layers.size());
+      // The ends are the first and last matmul or conv: an embedding lookup is not a layer
+      // whose error the rest of the network multiplies.
+      bool isGather = isa<GatherOp>(layer.op);
+      bool kept = keepEnds && !isGather && (i == firstContraction || i == lastContraction);
       {
         auto shape = llvm::cast<RankedTensorType>(layer.weight->get().getType()).getShape();
         kept |= elementCount(shape) / shape[layer.rowAxis] < kGgmlBlockLength;
