@@ -296,7 +296,7 @@ per quantized weight.
 - Every layer whose rows are shorter than one 32-value block: depthwise convs (a 3x3 filter is
   9 values, a 5x5 one 25) and 1x1 convs or matmuls with fewer than 32 input channels. Padding such
   a row to a block would cost more bytes than it saves and lose most of its precision.
-- \`--keep-float LIST\` keeps more in float (node-name substrings, or \`matmul\` / \`conv\`);
+- \`--keep-float LIST\` keeps more in float (node-name substrings, or \`matmul\` / \`conv\` / \`gather\`);
   \`--quantize-all-layers\` quantizes the first and the last layer too (not used here).
 
 Under the 4- and 5-bit formats (q4_0, q4_1, q5_0, q5_1) two kinds of layer are stored in q8_0
