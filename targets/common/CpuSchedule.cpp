@@ -372,9 +372,14 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
   for (KernelStage &stage : algorithm.stages)
     if (stage.kind == StageClass::Weights)
       weights.push_back(&stage);
+  std::vector<KernelStage *> perRow;
   for (KernelStage &stage : algorithm.stages) {
     if (stage.kind == StageClass::Weights)
       continue;
+    if (stage.kind == StageClass::Data && stage.perOutputRow) {
+      perRow.push_back(&stage);
+      continue;
+    }
     if (stage.kind == StageClass::QuantizedMatmul) {
       bool atOutput = algorithm.outputs.size() == 1 && !outputScheduled &&
                       algorithm.outputs[0].shape == stage.tensor.shape;
@@ -417,6 +422,18 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       stage.tensor.func.compute_root();
       schedulePure(stage.tensor.func, stage.tensor, vectorLanes, parallel);
       break;
+    }
+  }
+  // Bordered copies made per output row: the rows the row's contraction reads, vectorized.
+  for (KernelStage *stage : perRow) {
+    Func f = stage->tensor.func;
+    if (outputScheduled && algorithm.outputs[0].vars.size() >= 2) {
+      f.compute_at(algorithm.outputs[0].func, algorithm.outputs[0].vars[1]);
+      if (extentOf(stage->tensor, 0) >= vectorLanes)
+        f.vectorize(f.args()[0], vectorLanes, TailStrategy::GuardWithIf);
+    } else {
+      f.compute_root();
+      schedulePure(f, stage->tensor, vectorLanes, parallel);
     }
   }
   // Weights of a contraction that took another schedule stay inlined into its loop.

@@ -57,6 +57,9 @@ struct KernelStage {
   bool pointwise = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
   int rowDimension = -1;
+  /// Data: a bordered input copy made per output row of the kernel's output (dimension 1)
+  /// rather than whole, when the contraction is scheduled at the output.
+  bool perOutputRow = false;
   /// QuantizedMatmul: `tensor` reads `integerDot.accumulator` (lane = column % 16).
   IntegerDot integerDot;
 };
