@@ -258,11 +258,11 @@ per quantized weight.
 
 ## Kernels
 
-- **Matmuls and pointwise convolutions on Q8_0/Q4_0/Q4_1 weights, x86 (AVX2 or later; every
+- **Matmuls and pointwise convolutions on weights in the GGML formats, x86 (AVX2 or later; every
   benchmark machine here) and aarch64-dotprod**: the weight of a MatMul/Gemm with a multiple
   of 16 columns, or of a 1x1 convolution (stride 1, no padding, one group) with a multiple of
   16 and at least 64 output channels, is stored in kiln's interleaved twin of the format
-  (\`q8_0x16\`/\`q4_0x16\`/\`q4_1x16\`, docs/formats.md: same bytes, 16 output columns
+  (\`q8_0x16\`, \`q4_0x16\`, ... \`q5_1x16\`, docs/formats.md: same bytes, 16 output columns
   interleaved in 4-byte chunks). A convolution is a matmul whose rows are its pixels. The
   kernel quantizes each 32-value block of an activation row (a pixel's channels) to int8 on
   the fly (scale
@@ -271,7 +271,7 @@ per quantized weight.
   sum once:
   \`y[m,n] = sum_b dw[n,b] * dx[m,b] * (sum_j u[n,b,j] * qx[m,b,j] - o * sum_j qx[m,b,j])\`,
   where \`u\` is the stored unsigned quant (q8_0: q + 128, o = 128; q4_0: the nibble, o = 8;
-  q4_1: the nibble, o = 0, plus \`m[n,b] * dx[m,b] * sum_j qx[m,b,j]\` for its minimum).
+  q5_0: the nibble with its high bit, o = 16; q4_1/q5_1: o = 0, plus \`m[n,b] * dx[m,b] * sum_j qx[m,b,j]\` for its minimum).
   With AVX512-VNNI each 64-byte weight load feeds one \`VPDPBUSD\` per activation row (16
   columns x 4 quants, the activations a broadcast operand); without it Halide lowers the
   same sums to \`VPMADDWD\` pairs. On aarch64-dotprod the weights are made signed as they
@@ -281,7 +281,7 @@ per quantized weight.
   docs/benchmarks.md shows the resulting output error next to the float-activation one.
 - **Everything else** (convolutions with a window, stride or fewer than 64 output channels,
   where quantizing the activations would cost more than the integer products save;
-  Q5_0/Q5_1/int8 weights; the plain aarch64 target; matmuls whose column count is not a
+  int8 weights; the plain aarch64 target; matmuls whose column count is not a
   multiple of 16): the kernel decodes each weight value to float
   where it reads it (a tile's slice at a time for a convolution) and multiplies in float32.
   No float copy of a whole weight is made at load or run time, but this path is slower than

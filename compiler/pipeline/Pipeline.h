@@ -25,8 +25,8 @@ struct PipelineOptions {
   /// Every quantized layer in `quantize` (by default, residual writers and small layers
   /// take q8_0 under the 4- and 5-bit formats).
   bool quantizeUniform = false;
-  /// The target has fast 8-bit dot products (x86, aarch64-dotprod): interleave Q8_0/Q4_0/Q4_1
-  /// matmul weights.
+  /// The target has fast 8-bit dot products (x86, aarch64-dotprod): interleave GGML-format
+  /// weights of matmuls and pointwise convs.
   bool integerDotWeights = false;
 };
 

@@ -427,8 +427,8 @@ bool dequantizeRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCou
 //===----------------------------------------------------------------------===//
 
 bool hasInterleavedLayout(GgmlQuantFormat format) {
-  return format == GgmlQuantFormat::Q8_0 || format == GgmlQuantFormat::Q4_0 ||
-         format == GgmlQuantFormat::Q4_1;
+  (void)format;
+  return true;  // all five
 }
 
 std::string interleavedFormatName(GgmlQuantFormat format) {
@@ -438,9 +438,10 @@ std::string interleavedFormatName(GgmlQuantFormat format) {
 namespace {
 
 /// Moves every byte of `rows` GGML rows to or from its interleaved position. A block starts
-/// with h bytes of binary16 scales (h = 2: d; Q4_1: d, m); scale s of row r goes to
-/// 32*s + 2*r of the group's block, and quant byte e (after the scales) to
-/// 16*h + 64*(e/4) + 4*r + e%4. Q8_0 quants are stored offset by 128 (unsigned).
+/// with h bytes of binary16 scales (h = 2: d; the _1 formats: d, m); scale s of row r goes to
+/// 32*s + 2*r of the group's block. The 5-bit formats' qh (4 bytes) follows at
+/// 16*h + 4*r. Quant byte e goes to S + 64*(e/4) + 4*r + e%4, S = 16*h (+ 64 for qh). Q8_0
+/// quants are stored offset by 128 (unsigned).
 bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
                      int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
                      std::string &error, bool toInterleaved) {
@@ -465,7 +466,10 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
     return false;
   }
   const uint8_t flip = format == GgmlQuantFormat::Q8_0 ? 0x80 : 0x00;
-  const int64_t scaleBytes = format == GgmlQuantFormat::Q4_1 ? 4 : 2;
+  const bool withMin = format == GgmlQuantFormat::Q4_1 || format == GgmlQuantFormat::Q5_1;
+  const bool fiveBit = format == GgmlQuantFormat::Q5_0 || format == GgmlQuantFormat::Q5_1;
+  const int64_t scaleBytes = withMin ? 4 : 2, highBytes = fiveBit ? 4 : 0;
+  const int64_t quantsAt = 16 * scaleBytes + 16 * highBytes;
   out.resize(expected);
   for (int64_t row = 0; row < rows; ++row) {
     int64_t group = row / kInterleavedRows, lane = row % kInterleavedRows;
@@ -480,9 +484,11 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
       };
       for (int64_t p = 0; p < scaleBytes; ++p)
         move(size_t(p), size_t(32 * (p / 2) + 2 * lane + p % 2), 0);
-      for (int64_t e = 0; e < blockBytes - scaleBytes; ++e)
-        move(size_t(scaleBytes + e),
-             size_t(16 * scaleBytes + 64 * (e / 4) + 4 * lane + e % 4), flip);
+      for (int64_t p = 0; p < highBytes; ++p)
+        move(size_t(scaleBytes + p), size_t(16 * scaleBytes + 4 * lane + p), 0);
+      for (int64_t e = 0; e < blockBytes - scaleBytes - highBytes; ++e)
+        move(size_t(scaleBytes + highBytes + e),
+             size_t(quantsAt + 64 * (e / 4) + 4 * lane + e % 4), flip);
     }
   }
   return true;

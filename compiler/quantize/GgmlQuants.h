@@ -128,7 +128,7 @@ float fp16ToFp32(uint16_t bits);
 /// weight of N rows (output columns) is stored in groups of 16 rows; for each block index b
 /// a group holds the 16 rows' d (binary16, row order; Q4_1: then the 16 m), then the rows'
 /// quants in 4-byte chunks, row-interleaved: chunk c of row r sits at S + 64*c + 4*r, S the
-/// bytes of scales (32 or 64). One 64-byte load then feeds 16 output lanes of an x86
+/// bytes before them (32 or 64 of scales, plus 64 of high bits for the 5-bit formats). One 64-byte load then feeds 16 output lanes of an x86
 /// VPDPBUSD (unsigned weight bytes times a broadcast 4-byte group of signed activations).
 /// The bytes are GGML's, rearranged:
 ///   Q8_0x16 (544 bytes per group and block): chunk c holds elements 4c..4c+3 as q + 128
@@ -136,15 +136,18 @@ float fp16ToFp32(uint16_t bits);
 ///   Q4_0x16 (288 bytes): chunk c (0..3) holds GGML bytes 4c..4c+3 of the block: low
 ///           nibbles are elements 4c+i, high nibbles elements 16+4c+i; x = d*(q - 8).
 ///   Q4_1x16 (320 bytes): 16 d, 16 m, then chunks as Q4_0x16; x = d*q + m.
+///   Q5_0x16 (352 bytes): 16 d, the rows' qh (4 bytes each, row-interleaved: 64 bytes),
+///           then chunks as Q4_0x16; q = nibble | bit j of qh << 4, x = d*(q - 16).
+///   Q5_1x16 (384 bytes): 16 d, 16 m, the 16 qh, then the chunks; x = d*q + m.
 /// The GGUF tensor keeps GGML's dims [rows, rowLength] and the same bytes per 32 values, so
 /// only the type id (kKilnTypeIdBase + GGML id) tells a reader about the arrangement.
 constexpr int64_t kInterleavedRows = 16;
 constexpr uint32_t kKilnTypeIdBase = 1024;
 
-/// True for the formats with an interleaved twin (Q8_0, Q4_0, Q4_1).
+/// True for the formats with an interleaved twin (all five).
 bool hasInterleavedLayout(GgmlQuantFormat format);
 
-/// The interleaved format's name ("q8_0x16", "q4_0x16", "q4_1x16") and GGUF type id.
+/// The interleaved format's name ("q8_0x16", "q4_0x16", ...) and GGUF type id.
 std::string interleavedFormatName(GgmlQuantFormat format);
 inline uint32_t interleavedTypeId(GgmlQuantFormat format) {
   return kKilnTypeIdBase + ggmlTypeId(format);

@@ -178,6 +178,8 @@ static const struct {
 } kKilnTypes[] = {
     {KILN_Q4_0_X16, "q4_0x16", KILN_GGML_Q4_0},
     {KILN_Q4_1_X16, "q4_1x16", KILN_GGML_Q4_1},
+    {KILN_Q5_0_X16, "q5_0x16", KILN_GGML_Q5_0},
+    {KILN_Q5_1_X16, "q5_1x16", KILN_GGML_Q5_1},
     {KILN_Q8_0_X16, "q8_0x16", KILN_GGML_Q8_0},
 };
 

@@ -57,9 +57,23 @@ Expr binary16ToFloat(Expr bits) {
   return select((bits & 0x8000) != 0, -magnitude, magnitude);
 }
 
-bool isInterleavedFormat(llvm::StringRef format) {
-  return format == "q8_0x16" || format == "q4_0x16" || format == "q4_1x16";
-}
+bool isInterleavedFormat(llvm::StringRef format) { return format.ends_with("x16"); }
+
+/// Where an interleaved block of 16 rows keeps its parts (compiler/quantize/GgmlQuants.h):
+/// binary16 d (and m) first, the 5-bit formats' high bits next, then the quants.
+struct InterleavedLayout {
+  bool q8, withMin, fiveBit;
+  int highBitsAt, quantsAt;
+  int offset;  // subtracted from the unsigned quant: 128, 8, 16, or 0 (formats with m)
+
+  explicit InterleavedLayout(llvm::StringRef format)
+      : q8(format == "q8_0x16"), withMin(format == "q4_1x16" || format == "q5_1x16"),
+        fiveBit(format.starts_with("q5")) {
+    highBitsAt = withMin ? 64 : 32;
+    quantsAt = highBitsAt + (fiveBit ? 64 : 0);
+    offset = q8 ? 128 : withMin ? 0 : fiveBit ? 16 : 8;
+  }
+};
 
 class Builder {
 public:
@@ -262,15 +276,19 @@ public:
       auto half = [&](int scale) {
         return binary16ToFloat(at(32 * scale + 2 * lane) | (at(32 * scale + 2 * lane + 1) << 8));
       };
-      Expr d = half(0);
-      if (format == "q8_0x16") {
-        value = d * (cast(Float(32), at(32 + 64 * (j / 4) + 4 * lane + j % 4)) - 128.0f);
+      InterleavedLayout layout(format);
+      Expr q;
+      if (layout.q8) {
+        q = at(32 + 64 * (j / 4) + 4 * lane + j % 4);
       } else {
-        int quants = format == "q4_1x16" ? 64 : 32;  // bytes of scales before the quants
-        Expr e = j % 16, byte = at(quants + 64 * (e / 4) + 4 * lane + e % 4);
-        Expr q = cast(Float(32), select(j < 16, byte & 15, byte >> 4));
-        value = format == "q4_1x16" ? d * q + half(1) : d * (q - 8.0f);
+        Expr e = j % 16, byte = at(layout.quantsAt + 64 * (e / 4) + 4 * lane + e % 4);
+        q = select(j < 16, byte & 15, byte >> 4);
+        if (layout.fiveBit)  // bit j of the row's qh, byte j/8 of its 4
+          q = q | (((at(layout.highBitsAt + 4 * lane + j / 8) >> cast(UInt(32), j % 8)) & 1) << 4);
       }
+      value = half(0) * (cast(Float(32), q) - float(layout.offset));
+      if (layout.withMin)
+        value = value + half(1);
       define(t, value);
       tensors[op.getResult()] = t;
       // Matmuls read these weights through integer dot products (integerMatmul); any other
@@ -816,8 +834,8 @@ public:
     const TensorFunc &packed = get(weights.getPacked());
     int64_t k = reduction, n = t.shape[t.shape.size() - 1 - columnDim];
     int blocks = int(weights.getRowLength() / 32), groups = int(n / 16);
-    bool q8 = weights.getFormat() == "q8_0x16", q41 = weights.getFormat() == "q4_1x16";
-    int quantsAt = q41 ? 64 : 32;  // bytes of scales (d, and m for q4_1) before the quants
+    InterleavedLayout layout(weights.getFormat());
+    bool q8 = layout.q8;
     std::string id = std::to_string(counter);
     auto withRows = [&](std::vector<Expr> lead) {
       lead.insert(lead.end(), rowVars.begin(), rowVars.end());
@@ -847,12 +865,17 @@ public:
     RVar i = dot.quants.x, c = dot.quants.y;
     dot.blockDot = Func("block_dot_" + id);
     std::vector<Expr> dotArgs = withRows({lane, b, group});
-    Expr byte = call(packed, {group, b, quantsAt + 64 * c + 4 * lane + i});
+    Expr byte = call(packed, {group, b, layout.quantsAt + 64 * c + 4 * lane + i});
+    // 5-bit formats: bit e of the row's qh (byte e/8) becomes bit 4 of element e's quant.
+    auto highBit = [&](Expr e) {
+      Expr qh = call(packed, {group, b, layout.highBitsAt + 4 * lane + e / 8});
+      return ((qh >> cast(UInt(8), e % 8)) & 1) << 4;
+    };
     auto quant = [&](Expr e) {
       return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
     };
-    // Signed form: q8_0's u - 128 is u ^ 0x80 read as int8; a q4_0 nibble minus 8 fits
-    // int8 as well. q4_1's nibbles (0..15) are the same either way.
+    // Signed form: q8_0's u - 128 is u ^ 0x80 read as int8; a q4_0/q5_0 quant minus 8/16
+    // fits int8 as well; the formats with a minimum have unsigned quants under 32.
     bool makeSigned = dotForm == IntegerDotForm::SignedWeights;
     auto weight = [&](Expr unsignedByte, int offset) {
       if (!makeSigned)
@@ -861,13 +884,18 @@ public:
         return cast(Int(32), reinterpret(Int(8), cast(UInt(8), unsignedByte ^ 128)));
       return cast(Int(32), cast(Int(8), unsignedByte) - cast(Int(8), offset));
     };
-    int weightOffset = q8 ? 128 : q41 ? 0 : 8;
+    int weightOffset = layout.offset;
     dot.blockDot(dotArgs) = 0;
     if (q8) {
       dot.blockDot(dotArgs) += weight(byte, weightOffset) * quant(4 * c + i);
     } else {
-      dot.blockDot(dotArgs) += weight(byte & 15, weightOffset) * quant(4 * c + i);
-      dot.blockDot(dotArgs) += weight(byte >> 4, weightOffset) * quant(16 + 4 * c + i);
+      Expr low = byte & 15, high = byte >> 4;
+      if (layout.fiveBit) {
+        low = low | highBit(4 * c + i);
+        high = high | highBit(16 + 4 * c + i);
+      }
+      dot.blockDot(dotArgs) += weight(low, weightOffset) * quant(4 * c + i);
+      dot.blockDot(dotArgs) += weight(high, weightOffset) * quant(16 + 4 * c + i);
     }
     dot.blockScan = RDom(0, blocks, "rb" + id);
     RVar rb = dot.blockScan.x;
@@ -881,7 +909,7 @@ public:
       blockSum = blockSum - weightOffset * sums;
     Expr dx = dot.activationScale(withRows({rb}));
     Expr term = cast(Float(32), blockSum) * (weightScale(0) * dx);
-    if (q41)
+    if (layout.withMin)
       term = term + weightScale(1) * dx * cast(Float(32), sums);
     dot.accumulator = Func("qacc_" + id);
     dot.accumulator(withRows({lane, group})) = 0.0f;

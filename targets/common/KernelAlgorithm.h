@@ -21,7 +21,7 @@ enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, S
                         Weights /* quantized weights decoded for a contraction */,
                         QuantizedMatmul /* integer dot products on interleaved weights */ };
 
-/// The pieces of a matmul or 1x1 convolution on q8_0x16/q4_0x16/q4_1x16 weights
+/// The pieces of a matmul or 1x1 convolution on interleaved (q8_0x16 ... q5_1x16) weights
 /// (KernelAlgorithm.cpp, integerContraction). `rows` stands for the result's other axes in
 /// Halide order: a matmul's M then batch axes, a convolution's x, y and batch.
 struct IntegerDot {

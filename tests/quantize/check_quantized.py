@@ -6,8 +6,8 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
   1. the weights file holds, for each quantized weight, a GGUF tensor of GGML's type whose
      bytes equal those of an independent numpy implementation of ggml's reference
      quantizer (tests/unit/quantize_vectors.py), rows along the reduction axis, zero-padded;
-     on an x86 host (AVX2 or later: integer dot products) a Q8_0/Q4_0/Q4_1 matmul weight
-     is stored in kiln's interleaved twin instead (type 1024 + GGML's), and its bytes must be
+     on an x86 host (AVX2 or later: integer dot products) a matmul weight is stored in
+     kiln's interleaved twin instead (type 1024 + GGML's), and its bytes must be
      the reference bytes arranged as docs/formats.md describes;
   2. the executable's output equals a numpy forward pass with the weights dequantized by
      that reference (within float32 summation-order tolerance), so the kernels decode the
@@ -16,7 +16,7 @@ are not multiples of 32) is compiled with each format and all layers quantized. 
      the reference then does the same in numpy.
 A second model (MatMul [2,5,70]x[70,64] + bias: batch axes, a row count that is not a
 multiple of the 4-row register tile, three padded blocks) checks the integer kernel's tiling
-for Q8_0, Q4_0 and Q4_1, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
+for every block format, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
 same kernel without VNNI) and for aarch64-dotprod under qemu where it is installed (SDOT, on
 weights made signed as they load). A pointwise convolution (40 -> 64 channels, 5x6 pixels)
 checks the same kernel with pixels as rows, on the same targets. An embedding table read by
@@ -37,6 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'unit'))
 import quantize_vectors as ref  # noqa: E402
 
 GGML_TYPE = {'q8_0': 8, 'q4_0': 2, 'q4_1': 3, 'q5_0': 6, 'q5_1': 7}
+BLOCK_FORMATS = list(GGML_TYPE)
 
 
 def read_gguf(path):
@@ -88,9 +89,10 @@ def int8_reference(rows):
 
 
 def deinterleave(raw, fmt, rows, length):
-    """kiln's q8_0x16 / q4_0x16 / q4_1x16 bytes back to GGML rows (docs/formats.md)."""
+    """kiln's interleaved (q8_0x16, q4_0x16, ...) bytes back to GGML rows (docs/formats.md)."""
     block = ref.FORMATS[fmt][1]
-    scales = 4 if fmt == 'q4_1' else 2  # bytes of binary16 d (and m) opening a GGML block
+    scales = 4 if fmt in ('q4_1', 'q5_1') else 2  # bytes of binary16 d (and m) opening a block
+    high = 4 if fmt.startswith('q5') else 0  # qh bytes after them
     blocks = length // 32
     data = np.frombuffer(raw, dtype=np.uint8)
     out = np.zeros(rows * blocks * block, dtype=np.uint8)
@@ -101,26 +103,34 @@ def deinterleave(raw, fmt, rows, length):
             dst = (row * blocks + b) * block
             for p in range(scales):
                 out[dst + p] = data[src + 32 * (p // 2) + 2 * lane + p % 2]
-            for e in range(block - scales):
-                byte = data[src + 16 * scales + 64 * (e // 4) + 4 * lane + e % 4]
-                out[dst + scales + e] = byte ^ 0x80 if fmt == 'q8_0' else byte
+            for p in range(high):
+                out[dst + scales + p] = data[src + 16 * scales + 4 * lane + p]
+            for e in range(block - scales - high):
+                byte = data[src + 16 * (scales + high) + 64 * (e // 4) + 4 * lane + e % 4]
+                out[dst + scales + high + e] = byte ^ 0x80 if fmt == 'q8_0' else byte
     return out.tobytes()
 
 
 def block_quants(raw, fmt, rows, length):
-    """(d[rows, blocks], q[rows, blocks, 32], m[rows, blocks] or None) from GGML rows of
-    Q8_0, Q4_0 or Q4_1, with x = d*q (+ m)."""
+    """(d[rows, blocks], q[rows, blocks, 32], m[rows, blocks] or None) from GGML rows of a
+    block format, with x = d*q (+ m)."""
     block = ref.FORMATS[fmt][1]
     blocks = length // 32
     data = np.frombuffer(bytes(raw), dtype=np.uint8).reshape(rows, blocks, block)
+    with_min = fmt in ('q4_1', 'q5_1')
     halves = data[:, :, :4].copy().view(np.float16).astype(np.float32)
-    d, m = halves[:, :, 0], (halves[:, :, 1] if fmt == 'q4_1' else None)
+    d, m = halves[:, :, 0], (halves[:, :, 1] if with_min else None)
     if fmt == 'q8_0':
-        q = data[:, :, 2:].view(np.int8).astype(np.int64)
-    else:
-        nibbles = data[:, :, 4 if fmt == 'q4_1' else 2:].astype(np.int64)
-        q = np.concatenate([nibbles & 15, nibbles >> 4], axis=2) - (0 if fmt == 'q4_1' else 8)
-    return d, q, m
+        return d, data[:, :, 2:].view(np.int8).astype(np.int64), m
+    scales = 4 if with_min else 2
+    high = 4 if fmt.startswith('q5') else 0
+    nibbles = data[:, :, scales + high:].astype(np.int64)
+    q = np.concatenate([nibbles & 15, nibbles >> 4], axis=2)
+    if high:
+        qh = data[:, :, scales:scales + 4].copy().view('<u4').astype(np.int64)  # [rows, blocks, 1]
+        q |= ((qh >> np.arange(32)) & 1) << 4
+    offset = 0 if with_min else 16 if high else 8
+    return d, q - offset, m
 
 
 def integer_matmul(x, d, q, m, length):
@@ -240,7 +250,7 @@ def main():
         targets.append('x86-64-avx2')
     if shutil.which('qemu-aarch64') and shutil.which('aarch64-linux-gnu-gcc'):
         targets.append('aarch64-dotprod')
-    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
+    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
         exe = os.path.join(work, f'tiles_{fmt}_{target}')
         subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
                         '--quantize-all-layers', '--quantize-uniform', '--target', target], check=True,
@@ -278,7 +288,7 @@ def main():
     x4 = rng.standard_normal((1, 40, 5, 6)).astype(np.float32)
     np.save(os.path.join(work, 'x4.npy'), x4)
     pixels = x4.reshape(40, 30).T.copy()
-    for fmt, target in [(f, t) for t in targets for f in ['q8_0', 'q4_0', 'q4_1']]:
+    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
         exe = os.path.join(work, f'pointwise_{fmt}_{target}')
         subprocess.run([kiln, 'compile', conv_path, '-o', exe, '--quantize', fmt,
                         '--quantize-all-layers', '--quantize-uniform', '--target', target],

@@ -226,7 +226,8 @@ std::vector<uint8_t> randomQuantizedRows(GgmlQuantFormat format, int64_t rows,
 // decoding them by that description gives dequantizeRows' values.
 TEST(Interleaved, BytesSitWhereTheLayoutSays) {
   for (GgmlQuantFormat format :
-       {GgmlQuantFormat::Q8_0, GgmlQuantFormat::Q4_0, GgmlQuantFormat::Q4_1}) {
+       {GgmlQuantFormat::Q8_0, GgmlQuantFormat::Q4_0, GgmlQuantFormat::Q4_1,
+        GgmlQuantFormat::Q5_0, GgmlQuantFormat::Q5_1}) {
     const int64_t rows = 48, rowLength = 96, blocks = 3;
     const int64_t blockBytes = kiln::ggmlBlockBytes(format);
     std::vector<uint8_t> plain = randomQuantizedRows(format, rows, rowLength, 11);
@@ -246,7 +247,9 @@ TEST(Interleaved, BytesSitWhereTheLayoutSays) {
           return kiln::fp16ToFp32(uint16_t(block[32 * s + 2 * lane] | block[32 * s + 2 * lane + 1] << 8));
         };
         float d = half(0);
-        int quants = format == GgmlQuantFormat::Q4_1 ? 64 : 32;
+        bool withMin = format == GgmlQuantFormat::Q4_1 || format == GgmlQuantFormat::Q5_1;
+        bool fiveBit = format == GgmlQuantFormat::Q5_0 || format == GgmlQuantFormat::Q5_1;
+        int highBits = withMin ? 64 : 32, quants = highBits + (fiveBit ? 64 : 0);
         for (int64_t j = 0; j < 32; ++j) {
           float value;
           if (format == GgmlQuantFormat::Q8_0) {
@@ -256,7 +259,10 @@ TEST(Interleaved, BytesSitWhereTheLayoutSays) {
             int e = int(j % 16);
             int byte = block[quants + 64 * (e / 4) + 4 * lane + e % 4];
             int q = j < 16 ? byte & 15 : byte >> 4;
-            value = format == GgmlQuantFormat::Q4_1 ? d * float(q) + half(1) : d * float(q - 8);
+            if (fiveBit)
+              q |= (block[highBits + 4 * lane + j / 8] >> (j % 8) & 1) << 4;
+            int offset = withMin ? 0 : fiveBit ? 16 : 8;
+            value = d * float(q - offset) + (withMin ? half(1) : 0.0f);
           }
           ASSERT_EQ(value, expected[size_t(row * rowLength + b * 32 + j)])
               << kiln::interleavedFormatName(format) << " row " << row << " block " << b
@@ -282,10 +288,6 @@ TEST(Interleaved, RejectsWhatItCannotArrange) {
   EXPECT_FALSE(kiln::interleaveRows(GgmlQuantFormat::Q8_0, plain.data(), plain.size() - 1, 16,
                                     32, out, error));
   EXPECT_NE(error.find("bytes where 16 rows of 32 values take 544"), std::string::npos) << error;
-  EXPECT_FALSE(kiln::hasInterleavedLayout(GgmlQuantFormat::Q5_0));
-  EXPECT_FALSE(kiln::interleaveRows(GgmlQuantFormat::Q5_0, plain.data(), plain.size(), 16, 32,
-                                    out, error));
-  EXPECT_NE(error.find("q5_0 has no interleaved layout"), std::string::npos) << error;
   EXPECT_TRUE(out.empty());
 }
 

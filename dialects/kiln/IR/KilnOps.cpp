@@ -722,7 +722,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
 LogicalResult DequantizeOp::verify() {
   static const std::pair<const char *, int64_t> blockBytes[] = {
       {"q8_0", 34}, {"q4_0", 18}, {"q4_1", 20}, {"q5_0", 22}, {"q5_1", 24}, {"int8", 0},
-      {"q8_0x16", 34}, {"q4_0x16", 18}, {"q4_1x16", 20}};
+      {"q8_0x16", 34}, {"q4_0x16", 18}, {"q4_1x16", 20}, {"q5_0x16", 22}, {"q5_1x16", 24}};
   int64_t bytes = -1;
   for (auto [name, size] : blockBytes)
     if (getFormat() == name)

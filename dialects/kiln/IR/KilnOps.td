@@ -365,9 +365,9 @@ def Kiln_DequantizeOp : Kiln_ComputeOp<"dequantize"> {
     N columns; a conv weight [F, C, kh, kw] has F rows of C*kh*kw). Formats: q8_0, q4_0,
     q4_1, q5_0, q5_1 (GGML's blocks of 32, `row_length` padded to a multiple of 32) and int8
     (one signed byte per value and a float scale per row in `scales`), plus kiln's
-    interleaved twins q8_0x16, q4_0x16 and q4_1x16 (16 rows per group, docs/formats.md) that integer
-    dot-product kernels read. Codegen decodes the
-    blocks where the consumer reads them: no float copy of the weights exists at run time.
+    interleaved twins q8_0x16, q4_0x16, q4_1x16, q5_0x16 and q5_1x16 (16 rows per group,
+    docs/formats.md) that integer dot-product kernels read. Codegen decodes the blocks
+    where the consumer reads them: no float copy of the weights exists at run time.
     ```mlir
     %w = kiln.dequantize %packed {format = "q8_0", row_axis = 1 : i64, row_length = 64 : i64}
          : (tensor<16x68xui8>) -> tensor<64x16xf32>

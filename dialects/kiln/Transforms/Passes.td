@@ -101,18 +101,18 @@ def QuantizeWeightsPass : Pass<"kiln-quantize-weights", "mlir::func::FuncOp"> {
 
 def InterleaveQuantizedWeightsPass
     : Pass<"kiln-interleave-quantized-weights", "mlir::func::FuncOp"> {
-  let summary = "Interleaves Q8_0/Q4_0/Q4_1 matmul weights 16 columns at a time";
+  let summary = "Interleaves quantized matmul weights 16 columns at a time";
   let description = [{
     On x86 (AVX2 and later) and aarch64-dotprod a quantized matmul runs as integer dot
     products of the weight quants against activations quantized on the fly. AVX512-VNNI's
     VPDPBUSD multiplies 16 lanes of 4 unsigned bytes by one broadcast group of 4 signed
     bytes, so each 64-byte load should hold 4 consecutive quants of 16 different output
     columns (without VNNI the same sums take VPMADDWD pairs; ARM's SDOT takes the same
-    layout). This pass rewrites a `kiln.dequantize` in q8_0, q4_0 or q4_1 whose users are
+    layout). This pass rewrites a `kiln.dequantize` in a GGML block format whose users are
     all matmuls reading it as their right operand, or all pointwise convolutions (1x1,
     stride 1, no padding, one group, at least `min-conv-channels` output channels) reading
     it as their weight, and whose row count (columns, output channels) is a multiple of
-    16, into the kiln-specific `q8_0x16`/`q4_0x16`/`q4_1x16` layout (docs/formats.md): the
+    16, into the kiln-specific `q8_0x16` ... `q5_1x16` layout (docs/formats.md): the
     same bytes rearranged at compile time (Q8_0 quants offset by 128), so the weights file
     stays the same size and nothing is repacked at run time.
 

@@ -16,9 +16,10 @@
 // Q41-LABEL: func @matmul
 // Q41: kiln.constant {kiln.ggml_dims = array<i64: 32, 64>, kiln.ggml_type = 1027 : i64, kiln.name = "fc_w"} dense_resource<fc_w.x16> : tensor<2x2x320xui8>
 // Q41: kiln.dequantize %{{.*}} {format = "q4_1x16", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<2x2x320xui8>) -> tensor<64x32xf32>
-// Formats without an interleaved twin stay as they are.
+// Q5_0: the 16 rows' qh (4 bytes each) sit between the scales and the quants.
 // Q5-LABEL: func @matmul
-// Q5: kiln.dequantize %{{.*}} {format = "q5_0", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<32x44xui8>) -> tensor<64x32xf32>
+// Q5: kiln.constant {kiln.ggml_dims = array<i64: 32, 64>, kiln.ggml_type = 1030 : i64, kiln.name = "fc_w"} dense_resource<fc_w.x16> : tensor<2x2x352xui8>
+// Q5: kiln.dequantize %{{.*}} {format = "q5_0x16", row_axis = 1 : i64, row_length = 64 : i64} : (tensor<2x2x352xui8>) -> tensor<64x32xf32>
 func.func @matmul(%x: tensor<1x64xf32>) -> tensor<1x32xf32> {
   %w = kiln.constant dense_resource<fc_w> : tensor<64x32xf32>
   %y = kiln.matmul %x, %w : (tensor<1x64xf32>, tensor<64x32xf32>) -> tensor<1x32xf32>
