@@ -16,7 +16,7 @@
 // Reported: bytes of weights read per run (all three matmuls, as stored), GB/s = bytes / median,
 // and that as a fraction of the streaming read bandwidth measured in the same run by
 // bench/membw.c (built as bench/run.js builds it). A second, small table times float, q8_0 and
-// q4_0 builds of cls and mobilenetv2 at 1 thread (builds shared with bench/quantization.js).
+// q4_0 builds of the five benchmark models at 1 thread (builds shared with bench/quantization.js).
 // Results: tables on stdout and the "quantized-matvec" section of --out (other sections kept).
 'use strict';
 const fs = require('fs');
