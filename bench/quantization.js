@@ -271,14 +271,15 @@ per quantized weight.
 
 ## Kernels
 
-- **Matmuls and pointwise convolutions on weights in the GGML formats, x86 (AVX2 or later; every
+- **Matmuls and convolutions on weights in the GGML formats, x86 (AVX2 or later; every
   benchmark machine here) and aarch64-dotprod**: the weight of a MatMul/Gemm with a multiple
-  of 16 columns, or of a 1x1 convolution (stride 1, no padding, one group) with a multiple of
-  16 and at least 64 output channels, is stored in kiln's interleaved twin of the format
+  of 16 columns, or of a convolution with one group and a multiple of 16 output channels (at
+  least 64 for a 1x1 stride-1 window, 128 for others), is stored in kiln's interleaved twin
+  of the format
   (\`q8_0x16\`, \`q4_0x16\`, ... \`q5_1x16\`, docs/formats.md: same bytes, 16 output columns
-  interleaved in 4-byte chunks). A convolution is a matmul whose rows are its pixels. The
-  kernel quantizes each 32-value block of an activation row (a pixel's channels) to int8 on
-  the fly (scale
+  interleaved in 4-byte chunks). A convolution is a matmul whose rows are its output
+  pixels, each row the pixel's zero-bordered window (channel, kernel row, kernel column). The
+  kernel quantizes each 32-value block of an activation row to int8 on the fly (scale
   \`dx = amax/127\` in float32, round half to even, as ggml's Q8_0 does but with a float32
   scale), multiplies the block's quants with the weight's in int32 and converts each block's
   sum once:
@@ -292,8 +293,9 @@ per quantized weight.
   ARM hardware here). The activation quantization adds error of its own (about
   1/254 of each block's largest activation, relative); the matrix-vector table in
   docs/benchmarks.md shows the resulting output error next to the float-activation one.
-- **Everything else** (convolutions with a window, stride or fewer than 64 output channels,
-  where quantizing the activations would cost more than the integer products save;
+- **Everything else** (convolutions with fewer output channels than that, where quantizing
+  each pixel's window would cost more than the integer products save; depthwise and grouped
+  convolutions;
   int8 weights; the plain aarch64 target; matmuls whose column count is not a
   multiple of 16): the kernel decodes each weight value to float
   where it reads it (a tile's slice at a time for a convolution) and multiplies in float32.

@@ -629,7 +629,7 @@ public:
 
   void conv(ConvOp op) {
     if (auto weights = op.getWeight().getDefiningOp<DequantizeOp>())
-      if (isInterleavedFormat(weights.getFormat()) && integerPointwiseConv(op, weights))
+      if (isInterleavedFormat(weights.getFormat()) && integerConv(op, weights))
         return;
     const TensorFunc &in = get(op.getInput());
     const TensorFunc &w = get(op.getWeight());
@@ -797,19 +797,14 @@ public:
     return true;
   }
 
-  /// A 1x1 convolution (stride 1, no padding, one group) on interleaved weights: the same
-  /// integer contraction, with the output channels as columns and every pixel a row.
-  bool integerPointwiseConv(ConvOp op, DequantizeOp weights) {
+  /// A 2-D convolution (one group) on interleaved weights: the same integer contraction,
+  /// with the output channels as columns and every output pixel a row whose K values are
+  /// its window (weight row order: channel, then kernel row, then kernel column), read from
+  /// the input through its zero border. A 1x1 stride-1 window reads the input as it is.
+  bool integerConv(ConvOp op, DequantizeOp weights) {
     const TensorFunc &in = get(op.getInput());
-    auto ones = [](llvm::ArrayRef<int64_t> v) {
-      return llvm::all_of(v, [](int64_t x) { return x == 1; });
-    };
-    auto zeros = [](llvm::ArrayRef<int64_t> v) {
-      return llvm::all_of(v, [](int64_t x) { return x == 0; });
-    };
     auto wShape = llvm::cast<mlir::RankedTensorType>(op.getWeight().getType()).getShape();
-    if (op.getGroups() != 1 || in.shape.size() != 4 || !ones(wShape.drop_front(2)) ||
-        !ones(op.getStrides()) || !ones(op.getDilations()) || !zeros(op.getPads()))
+    if (op.getGroups() != 1 || in.shape.size() != 4 || wShape.size() != 4)
       return false;
     TensorFunc t = make(op.getResult(), "qconv");
     // Halide dims (x, y, channel, batch): the channel is the column, the rest are rows.
@@ -817,8 +812,20 @@ public:
     Expr bias;
     if (Value b = op.getBias())
       bias = call(get(b), {t.vars[2]});
-    integerContraction(weights, t, 2, rowVars, in.shape[1], [&](Expr k) {
-      return in.func(t.vars[0], t.vars[1], k, t.vars[3]);
+    int kh = int(wShape[2]), kw = int(wShape[3]);
+    auto strides = op.getStrides(), pads = op.getPads(), dilations = op.getDilations();
+    bool anyPad = llvm::any_of(pads, [](int64_t p) { return p != 0; });
+    Func source = anyPad ? padded(in, 0) : in.func;
+    integerContraction(weights, t, 2, rowVars, in.shape[1] * kh * kw, [&](Expr k) {
+      Expr c = k, ky = 0, kx = 0;
+      if (kh * kw > 1) {
+        c = k / (kh * kw);
+        ky = k % (kh * kw) / kw;
+        kx = k % kw;
+      }
+      Expr x = t.vars[0] * int(strides[1]) - int(pads[1]) + kx * int(dilations[1]);
+      Expr y = t.vars[1] * int(strides[0]) - int(pads[0]) + ky * int(dilations[0]);
+      return source(x, y, c, t.vars[3]);
     }, bias);
     tensors[op.getResult()] = t;
     return true;

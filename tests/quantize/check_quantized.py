@@ -19,7 +19,8 @@ multiple of the 4-row register tile, three padded blocks) checks the integer ker
 for every block format, for the host, for the x86-64-avx2 target where the CPU has AVX2 (the
 same kernel without VNNI) and for aarch64-dotprod under qemu where it is installed (SDOT, on
 weights made signed as they load). A pointwise convolution (40 -> 64 channels, 5x6 pixels)
-checks the same kernel with pixels as rows, on the same targets. An embedding table read by
+checks the same kernel with pixels as rows, on the same targets, and a padded stride-2 3x3
+convolution (12 -> 128 channels) with whole windows as rows. An embedding table read by
 Gather checks that rows of a quantized table decode exactly, in every format.
 usage: check_quantized.py KILN WORK_DIR
 """
@@ -313,6 +314,48 @@ def main():
             passed += 1
         else:
             failed += 1
+    # A 3x3 convolution with stride 2 and padding 1 (128 output channels: the integer path's
+    # minimum for windows): every output pixel's row is its zero-bordered window.
+    w5 = rng.standard_normal((128, 12, 3, 3)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node('Conv', ['x', 'w'], ['y'], name='window', pads=[1, 1, 1, 1],
+                          strides=[2, 2])],
+        'window', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 12, 7, 9])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 128, 4, 5])],
+        [numpy_helper.from_array(w5, 'w')])
+    window_path = os.path.join(work, 'window.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), window_path)
+    x5 = rng.standard_normal((1, 12, 7, 9)).astype(np.float32)
+    np.save(os.path.join(work, 'x5.npy'), x5)
+    bordered = np.pad(x5[0], ((0, 0), (1, 1), (1, 1)))
+    windows = np.stack([bordered[:, 2 * oy:2 * oy + 3, 2 * ox:2 * ox + 3].reshape(-1)
+                        for oy in range(4) for ox in range(5)])  # [20 pixels, 12*3*3]
+    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
+        exe = os.path.join(work, f'window_{fmt}_{target}')
+        subprocess.run([kiln, 'compile', window_path, '-o', exe, '--quantize', fmt,
+                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
+                       check=True, capture_output=True)
+        kind, _, _ = read_gguf(exe + '.gguf')['w']
+        raw, values = ref.quantize_rows(fmt, w5.reshape(128, 108), fused=False)
+        out = os.path.join(work, f'out_window_{fmt}_{target}')
+        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x5.npy', '--output-dir', out],
+                       check=True, capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy'))
+        integer = kind == 1024 + GGML_TYPE[fmt]
+        if integer:
+            per_pixel = integer_matmul(windows, *block_quants(raw, fmt, 128, 128), 128)
+        else:
+            per_pixel = windows @ np.array(values, dtype=np.float32).reshape(128, 128)[:, :108].T
+        want = per_pixel.T.reshape(1, 128, 4, 5)
+        good, error = check_output(f'{fmt} {target} 3x3 conv', got, want)
+        if good:
+            how = 'integer dot products' if integer else 'float'
+            print(f'PASS {fmt} {target} 3x3 stride-2 conv 12->128 on 7x9 ({how}): output within '
+                  f'{error:.2g} of the reference')
+            passed += 1
+        else:
+            failed += 1
+
     # An embedding table (Gather of rows, 50 entries of 40 values: padded rows) in every
     # format: the rows read back exactly as the reference dequantizes them.
     table = rng.standard_normal((50, 40)).astype(np.float32)

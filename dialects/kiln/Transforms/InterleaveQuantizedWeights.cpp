@@ -22,18 +22,24 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// A 1x1 convolution with stride 1, no padding and one group: a matmul per pixel.
-bool isPointwise(ConvOp conv) {
-  auto ones = [](ArrayRef<int64_t> v) { return llvm::all_of(v, [](int64_t x) { return x == 1; }); };
+/// A 2-D convolution with one group (a matmul per output pixel over its window) with at
+/// least `minChannels` output channels, or `minWindowChannels` when the window is larger
+/// than 1x1 or strided: each pixel's K window values are quantized (and transposed) once per
+/// call, which costs about as much per pixel as 64 output channels of integer products save.
+bool worthIntegerConv(ConvOp conv, int64_t minChannels, int64_t minWindowChannels) {
   auto shape = llvm::cast<RankedTensorType>(conv.getWeight().getType()).getShape();
-  return conv.getGroups() == 1 && shape.size() == 4 && ones(shape.drop_front(2)) &&
-         ones(conv.getStrides()) && ones(conv.getDilations()) &&
-         llvm::all_of(conv.getPads(), [](int64_t p) { return p == 0; });
+  if (conv.getGroups() != 1 || shape.size() != 4)
+    return false;
+  auto ones = [](ArrayRef<int64_t> v) { return llvm::all_of(v, [](int64_t x) { return x == 1; }); };
+  bool pointwise = ones(shape.drop_front(2)) && ones(conv.getStrides()) &&
+                   llvm::all_of(conv.getPads(), [](int64_t p) { return p == 0; });
+  return shape[0] >= (pointwise ? minChannels : minWindowChannels);
 }
 
 /// Every user reads `op`'s result as the weight of a matmul (rows along axis 1 of [K, N])
-/// or of a pointwise convolution (rows along axis 0 of [F, C, 1, 1]).
-bool onlyContractionWeights(DequantizeOp op, int64_t minConvChannels) {
+/// or of a 2-D convolution (rows along axis 0 of [F, C, kh, kw]).
+bool onlyContractionWeights(DequantizeOp op, int64_t minConvChannels,
+                            int64_t minWindowConvChannels) {
   ArrayRef<int64_t> shape = op.getType().getShape();
   bool matmulLayout = shape.size() == 2 && op.getRowAxis() == 1;
   bool convLayout = shape.size() == 4 && op.getRowAxis() == 0;
@@ -41,8 +47,8 @@ bool onlyContractionWeights(DequantizeOp op, int64_t minConvChannels) {
     if (auto matmul = dyn_cast<MatmulOp>(use.getOwner()))
       return matmulLayout && use.getOperandNumber() == 1;
     if (auto conv = dyn_cast<ConvOp>(use.getOwner()))
-      return convLayout && use.get() == conv.getWeight() && isPointwise(conv) &&
-             shape[0] >= minConvChannels;
+      return convLayout && use.get() == conv.getWeight() &&
+             worthIntegerConv(conv, minConvChannels, minWindowConvChannels);
     return false;
   });
 }
@@ -62,7 +68,7 @@ struct InterleaveQuantizedWeightsPass
       ArrayRef<int64_t> shape = op.getType().getShape();
       int64_t rows = shape[op.getRowAxis()];
       if (!constant || rows % kInterleavedRows != 0 || op->use_empty() ||
-          !onlyContractionWeights(op, minConvChannels))
+          !onlyContractionWeights(op, minConvChannels, minWindowConvChannels))
         continue;
       std::vector<char> raw = constantBytes(constant.getValue());
       std::vector<uint8_t> interleaved;

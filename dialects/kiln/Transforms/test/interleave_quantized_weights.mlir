@@ -70,11 +70,24 @@ func.func @narrow_conv(%x: tensor<1x32x4x4xf32>) -> tensor<1x16x4x4xf32> {
 
 // -----
 
-// A 3x3 window reads its weight through another index map: GGML's layout stays.
+// A 3x3 window with 64 output channels: each pixel's window would be quantized for too few
+// products, so GGML's layout stays (the integer path starts at 128 channels for windows).
 // CHECK-LABEL: func @window
 // CHECK: kiln.dequantize %{{.*}} {format = "q8_0", row_axis = 0 : i64, row_length = 288 : i64} : (tensor<64x306xui8>) -> tensor<64x32x3x3xf32>
 func.func @window(%x: tensor<1x32x4x4xf32>) -> tensor<1x64x2x2xf32> {
   %w = kiln.constant dense<0.5> : tensor<64x32x3x3xf32>
   %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x4x4xf32>, tensor<64x32x3x3xf32>) -> tensor<1x64x2x2xf32>
   return %y : tensor<1x64x2x2xf32>
+}
+
+// -----
+
+// With 128 output channels the window's rows (channel, then kernel row and column) are
+// interleaved like any other.
+// CHECK-LABEL: func @wide_window
+// CHECK: kiln.dequantize %{{.*}} {format = "q8_0x16", row_axis = 0 : i64, row_length = 288 : i64} : (tensor<8x9x544xui8>) -> tensor<128x32x3x3xf32>
+func.func @wide_window(%x: tensor<1x32x4x4xf32>) -> tensor<1x128x2x2xf32> {
+  %w = kiln.constant dense<0.5> : tensor<128x32x3x3xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x4x4xf32>, tensor<128x32x3x3xf32>) -> tensor<1x128x2x2xf32>
+  return %y : tensor<1x128x2x2xf32>
 }
