@@ -1,9 +1,13 @@
 /* thread_pool.c - a small pthread pool that runs Halide's parallel loops.
  *
  * One loop ("job") runs at a time. The caller publishes it, wakes the workers and claims
- * tasks itself; everyone claims task indices from one atomic counter, so load balancing costs
- * one atomic add per task. Between jobs, workers spin briefly (kernels of a model follow each
- * other within microseconds) and then sleep on a condition variable. Nothing allocates after
+ * tasks itself; everyone claims runs of task indices from one atomic counter, about 8 runs
+ * per thread, so load balancing costs one atomic add per run. (One add per task made loops
+ * of many tiny tasks, such as a mean over 7x7 pixels for each of 1280 channels, 6x slower
+ * at 2 threads than at 1: the counter's cache line bounced between the cores on every task;
+ * MobileNetV2 at 2 threads went from 5.8 to 5.2 ms.) Between jobs, workers spin briefly
+ * (kernels of a model follow each other within microseconds) and then sleep on a condition
+ * variable. Nothing allocates after
  * the workers start: the worker table is static and the job lives in the pool itself.
  *
  * Publishing protocol (why the job fields may be plain, non-atomic memory):
@@ -46,6 +50,7 @@ typedef struct pool_t {
   void *user_context;
   int min;
   int size;
+  int run_length;  // task indices claimed at once
   uint8_t *closure;
   // Configuration, changed only under config_mutex while `busy` is held.
   int32_t requested_threads;  // 0: one per online CPU
@@ -78,14 +83,18 @@ static inline void cpu_relax(void) {
 /// Claims and runs tasks of the current job until none are left.
 static void run_tasks(void) {
   for (;;) {
-    unsigned index = atomic_fetch_add(&pool.next_index, 1u);
-    if (index >= (unsigned)pool.size) return;
-    if (atomic_load_explicit(&pool.result, memory_order_relaxed) == 0) {
+    unsigned first = atomic_fetch_add(&pool.next_index, (unsigned)pool.run_length);
+    if (first >= (unsigned)pool.size) return;
+    unsigned end = first + (unsigned)pool.run_length;
+    if (end > (unsigned)pool.size) end = (unsigned)pool.size;
+    for (unsigned index = first; index < end; index++) {
+      if (atomic_load_explicit(&pool.result, memory_order_relaxed) != 0) break;
       int result = pool.task(pool.user_context, pool.min + (int)index, pool.closure);
       int expected = 0;
       if (result != 0) atomic_compare_exchange_strong(&pool.result, &expected, result);
     }
-    if (atomic_fetch_add(&pool.completed, 1) + 1 == pool.size) {
+    int count = (int)(end - first);
+    if (atomic_fetch_add(&pool.completed, count) + count == pool.size) {
       pthread_mutex_lock(&pool.mutex);
       pthread_cond_signal(&pool.done);
       pthread_mutex_unlock(&pool.mutex);
@@ -157,6 +166,8 @@ int kiln_thread_pool_do_par_for(void *user_context, halide_task_t task, int min,
   pool.user_context = user_context;
   pool.min = min;
   pool.size = size;
+  pool.run_length = size / ((pool.num_workers + 1) * 8);
+  if (pool.run_length < 1) pool.run_length = 1;
   pool.closure = closure;
   atomic_store(&pool.next_index, 0u);
   atomic_store(&pool.completed, 0);
