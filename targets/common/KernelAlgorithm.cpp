@@ -283,8 +283,10 @@ public:
       } else {
         Expr e = j % 16, byte = at(layout.quantsAt + 64 * (e / 4) + 4 * lane + e % 4);
         q = select(j < 16, byte & 15, byte >> 4);
-        if (layout.fiveBit)  // bit j of the row's qh, byte j/8 of its 4
-          q = q | (((at(layout.highBitsAt + 4 * lane + j / 8) >> cast(UInt(32), j % 8)) & 1) << 4);
+        if (layout.fiveBit) {  // bit j of the row's qh, byte j/8 of its 4
+          Expr qh = at(layout.highBitsAt + 4 * lane + j / 8);
+          q = q | (((qh >> cast(UInt(32), j % 8)) & 1) << 4);
+        }
       }
       value = half(0) * (cast(Float(32), q) - float(layout.offset));
       if (layout.withMin)
@@ -652,8 +654,8 @@ public:
     Index inIndex{out[0], channel}, wIndex{out[1], depthwise ? Expr(0) : Expr(r[0])};
     bool anyPad = llvm::any_of(op.getPads(), [](int64_t p) { return p != 0; });
     bool strided = llvm::any_of(op.getStrides(), [](int64_t s) { return s > 1; });
-    bool pointwise =
-        llvm::all_of(llvm::ArrayRef<int64_t>(w.shape).drop_front(2), [](int64_t k) { return k == 1; });
+    bool pointwise = llvm::all_of(llvm::ArrayRef<int64_t>(w.shape).drop_front(2),
+                                  [](int64_t k) { return k == 1; });
     // A strided pointwise convolution (a ResNet downsampling projection) reads a subsampled
     // copy of its input (a stage of its own, a quarter of the input for stride 2), so its
     // contraction reads contiguous pixels like any pointwise convolution instead of

@@ -143,7 +143,8 @@ def integer_matmul(x, d, q, m, length):
     padded[:, :rows.shape[1]] = rows
     blocks = padded.reshape(rows.shape[0], -1, 32)
     scale = (np.abs(blocks).max(axis=2) / np.float32(127)).astype(np.float32)
-    inverse = np.where(scale > 0, np.float32(1) / np.where(scale > 0, scale, 1), 0).astype(np.float32)
+    safe = np.where(scale > 0, scale, 1)
+    inverse = np.where(scale > 0, np.float32(1) / safe, 0).astype(np.float32)
     qx = np.round((blocks * inverse[:, :, None]).astype(np.float32)).astype(np.int64)
     dots = np.einsum('mbj,nbj->mnb', qx, q)  # exact integers
     y = dots * (d[None, :, :].astype(np.float64) * scale[:, None, :].astype(np.float64))
@@ -161,6 +162,55 @@ def check_output(fmt, got, want):
         print(f'FAIL {fmt}: output differs from the reference by {error:.3g}')
         return False, error
     return True, error
+
+
+RUNNERS = {'host': [], 'x86-64-avx2': [],
+           'aarch64-dotprod': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', '-cpu', 'max']}
+
+
+def check_contraction(kiln, work, targets, name, label, nodes, x, out_shape, initializers,
+                      weight_rows, activation_rows, to_output):
+    """Compiles the one-input model `nodes` (input x, output y, weight 'w') in every block
+    format for every target, all layers quantized uniformly, runs it on `x` and compares y
+    with the reference: `to_output(rows @ weight)`, the rows being `activation_rows` (one per
+    output row of the contraction) and the weight `weight_rows` (one per output column),
+    through the integer arithmetic when the weights file holds the interleaved twin."""
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT, out_shape)],
+        [numpy_helper.from_array(v, k) for k, v in initializers.items()])
+    model = os.path.join(work, f'{name}.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+    np.save(os.path.join(work, f'{name}.x.npy'), x)
+    columns, length = weight_rows.shape
+    padded = (length + 31) // 32 * 32
+    passed = failed = 0
+    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
+        exe = os.path.join(work, f'{name}_{fmt}_{target}')
+        subprocess.run([kiln, 'compile', model, '-o', exe, '--quantize', fmt,
+                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
+                       check=True, capture_output=True)
+        kind, _, _ = read_gguf(exe + '.gguf')['w']
+        raw, values = ref.quantize_rows(fmt, weight_rows.copy(), fused=False)
+        out = os.path.join(work, f'out_{name}_{fmt}_{target}')
+        subprocess.run(RUNNERS[target] + [exe, '--input', f'x={work}/{name}.x.npy',
+                                          '--output-dir', out], check=True, capture_output=True)
+        got = np.load(os.path.join(out, 'y.npy'))
+        integer = kind == 1024 + GGML_TYPE[fmt]
+        if integer:
+            rows = integer_matmul(activation_rows, *block_quants(raw, fmt, columns, padded), padded)
+        else:
+            weight = np.array(values, dtype=np.float32).reshape(columns, padded)[:, :length]
+            rows = activation_rows @ weight.T
+        good, error = check_output(f'{fmt} {target} {label}', got, to_output(rows))
+        if good:
+            how = 'integer dot products' if integer else 'float'
+            print(f'PASS {fmt} {target} {label} ({how}): output within {error:.2g} of the '
+                  'reference')
+            passed += 1
+        else:
+            failed += 1
+    return passed, failed
 
 
 def main():
@@ -188,7 +238,8 @@ def main():
     for fmt in ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'int8']:
         exe = os.path.join(work, fmt)
         subprocess.run([kiln, 'compile', model_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--quantize-uniform'], check=True, capture_output=True)
+                        '--quantize-all-layers', '--quantize-uniform'], check=True,
+                       capture_output=True)
         tensors = read_gguf(exe + '.gguf')
         dequantized = {}
         integer = False
@@ -199,7 +250,8 @@ def main():
                 continue
             raw, values = ref.quantize_rows(fmt, rows, fused=False)
             padded = (rows.shape[1] + 31) // 32 * 32
-            dequantized[name] = np.array(values, dtype=np.float32).reshape(rows.shape[0], padded)[:, :rows.shape[1]]
+            values = np.array(values, dtype=np.float32).reshape(rows.shape[0], padded)
+            dequantized[name] = values[:, :rows.shape[1]]
             kind, ne, data = tensors[name]
             if name == 'fc.w' and kind == 1024 + GGML_TYPE[fmt]:
                 integer = True
@@ -224,137 +276,54 @@ def main():
         if ok:
             what = 'per-row int8' if fmt == 'int8' else 'GGUF bytes equal the reference quantizer'
             how = ', integer dot products' if integer else ''
-            print(f'PASS {fmt}: {what}{how}; output within {error:.2g} of the dequantized reference')
+            print(f'PASS {fmt}: {what}{how}; output within {error:.2g} of the dequantized '
+                  'reference')
             passed += 1
         else:
             failed += 1
 
-    # The integer kernel's tiling: batch axes, 5 rows, K = 70 (3 blocks), N = 64 (4 groups).
-    w3 = rng.standard_normal((70, 64)).astype(np.float32)
-    bias = rng.standard_normal(64).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node('MatMul', ['x', 'w'], ['h'], name='fc'),
-         helper.make_node('Add', ['h', 'b'], ['y'], name='bias')],
-        'tiles', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 5, 70])],
-        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 5, 64])],
-        [numpy_helper.from_array(w3, 'w'), numpy_helper.from_array(bias, 'b')])
-    tiles_path = os.path.join(work, 'tiles.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), tiles_path)
-    x3 = rng.standard_normal((2, 5, 70)).astype(np.float32)
-    np.save(os.path.join(work, 'x3.npy'), x3)
     # The host; the AVX2 target (no VNNI, no AVX-512) where this CPU can run it; aarch64 with
     # SDOT under qemu where the cross toolchain and qemu are installed.
     targets = ['host']
-    runners = {'host': [], 'x86-64-avx2': [],
-               'aarch64-dotprod': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu', '-cpu', 'max']}
     if os.path.exists('/proc/cpuinfo') and ' avx2' in open('/proc/cpuinfo').read():
         targets.append('x86-64-avx2')
     if shutil.which('qemu-aarch64') and shutil.which('aarch64-linux-gnu-gcc'):
         targets.append('aarch64-dotprod')
-    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
-        exe = os.path.join(work, f'tiles_{fmt}_{target}')
-        subprocess.run([kiln, 'compile', tiles_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--quantize-uniform', '--target', target], check=True,
-                       capture_output=True)
-        kind, _, _ = read_gguf(exe + '.gguf')['w']
-        raw, values = ref.quantize_rows(fmt, w3.T.copy(), fused=False)
-        out = os.path.join(work, f'out_tiles_{fmt}_{target}')
-        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x3.npy', '--output-dir', out],
-                       check=True, capture_output=True)
-        got = np.load(os.path.join(out, 'y.npy'))
-        integer = kind == 1024 + GGML_TYPE[fmt]
-        if integer:
-            want = integer_matmul(x3, *block_quants(raw, fmt, 64, 96), 96) + bias
-        else:
-            want = x3 @ np.array(values, dtype=np.float32).reshape(64, 96)[:, :70].T + bias
-        good, error = check_output(f'{fmt} {target} [2,5,70]x[70,64]', got, want)
-        if good:
-            how = 'integer dot products' if integer else 'float'
-            print(f'PASS {fmt} {target} [2,5,70]x[70,64] ({how}): output within {error:.2g} '
-                  'of the reference')
-            passed += 1
-        else:
-            failed += 1
+
+    # The integer kernel's tiling: batch axes, 5 rows, K = 70 (3 blocks), N = 64 (4 groups).
+    w3 = rng.standard_normal((70, 64)).astype(np.float32)
+    bias = rng.standard_normal(64).astype(np.float32)
+    x3 = rng.standard_normal((2, 5, 70)).astype(np.float32)
+    nodes = [helper.make_node('MatMul', ['x', 'w'], ['h'], name='fc'),
+             helper.make_node('Add', ['h', 'b'], ['y'], name='bias')]
+    p, f = check_contraction(kiln, work, targets, 'tiles', '[2,5,70]x[70,64]', nodes, x3,
+                             [2, 5, 64], {'w': w3, 'b': bias}, w3.T, x3, lambda y: y + bias)
+    passed, failed = passed + p, failed + f
+
     # A pointwise convolution (64 output channels: the integer path's minimum) on a 5x6 image:
     # every pixel is a row of the same contraction.
     w4 = rng.standard_normal((64, 40, 1, 1)).astype(np.float32)
     b4 = rng.standard_normal(64).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node('Conv', ['x', 'w', 'b'], ['y'], name='pointwise')],
-        'pointwise', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 40, 5, 6])],
-        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 64, 5, 6])],
-        [numpy_helper.from_array(w4, 'w'), numpy_helper.from_array(b4, 'b')])
-    conv_path = os.path.join(work, 'pointwise.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), conv_path)
     x4 = rng.standard_normal((1, 40, 5, 6)).astype(np.float32)
-    np.save(os.path.join(work, 'x4.npy'), x4)
-    pixels = x4.reshape(40, 30).T.copy()
-    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
-        exe = os.path.join(work, f'pointwise_{fmt}_{target}')
-        subprocess.run([kiln, 'compile', conv_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
-                       check=True, capture_output=True)
-        kind, _, _ = read_gguf(exe + '.gguf')['w']
-        raw, values = ref.quantize_rows(fmt, w4.reshape(64, 40), fused=False)
-        out = os.path.join(work, f'out_pointwise_{fmt}_{target}')
-        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x4.npy', '--output-dir', out],
-                       check=True, capture_output=True)
-        got = np.load(os.path.join(out, 'y.npy'))
-        integer = kind == 1024 + GGML_TYPE[fmt]
-        if integer:
-            per_pixel = integer_matmul(pixels, *block_quants(raw, fmt, 64, 64), 64)
-        else:
-            per_pixel = pixels @ np.array(values, dtype=np.float32).reshape(64, 64)[:, :40].T
-        want = (per_pixel + b4).T.reshape(1, 64, 5, 6)
-        good, error = check_output(f'{fmt} {target} pointwise conv', got, want)
-        if good:
-            how = 'integer dot products' if integer else 'float'
-            print(f'PASS {fmt} {target} pointwise conv 40->64 on 5x6 ({how}): output within '
-                  f'{error:.2g} of the reference')
-            passed += 1
-        else:
-            failed += 1
+    nodes = [helper.make_node('Conv', ['x', 'w', 'b'], ['y'], name='pointwise')]
+    p, f = check_contraction(kiln, work, targets, 'pointwise', 'pointwise conv 40->64 on 5x6',
+                             nodes, x4, [1, 64, 5, 6], {'w': w4, 'b': b4}, w4.reshape(64, 40),
+                             x4.reshape(40, 30).T, lambda y: (y + b4).T.reshape(1, 64, 5, 6))
+    passed, failed = passed + p, failed + f
+
     # A 3x3 convolution with stride 2 and padding 1 (128 output channels: the integer path's
     # minimum for windows): every output pixel's row is its zero-bordered window.
     w5 = rng.standard_normal((128, 12, 3, 3)).astype(np.float32)
-    graph = helper.make_graph(
-        [helper.make_node('Conv', ['x', 'w'], ['y'], name='window', pads=[1, 1, 1, 1],
-                          strides=[2, 2])],
-        'window', [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 12, 7, 9])],
-        [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 128, 4, 5])],
-        [numpy_helper.from_array(w5, 'w')])
-    window_path = os.path.join(work, 'window.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), window_path)
     x5 = rng.standard_normal((1, 12, 7, 9)).astype(np.float32)
-    np.save(os.path.join(work, 'x5.npy'), x5)
     bordered = np.pad(x5[0], ((0, 0), (1, 1), (1, 1)))
     windows = np.stack([bordered[:, 2 * oy:2 * oy + 3, 2 * ox:2 * ox + 3].reshape(-1)
                         for oy in range(4) for ox in range(5)])  # [20 pixels, 12*3*3]
-    for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
-        exe = os.path.join(work, f'window_{fmt}_{target}')
-        subprocess.run([kiln, 'compile', window_path, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
-                       check=True, capture_output=True)
-        kind, _, _ = read_gguf(exe + '.gguf')['w']
-        raw, values = ref.quantize_rows(fmt, w5.reshape(128, 108), fused=False)
-        out = os.path.join(work, f'out_window_{fmt}_{target}')
-        subprocess.run(runners[target] + [exe, '--input', f'x={work}/x5.npy', '--output-dir', out],
-                       check=True, capture_output=True)
-        got = np.load(os.path.join(out, 'y.npy'))
-        integer = kind == 1024 + GGML_TYPE[fmt]
-        if integer:
-            per_pixel = integer_matmul(windows, *block_quants(raw, fmt, 128, 128), 128)
-        else:
-            per_pixel = windows @ np.array(values, dtype=np.float32).reshape(128, 128)[:, :108].T
-        want = per_pixel.T.reshape(1, 128, 4, 5)
-        good, error = check_output(f'{fmt} {target} 3x3 conv', got, want)
-        if good:
-            how = 'integer dot products' if integer else 'float'
-            print(f'PASS {fmt} {target} 3x3 stride-2 conv 12->128 on 7x9 ({how}): output within '
-                  f'{error:.2g} of the reference')
-            passed += 1
-        else:
-            failed += 1
+    nodes = [helper.make_node('Conv', ['x', 'w'], ['y'], name='window', pads=[1, 1, 1, 1],
+                              strides=[2, 2])]
+    p, f = check_contraction(kiln, work, targets, 'window', '3x3 stride-2 conv 12->128 on 7x9',
+                             nodes, x5, [1, 128, 4, 5], {'w': w5}, w5.reshape(128, 108),
+                             windows, lambda y: y.T.reshape(1, 128, 4, 5))
+    passed, failed = passed + p, failed + f
 
     # An embedding table (Gather of rows, 50 entries of 40 values: padded rows) in every
     # format: the rows read back exactly as the reference dequantizes them.
