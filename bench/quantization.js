@@ -277,7 +277,8 @@ per quantized weight.
   least 64 for a 1x1 stride-1 window, 128 for others), is stored in kiln's interleaved twin
   of the format
   (\`q8_0x16\`, \`q4_0x16\`, ... \`q5_1x16\`, docs/formats.md: same bytes, 16 output columns
-  interleaved in 4-byte chunks). A convolution is a matmul whose rows are its output
+  interleaved in 4-byte chunks; \`--ggml-layout\` keeps GGML's own types and the float path
+  instead). A convolution is a matmul whose rows are its output
   pixels, each row the pixel's zero-bordered window (channel, kernel row, kernel column). The
   kernel quantizes each 32-value block of an activation row to int8 on the fly (scale
   \`dx = amax/127\` in float32, round half to even, as ggml's Q8_0 does but with a float32

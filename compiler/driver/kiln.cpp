@@ -44,6 +44,9 @@ compile options:
                            last matmul/conv stay float
   --keep-float LIST        also keep these in float: node-name substrings or matmul/conv/gather
   --quantize-all-layers    quantize the first and last layer too
+  --ggml-layout            keep every quantized weight in GGML's own block layout (readable
+                           by any GGUF tool) instead of kiln's interleaved twins for
+                           integer dot products (slower matmuls and convs)
   --quantize-uniform       with q4_0/q4_1/q5_0/q5_1, use that format for every quantized
                            layer (by default layers writing into a residual stream and
                            layers under 8192 weights take q8_0)
@@ -81,7 +84,7 @@ bool parseShape(const std::string &text, std::string &name, std::vector<int64_t>
 int compileCommand(int argc, char **argv) {
   std::string modelPath, outputPath, targetName = "host", emitMlir;
   kiln::OnnxImportOptions importOptions;
-  bool verbose = false, keepTemps = false;
+  bool verbose = false, keepTemps = false, ggmlLayout = false;
   kiln::PipelineOptions pipelineOptions;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -145,6 +148,8 @@ int compileCommand(int argc, char **argv) {
       pipelineOptions.keepFloat = v;
     } else if (arg == "--quantize-all-layers") {
       pipelineOptions.quantizeEnds = true;
+    } else if (arg == "--ggml-layout") {
+      ggmlLayout = true;
     } else if (arg == "--quantize-uniform") {
       pipelineOptions.quantizeUniform = true;
     } else if (arg == "--report") {
@@ -176,7 +181,7 @@ int compileCommand(int argc, char **argv) {
       names += " " + n;
     return usageError("unknown target '" + targetName + "' (known:" + names + ")");
   }
-  pipelineOptions.integerDotWeights = !target->integerDotTarget.empty();
+  pipelineOptions.integerDotWeights = !target->integerDotTarget.empty() && !ggmlLayout;
 
   mlir::MLIRContext context;
   context.disableMultithreading();  // the machine has few cores; Halide uses them later

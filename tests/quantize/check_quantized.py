@@ -169,12 +169,13 @@ RUNNERS = {'host': [], 'x86-64-avx2': [],
 
 
 def check_contraction(kiln, work, targets, name, label, nodes, x, out_shape, initializers,
-                      weight_rows, activation_rows, to_output):
+                      weight_rows, activation_rows, to_output, flags=()):
     """Compiles the one-input model `nodes` (input x, output y, weight 'w') in every block
     format for every target, all layers quantized uniformly, runs it on `x` and compares y
     with the reference: `to_output(rows @ weight)`, the rows being `activation_rows` (one per
     output row of the contraction) and the weight `weight_rows` (one per output column),
-    through the integer arithmetic when the weights file holds the interleaved twin."""
+    through the integer arithmetic when the weights file holds the interleaved twin. With
+    `flags` (extra compile options), the weights file must hold GGML's own types."""
     graph = helper.make_graph(
         nodes, name, [helper.make_tensor_value_info('x', TensorProto.FLOAT, list(x.shape))],
         [helper.make_tensor_value_info('y', TensorProto.FLOAT, out_shape)],
@@ -188,9 +189,13 @@ def check_contraction(kiln, work, targets, name, label, nodes, x, out_shape, ini
     for fmt, target in [(f, t) for t in targets for f in BLOCK_FORMATS]:
         exe = os.path.join(work, f'{name}_{fmt}_{target}')
         subprocess.run([kiln, 'compile', model, '-o', exe, '--quantize', fmt,
-                        '--quantize-all-layers', '--quantize-uniform', '--target', target],
-                       check=True, capture_output=True)
+                        '--quantize-all-layers', '--quantize-uniform', '--target', target,
+                        *flags], check=True, capture_output=True)
         kind, _, _ = read_gguf(exe + '.gguf')['w']
+        if flags and kind != GGML_TYPE[fmt]:
+            print(f'FAIL {fmt} {target} {label}: type {kind} is not GGML\'s {GGML_TYPE[fmt]}')
+            failed += 1
+            continue
         raw, values = ref.quantize_rows(fmt, weight_rows.copy(), fused=False)
         out = os.path.join(work, f'out_{name}_{fmt}_{target}')
         subprocess.run(RUNNERS[target] + [exe, '--input', f'x={work}/{name}.x.npy',
@@ -298,6 +303,11 @@ def main():
              helper.make_node('Add', ['h', 'b'], ['y'], name='bias')]
     p, f = check_contraction(kiln, work, targets, 'tiles', '[2,5,70]x[70,64]', nodes, x3,
                              [2, 5, 64], {'w': w3, 'b': bias}, w3.T, x3, lambda y: y + bias)
+    passed, failed = passed + p, failed + f
+    # --ggml-layout: GGML's own type ids in the file, the weights decoded to float.
+    p, f = check_contraction(kiln, work, ['host'], 'tiles_ggml', '[2,5,70]x[70,64] --ggml-layout',
+                             nodes, x3, [2, 5, 64], {'w': w3, 'b': bias}, w3.T, x3,
+                             lambda y: y + bias, flags=['--ggml-layout'])
     passed, failed = passed + p, failed + f
 
     # A pointwise convolution (64 output channels: the integer path's minimum) on a 5x6 image:
