@@ -876,9 +876,12 @@ public:
     std::vector<Expr> dotArgs = withRows({lane, b, group});
     Expr byte = call(packed, {group, b, layout.quantsAt + 64 * c + 4 * lane + i});
     // 5-bit formats: bit e of the row's qh (byte e/8) becomes bit 4 of element e's quant.
+    // A test against a per-lane constant mask and a select, rather than a per-lane variable
+    // shift (x86 has no byte shifts by a vector of counts).
     auto highBit = [&](Expr e) {
       Expr qh = call(packed, {group, b, layout.highBitsAt + 4 * lane + e / 8});
-      return ((qh >> cast(UInt(8), e % 8)) & 1) << 4;
+      Expr mask = cast(UInt(8), 1 << (e % 8));
+      return select((qh & mask) != 0, cast(UInt(8), 16), cast(UInt(8), 0));
     };
     auto quant = [&](Expr e) {
       return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
