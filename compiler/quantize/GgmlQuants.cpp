@@ -426,9 +426,24 @@ bool dequantizeRows(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCou
 // Interleaved layouts (kiln-specific, see the header)
 //===----------------------------------------------------------------------===//
 
-bool hasInterleavedLayout(GgmlQuantFormat format) {
-  (void)format;
-  return true;  // all five
+InterleavedLayout interleavedLayout(GgmlQuantFormat format) {
+  InterleavedLayout layout;
+  layout.withMin = format == GgmlQuantFormat::Q4_1 || format == GgmlQuantFormat::Q5_1;
+  layout.fiveBit = format == GgmlQuantFormat::Q5_0 || format == GgmlQuantFormat::Q5_1;
+  layout.highBitsAt = layout.withMin ? 64 : 32;
+  layout.quantsAt = layout.highBitsAt + (layout.fiveBit ? 64 : 0);
+  layout.quantOffset = format == GgmlQuantFormat::Q8_0 ? 128
+                       : layout.withMin                ? 0
+                       : layout.fiveBit                ? 16
+                                                       : 8;
+  return layout;
+}
+
+bool parseInterleavedFormat(const std::string &name, GgmlQuantFormat &format) {
+  std::string suffix = "x" + std::to_string(kInterleavedRows);
+  return name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+         parseGgmlQuantFormat(name.substr(0, name.size() - suffix.size()), format);
 }
 
 std::string interleavedFormatName(GgmlQuantFormat format) {
@@ -437,19 +452,15 @@ std::string interleavedFormatName(GgmlQuantFormat format) {
 
 namespace {
 
-/// Moves every byte of `rows` GGML rows to or from its interleaved position. A block starts
-/// with h bytes of binary16 scales (h = 2: d; the _1 formats: d, m); scale s of row r goes to
-/// 32*s + 2*r of the group's block. The 5-bit formats' qh (4 bytes) follows at
-/// 16*h + 4*r. Quant byte e goes to S + 64*(e/4) + 4*r + e%4, S = 16*h (+ 64 for qh). Q8_0
-/// quants are stored offset by 128 (unsigned).
+/// Moves every byte of `rows` GGML rows to or from its interleaved position (see
+/// InterleavedLayout). A GGML block starts with h bytes of binary16 scales (h = 2: d; the _1
+/// formats: d, m); scale s of row r goes to 32*s + 2*r of the group's block, the 5-bit
+/// formats' qh (4 bytes) to highBitsAt + 4*r, quant byte e to quantsAt + 64*(e/4) + 4*r + e%4.
+/// Q8_0 quants are stored offset by 128 (unsigned).
 bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCount,
                      int64_t rows, int64_t rowLength, std::vector<uint8_t> &out,
                      std::string &error, bool toInterleaved) {
   out.clear();
-  if (!hasInterleavedLayout(format)) {
-    error = std::string(ggmlQuantFormatName(format)) + " has no interleaved layout";
-    return false;
-  }
   if (!checkRowShape(format, rows, rowLength, error))
     return false;
   if (rows % kInterleavedRows != 0) {
@@ -466,10 +477,8 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
     return false;
   }
   const uint8_t flip = format == GgmlQuantFormat::Q8_0 ? 0x80 : 0x00;
-  const bool withMin = format == GgmlQuantFormat::Q4_1 || format == GgmlQuantFormat::Q5_1;
-  const bool fiveBit = format == GgmlQuantFormat::Q5_0 || format == GgmlQuantFormat::Q5_1;
-  const int64_t scaleBytes = withMin ? 4 : 2, highBytes = fiveBit ? 4 : 0;
-  const int64_t quantsAt = 16 * scaleBytes + 16 * highBytes;
+  const InterleavedLayout layout = interleavedLayout(format);
+  const int64_t scaleBytes = layout.withMin ? 4 : 2, highBytes = layout.fiveBit ? 4 : 0;
   out.resize(expected);
   for (int64_t row = 0; row < rows; ++row) {
     int64_t group = row / kInterleavedRows, lane = row % kInterleavedRows;
@@ -485,10 +494,10 @@ bool moveInterleaved(GgmlQuantFormat format, const uint8_t *bytes, size_t byteCo
       for (int64_t p = 0; p < scaleBytes; ++p)
         move(size_t(p), size_t(32 * (p / 2) + 2 * lane + p % 2), 0);
       for (int64_t p = 0; p < highBytes; ++p)
-        move(size_t(scaleBytes + p), size_t(16 * scaleBytes + 4 * lane + p), 0);
+        move(size_t(scaleBytes + p), size_t(layout.highBitsAt + 4 * lane + p), 0);
       for (int64_t e = 0; e < blockBytes - scaleBytes - highBytes; ++e)
         move(size_t(scaleBytes + highBytes + e),
-             size_t(quantsAt + 64 * (e / 4) + 4 * lane + e % 4), flip);
+             size_t(layout.quantsAt + 64 * (e / 4) + 4 * lane + e % 4), flip);
     }
   }
   return true;

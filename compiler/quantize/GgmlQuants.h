@@ -126,10 +126,11 @@ float fp16ToFp32(uint16_t bits);
 
 /// kiln-specific interleaved layouts for integer dot products (docs/formats.md). A matmul
 /// weight of N rows (output columns) is stored in groups of 16 rows; for each block index b
-/// a group holds the 16 rows' d (binary16, row order; Q4_1: then the 16 m), then the rows'
-/// quants in 4-byte chunks, row-interleaved: chunk c of row r sits at S + 64*c + 4*r, S the
-/// bytes before them (32 or 64 of scales, plus 64 of high bits for the 5-bit formats). One 64-byte load then feeds 16 output lanes of an x86
-/// VPDPBUSD (unsigned weight bytes times a broadcast 4-byte group of signed activations).
+/// a group holds the 16 rows' d (binary16, row order; the _1 formats: then the 16 m), then
+/// the rows' quants in 4-byte chunks, row-interleaved: chunk c of row r sits at
+/// S + 64*c + 4*r, S the bytes before them (32 or 64 of scales, plus 64 of high bits for the
+/// 5-bit formats; InterleavedLayout below). One 64-byte load then feeds 16 output lanes of an
+/// x86 VPDPBUSD (unsigned weight bytes times a broadcast 4-byte group of signed activations).
 /// The bytes are GGML's, rearranged:
 ///   Q8_0x16 (544 bytes per group and block): chunk c holds elements 4c..4c+3 as q + 128
 ///           (unsigned), so x = d*(u - 128).
@@ -144,8 +145,21 @@ float fp16ToFp32(uint16_t bits);
 constexpr int64_t kInterleavedRows = 16;
 constexpr uint32_t kKilnTypeIdBase = 1024;
 
-/// True for the formats with an interleaved twin (all five).
-bool hasInterleavedLayout(GgmlQuantFormat format);
+/// Where one interleaved block of 16 rows keeps its parts: byte offsets within the
+/// 16 * ggmlBlockBytes bytes of a group and block. interleaveRows writes this layout and the
+/// integer kernels (targets/common/KernelAlgorithm.cpp) read it.
+struct InterleavedLayout {
+  bool withMin;        // Q4_1, Q5_1: the 16 m (binary16) follow the 16 d at byte 32
+  bool fiveBit;        // Q5_0, Q5_1: the rows' qh, 4 bytes each, at highBitsAt + 4*row
+  int64_t highBitsAt;  // after the scales: 32 or 64
+  int64_t quantsAt;    // chunk c of row r at quantsAt + 64*c + 4*r
+  int quantOffset;     // subtracted from a stored unsigned quant: 128 (Q8_0), 8 (Q4_0),
+                       // 16 (Q5_0), or 0 for the formats with m
+};
+InterleavedLayout interleavedLayout(GgmlQuantFormat format);
+
+/// Parses an interleaved format's name ("q8_0x16", ...) into its GGML format.
+bool parseInterleavedFormat(const std::string &name, GgmlQuantFormat &format);
 
 /// The interleaved format's name ("q8_0x16", "q4_0x16", ...) and GGUF type id.
 std::string interleavedFormatName(GgmlQuantFormat format);

@@ -247,7 +247,7 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   return true;
 }
 
-/// A matmul on interleaved quantized weights (IntegerDot in KernelAlgorithm.h).
+/// A matmul or convolution on interleaved quantized weights (IntegerDot in KernelAlgorithm.h).
 ///
 /// 1. The activations are quantized once per call, before the parallel loop (K values per
 ///    row: small next to the K x N weights).
@@ -260,7 +260,7 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
 ///    activation chunk is a broadcast operand. Then one convert and FMA per accumulator adds
 ///    the block into the float sums.
 /// Measured on the 2-core AVX-512 VM: see docs/quantization.md (bench/quant_matvec.js).
-void scheduleIntegerMatmul(KernelStage &stage, TensorFunc *output, bool parallel) {
+void scheduleIntegerContraction(KernelStage &stage, TensorFunc *output, bool parallel) {
   IntegerDot &dot = stage.integerDot;
   const TensorFunc &t = stage.tensor;
   // The tiled row axis: a matmul's M (dimension 1), a convolution's x (dimension 0).
@@ -389,7 +389,7 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
     if (stage.kind == StageClass::QuantizedMatmul) {
       bool atOutput = algorithm.outputs.size() == 1 && !outputScheduled &&
                       algorithm.outputs[0].shape == stage.tensor.shape;
-      scheduleIntegerMatmul(stage, atOutput ? &algorithm.outputs[0] : nullptr, parallel);
+      scheduleIntegerContraction(stage, atOutput ? &algorithm.outputs[0] : nullptr, parallel);
       outputScheduled |= atOutput;
       continue;
     }

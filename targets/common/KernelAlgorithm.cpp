@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "targets/common/KernelAlgorithm.h"
 
+#include "compiler/quantize/GgmlQuants.h"
 #include "dialects/kiln/IR/KilnConstants.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -57,23 +58,38 @@ Expr binary16ToFloat(Expr bits) {
   return select((bits & 0x8000) != 0, -magnitude, magnitude);
 }
 
-bool isInterleavedFormat(llvm::StringRef format) { return format.ends_with("x16"); }
+bool isInterleavedFormat(llvm::StringRef format) {
+  GgmlQuantFormat ggml;
+  return parseInterleavedFormat(format.str(), ggml);
+}
 
-/// Where an interleaved block of 16 rows keeps its parts (compiler/quantize/GgmlQuants.h):
-/// binary16 d (and m) first, the 5-bit formats' high bits next, then the quants.
-struct InterleavedLayout {
-  bool q8, withMin, fiveBit;
-  int highBitsAt, quantsAt;
-  int offset;  // subtracted from the unsigned quant: 128, 8, 16, or 0 (formats with m)
+/// An interleaved format (q8_0x16 ... q5_1x16; the verifier admits no others): its GGML
+/// format and where its parts sit (compiler/quantize/GgmlQuants.h).
+struct Interleaved {
+  GgmlQuantFormat ggml = GgmlQuantFormat::Q8_0;
+  InterleavedLayout layout;
 
-  explicit InterleavedLayout(llvm::StringRef format)
-      : q8(format == "q8_0x16"), withMin(format == "q4_1x16" || format == "q5_1x16"),
-        fiveBit(format.starts_with("q5")) {
-    highBitsAt = withMin ? 64 : 32;
-    quantsAt = highBitsAt + (fiveBit ? 64 : 0);
-    offset = q8 ? 128 : withMin ? 0 : fiveBit ? 16 : 8;
+  explicit Interleaved(llvm::StringRef format) {
+    parseInterleavedFormat(format.str(), ggml);
+    layout = interleavedLayout(ggml);
   }
+  bool q8() const { return ggml == GgmlQuantFormat::Q8_0; }
 };
+
+/// Binary16 scale `which` (0: d, 1: m) of row `lane` in block `block` of group `group`.
+Expr interleavedScale(const TensorFunc &packed, Expr group, Expr block, Expr lane, int which) {
+  auto at = [&](Expr offset) { return cast(UInt(32), call(packed, {group, block, offset})); };
+  return binary16ToFloat(at(32 * which + 2 * lane) | (at(32 * which + 2 * lane + 1) << 8));
+}
+
+/// Bit 4 of element e's 5-bit quant, as 16 or 0: bit e of the row's qh (byte e/8). A test
+/// against a per-lane constant mask and a select rather than a per-lane variable shift (x86
+/// has no byte shifts by a vector of counts; q5_0 matvec measured 1.6x faster).
+Expr interleavedHighBit(const TensorFunc &packed, const InterleavedLayout &layout, Expr group,
+                        Expr block, Expr lane, Expr e) {
+  Expr qh = call(packed, {group, block, int(layout.highBitsAt) + 4 * lane + e / 8});
+  return select((qh & cast(UInt(8), 1 << (e % 8))) != 0, cast(UInt(8), 16), cast(UInt(8), 0));
+}
 
 class Builder {
 public:
@@ -262,35 +278,29 @@ public:
         k = k * int(t.shape[i]) + index[i];
     auto byteAt = [&](Expr offset) { return cast(UInt(32), call(packed, {row, offset})); };
     auto half = [&](Expr offset) {
-      Expr bits = cast(UInt(16), byteAt(offset) | (byteAt(offset + 1) << 8));
-      return cast(Float(32), reinterpret(Float(16), bits));
+      return binary16ToFloat(byteAt(offset) | (byteAt(offset + 1) << 8));
     };
     std::string format = op.getFormat().str();
     Expr value;
     if (isInterleavedFormat(format)) {
       // [group, block, bytes]: see compiler/quantize/GgmlQuants.h for the arrangement.
       Expr group = row / 16, lane = row % 16, block = k / 32, j = k % 32;
-      auto at = [&](Expr offset) {
-        return cast(UInt(32), call(packed, {group, block, offset}));
-      };
-      auto half = [&](int scale) {
-        return binary16ToFloat(at(32 * scale + 2 * lane) | (at(32 * scale + 2 * lane + 1) << 8));
-      };
-      InterleavedLayout layout(format);
+      auto at = [&](Expr offset) { return call(packed, {group, block, offset}); };
+      Interleaved interleaved(format);
+      const InterleavedLayout &layout = interleaved.layout;
       Expr q;
-      if (layout.q8) {
-        q = at(32 + 64 * (j / 4) + 4 * lane + j % 4);
+      if (interleaved.q8()) {
+        q = at(int(layout.quantsAt) + 64 * (j / 4) + 4 * lane + j % 4);
       } else {
-        Expr e = j % 16, byte = at(layout.quantsAt + 64 * (e / 4) + 4 * lane + e % 4);
+        Expr e = j % 16, byte = at(int(layout.quantsAt) + 64 * (e / 4) + 4 * lane + e % 4);
         q = select(j < 16, byte & 15, byte >> 4);
-        if (layout.fiveBit) {  // bit j of the row's qh, byte j/8 of its 4
-          Expr qh = at(layout.highBitsAt + 4 * lane + j / 8);
-          q = q | (((qh >> cast(UInt(32), j % 8)) & 1) << 4);
-        }
+        if (layout.fiveBit)
+          q = q | interleavedHighBit(packed, layout, group, block, lane, j);
       }
-      value = half(0) * (cast(Float(32), q) - float(layout.offset));
+      value = interleavedScale(packed, group, block, lane, 0) *
+              (cast(Float(32), q) - float(layout.quantOffset));
       if (layout.withMin)
-        value = value + half(1);
+        value = value + interleavedScale(packed, group, block, lane, 1);
       define(t, value);
       tensors[op.getResult()] = t;
       // Matmuls read these weights through integer dot products (integerMatmul); any other
@@ -843,8 +853,9 @@ public:
     const TensorFunc &packed = get(weights.getPacked());
     int64_t k = reduction, n = t.shape[t.shape.size() - 1 - columnDim];
     int blocks = int(weights.getRowLength() / 32), groups = int(n / 16);
-    InterleavedLayout layout(weights.getFormat());
-    bool q8 = layout.q8;
+    Interleaved interleaved(weights.getFormat());
+    const InterleavedLayout &layout = interleaved.layout;
+    bool q8 = interleaved.q8();
     std::string id = std::to_string(counter);
     auto withRows = [&](std::vector<Expr> lead) {
       lead.insert(lead.end(), rowVars.begin(), rowVars.end());
@@ -874,15 +885,8 @@ public:
     RVar i = dot.quants.x, c = dot.quants.y;
     dot.blockDot = Func("block_dot_" + id);
     std::vector<Expr> dotArgs = withRows({lane, b, group});
-    Expr byte = call(packed, {group, b, layout.quantsAt + 64 * c + 4 * lane + i});
-    // 5-bit formats: bit e of the row's qh (byte e/8) becomes bit 4 of element e's quant.
-    // A test against a per-lane constant mask and a select, rather than a per-lane variable
-    // shift (x86 has no byte shifts by a vector of counts).
-    auto highBit = [&](Expr e) {
-      Expr qh = call(packed, {group, b, layout.highBitsAt + 4 * lane + e / 8});
-      Expr mask = cast(UInt(8), 1 << (e % 8));
-      return select((qh & mask) != 0, cast(UInt(8), 16), cast(UInt(8), 0));
-    };
+    Expr byte = call(packed, {group, b, int(layout.quantsAt) + 64 * c + 4 * lane + i});
+    auto highBit = [&](Expr e) { return interleavedHighBit(packed, layout, group, b, lane, e); };
     auto quant = [&](Expr e) {
       return cast(Int(32), dot.activationQuants(withRows({b * 32 + e})));
     };
@@ -896,7 +900,7 @@ public:
         return cast(Int(32), reinterpret(Int(8), cast(UInt(8), unsignedByte ^ 128)));
       return cast(Int(32), cast(Int(8), unsignedByte) - cast(Int(8), offset));
     };
-    int weightOffset = layout.offset;
+    int weightOffset = layout.quantOffset;
     dot.blockDot(dotArgs) = 0;
     if (q8) {
       dot.blockDot(dotArgs) += weight(byte, weightOffset) * quant(4 * c + i);
@@ -911,9 +915,8 @@ public:
     }
     dot.blockScan = RDom(0, blocks, "rb" + id);
     RVar rb = dot.blockScan.x;
-    auto weightScale = [&](int scale) {
-      auto at = [&](Expr offset) { return cast(UInt(32), call(packed, {group, rb, offset})); };
-      return binary16ToFloat(at(32 * scale + 2 * lane) | (at(32 * scale + 2 * lane + 1) << 8));
+    auto weightScale = [&](int which) {
+      return interleavedScale(packed, group, rb, lane, which);
     };
     Expr sums = dot.activationSums(withRows({rb}));
     Expr blockSum = dot.blockDot(withRows({lane, rb, group}));

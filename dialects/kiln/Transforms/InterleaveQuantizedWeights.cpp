@@ -62,7 +62,7 @@ struct InterleaveQuantizedWeightsPass
     getOperation().walk([&](DequantizeOp op) { candidates.push_back(op); });
     for (DequantizeOp op : candidates) {
       GgmlQuantFormat format;
-      if (!parseGgmlQuantFormat(op.getFormat().str(), format) || !hasInterleavedLayout(format))
+      if (!parseGgmlQuantFormat(op.getFormat().str(), format))  // every GGML format has a twin
         continue;
       auto constant = op.getPacked().getDefiningOp<ConstantOp>();
       ArrayRef<int64_t> shape = op.getType().getShape();

@@ -129,46 +129,41 @@ struct QuantizeWeightsPass : impl::QuantizeWeightsPassBase<QuantizeWeightsPass> 
     for (size_t i = 0; i < layers.size(); ++i) {
       Layer &layer = layers[i];
       std::string name = nodeName(layer.op);
-      GgmlQuantFormat layerFormat = ggml;
-      const char *why = "";
-      int64_t weightCount =
-          llvm::cast<RankedTensorType>(layer.weight->get().getType()).getNumElements();
-      if (lowBits && !uniform && writesResidual(layer.op->getResult(0)))
-        why = " (residual writer)";
-      else if (lowBits && !uniform && weightCount < kSmallLayer)
-        why = " (small layer)";
-      if (*why)
-        layerFormat = GgmlQuantFormat::Q8_0;
-      std::string layerFormatName = isInt8 ? "int8" : ggmlQuantFormatName(layerFormat);
       StringRef kind = layer.op->getName().stripDialect();
+      auto constant = layer.weight->get().getDefiningOp<ConstantOp>();
+      auto type = llvm::cast<RankedTensorType>(constant.getType());
+      ArrayRef<int64_t> shape = type.getShape();
+      int64_t rows = shape[layer.rowAxis], length = type.getNumElements() / rows;
       // 2. Policy. Rows shorter than one block (depthwise 3x3 filters: 9 values) stay float:
       // a block of padding would cost more bytes than it saves and lose most precision.
       // The ends are the first and last matmul or conv: an embedding lookup is not a layer
       // whose error the rest of the network multiplies.
       bool isGather = isa<GatherOp>(layer.op);
       bool kept = keepEnds && !isGather && (i == firstContraction || i == lastContraction);
-      {
-        auto shape = llvm::cast<RankedTensorType>(layer.weight->get().getType()).getShape();
-        kept |= elementCount(shape) / shape[layer.rowAxis] < kGgmlBlockLength;
-      }
+      kept |= length < kGgmlBlockLength;
       for (StringRef k : keepList)
         kept |= k == kind || StringRef(name).contains(k);
-      auto constant = layer.weight->get().getDefiningOp<ConstantOp>();
-      auto type = llvm::cast<RankedTensorType>(constant.getType());
       int64_t bytes = type.getNumElements() * 4;
       floatBytes += bytes;
       if (kept) {
         packedBytes += bytes;
         if (report)
-          llvm::outs() << "  " << name << "  " << kind << "  " << shapeToString(type.getShape())
+          llvm::outs() << "  " << name << "  " << kind << "  " << shapeToString(shape)
                        << "  float " << bytes << "\n";
         continue;
       }
+      GgmlQuantFormat layerFormat = ggml;
+      const char *why = "";
+      if (lowBits && !uniform && writesResidual(layer.op->getResult(0)))
+        why = " (residual writer)";
+      else if (lowBits && !uniform && type.getNumElements() < kSmallLayer)
+        why = " (small layer)";
+      if (*why)
+        layerFormat = GgmlQuantFormat::Q8_0;
+      std::string layerFormatName = isInt8 ? "int8" : ggmlQuantFormatName(layerFormat);
       // 3. Rows along the reduction axis.
       std::vector<char> raw = constantBytes(constant.getValue());
       const float *data = reinterpret_cast<const float *>(raw.data());
-      ArrayRef<int64_t> shape = type.getShape();
-      int64_t rows = shape[layer.rowAxis], length = type.getNumElements() / rows;
       std::vector<float> rowMajor(type.getNumElements());
       if (layer.rowAxis == 1) {  // [K, N] -> N rows of K
         for (int64_t k = 0; k < shape[0]; ++k)
