@@ -50,6 +50,9 @@ compile options:
   --quantize-uniform       with q4_0/q4_1/q5_0/q5_1, use that format for every quantized
                            layer (by default layers writing into a residual stream and
                            layers under 8192 weights take q8_0)
+  --no-winograd            compute 3x3 stride-1 convolutions directly instead of by
+                           Winograd's algorithm (fewer multiplies, rounding differs from
+                           the direct sum by about 1e-6 relative)
   --report                 print which layers were quantized and the weight sizes
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
@@ -152,6 +155,8 @@ int compileCommand(int argc, char **argv) {
       ggmlLayout = true;
     } else if (arg == "--quantize-uniform") {
       pipelineOptions.quantizeUniform = true;
+    } else if (arg == "--no-winograd") {
+      pipelineOptions.winograd = false;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
     } else if (arg == "--emit-mlir") {

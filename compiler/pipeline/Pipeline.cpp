@@ -26,6 +26,8 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     if (options.integerDotWeights)
       pm.addNestedPass<mlir::func::FuncOp>(createInterleaveQuantizedWeightsPass());
   }
+  if (options.winograd)
+    pm.addNestedPass<mlir::func::FuncOp>(createWinogradConvPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());

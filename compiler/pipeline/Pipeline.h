@@ -28,6 +28,8 @@ struct PipelineOptions {
   /// The target has fast 8-bit dot products (x86, aarch64-dotprod): interleave GGML-format
   /// weights of matmuls and pointwise convs.
   bool integerDotWeights = false;
+  /// Run 3x3 stride-1 convolutions with float weights as Winograd F(m x m, 3 x 3).
+  bool winograd = true;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

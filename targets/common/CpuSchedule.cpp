@@ -368,6 +368,94 @@ void scheduleIntegerContraction(KernelStage &stage, TensorFunc *output, bool par
   }
 }
 
+/// kiln.winograd_conv (WinogradConv in KernelAlgorithm.h). Every stage is vectorized across
+/// channels (16 float lanes on AVX-512), so transforms are whole-vector adds and the GEMMs
+/// are register-blocked like the across-channel convolution:
+/// 1. input: bordered and transposed to channels innermost (one pass over the input);
+/// 2. V = B^T d B per tile and channel vector, its alpha x alpha points unrolled;
+/// 3. per transformed point (a, b), in parallel: M = V U, `rows` tiles x `vectors` vectors
+///    of output channels in registers, each channel step one U load per vector and one
+///    broadcast per tile (U's strip of a point stays in L1/L2 across the tiles);
+/// 4. A^T M A per tile and channel vector; the kernel output gathers it back to NCHW
+///    with the epilogue.
+void scheduleWinograd(KernelStage &stage, int lanes, bool parallel) {
+  WinogradConv &plan = stage.winograd;
+  int channelLanes = plan.channelsIn >= lanes ? lanes : plan.channelsIn >= 8 ? 8 : 1;
+  int filterLanes = plan.channelsOut >= lanes ? lanes : plan.channelsOut >= 8 ? 8 : 1;
+
+  std::vector<Var> iv = plan.input.args();  // c, x, y, n
+  plan.input.compute_root();
+  if (channelLanes > 1)
+    plan.input.vectorize(iv[0], channelLanes, TailStrategy::GuardWithIf);
+  if (parallel)
+    plan.input.parallel(iv[2]);
+
+  std::vector<Var> vv = plan.transformed.args();  // c, t, b, a, n
+  Var co("co"), ci("ci");
+  plan.transformed.compute_root()
+      .split(vv[0], co, ci, channelLanes, TailStrategy::GuardWithIf)
+      .reorder(ci, vv[2], vv[3], co, vv[1], vv[4])
+      .vectorize(ci)
+      .unroll(vv[2])
+      .unroll(vv[3]);
+  if (parallel)
+    plan.transformed.parallel(vv[1]);
+  std::vector<Var> pv = plan.columnPass.args();  // c, b, row, t, n
+  plan.columnPass.compute_at(plan.transformed, co)
+      .vectorize(pv[0], channelLanes, TailStrategy::GuardWithIf)
+      .unroll(pv[1])
+      .unroll(pv[2]);
+
+  // The GEMMs: `products` tiled into register tiles, `product` computed per tile.
+  // The weight's strips are 16 channels wide, so a register tile of 32 (or 16) columns
+  // computes the padded channels and starts on a strip.
+  int padded = (plan.channelsOut + 15) / 16 * 16;
+  int columns = padded % (2 * filterLanes) == 0 ? 2 * filterLanes : filterLanes;
+  int rows = std::min(plan.tileCount, 8);
+  std::vector<Var> sv = plan.products.args();  // f, t, b, a, n
+  Var fo("fo"), fi("fi"), to("to"), ti("ti"), point("point");
+  plan.products.compute_root()
+      .bound(sv[0], 0, padded)
+      .split(sv[0], fo, fi, columns, TailStrategy::ShiftInwards)
+      .split(sv[1], to, ti, rows, TailStrategy::ShiftInwards)
+      .reorder(fi, ti, to, fo, sv[2], sv[3], sv[4])
+      .vectorize(fi, filterLanes)
+      .unroll(ti);
+  plan.products.fuse(sv[2], sv[3], point);
+  if (parallel)
+    plan.products.parallel(point);
+  std::vector<Var> mv = plan.product.args();
+  Var mf("mf"), mfi("mfi");
+  plan.product.compute_at(plan.products, to)
+      .split(mv[0], mf, mfi, filterLanes, TailStrategy::RoundUp)
+      .vectorize(mfi)
+      .unroll(mf)
+      .unroll(mv[1]);
+  Var uf("uf"), ufi("ufi");
+  plan.product.update()
+      .split(mv[0], uf, ufi, filterLanes, TailStrategy::RoundUp)
+      .reorder(ufi, uf, mv[1], plan.channels.x, mv[2], mv[3], mv[4])
+      .vectorize(ufi)
+      .unroll(uf)
+      .unroll(mv[1]);
+
+  std::vector<Var> yv = plan.tiles.args();  // f, j, i, t, n
+  Var yo("yo"), yi("yi");
+  plan.tiles.compute_root()
+      .split(yv[0], yo, yi, filterLanes, TailStrategy::GuardWithIf)
+      .reorder(yi, yv[1], yv[2], yo, yv[3], yv[4])
+      .vectorize(yi)
+      .unroll(yv[1])
+      .unroll(yv[2]);
+  if (parallel)
+    plan.tiles.parallel(yv[3]);
+  std::vector<Var> qv = plan.rowPass.args();  // f, j, a, t, n
+  plan.rowPass.compute_at(plan.tiles, yo)
+      .vectorize(qv[0], filterLanes, TailStrategy::GuardWithIf)
+      .unroll(qv[1])
+      .unroll(qv[2]);
+}
+
 } // namespace
 
 void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params) {
@@ -384,6 +472,10 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       continue;
     if (stage.kind == StageClass::Data && stage.perOutputRow) {
       perRow.push_back(&stage);
+      continue;
+    }
+    if (stage.kind == StageClass::Winograd) {
+      scheduleWinograd(stage, vectorLanes, parallel);  // the stage itself stays inline
       continue;
     }
     if (stage.kind == StageClass::QuantizedMatmul) {

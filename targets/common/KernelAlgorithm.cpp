@@ -9,6 +9,7 @@
 
 #include "compiler/quantize/GgmlQuants.h"
 #include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnWinograd.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include <algorithm>
@@ -721,6 +722,77 @@ public:
     tensors[op.getResult()] = t;
   }
 
+  /// kiln.winograd_conv (KilnWinograd.h): bordered input -> V = B^T d B per tile ->
+  /// one GEMM per transformed point (a, b) against the compile-time U -> A^T M A.
+  void winogradConv(WinogradConvOp op) {
+    const TensorFunc &in = get(op.getInput());
+    const TensorFunc &u = get(op.getWeight());  // Halide (f % 16, c, f / 16, b, a)
+    TensorFunc t = make(op.getResult(), "winograd");
+    WinogradTransforms w = winogradTransforms(int(op.getTile()));
+    int m = w.m, alpha = w.alpha;
+    int tilesX = int((t.shape[3] + m - 1) / m), tilesY = int((t.shape[2] + m - 1) / m);
+    int padTop = int(op.getPads()[0]), padLeft = int(op.getPads()[1]);
+    std::string id = std::to_string(counter);
+    WinogradConv plan;
+    plan.channelsIn = int(in.shape[1]);
+    plan.channelsOut = int(t.shape[1]);
+    plan.tileCount = tilesX * tilesY;
+    plan.alpha = alpha;
+    // Constant coefficients: `row` is unrolled by the schedule, so each mux folds.
+    auto coefficient = [](const double *matrix, int columns, Expr row, int column, int rows) {
+      std::vector<Expr> values;
+      for (int r = 0; r < rows; ++r)
+        values.push_back(float(matrix[r * columns + column]));
+      return mux(row, values);
+    };
+    Var c("c"), f("f"), x("x"), y("y"), n("n"), tt("t"), a("a"), b("b"), i("i"), j("j"),
+        row("row");
+    Func border = padded(in, 0);
+    plan.input = Func("winograd_input_" + id);
+    plan.input(c, x, y, n) = border(x - padLeft, y - padTop, c, n);
+    // d[row][s] = input(c, tx * m + s, ty * m + row); P[b][row] = sum_s B^T[b][s] d[row][s].
+    Expr tx = tt % tilesX, ty = tt / tilesX;
+    plan.columnPass = Func("winograd_columns_" + id);
+    Expr sum = 0.0f;
+    for (int s = 0; s < alpha; ++s)
+      sum += coefficient(w.bt, alpha, b, s, alpha) * plan.input(c, tx * m + s, ty * m + row, n);
+    plan.columnPass(c, b, row, tt, n) = sum;
+    // V[a][b] = sum_row B^T[a][row] P[b][row].
+    plan.transformed = Func("winograd_v_" + id);
+    sum = 0.0f;
+    for (int r = 0; r < alpha; ++r)
+      sum += coefficient(w.bt, alpha, a, r, alpha) * plan.columnPass(c, b, r, tt, n);
+    plan.transformed(c, tt, b, a, n) = sum;
+    // M[a][b](f, t) = sum_c V[a][b](c, t) U[a][b](c, f).
+    plan.channels = RDom(0, plan.channelsIn, "rc" + id);
+    plan.product = Func("winograd_m_" + id);
+    plan.product(f, tt, b, a, n) = 0.0f;
+    plan.product(f, tt, b, a, n) +=
+        plan.transformed(plan.channels, tt, b, a, n) * call(u, {a, b, f / 16, plan.channels, f % 16});
+    plan.products = Func("winograd_ms_" + id);
+    plan.products(f, tt, b, a, n) = plan.product(f, tt, b, a, n);
+    // Q[j][a] = sum_b A^T[j][b] M[a][b]; Y[i][j] = sum_a A^T[i][a] Q[j][a].
+    plan.rowPass = Func("winograd_rows_" + id);
+    sum = 0.0f;
+    for (int k = 0; k < alpha; ++k)
+      sum += coefficient(w.at, alpha, j, k, m) * plan.products(f, tt, k, a, n);
+    plan.rowPass(f, j, a, tt, n) = sum;
+    plan.tiles = Func("winograd_y_" + id);
+    sum = 0.0f;
+    for (int k = 0; k < alpha; ++k)
+      sum += coefficient(w.at, alpha, i, k, m) * plan.rowPass(f, j, k, tt, n);
+    plan.tiles(f, j, i, tt, n) = sum;
+    Index out = indexOf(t);  // n, f, y, x
+    Expr value = plan.tiles(out[1], out[3] % m, out[2] % m, (out[2] / m) * tilesX + out[3] / m,
+                            out[0]);
+    if (Value bias = op.getBias())
+      value += call(get(bias), {out[1]});
+    define(t, value);
+    addStage(t, StageClass::Winograd);
+    algorithm.stages.back().winograd = plan;
+    tensors[op.getResult()] = t;
+  }
+
   void convTranspose(ConvTransposeOp op) {
     const TensorFunc &in = get(op.getInput());
     const TensorFunc &w = get(op.getWeight());
@@ -1336,6 +1408,7 @@ public:
             [&](mlir::Operation *o) { unary(o); })
         .Case([&](ConvOp o) { conv(o); })
         .Case([&](ConvTransposeOp o) { convTranspose(o); })
+        .Case([&](WinogradConvOp o) { winogradConv(o); })
         .Case([&](MatmulOp o) { matmul(o); })
         .Case([&](PoolOp o) { pool(o); })
         .Case([&](ReduceOp o) { reduce(o); })

@@ -19,7 +19,8 @@ namespace kiln {
 /// Kernel classes pick the schedule template.
 enum class StageClass { Elementwise, Conv, Depthwise, Matmul, Pool, Reduction, Softmax, Data,
                         Weights /* quantized weights decoded for a contraction */,
-                        QuantizedMatmul /* integer dot products on interleaved weights */ };
+                        QuantizedMatmul /* integer dot products on interleaved weights */,
+                        Winograd /* kiln.winograd_conv: transforms and per-point GEMMs */ };
 
 /// The pieces of a matmul or 1x1 convolution on interleaved (q8_0x16 ... q5_1x16) weights
 /// (KernelAlgorithm.cpp, integerContraction). `rows` stands for the result's other axes in
@@ -35,6 +36,23 @@ struct IntegerDot {
   int columnDim = 0;              // the result's Halide dimension of the weight's rows
   int groups = 0;                 // output columns / 16
   int blocks = 0;                 // padded K / 32
+};
+
+/// The stages of a kiln.winograd_conv (KernelAlgorithm.cpp, winogradConv), channels
+/// innermost throughout so that every transform reads and writes whole vectors. Tiles are
+/// numbered t = tile row * tilesX + tile column; (a, b) is a point of the alpha x alpha
+/// transformed tile.
+struct WinogradConv {
+  Halide::Func input;        // (c, x, y, n): the zero-bordered input, channels innermost
+  Halide::Func columnPass;   // (c, b, row, t, n): B^T along each patch row
+  Halide::Func transformed;  // (c, t, b, a, n): V = B^T d B
+  Halide::Func product;      // (f, t, b, a, n): sum over c of V * U, one GEMM per (a, b)
+  Halide::RDom channels;     // product's update
+  Halide::Func products;     // (f, t, b, a, n): `product` stored, tile by register tile,
+                             // f over the weight's padded channels (a multiple of 16)
+  Halide::Func rowPass;      // (f, j, a, t, n): A^T along b
+  Halide::Func tiles;        // (f, j, i, t, n): A^T M A, the m x m output tile
+  int channelsIn = 0, channelsOut = 0, tileCount = 0, alpha = 0;
 };
 
 /// A Func with the static shape (ONNX order) of the tensor it computes.
@@ -62,6 +80,8 @@ struct KernelStage {
   bool perOutputRow = false;
   /// QuantizedMatmul: `tensor` reads `integerDot.accumulator` (lane = column % 16).
   IntegerDot integerDot;
+  /// Winograd: `tensor` reads `winograd.tiles` (plus the bias).
+  WinogradConv winograd;
 };
 
 struct KernelAlgorithm {

@@ -444,6 +444,31 @@ LogicalResult ConvOp::verify() {
   return checkBias(*this, getBias(), shapeOf(getWeight())[0]);
 }
 
+LogicalResult WinogradConvOp::verify() {
+  int64_t m = getTile();
+  if (m != 2 && m != 4)
+    return emitOpError("tile must be 2 or 4, got ") << m;
+  ArrayRef<int64_t> input = shapeOf(getInput()), weight = shapeOf(getWeight());
+  ArrayRef<int64_t> result = shapeOf(getResult());
+  if (input.size() != 4 || result.size() != 4 || weight.size() != 5 || weight[0] != m + 2 ||
+      weight[1] != m + 2 || weight[2] != (result[1] + 15) / 16 || weight[3] != input[1] ||
+      weight[4] != 16)
+    return emitOpError("expects input [N, C, H, W], result [N, F, H', W'] and weight [")
+           << m + 2 << ", " << m + 2 << ", ceil(F / 16), C, 16], got "
+           << shapeToString(input) << ", " << shapeToString(result) << " and "
+           << shapeToString(weight);
+  if (getPads().size() != 4 || llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
+    return emitOpError("pads must be 4 non-negative values");
+  Shape expected{input[0], result[1]};
+  for (int i = 0; i < 2; ++i)
+    expected.push_back(windowOutputSize(input[2 + i], 3, 1, getPads()[i], getPads()[2 + i], 1));
+  if (expected[2] < 1 || expected[3] < 1)
+    return emitOpError("the padded input is smaller than the 3x3 window");
+  if (failed(checkResultShape(*this, expected, "")))
+    return failure();
+  return checkBias(*this, getBias(), result[1]);
+}
+
 LogicalResult ConvTransposeOp::verify() {
   std::string error;
   auto expected = convTransposeResultShape(shapeOf(getInput()), shapeOf(getWeight()),

@@ -190,6 +190,30 @@ def Kiln_ConvOp : Kiln_ComputeOp<"conv"> {
   let hasVerifier = 1;
 }
 
+def Kiln_WinogradConvOp : Kiln_ComputeOp<"winograd_conv"> {
+  let summary = "3x3 stride-1 convolution on Winograd-transformed weights, F(m x m, 3 x 3)";
+  let description = [{
+    The convolution `kiln.conv` computes for a 3x3, stride-1, dilation-1, one-group window,
+    evaluated tile by tile: each m x m output tile is A^T [(G g G^T) . (B^T d B)] A over the
+    (m+2) x (m+2) input patch d (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+    Networks", 2016). kiln-winograd-conv transforms the weight at compile time and stores
+    it in the order the per-point GEMMs read it, 16 output channels at a time: `weight` is
+    [m+2, m+2, ceil(F/16), C, 16], element [a, b, f / 16, c, f % 16] =
+    (G g[f, c] G^T)[a, b], zero for f >= F. `pads` are the conv's (begin paddings, then
+    end paddings); `tile` is m, 2 or 4.
+    ```mlir
+    %y = kiln.winograd_conv %x, %u, %b {pads = array<i64: 1, 1, 1, 1>, tile = 4 : i64}
+         : (tensor<1x64x56x56xf32>, tensor<6x6x4x64x16xf32>, tensor<64xf32>)
+         -> tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weight,
+                   Optional<AnyRankedTensor>:$bias,
+                   DenseI64ArrayAttr:$pads, I64Attr:$tile);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Kiln_ConvTransposeOp : Kiln_ComputeOp<"conv_transpose"> {
   let summary = "Grouped N-d transposed convolution, weight [C, F/groups, k...]";
   let description = [{

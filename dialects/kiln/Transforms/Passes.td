@@ -137,6 +137,34 @@ def InterleaveQuantizedWeightsPass
 }
 
 
+def WinogradConvPass : Pass<"kiln-winograd-conv", "mlir::func::FuncOp"> {
+  let summary = "Rewrites 3x3 stride-1 convolutions as Winograd F(m x m, 3 x 3)";
+  let description = [{
+    A one-group 3x3 convolution with stride and dilation 1, a constant float weight and at
+    least `min-channels` input and output channels becomes `kiln.winograd_conv` on the
+    weight transformed at compile time (G g G^T, stored [m+2, m+2, F/16, C, 16] so each
+    GEMM reads 16-channel strips contiguously). Per output tile the
+    channel contraction then takes (m+2)^2 multiply-adds instead of 9 m^2: 2.25x fewer for
+    F(2x2), 4x fewer for F(4x4), for a weight (m+2)^2 / 9 times larger.
+
+    The tile: F(4x4) for output maps of at least 16 pixels a side (whole tiles, and the
+    transforms amortized over 4x4 outputs); F(2x2) below, where 4x4 tiles would compute
+    mostly padding and the 4x larger weight is read for few tiles. Errors against the
+    direct convolution stay near float rounding for F(2x2) and within about 1e-5 relative
+    for F(4x4) (tests/winograd).
+
+    Before: `kiln.conv %x, %w, %b {strides = [1, 1], pads = [1, 1, 1, 1], ...}` with
+    `%w : tensor<64x64x3x3xf32>`. After: `kiln.winograd_conv %x, %u, %b {pads = [1, 1, 1, 1],
+    tile = 4}` with `%u : tensor<6x6x4x64x16xf32>`.
+  }];
+  let options = [
+    Option<"minChannels", "min-channels", "int64_t", /*default=*/"32",
+           "Rewrite convolutions with at least this many input and output channels">,
+    Option<"tile", "tile", "int64_t", /*default=*/"0",
+           "Output tile size m (2 or 4); 0 picks by output map size">
+  ];
+}
+
 def PackConvWeightsPass : Pass<"kiln-pack-conv-weights", "mlir::func::FuncOp"> {
   let summary = "Pre-packs the weights of narrow convolutions output-channel innermost";
   let description = [{

@@ -110,3 +110,30 @@ func.func @bad_interleaved_shape(%p: tensor<16x34xui8>) -> tensor<32x16xf32> {
   %w = kiln.dequantize %p {format = "q8_0x16", row_axis = 1 : i64, row_length = 32 : i64} : (tensor<16x34xui8>) -> tensor<32x16xf32>
   return %w : tensor<32x16xf32>
 }
+
+// -----
+
+// A Winograd tile is 2x2 or 4x4 outputs ...
+func.func @bad_winograd_tile(%x: tensor<1x32x8x8xf32>, %u: tensor<5x5x2x32x16xf32>) -> tensor<1x32x8x8xf32> {
+  // expected-error @+1 {{tile must be 2 or 4, got 3}}
+  %y = kiln.winograd_conv %x, %u {pads = array<i64: 1, 1, 1, 1>, tile = 3 : i64} : (tensor<1x32x8x8xf32>, tensor<5x5x2x32x16xf32>) -> tensor<1x32x8x8xf32>
+  return %y : tensor<1x32x8x8xf32>
+}
+
+// -----
+
+// ... and its weight holds the output channels in strips of 16.
+func.func @bad_winograd_weight(%x: tensor<1x32x8x8xf32>, %u: tensor<6x6x32x32xf32>) -> tensor<1x32x8x8xf32> {
+  // expected-error @+1 {{expects input [N, C, H, W], result [N, F, H', W'] and weight [6, 6, ceil(F / 16), C, 16], got [1,32,8,8], [1,32,8,8] and [6,6,32,32]}}
+  %y = kiln.winograd_conv %x, %u {pads = array<i64: 1, 1, 1, 1>, tile = 4 : i64} : (tensor<1x32x8x8xf32>, tensor<6x6x32x32xf32>) -> tensor<1x32x8x8xf32>
+  return %y : tensor<1x32x8x8xf32>
+}
+
+// -----
+
+// The result keeps the input's spatial size less the window's, plus the padding.
+func.func @bad_winograd_result(%x: tensor<1x32x8x8xf32>, %u: tensor<6x6x2x32x16xf32>) -> tensor<1x32x8x8xf32> {
+  // expected-error @+1 {{result shape [1,32,8,8] differs from the expected [1,32,6,6]}}
+  %y = kiln.winograd_conv %x, %u {pads = array<i64: 0, 0, 0, 0>, tile = 4 : i64} : (tensor<1x32x8x8xf32>, tensor<6x6x2x32x16xf32>) -> tensor<1x32x8x8xf32>
+  return %y : tensor<1x32x8x8xf32>
+}

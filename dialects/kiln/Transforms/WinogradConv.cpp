@@ -1,0 +1,103 @@
+//===- WinogradConv.cpp - 3x3 stride-1 convolutions as Winograd F(m, 3) ----===//
+//
+// See Passes.td. Runs after BatchNorm folding and quantization (only float weights are
+// transformed) and before weight packing and kernel formation.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/kiln/Transforms/Passes.h"
+
+#include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnOps.h"
+#include "dialects/kiln/IR/KilnWinograd.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_WINOGRADCONVPASS
+#include "dialects/kiln/Transforms/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+bool allOnes(ArrayRef<int64_t> values) {
+  return llvm::all_of(values, [](int64_t v) { return v == 1; });
+}
+
+/// U[a, b, f / 16, c, f % 16] = (G g[f, c] G^T)[a, b], accumulated in double; zero for the
+/// output channels that pad F to a multiple of 16.
+std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t channels,
+                                   const WinogradTransforms &w) {
+  int alpha = w.alpha;
+  int64_t blocks = (filters + 15) / 16;
+  std::vector<float> u(size_t(alpha * alpha * blocks * channels * 16), 0.0f);
+  for (int64_t f = 0; f < filters; ++f)
+    for (int64_t c = 0; c < channels; ++c) {
+      const float *g = weight + (f * channels + c) * 9;
+      double gg[6][3];  // G g
+      for (int a = 0; a < alpha; ++a)
+        for (int j = 0; j < 3; ++j) {
+          gg[a][j] = 0;
+          for (int i = 0; i < 3; ++i)
+            gg[a][j] += w.g[a * 3 + i] * g[i * 3 + j];
+        }
+      for (int a = 0; a < alpha; ++a)
+        for (int b = 0; b < alpha; ++b) {
+          double sum = 0;
+          for (int j = 0; j < 3; ++j)
+            sum += gg[a][j] * w.g[b * 3 + j];
+          u[(((a * alpha + b) * blocks + f / 16) * channels + c) * 16 + f % 16] = float(sum);
+        }
+    }
+  return u;
+}
+
+struct WinogradConvPass : impl::WinogradConvPassBase<WinogradConvPass> {
+  using WinogradConvPassBase::WinogradConvPassBase;
+
+  void runOnOperation() override {
+    getOperation().walk([&](ConvOp conv) {
+      auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
+      auto type = llvm::cast<RankedTensorType>(conv.getWeight().getType());
+      ArrayRef<int64_t> s = type.getShape();  // [F, C, 3, 3]
+      ArrayRef<int64_t> result = conv.getType().getShape();
+      if (!constant || !type.getElementType().isF32() || s.size() != 4 || s[2] != 3 ||
+          s[3] != 3 || conv.getGroups() != 1 || !allOnes(conv.getStrides()) ||
+          !allOnes(conv.getDilations()) || s[0] < minChannels || s[1] < minChannels)
+        return;
+      std::vector<char> bytes = constantBytes(constant.getValue());
+      if (bytes.size() != size_t(type.getNumElements()) * 4)
+        return;
+      int m = int(tile);
+      if (m != 2 && m != 4)
+        m = std::min(result[2], result[3]) >= 16 ? 4 : 2;
+      WinogradTransforms transforms = winogradTransforms(m);
+      std::vector<float> u = transformWeight(reinterpret_cast<const float *>(bytes.data()),
+                                             s[0], s[1], transforms);
+      OpBuilder builder(conv);
+      auto uType = RankedTensorType::get(
+          {transforms.alpha, transforms.alpha, (s[0] + 15) / 16, s[1], 16}, type.getElementType());
+      std::string name = "weight";
+      if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+        name = resource.getRawHandle().getKey().str();
+      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+          ArrayRef<char>(reinterpret_cast<const char *>(u.data()), u.size() * 4), 64);
+      auto uConstant = ConstantOp::create(
+          builder, constant.getLoc(), uType,
+          DenseResourceElementsAttr::get(uType, name + ".winograd", std::move(blob)));
+      uConstant->setAttr("kiln.name", builder.getStringAttr(name));
+      auto winograd = WinogradConvOp::create(builder, conv.getLoc(), conv.getType(),
+                                             conv.getInput(), uConstant, conv.getBias(),
+                                             conv.getPadsAttr(), builder.getI64IntegerAttr(m));
+      conv.replaceAllUsesWith(winograd.getResult());
+      conv.erase();
+      if (constant->use_empty())
+        constant->erase();
+    });
+  }
+};
+
+} // namespace
+} // namespace kiln

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""check_winograd.py - 3x3 stride-1 convolutions through kiln.winograd_conv, end to end.
+
+One model holds several independent convolutions (one input and one output each) chosen to
+cover the kernel's edge cases: F(4x4) on maps that split into whole tiles (56x56, 28x28) and
+on one that does not (30x19, unpadded and asymmetrically padded), F(2x2) on small maps
+(14x14, 7x7: a partial last tile), channel counts that are not multiples of the vector or
+register tile (40 -> 48), batch 2, and a bias + Relu + residual Add epilogue. It is compiled
+for the host (and for aarch64 under qemu where installed), the planned IR must show each
+convolution as kiln.winograd_conv with the expected tile, and every output must match a
+float64 direct convolution within 2e-5 * max(1, max |reference|) (float32 rounding of the
+transforms; the model tests allow 1e-4). With --no-winograd the IR must keep kiln.conv.
+usage: check_winograd.py KILN WORK_DIR
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+# name: (batch, in channels, out channels, height, width, pads [top, left, bottom, right],
+#        expected tile, epilogue)
+CASES = {
+    'map56': (1, 64, 64, 56, 56, [1, 1, 1, 1], 4, 'relu'),
+    'map28': (1, 128, 128, 28, 28, [1, 1, 1, 1], 4, 'residual'),
+    'odd': (2, 40, 48, 30, 19, [0, 1, 1, 2], 4, 'none'),
+    'valid': (1, 32, 32, 20, 18, [0, 0, 0, 0], 4, 'none'),
+    'map14': (1, 256, 256, 14, 14, [1, 1, 1, 1], 2, 'relu'),
+    'map7': (1, 512, 512, 7, 7, [1, 1, 1, 1], 2, 'none'),
+}
+TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
+
+
+def direct_conv(x, w, b, pads):
+    """float64 reference: NCHW input, [F, C, 3, 3] weight."""
+    top, left, bottom, right = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    n, c, h, wd = xp.shape
+    oh, ow = h - 2, wd - 2
+    y = np.zeros((n, w.shape[0], oh, ow))
+    for i in range(3):
+        for j in range(3):
+            patch = xp[:, :, i:i + oh, j:j + ow]
+            y += np.einsum('nchw,fc->nfhw', patch, w[:, :, i, j].astype(np.float64))
+    return y + b.astype(np.float64)[None, :, None, None]
+
+
+def build_model(work, rng):
+    nodes, inputs, outputs, inits, data, refs = [], [], [], [], {}, {}
+    for name, (n, c, f, h, w, pads, _, epilogue) in CASES.items():
+        x = rng.uniform(-1, 1, (n, c, h, w)).astype(np.float32)
+        weight = (rng.standard_normal((f, c, 3, 3)) * np.sqrt(2.0 / (9 * c))).astype(np.float32)
+        bias = rng.uniform(-0.5, 0.5, f).astype(np.float32)
+        inits += [numpy_helper.from_array(weight, f'{name}_w'),
+                  numpy_helper.from_array(bias, f'{name}_b')]
+        conv_out = f'{name}_conv' if epilogue != 'none' else f'{name}_y'
+        nodes.append(helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'],
+                                      [conv_out], name=f'{name}_conv', kernel_shape=[3, 3],
+                                      pads=pads))
+        ref = direct_conv(x, weight, bias, pads)
+        if epilogue == 'relu':
+            nodes.append(helper.make_node('Relu', [conv_out], [f'{name}_y']))
+            ref = np.maximum(ref, 0)
+        elif epilogue == 'residual':
+            nodes.append(helper.make_node('Add', [conv_out, f'{name}_x'], [f'{name}_y']))
+            ref = ref + x
+        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
+        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT,
+                                                     list(ref.shape)))
+        path = os.path.join(work, f'{name}_x.npy')
+        np.save(path, x)
+        data[name] = path
+        refs[name] = ref
+    graph = helper.make_graph(nodes, 'winograd', inputs, outputs, inits)
+    model = os.path.join(work, 'winograd.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+    return model, data, refs
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    model, data, refs = build_model(work, np.random.default_rng(7))
+    passed = failed = 0
+
+    def check(ok, message):
+        nonlocal passed, failed
+        print(('PASS ' if ok else 'FAIL ') + message)
+        passed, failed = passed + ok, failed + (not ok)
+
+    # --no-winograd keeps every convolution direct.
+    ir = os.path.join(work, 'direct.mlir')
+    subprocess.run([kiln, 'compile', model, '-o', os.path.join(work, 'direct'), '--no-winograd',
+                    '--emit-mlir', ir], check=True, capture_output=True)
+    text = open(ir).read()
+    check('winograd_conv' not in text and text.count('kiln.conv ') == len(CASES),
+          '--no-winograd: every convolution stays kiln.conv')
+
+    for target, runner in TARGETS.items():
+        if runner and not shutil.which(runner[0]):
+            print(f'SKIP {target}: {runner[0]} is not installed')
+            continue
+        exe = os.path.join(work, f'winograd_{target}')
+        ir = exe + '.mlir'
+        subprocess.run([kiln, 'compile', model, '-o', exe, '--target', target, '--emit-mlir', ir],
+                       check=True, capture_output=True)
+        text = open(ir).read()
+        for name, case in CASES.items():
+            # The conv's weight is named after its initializer; find its winograd_conv.
+            found = re.search(r'kiln\.winograd_conv[^\n]*tile = (\d)[^\n]*\(tensor<'
+                              + r'x'.join(str(d) for d in (case[0], case[1], case[3], case[4])),
+                              text)
+            check(found is not None and int(found.group(1)) == case[6],
+                  f'{target} {name}: kiln.winograd_conv with tile {case[6]}')
+        out = os.path.join(work, f'out_{target}')
+        args = [a for name in CASES for a in ('--input', f'{name}_x={data[name]}')]
+        subprocess.run(runner + [exe, *args, '--output-dir', out], check=True,
+                       capture_output=True)
+        for name, ref in refs.items():
+            got = np.load(os.path.join(out, f'{name}_y.npy'))
+            error = np.abs(got - ref).max()
+            scale = max(1.0, np.abs(ref).max())
+            check(got.shape == ref.shape and error <= 2e-5 * scale,
+                  f'{target} {name}: max error {error:.3g} (max |reference| {scale:.3g})')
+    print(f'{passed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
