@@ -3,8 +3,8 @@
 
 One model holds several independent convolutions (one input and one output each) chosen to
 cover the kernel's edge cases: F(4x4) on maps that split into whole tiles (56x56, 28x28) and
-on one that does not (30x19, unpadded and asymmetrically padded), F(2x2) on small maps
-(14x14, 7x7: a partial last tile), channel counts that are not multiples of the vector or
+on ones that do not (30x19, unpadded and asymmetrically padded; 14x14), F(2x2) on a 7x7
+map (a partial last tile), channel counts that are not multiples of the vector or
 register tile (40 -> 48), batch 2, and a bias + Relu + residual Add epilogue. It is compiled
 for the host (and for aarch64 under qemu where installed), the planned IR must show each
 convolution as kiln.winograd_conv with the expected tile, and every output must match a
@@ -29,7 +29,7 @@ CASES = {
     'map28': (1, 128, 128, 28, 28, [1, 1, 1, 1], 4, 'residual'),
     'odd': (2, 40, 48, 30, 19, [0, 1, 1, 2], 4, 'none'),
     'valid': (1, 32, 32, 20, 18, [0, 0, 0, 0], 4, 'none'),
-    'map14': (1, 256, 256, 14, 14, [1, 1, 1, 1], 2, 'relu'),
+    'map14': (1, 256, 256, 14, 14, [1, 1, 1, 1], 4, 'relu'),
     'map7': (1, 512, 512, 7, 7, [1, 1, 1, 1], 2, 'none'),
 }
 TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}

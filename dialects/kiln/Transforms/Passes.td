@@ -147,9 +147,10 @@ def WinogradConvPass : Pass<"kiln-winograd-conv", "mlir::func::FuncOp"> {
     channel contraction then takes (m+2)^2 multiply-adds instead of 9 m^2: 2.25x fewer for
     F(2x2), 4x fewer for F(4x4), for a weight (m+2)^2 / 9 times larger.
 
-    The tile: F(4x4) for output maps of at least 16 pixels a side (whole tiles, and the
-    transforms amortized over 4x4 outputs); F(2x2) below, where 4x4 tiles would compute
-    mostly padding and the 4x larger weight is read for few tiles. Errors against the
+    The tile: the one with the lower estimate of multiply-adds over all tiles plus weight
+    reads (WinogradConv.cpp, winogradCost). In practice F(4x4) from 14x14 maps up, and
+    F(2x2) on smaller maps, where 4x4 tiles compute mostly padding and the larger
+    weight is read for few tiles. Errors against the
     direct convolution stay near float rounding for F(2x2) and within about 1e-5 relative
     for F(4x4) (tests/winograd).
 
