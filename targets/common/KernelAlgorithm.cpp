@@ -697,7 +697,14 @@ public:
       addStage(picked, StageClass::Data);
       source = picked.func;
     }
-    if (anyPad) {
+    // A window convolution strided along x (a stem: 7x7 or 3x3, stride 2) reads a copy of
+    // its (bordered) input split into x phases, phases(xq, p, ...) = input(xq * sx + p, ...),
+    // so that each window column is read with dense vector loads instead of a stride-2
+    // shuffle per multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see
+    // docs/benchmarks.md).
+    int64_t strideX = op.getStrides()[spatial - 1], dilationX = op.getDilations()[spatial - 1];
+    bool xPhases = strideX > 1 && !depthwise && !pointwise;
+    if (anyPad && !xPhases) {
       source = padded(in, 0);
       TensorFunc border = in;
       border.func = source;
@@ -705,6 +712,28 @@ public:
       algorithm.stages.back().perOutputRow = depthwise && strided;
     }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
+    if (xPhases) {
+      // Bordered even without padding: the last phase may run past the input's end.
+      Func bordered = padded(in, 0);
+      TensorFunc phases;
+      phases.func = Func("phases_" + std::to_string(counter));
+      phases.type = in.type;
+      phases.shape = in.shape;
+      phases.shape.back() = t.shape.back() + (w.shape.back() - 1) * dilationX / strideX;
+      phases.shape.insert(phases.shape.end() - 1, strideX);
+      for (size_t i = 0; i < phases.shape.size(); ++i)
+        phases.vars.push_back(Var("d" + std::to_string(i)));
+      std::vector<Expr> from(phases.vars.begin() + 1, phases.vars.end());
+      from[0] = phases.vars[0] * int(strideX) + phases.vars[1] -
+                int(op.getPads()[spatial - 1]);
+      phases.func(std::vector<Var>(phases.vars.begin(), phases.vars.end())) = bordered(from);
+      addStage(phases, StageClass::Data);
+      // Input column out_x * sx + kx * dx is phase (kx * dx) % sx, column out_x + (kx * dx) / sx.
+      Expr offset = r[rk + spatial - 1] * int(dilationX);
+      inArgs[0] = out[2 + spatial - 1] + offset / int(strideX);
+      inArgs.insert(inArgs.begin() + 1, offset % int(strideX));
+      source = phases.func;
+    }
     Halide::Type ct = computeType(t.type);
     Expr init = cast(ct, 0);
     if (Value bias = op.getBias())
