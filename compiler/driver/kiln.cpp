@@ -51,8 +51,8 @@ compile options:
                            layer (by default layers writing into a residual stream and
                            layers under 8192 weights take q8_0)
   --no-winograd            compute 3x3 stride-1 convolutions directly instead of by
-                           Winograd's algorithm (fewer multiplies, rounding differs from
-                           the direct sum by about 1e-6 relative)
+                           Winograd's algorithm (up to 4x fewer multiply-adds; outputs
+                           differ from the direct sum by up to about 1e-5 of their size)
   --report                 print which layers were quantized and the weight sizes
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
