@@ -748,6 +748,8 @@ public:
     if (auto view = op.getWeight().getDefiningOp<TransposeOp>())
       algorithm.stages.back().channelsContiguous =
           view->hasAttr("kiln.weight_view") && view.getPerm() == llvm::ArrayRef<int64_t>{3, 0, 1, 2};
+    if (op.getWeight().getDefiningOp<FromStripsOp>())
+      algorithm.stages.back().channelsContiguous = true;
     tensors[op.getResult()] = t;
   }
 
@@ -1338,6 +1340,19 @@ public:
     tensors[op.getResult()] = t;
   }
 
+  /// A weight stored in strips of output channels: an index remapping, read in place.
+  void fromStrips(FromStripsOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "strips");
+    Index out = indexOf(t);
+    int width = int(op.getWidth());
+    Index at{out[0] / width};
+    at.insert(at.end(), out.begin() + 1, out.end());
+    at.push_back(out[0] % width);
+    define(t, call(in, at));
+    tensors[op.getResult()] = t;
+  }
+
   void concat(ConcatOp op) {
     TensorFunc t = make(op.getResult(), "concat");
     Index out = indexOf(t);
@@ -1445,6 +1460,7 @@ public:
         .Case([&](ResizeOp o) { resize(o); })
         .Case([&](ReshapeOp o) { reshape(o); })
         .Case([&](TransposeOp o) { transpose(o); })
+        .Case([&](FromStripsOp o) { fromStrips(o); })
         .Case([&](ConcatOp o) { concat(o); })
         .Case([&](SliceOp o) { slice(o); })
         .Case([&](PadOp o) { pad(o); })

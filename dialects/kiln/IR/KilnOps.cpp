@@ -565,6 +565,17 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
   return {};
 }
 
+LogicalResult FromStripsOp::verify() {
+  ArrayRef<int64_t> input = shapeOf(getInput()), result = shapeOf(getResult());
+  int64_t width = getWidth();
+  if (width < 1 || input.size() != result.size() + 1 || input.empty() || input.back() != width ||
+      input[0] * width != result[0] || input.drop_front().drop_back() != result.drop_front())
+    return emitOpError("expects input [F / width, ..., width] for result [F, ...], got ")
+           << shapeToString(input) << " for " << shapeToString(result) << " with width "
+           << width;
+  return success();
+}
+
 LogicalResult TransposeOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput());
   ArrayRef<int64_t> perm = getPerm();

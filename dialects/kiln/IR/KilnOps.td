@@ -318,6 +318,24 @@ def Kiln_TransposeOp : Kiln_ComputeOp<"transpose"> {
   let hasFolder = 1;
 }
 
+def Kiln_FromStripsOp : Kiln_ComputeOp<"from_strips"> {
+  let summary = "A weight stored in strips of output channels, read in its logical layout";
+  let description = [{
+    result[f, i...] = input[f / width, i..., f % width]: `input` is [F / width, ..., width]
+    and the result [F, ...]. kiln-pack-conv-weights stores the weights of narrow
+    convolutions this way, so that a schedule vectorized across output channels reads
+    each strip of `width` channels contiguously, one row after another; codegen reads the
+    op as an index remapping of the stored constant.
+    ```mlir
+    %w = kiln.from_strips %p {width = 16 : i64}
+         : (tensor<32x512x1x1x16xf32>) -> tensor<512x512x1x1xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$width);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Kiln_ConcatOp : Kiln_ComputeOp<"concat"> {
   let summary = "Concatenation along one axis";
   let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);

@@ -55,6 +55,8 @@ bool isInlinableConstant(Value value) {
 bool isWeightView(Operation *op) {
   if (isa_and_nonnull<DequantizeOp>(op))
     return true;
+  if (auto strips = dyn_cast_or_null<FromStripsOp>(op))
+    return strips.getInput().getDefiningOp<ConstantOp>() != nullptr;
   auto transpose = dyn_cast_or_null<TransposeOp>(op);
   return transpose && transpose.getInput().getDefiningOp<ConstantOp>();
 }

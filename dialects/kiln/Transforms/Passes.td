@@ -171,13 +171,17 @@ def PackConvWeightsPass : Pass<"kiln-pack-conv-weights", "mlir::func::FuncOp"> {
   let description = [{
     A convolution whose output rows are narrower than a vector (7x7 and 14x14 feature maps)
     is fastest vectorized across output channels, which needs the weight's output channels
-    contiguous. Its constant weight [F, C, kh, kw] is rewritten at compile time into a
-    [C, kh, kw, F] constant read through `kiln.transpose {perm = [3, 0, 1, 2]}`; kernel
-    formation clones that view into the conv's kernel, so nothing is transposed at run time.
+    contiguous. Its constant weight [F, C, kh, kw] is rewritten at compile time into strips
+    of 16 output channels, [F/16, C, kh, kw, 16], read through `kiln.from_strips`, so the
+    schedule streams each strip row after row (a [C, kh, kw, F] layout put every row of a
+    strip on a new page: ResNet-50's 7x7 2048 -> 512 layers took 2.1 ms instead of 1.05 at
+    1 thread, AVX-512). Where F is not a multiple of 16 the weight is stored [C, kh, kw, F]
+    and read through `kiln.transpose {perm = [3, 0, 1, 2]}`. Kernel formation clones the
+    view into the conv's kernel, so nothing is rearranged at run time.
 
     Before: `%w = kiln.constant : tensor<512x2048x1x1xf32>`, `kiln.conv %x, %w`.
-    After: `%p = kiln.constant : tensor<2048x1x1x512xf32>`,
-    `%w = kiln.transpose %p {perm = array<i64: 3, 0, 1, 2>}`, `kiln.conv %x, %w`.
+    After: `%p = kiln.constant : tensor<32x2048x1x1x16xf32>`,
+    `%w = kiln.from_strips %p {width = 16}`, `kiln.conv %x, %w`.
   }];
   let options = [
     Option<"maxWidth", "max-width", "int64_t", /*default=*/"15",

@@ -137,3 +137,12 @@ func.func @bad_winograd_result(%x: tensor<1x32x8x8xf32>, %u: tensor<6x6x2x32x16x
   %y = kiln.winograd_conv %x, %u {pads = array<i64: 0, 0, 0, 0>, tile = 4 : i64} : (tensor<1x32x8x8xf32>, tensor<6x6x2x32x16xf32>) -> tensor<1x32x8x8xf32>
   return %y : tensor<1x32x8x8xf32>
 }
+
+// -----
+
+// A strip view's input is [F / width, ..., width].
+func.func @bad_strips(%p: tensor<2x8x16xf32>) -> tensor<16x8xf32> {
+  // expected-error @+1 {{expects input [F / width, ..., width] for result [F, ...], got [2,8,16] for [16,8] with width 16}}
+  %w = kiln.from_strips %p {width = 16 : i64} : (tensor<2x8x16xf32>) -> tensor<16x8xf32>
+  return %w : tensor<16x8xf32>
+}

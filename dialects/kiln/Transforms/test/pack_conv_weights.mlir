@@ -28,3 +28,26 @@ func.func @wide(%x: tensor<1x2x32x32xf32>, %w: tensor<3x2x1x1xf32>) -> tensor<1x
   %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x32x32xf32>, tensor<3x2x1x1xf32>) -> tensor<1x3x32x32xf32>
   return %y : tensor<1x3x32x32xf32>
 }
+
+// -----
+
+// With a multiple of 16 output channels the weight is stored in strips of 16 channels,
+// [F/16, C, kh, kw, 16], read through kiln.from_strips: channel f of input c is at
+// [f / 16, c, 0, 0, f % 16]. Here F = 16, C = 1, w[f] = f, so the strip holds 0 ... 15 in order.
+// CHECK-LABEL: func @strips
+// CHECK: %[[P:.*]] = kiln.constant {kiln.name = "strip_w"} dense_resource<strip_w.packed> : tensor<1x1x1x1x16xf32>
+// CHECK: %[[W:.*]] = kiln.from_strips %[[P]] {width = 16 : i64} : (tensor<1x1x1x1x16xf32>) -> tensor<16x1x1x1xf32>
+// CHECK: kiln.conv %{{.*}}, %[[W]]
+// CHECK: strip_w.packed: "0x4000000000000000
+func.func @strips(%x: tensor<1x1x7x7xf32>) -> tensor<1x16x7x7xf32> {
+  %w = kiln.constant dense_resource<strip_w> : tensor<16x1x1x1xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x7x7xf32>, tensor<16x1x1x1xf32>) -> tensor<1x16x7x7xf32>
+  return %y : tensor<1x16x7x7xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      strip_w: "0x04000000000000000000803F0000004000004040000080400000A0400000C0400000E0400000004100001041000020410000304100004041000050410000604100007041"
+    }
+  }
+#-}
