@@ -187,7 +187,9 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   if (parallel && depthwiseRows && output.vars.size() >= 3)
     out.parallel(output.vars[2]);
   else if (parallel && channelTilesInside)
-    out.parallel(output.vars[rowDim - 1]);
+    // Image rows, or pixel strips where the image is one flat row
+    // (kiln-flatten-pointwise-kernels).
+    out.parallel(extentOf(output, rowDim - 1) > 1 ? VarOrRVar(output.vars[rowDim - 1]) : VarOrRVar(xo));
   else if (parallel && singleRowTile && extentX / columns > 1)
     out.parallel(xo);  // batch-1 GEMV: split the columns across threads
   else if (parallel && !singleRowTile)
