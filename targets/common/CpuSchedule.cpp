@@ -241,7 +241,13 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   if (channels < lanes)
     return false;
   int channelTile = std::min(vectors * lanes, channels / lanes * lanes);
+  // Pixels per register tile: 5 to 8, the count that wastes least on shifted-in edge tiles
+  // (a flattened 14x14 map: 7; 7x7: 7).
   int pixels = std::min(width, 8);
+  for (int candidate = pixels - 1; candidate >= 5 && width > 8; --candidate)
+    if ((width + candidate - 1) / candidate * candidate - width <
+        (width + pixels - 1) / pixels * pixels - width)
+      pixels = candidate;
   Func out = output.func;
   const Var &x = output.vars[0], &y = output.vars[1], &c = output.vars[2], &n = output.vars[3];
   Var co("co"), ci("ci"), xo("xo"), xi("xi");
@@ -529,7 +535,7 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       // narrow-row schedule). (Kernel formation keeps residual adds out of these kernels:
       // see FormKernels.cpp.)
       if (stage.kind == StageClass::Conv && stage.channelsContiguous &&
-          extentOf(stage.tensor, 0) < vectorLanes)
+          (extentOf(stage.tensor, 0) < vectorLanes || extentOf(stage.tensor, 1) == 1))
         outputScheduled = scheduleConvAcrossChannels(stage, output, vectorLanes, 2, parallel);
       else if (stage.kind == StageClass::Matmul)
         outputScheduled = scheduleContractionAtOutput(

@@ -23,8 +23,15 @@ bool allEqual(ArrayRef<int64_t> values, int64_t v) {
   return llvm::all_of(values, [&](int64_t x) { return x == v; });
 }
 
+/// A float weight packed by kiln-pack-conv-weights, read through its view.
+bool isPackedWeightView(Operation *op) {
+  return isa<FromStripsOp>(op) || (isa<TransposeOp>(op) && op->hasAttr("kiln.weight_view"));
+}
+
 /// The one float pointwise convolution of a kernel whose other ops are elementwise, with
-/// stride 1 and no padding on a map at least `minWidth` wide; null otherwise.
+/// stride 1 and no padding on a map at least `minWidth` wide; null otherwise. Its weight is
+/// a kernel input or a packed weight's view (not a quantized weight: those take the
+/// integer kernels).
 ConvOp flattenableConv(KernelOp kernel, int64_t minWidth) {
   ConvOp found;
   for (Operation &op : kernel.getBody().front().without_terminator()) {
@@ -32,7 +39,7 @@ ConvOp flattenableConv(KernelOp kernel, int64_t minWidth) {
       if (found)
         return {};
       found = conv;
-    } else if (!isElementwise(&op) && !isa<ConstantOp>(op)) {
+    } else if (!isElementwise(&op) && !isa<ConstantOp>(op) && !isPackedWeightView(&op)) {
       return {};
     }
   }
@@ -40,7 +47,8 @@ ConvOp flattenableConv(KernelOp kernel, int64_t minWidth) {
     return {};
   auto weight = llvm::cast<RankedTensorType>(found.getWeight().getType());
   ArrayRef<int64_t> result = found.getType().getShape();
-  if (!llvm::isa<BlockArgument>(found.getWeight()) || !weight.getElementType().isF32() ||
+  Operation *view = found.getWeight().getDefiningOp();
+  if ((view && !isPackedWeightView(view)) || !weight.getElementType().isF32() ||
       weight.getRank() != 4 || weight.getShape()[2] != 1 || weight.getShape()[3] != 1 ||
       found.getGroups() != 1 || !allEqual(found.getStrides(), 1) || !allEqual(found.getPads(), 0) ||
       result[2] < 2 || result[3] < minWidth)
@@ -88,6 +96,8 @@ struct FlattenPointwiseKernelsPass
       return shape[shape.size() - 1] == 1 && shape[shape.size() - 2] == 1 ? 0 : -1;
     };
     for (Operation &op : body.without_terminator()) {
+      if (isPackedWeightView(&op))
+        continue;
       if (&op == conv.getOperation()) {
         if (mapped(conv.getInput()) != 1)
           return;
@@ -111,7 +121,7 @@ struct FlattenPointwiseKernelsPass
       argument.setType(flat);
     }
     for (Operation &op : body.without_terminator())
-      for (Value value : op.getResults())
+      for (Value value : isPackedWeightView(&op) ? ValueRange() : op.getResults())
         if (RankedTensorType flat = flatType(value.getType(), height, width))
           value.setType(flat);
     // Results: retype, reshape back outside for the other users.

@@ -196,19 +196,21 @@ def FlattenPointwiseKernelsPass
     A kernel made of one float 1x1 convolution (stride 1, no padding) and elementwise ops
     (its epilogue: bias, activation, residual add) computes the same values on an N x C x
     1 x (H * W) image: every [.., H, W] value of the kernel becomes [.., 1, H * W] (the same
-    bytes), with `kiln.reshape` views outside the kernel. The schedule's register tiles of
-    32 pixels then run along one row of H * W pixels: no tile straddles the end of a row
-    (56- and 112-pixel rows computed 12% of their pixels twice with shifted-in tiles) and
-    28-pixel rows no longer fall back to tiles of 16 pixels. Kernels with row- or
-    column-broadcast operands stay as they are.
+    bytes), with `kiln.reshape` views outside the kernel. The schedule's register tiles
+    then run along one row of H * W pixels: no tile straddles the end of a row (56- and
+    112-pixel rows computed 12% of their pixels twice with shifted-in tiles of 32, 14-pixel
+    rows 14% with tiles of 8 pixels across channels) and 28-pixel rows no longer fall back
+    to tiles of 16 pixels. The weight may be a kernel input or a packed weight's view
+    (`kiln.from_strips`, `kiln.transpose`); quantized weights keep their kernels. Kernels
+    with row- or column-broadcast operands stay as they are.
 
     Before: `kiln.kernel (%x: tensor<1x64x28x28xf32>, %w)` { conv, relu }.
     After: `%f = kiln.reshape %x : tensor<1x64x1x784xf32>`, `kiln.kernel (%f, %w)` { conv,
     relu } on [1, F, 1, 784], `kiln.reshape` of its result back to [1, F, 28, 28].
   }];
   let options = [
-    Option<"minWidth", "min-width", "int64_t", /*default=*/"16",
-           "Flatten maps at least this wide (narrower ones vectorize across channels)">
+    Option<"minWidth", "min-width", "int64_t", /*default=*/"1",
+           "Flatten maps at least this wide">
   ];
 }
 

@@ -25,10 +25,10 @@ func.func @flat(%x: tensor<1x8x4x20xf32>, %w: tensor<4x8x1x1xf32>, %r: tensor<1x
 
 // -----
 
-// Left alone: a 3x3 window, a row broadcast, a narrow map, a strided conv.
+// Left alone: a 3x3 window, a row broadcast, a strided conv.
 // CHECK-LABEL: func @kept
 // CHECK-NOT: kiln.reshape
-func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4x8x1x1xf32>, %row: tensor<1x1x1x20xf32>, %n: tensor<1x8x4x8xf32>) -> (tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x4x8xf32>, tensor<1x4x2x10xf32>) {
+func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4x8x1x1xf32>, %row: tensor<1x1x1x20xf32>) -> (tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>) {
   %0 = kiln.kernel "k0_conv" (%x, %w3) : (tensor<1x8x4x20xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x4x20xf32> {
   ^bb0(%a: tensor<1x8x4x20xf32>, %b: tensor<4x8x3x3xf32>):
     %1 = kiln.conv %a, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x20xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x4x20xf32>
@@ -40,15 +40,29 @@ func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4
     %3 = kiln.mul %1, %c : (tensor<1x4x4x20xf32>, tensor<1x1x1x20xf32>) -> tensor<1x4x4x20xf32>
     kiln.yield %3 : tensor<1x4x4x20xf32>
   }
-  %4 = kiln.kernel "k2_conv" (%n, %w) : (tensor<1x8x4x8xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x4x8xf32> {
-  ^bb0(%a: tensor<1x8x4x8xf32>, %b: tensor<4x8x1x1xf32>):
-    %1 = kiln.conv %a, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x8xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x4x8xf32>
-    kiln.yield %1 : tensor<1x4x4x8xf32>
-  }
   %5 = kiln.kernel "k3_conv" (%x, %w) : (tensor<1x8x4x20xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x2x10xf32> {
   ^bb0(%a: tensor<1x8x4x20xf32>, %b: tensor<4x8x1x1xf32>):
     %1 = kiln.conv %a, %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x20xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x2x10xf32>
     kiln.yield %1 : tensor<1x4x2x10xf32>
   }
-  return %0, %2, %4, %5 : tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x4x8xf32>, tensor<1x4x2x10xf32>
+  return %0, %2, %5 : tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>
+}
+
+// -----
+
+// A narrow map with a weight packed in strips: flattened, the weight's view kept.
+// CHECK-LABEL: func @packed
+// CHECK: %[[X:.*]] = kiln.reshape %arg0 : (tensor<1x8x4x8xf32>) -> tensor<1x8x1x32xf32>
+// CHECK: kiln.kernel "k0_conv" (%[[X]], %arg1) : (tensor<1x8x1x32xf32>, tensor<1x8x1x1x16xf32>) -> tensor<1x16x1x32xf32>
+// CHECK: kiln.from_strips {{.*}} : (tensor<1x8x1x1x16xf32>) -> tensor<16x8x1x1xf32>
+// CHECK: kiln.conv {{.*}} -> tensor<1x16x1x32xf32>
+// CHECK: kiln.reshape {{.*}} : (tensor<1x16x1x32xf32>) -> tensor<1x16x4x8xf32>
+func.func @packed(%x: tensor<1x8x4x8xf32>, %p: tensor<1x8x1x1x16xf32>) -> tensor<1x16x4x8xf32> {
+  %0 = kiln.kernel "k0_conv" (%x, %p) : (tensor<1x8x4x8xf32>, tensor<1x8x1x1x16xf32>) -> tensor<1x16x4x8xf32> {
+  ^bb0(%a: tensor<1x8x4x8xf32>, %b: tensor<1x8x1x1x16xf32>):
+    %w = kiln.from_strips %b {width = 16 : i64} : (tensor<1x8x1x1x16xf32>) -> tensor<16x8x1x1xf32>
+    %1 = kiln.conv %a, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x8xf32>, tensor<16x8x1x1xf32>) -> tensor<1x16x4x8xf32>
+    kiln.yield %1 : tensor<1x16x4x8xf32>
+  }
+  return %0 : tensor<1x16x4x8xf32>
 }
