@@ -259,15 +259,23 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   // Few channel tiles (96 channels are 3 tiles of 32) would leave a thread idle for a third
   // of the kernel: then the rows are split too (MobileNetV2's 14x14 576 -> 96 projections
   // scaled 1.4x at 2 threads before).
-  Var yco("yco");
-  if (parallel && channels / channelTile >= 8)
+  // A flattened map (one row, kiln-flatten-pointwise-kernels) splits pixel tiles x channel
+  // tiles instead (MobileNetV2's 14x14 576 -> 96 projections at 2 threads: 0.153 -> 0.107 ms).
+  Var yco("yco"), tile("tile");
+  Var computeAt = xo;
+  bool flat = extentOf(t, 1) == 1;
+  if (parallel && channels / channelTile >= 8) {
     out.parallel(co);
-  else if (parallel && channels / channelTile > 1)
+  } else if (parallel && flat) {
+    out.reorder(ci, xi, xo, co, y, n).fuse(xo, co, tile).parallel(tile);
+    computeAt = tile;
+  } else if (parallel && channels / channelTile > 1) {
     out.fuse(y, co, yco).parallel(yco);
-  else if (parallel)
+  } else if (parallel) {
     out.parallel(y);
+  }
   Func f = t.func;
-  f.compute_at(out, xo);
+  f.compute_at(out, computeAt);
   Var fc("fc"), fci("fci");
   f.reorder(t.vars[2], t.vars[0], t.vars[1], t.vars[3])
       .split(t.vars[2], fc, fci, lanes, TailStrategy::RoundUp)
