@@ -698,7 +698,8 @@ public:
       source = picked.func;
     }
     // A window convolution strided along x (a stem: 7x7 or 3x3, stride 2) reads a copy of
-    // its (bordered) input split into x phases, phases(xq, p, ...) = input(xq * sx + p, ...),
+    // its bordered input split into x phases,
+    // phases(xq, p, ...) = bordered input(xq * sx + p - padLeft, ...),
     // so that each window column is read with dense vector loads instead of a stride-2
     // shuffle per multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see
     // docs/benchmarks.md).
@@ -760,7 +761,7 @@ public:
   /// one GEMM per transformed point (a, b) against the compile-time U -> A^T M A.
   void winogradConv(WinogradConvOp op) {
     const TensorFunc &in = get(op.getInput());
-    const TensorFunc &u = get(op.getWeight());  // Halide (f % 16, c, f / 16, b, a)
+    const TensorFunc &u = get(op.getWeight());  // Halide (f % strip, c, f / strip, b, a)
     TensorFunc t = make(op.getResult(), "winograd");
     WinogradTransforms w = winogradTransforms(int(op.getTile()));
     int m = w.m, alpha = w.alpha;
@@ -770,6 +771,7 @@ public:
     WinogradConv plan;
     plan.channelsIn = int(in.shape[1]);
     plan.channelsOut = int(t.shape[1]);
+    plan.channelsPadded = int(u.shape[2] * u.shape[4]);
     plan.tileCount = tilesX * tilesY;
     plan.alpha = alpha;
     // Constant coefficients: `row` is unrolled by the schedule, so each mux folds.
@@ -802,7 +804,8 @@ public:
     plan.product = Func("winograd_m_" + id);
     plan.product(f, tt, b, a, n) = 0.0f;
     plan.product(f, tt, b, a, n) +=
-        plan.transformed(plan.channels, tt, b, a, n) * call(u, {a, b, f / 16, plan.channels, f % 16});
+        plan.transformed(plan.channels, tt, b, a, n) *
+        call(u, {a, b, f / int(kChannelStrip), plan.channels, f % int(kChannelStrip)});
     plan.products = Func("winograd_ms_" + id);
     plan.products(f, tt, b, a, n) = plan.product(f, tt, b, a, n);
     // Q[j][a] = sum_b A^T[j][b] M[a][b]; Y[i][j] = sum_a A^T[i][a] Q[j][a].

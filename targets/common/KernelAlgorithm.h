@@ -53,6 +53,7 @@ struct WinogradConv {
   Halide::Func rowPass;      // (f, j, a, t, n): A^T along b
   Halide::Func tiles;        // (f, j, i, t, n): A^T M A, the m x m output tile
   int channelsIn = 0, channelsOut = 0, tileCount = 0, alpha = 0;
+  int channelsPadded = 0;    // the weight's output channels: F rounded up to whole strips
 };
 
 /// A Func with the static shape (ONNX order) of the tensor it computes.

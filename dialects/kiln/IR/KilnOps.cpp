@@ -12,6 +12,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 #include <cmath>
@@ -451,14 +452,17 @@ LogicalResult WinogradConvOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput()), weight = shapeOf(getWeight());
   ArrayRef<int64_t> result = shapeOf(getResult());
   if (input.size() != 4 || result.size() != 4 || weight.size() != 5 || weight[0] != m + 2 ||
-      weight[1] != m + 2 || weight[2] != (result[1] + 15) / 16 || weight[3] != input[1] ||
-      weight[4] != 16)
+      weight[1] != m + 2 || weight[2] != (result[1] + kChannelStrip - 1) / kChannelStrip ||
+      weight[3] != input[1] || weight[4] != kChannelStrip)
     return emitOpError("expects input [N, C, H, W], result [N, F, H', W'] and weight [")
            << m + 2 << ", " << m + 2 << ", ceil(F / 16), C, 16], got "
            << shapeToString(input) << ", " << shapeToString(result) << " and "
            << shapeToString(weight);
   if (getPads().size() != 4 || llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
     return emitOpError("pads must be 4 non-negative values");
+  for (Value value : {getInput(), getWeight(), getResult()})
+    if (!llvm::cast<RankedTensorType>(value.getType()).getElementType().isF32())
+      return emitOpError("computes in float32 only");
   Shape expected{input[0], result[1]};
   for (int i = 0; i < 2; ++i)
     expected.push_back(windowOutputSize(input[2 + i], 3, 1, getPads()[i], getPads()[2 + i], 1));
@@ -568,11 +572,13 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
 LogicalResult FromStripsOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput()), result = shapeOf(getResult());
   int64_t width = getWidth();
-  if (width < 1 || input.size() != result.size() + 1 || input.empty() || input.back() != width ||
+  if (width < 1 || result.empty() || input.size() != result.size() + 1 || input.back() != width ||
       input[0] * width != result[0] || input.drop_front().drop_back() != result.drop_front())
     return emitOpError("expects input [F / width, ..., width] for result [F, ...], got ")
            << shapeToString(input) << " for " << shapeToString(result) << " with width "
            << width;
+  if (mlir::getElementTypeOrSelf(getInput()) != mlir::getElementTypeOrSelf(getResult()))
+    return emitOpError("keeps the element type");
   return success();
 }
 

@@ -323,7 +323,7 @@ def Kiln_FromStripsOp : Kiln_ComputeOp<"from_strips"> {
   let description = [{
     result[f, i...] = input[f / width, i..., f % width]: `input` is [F / width, ..., width]
     and the result [F, ...]. kiln-pack-conv-weights stores the weights of narrow
-    convolutions this way, so that a schedule vectorized across output channels reads
+    convolutions with a multiple of 16 output channels this way, so that a schedule vectorized across output channels reads
     each strip of `width` channels contiguously, one row after another; codegen reads the
     op as an index remapping of the stored constant.
     ```mlir

@@ -23,7 +23,9 @@ bool allEqual(ArrayRef<int64_t> values, int64_t v) {
   return llvm::all_of(values, [&](int64_t x) { return x == v; });
 }
 
-/// A float weight packed by kiln-pack-conv-weights, read through its view.
+/// A float weight packed by kiln-pack-conv-weights, read through its view (inside a
+/// kernel, where the packed constant is a block argument: FormKernels' isWeightView looks
+/// for the constant itself, and also accepts quantized weights, which are not flattened).
 bool isPackedWeightView(Operation *op) {
   return isa<FromStripsOp>(op) || (isa<TransposeOp>(op) && op->hasAttr("kiln.weight_view"));
 }
@@ -81,17 +83,22 @@ struct FlattenPointwiseKernelsPass
   }
 
   /// Every value of the kernel is [.., H, W] (flattened), a per-channel or scalar broadcast
-  /// ([.., 1, 1] or fewer than 2 dims, left alone), or a weight; anything else (a row or
-  /// column broadcast) keeps the kernel as it is.
+  /// ([.., 1, 1], or a single element; left alone), or a weight; anything else (a row or
+  /// column broadcast, a rank-1 operand broadcast along W) keeps the kernel as it is, as
+  /// does a constant of the map's shape (its attribute would need rewriting).
   void flatten(KernelOp kernel, ConvOp conv) {
     int64_t height = conv.getType().getShape()[2], width = conv.getType().getShape()[3];
     Block &body = kernel.getBody().front();
     auto mapped = [&](Value value) -> int {  // 1 flatten, 0 leave, -1 give up
-      if (flatType(value.getType(), height, width))
-        return 1;
+      if (flatType(value.getType(), height, width)) {
+        Value outside = value;
+        if (auto argument = llvm::dyn_cast<BlockArgument>(value))
+          outside = kernel->getOperand(argument.getArgNumber());
+        return outside.getDefiningOp<ConstantOp>() ? -1 : 1;
+      }
       auto ranked = llvm::cast<RankedTensorType>(value.getType());
       if (ranked.getRank() < 2)
-        return 0;
+        return ranked.getNumElements() == 1 ? 0 : -1;
       ArrayRef<int64_t> shape = ranked.getShape();
       return shape[shape.size() - 1] == 1 && shape[shape.size() - 2] == 1 ? 0 : -1;
     };
@@ -100,6 +107,11 @@ struct FlattenPointwiseKernelsPass
         continue;
       if (&op == conv.getOperation()) {
         if (mapped(conv.getInput()) != 1)
+          return;
+        continue;
+      }
+      if (isa<ConstantOp>(op)) {  // the conv's bias, or an elementwise operand checked there
+        if (flatType(op.getResult(0).getType(), height, width))
           return;
         continue;
       }

@@ -23,9 +23,6 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
-/// Output channels per strip: one AVX-512 vector (two AVX2 or four NEON vectors).
-constexpr int64_t kStrip = 16;
-
 struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> {
   using PackConvWeightsPassBase::PackConvWeightsPassBase;
 
@@ -43,30 +40,23 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       ArrayRef<int64_t> s = type.getShape();  // [F, C, kh, kw]
       int64_t f = s[0], inner = s[1] * s[2] * s[3];
       // Strips of 16 output channels where F allows: [F/16, C, kh, kw, 16]; else [C, kh, kw, F].
-      bool strips = f % kStrip == 0;
+      bool strips = f % kChannelStrip == 0;
       const float *from = reinterpret_cast<const float *>(bytes.data());
       std::vector<float> packed(bytes.size() / 4);
       for (int64_t o = 0; o < f; ++o)
         for (int64_t i = 0; i < inner; ++i)
-          packed[strips ? ((o / kStrip) * inner + i) * kStrip + o % kStrip : i * f + o] =
+          packed[strips ? ((o / kChannelStrip) * inner + i) * kChannelStrip + o % kChannelStrip : i * f + o] =
               from[o * inner + i];
       OpBuilder builder(conv);
       auto packedType =
-          strips ? RankedTensorType::get({f / kStrip, s[1], s[2], s[3], kStrip}, type.getElementType())
+          strips ? RankedTensorType::get({f / kChannelStrip, s[1], s[2], s[3], kChannelStrip}, type.getElementType())
                  : RankedTensorType::get({s[1], s[2], s[3], s[0]}, type.getElementType());
-      std::string name = "weight";
-      if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-        name = resource.getRawHandle().getKey().str();
-      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          ArrayRef<char>(reinterpret_cast<const char *>(packed.data()), packed.size() * 4), 64);
-      auto packedConstant = ConstantOp::create(
-          builder, constant.getLoc(), packedType,
-          DenseResourceElementsAttr::get(packedType, name + ".packed", std::move(blob)));
-      packedConstant->setAttr("kiln.name", builder.getStringAttr(name));
+      ConstantOp packedConstant =
+          createRearrangedWeight(builder, constant, packedType, "packed", packed);
       Value view;
       if (strips) {
         view = FromStripsOp::create(builder, conv.getLoc(), type, packedConstant,
-                                    builder.getI64IntegerAttr(kStrip));
+                                    builder.getI64IntegerAttr(kChannelStrip));
       } else {
         auto transpose = TransposeOp::create(builder, conv.getLoc(), type, packedConstant,
                                              builder.getDenseI64ArrayAttr({3, 0, 1, 2}));

@@ -12,6 +12,8 @@
 
 namespace kiln {
 
+class ConstantOp;
+
 #define GEN_PASS_DECL
 #include "dialects/kiln/Transforms/Passes.h.inc"
 
@@ -21,6 +23,13 @@ namespace kiln {
 /// Whether an op computes each result element from the same-index elements of its
 /// operands (after broadcasting), so it can be fused into its producer's kernel.
 bool isElementwise(mlir::Operation *op);
+
+/// A float weight stored rearranged at compile time from the constant `from`: a
+/// dense_resource constant of `type` holding `values` (row-major), its blob named after
+/// `from`'s plus "." + `suffix`, and `from`'s name kept as `kiln.name` for reports.
+ConstantOp createRearrangedWeight(mlir::OpBuilder &builder, ConstantOp from,
+                                  mlir::RankedTensorType type, llvm::StringRef suffix,
+                                  llvm::ArrayRef<float> values);
 
 } // namespace kiln
 

@@ -148,9 +148,9 @@ def WinogradConvPass : Pass<"kiln-winograd-conv", "mlir::func::FuncOp"> {
     F(2x2), 4x fewer for F(4x4), for a weight (m+2)^2 / 9 times larger.
 
     The tile: the one with the lower estimate of multiply-adds over all tiles plus weight
-    reads (WinogradConv.cpp, winogradCost). In practice F(4x4) from 14x14 maps up, and
-    F(2x2) on smaller maps, where 4x4 tiles compute mostly padding and the larger
-    weight is read for few tiles. Errors against the
+    reads (WinogradConv.cpp, winogradCost): F(4x4) from 11x11 maps up (ResNet-50's 14x14
+    and larger), F(2x2) on smaller ones, where 4x4 tiles compute mostly padding and the
+    larger weight is read for few tiles. Errors against the
     direct convolution stay near float rounding for F(2x2) and within about 1e-5 relative
     for F(4x4) (tests/winograd).
 

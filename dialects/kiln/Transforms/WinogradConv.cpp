@@ -26,13 +26,13 @@ bool allOnes(ArrayRef<int64_t> values) {
   return llvm::all_of(values, [](int64_t v) { return v == 1; });
 }
 
-/// U[a, b, f / 16, c, f % 16] = (G g[f, c] G^T)[a, b], accumulated in double; zero for the
-/// output channels that pad F to a multiple of 16.
+/// U[a, b, f / 16, c, f % 16] = (G g[f, c] G^T)[a, b] (strips of kChannelStrip = 16),
+/// accumulated in double; zero for the output channels that pad F to a multiple of 16.
 std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t channels,
                                    const WinogradTransforms &w) {
   int alpha = w.alpha;
-  int64_t blocks = (filters + 15) / 16;
-  std::vector<float> u(size_t(alpha * alpha * blocks * channels * 16), 0.0f);
+  int64_t blocks = (filters + kChannelStrip - 1) / kChannelStrip;
+  std::vector<float> u(size_t(alpha * alpha * blocks * channels * kChannelStrip), 0.0f);
   for (int64_t f = 0; f < filters; ++f)
     for (int64_t c = 0; c < channels; ++c) {
       const float *g = weight + (f * channels + c) * 9;
@@ -48,7 +48,8 @@ std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t
           double sum = 0;
           for (int j = 0; j < 3; ++j)
             sum += gg[a][j] * w.g[b * 3 + j];
-          u[(((a * alpha + b) * blocks + f / 16) * channels + c) * 16 + f % 16] = float(sum);
+          u[(((a * alpha + b) * blocks + f / kChannelStrip) * channels + c) * kChannelStrip +
+            f % kChannelStrip] = float(sum);
         }
     }
   return u;
@@ -68,6 +69,11 @@ struct WinogradConvPass : impl::WinogradConvPassBase<WinogradConvPass> {
   using WinogradConvPassBase::WinogradConvPassBase;
 
   void runOnOperation() override {
+    if (tile != 0 && tile != 2 && tile != 4) {
+      getOperation().emitError("kiln-winograd-conv: tile must be 0 (by map size), 2 or 4, got ")
+          << int64_t(tile);
+      return signalPassFailure();
+    }
     getOperation().walk([&](ConvOp conv) {
       auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
       auto type = llvm::cast<RankedTensorType>(conv.getWeight().getType());
@@ -80,24 +86,16 @@ struct WinogradConvPass : impl::WinogradConvPassBase<WinogradConvPass> {
       std::vector<char> bytes = constantBytes(constant.getValue());
       if (bytes.size() != size_t(type.getNumElements()) * 4)
         return;
-      int m = int(tile);
-      if (m != 2 && m != 4)
-        m = winogradCost(4, result) <= winogradCost(2, result) ? 4 : 2;
+      int m = tile ? int(tile) : winogradCost(4, result) <= winogradCost(2, result) ? 4 : 2;
       WinogradTransforms transforms = winogradTransforms(m);
       std::vector<float> u = transformWeight(reinterpret_cast<const float *>(bytes.data()),
                                              s[0], s[1], transforms);
       OpBuilder builder(conv);
-      auto uType = RankedTensorType::get(
-          {transforms.alpha, transforms.alpha, (s[0] + 15) / 16, s[1], 16}, type.getElementType());
-      std::string name = "weight";
-      if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-        name = resource.getRawHandle().getKey().str();
-      AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-          ArrayRef<char>(reinterpret_cast<const char *>(u.data()), u.size() * 4), 64);
-      auto uConstant = ConstantOp::create(
-          builder, constant.getLoc(), uType,
-          DenseResourceElementsAttr::get(uType, name + ".winograd", std::move(blob)));
-      uConstant->setAttr("kiln.name", builder.getStringAttr(name));
+      auto uType = RankedTensorType::get({transforms.alpha, transforms.alpha,
+                                          (s[0] + kChannelStrip - 1) / kChannelStrip, s[1],
+                                          kChannelStrip},
+                                         type.getElementType());
+      ConstantOp uConstant = createRearrangedWeight(builder, constant, uType, "winograd", u);
       auto winograd = WinogradConvOp::create(builder, conv.getLoc(), conv.getType(),
                                              conv.getInput(), uConstant, conv.getBias(),
                                              conv.getPadsAttr(), builder.getI64IntegerAttr(m));

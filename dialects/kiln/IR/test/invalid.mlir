@@ -146,3 +146,12 @@ func.func @bad_strips(%p: tensor<2x8x16xf32>) -> tensor<16x8xf32> {
   %w = kiln.from_strips %p {width = 16 : i64} : (tensor<2x8x16xf32>) -> tensor<16x8xf32>
   return %w : tensor<16x8xf32>
 }
+
+// -----
+
+// A strip view's result has at least the channel axis.
+func.func @bad_strips_rank(%p: tensor<16xf32>) -> tensor<f32> {
+  // expected-error @+1 {{expects input [F / width, ..., width] for result [F, ...], got [16] for [] with width 16}}
+  %w = kiln.from_strips %p {width = 16 : i64} : (tensor<16xf32>) -> tensor<f32>
+  return %w : tensor<f32>
+}

@@ -25,10 +25,11 @@ func.func @flat(%x: tensor<1x8x4x20xf32>, %w: tensor<4x8x1x1xf32>, %r: tensor<1x
 
 // -----
 
-// Left alone: a 3x3 window, a row broadcast, a strided conv.
+// Left alone: a 3x3 window, a row broadcast, a strided conv, a rank-1 operand (it
+// broadcasts along W).
 // CHECK-LABEL: func @kept
 // CHECK-NOT: kiln.reshape
-func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4x8x1x1xf32>, %row: tensor<1x1x1x20xf32>) -> (tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>) {
+func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4x8x1x1xf32>, %row: tensor<1x1x1x20xf32>, %v: tensor<20xf32>) -> (tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>, tensor<1x4x4x20xf32>) {
   %0 = kiln.kernel "k0_conv" (%x, %w3) : (tensor<1x8x4x20xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x4x20xf32> {
   ^bb0(%a: tensor<1x8x4x20xf32>, %b: tensor<4x8x3x3xf32>):
     %1 = kiln.conv %a, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x20xf32>, tensor<4x8x3x3xf32>) -> tensor<1x4x4x20xf32>
@@ -45,7 +46,13 @@ func.func @kept(%x: tensor<1x8x4x20xf32>, %w3: tensor<4x8x3x3xf32>, %w: tensor<4
     %1 = kiln.conv %a, %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x20xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x2x10xf32>
     kiln.yield %1 : tensor<1x4x2x10xf32>
   }
-  return %0, %2, %5 : tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>
+  %6 = kiln.kernel "k4_conv_add" (%x, %w, %v) : (tensor<1x8x4x20xf32>, tensor<4x8x1x1xf32>, tensor<20xf32>) -> tensor<1x4x4x20xf32> {
+  ^bb0(%a: tensor<1x8x4x20xf32>, %b: tensor<4x8x1x1xf32>, %c: tensor<20xf32>):
+    %1 = kiln.conv %a, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x8x4x20xf32>, tensor<4x8x1x1xf32>) -> tensor<1x4x4x20xf32>
+    %3 = kiln.add %1, %c : (tensor<1x4x4x20xf32>, tensor<20xf32>) -> tensor<1x4x4x20xf32>
+    kiln.yield %3 : tensor<1x4x4x20xf32>
+  }
+  return %0, %2, %5, %6 : tensor<1x4x4x20xf32>, tensor<1x4x4x20xf32>, tensor<1x4x2x10xf32>, tensor<1x4x4x20xf32>
 }
 
 // -----
