@@ -29,6 +29,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   if (options.winograd)
     pm.addNestedPass<mlir::func::FuncOp>(createWinogradConvPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
+  pm.addNestedPass<mlir::func::FuncOp>(createPackMatmulWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());

@@ -170,13 +170,19 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   bool channelTilesInside = rowDim >= 2 && rowDim + 1 < int(output.vars.size()) &&
                             weights.empty() && reduction > extentY &&
                             reduction * extentY * 4 <= 512 * 1024;
+  // A matmul whose weights are stored in strips of columns (kiln-pack-matmul-weights) runs
+  // all row tiles on a column strip before the next: the strip (K x columns) streams once
+  // from memory and then from L1/L2.
+  bool stripRows = stage.kind == StageClass::Matmul && stage.weightsInStrips && rowDim == 1 &&
+                   extentY > 1 && weights.empty();
+  bool rowTilesInside = channelTilesInside || stripRows;
   std::vector<VarOrRVar> order{xi, yi};
-  if (channelTilesInside)
+  if (rowTilesInside)
     order.push_back(yo);
   order.push_back(xo);
   for (int d = 1; d < rowDim; ++d)
     order.push_back(output.vars[d]);
-  if (!channelTilesInside)
+  if (!rowTilesInside)
     order.push_back(yo);
   for (int d = int(output.vars.size()) - 1; d > rowDim; --d)
     order.push_back(output.vars[d]);
@@ -191,6 +197,8 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
     // Image rows, or pixel strips where the image is one flat row
     // (kiln-flatten-pointwise-kernels).
     out.parallel(extentOf(output, rowDim - 1) > 1 ? VarOrRVar(output.vars[rowDim - 1]) : VarOrRVar(xo));
+  else if (parallel && stripRows)
+    out.parallel(extentX / columns > 1 ? xo : yo);
   else if (parallel && singleRowTile && extentX / columns > 1)
     out.parallel(xo);  // batch-1 GEMV: split the columns across threads
   else if (parallel && !singleRowTile)
@@ -208,7 +216,7 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
     }
   }
   Func f = t.func;
-  f.compute_at(out, channelTilesInside ? yo : xo);  // the innermost tile loop
+  f.compute_at(out, rowTilesInside ? yo : xo);  // the innermost tile loop
   Var fx("fx"), fxi("fxi");
   f.split(t.vars[0], fx, fxi, lanes, TailStrategy::RoundUp).vectorize(fxi).unroll(fx);
   f.unroll(t.vars[rowDim]);

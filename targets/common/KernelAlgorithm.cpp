@@ -1075,6 +1075,7 @@ public:
     if (t.type != ct)
       throw std::runtime_error("float16 matmul is not supported yet");
     addStage(t, StageClass::Matmul, r);
+    algorithm.stages.back().weightsInStrips = op.getRhs().getDefiningOp<FromStripsOp>() != nullptr;
     tensors[op.getResult()] = t;
   }
 
@@ -1352,9 +1353,12 @@ public:
     TensorFunc t = make(op.getResult(), "strips");
     Index out = indexOf(t);
     int width = int(op.getWidth());
-    Index at{out[0] / width};
-    at.insert(at.end(), out.begin() + 1, out.end());
-    at.push_back(out[0] % width);
+    size_t axis = size_t(op.getAxis());
+    Index at{out[axis] / width};
+    for (size_t i = 0; i < out.size(); ++i)
+      if (i != axis)
+        at.push_back(out[i]);
+    at.push_back(out[axis] % width);
     define(t, call(in, at));
     tensors[op.getResult()] = t;
   }

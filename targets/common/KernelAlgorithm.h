@@ -74,6 +74,9 @@ struct KernelStage {
   bool channelsContiguous = false;
   /// Conv: a 1x1 window.
   bool pointwise = false;
+  /// Matmul: the right operand is stored in strips of columns (kiln.from_strips), so the
+  /// schedule may run row tiles inside each column strip.
+  bool weightsInStrips = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
   int rowDimension = -1;
   /// Data: a bordered input copy made per output row of the kernel's output (dimension 1)

@@ -571,12 +571,17 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
 
 LogicalResult FromStripsOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput()), result = shapeOf(getResult());
-  int64_t width = getWidth();
-  if (width < 1 || result.empty() || input.size() != result.size() + 1 || input.back() != width ||
-      input[0] * width != result[0] || input.drop_front().drop_back() != result.drop_front())
-    return emitOpError("expects input [F / width, ..., width] for result [F, ...], got ")
-           << shapeToString(input) << " for " << shapeToString(result) << " with width "
-           << width;
+  int64_t width = getWidth(), axis = getAxis();
+  if (axis < 0 || axis >= int64_t(result.size()))
+    return emitOpError("axis ") << axis << " is not an axis of the result "
+                                << shapeToString(result);
+  Shape others(result.begin(), result.end());
+  others.erase(others.begin() + axis);
+  if (width < 1 || input.size() != result.size() + 1 || input.back() != width ||
+      input[0] * width != result[axis] || input.drop_front().drop_back() != ArrayRef<int64_t>(others))
+    return emitOpError("expects input [F / width, (other dims), width] for the result's axis ")
+           << axis << " of F, got " << shapeToString(input) << " for " << shapeToString(result)
+           << " with width " << width;
   if (mlir::getElementTypeOrSelf(getInput()) != mlir::getElementTypeOrSelf(getResult()))
     return emitOpError("keeps the element type");
   return success();

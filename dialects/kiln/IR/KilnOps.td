@@ -321,17 +321,23 @@ def Kiln_TransposeOp : Kiln_ComputeOp<"transpose"> {
 def Kiln_FromStripsOp : Kiln_ComputeOp<"from_strips"> {
   let summary = "A weight stored in strips of output channels, read in its logical layout";
   let description = [{
-    result[f, i...] = input[f / width, i..., f % width]: `input` is [F / width, ..., width]
-    and the result [F, ...]. kiln-pack-conv-weights stores the weights of narrow
-    convolutions with a multiple of 16 output channels this way, so that a schedule vectorized across output channels reads
-    each strip of `width` channels contiguously, one row after another; codegen reads the
-    op as an index remapping of the stored constant.
+    The result's axis `axis` (the output channels) is stored in strips of `width`: with
+    f that axis's index and i... the others, result[.., f, ..] = input[f / width, i...,
+    f % width]. `input` is [F / width, (the result's other dims), width]. So that a
+    schedule vectorized across output channels reads each strip contiguously, one row
+    after another, kiln-pack-conv-weights stores narrow convolutions' weights this way
+    (axis 0 of [F, C, kh, kw], when F is a multiple of 16) and kiln-pack-matmul-weights
+    matmuls' constant right operands (axis 1 of [K, N]); codegen reads the op as an index
+    remapping of the stored constant.
     ```mlir
     %w = kiln.from_strips %p {width = 16 : i64}
          : (tensor<32x512x1x1x16xf32>) -> tensor<512x512x1x1xf32>
+    %b = kiln.from_strips %q {axis = 1 : i64, width = 16 : i64}
+         : (tensor<64x1024x16xf32>) -> tensor<1024x1024xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, I64Attr:$width);
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$width,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs AnyRankedTensor:$result);
   let hasVerifier = 1;
 }

@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""check_layouts.py - weights and activations kiln lays out at compile time, end to end.
+
+One model holds independent branches (one input and one output each) that take the layout
+passes' paths: matmuls whose constant weights are stored in strips of 16 columns
+(kiln-pack-matmul-weights: a skinny 64-row product, batch axes with a row count that is not a
+multiple of the register tile, a bias + Relu epilogue), a batch-1 row that keeps the
+row-major layout, pointwise convolutions run on one flat row of pixels
+(kiln-flatten-pointwise-kernels: a wide map with a bias and Relu, a narrow map with strip-packed
+weights, batch 2) and one whose rank-1 Add operand must keep it unflattened. The planned IR
+must show each layout, and every output must match float64 numpy within
+1e-5 * max(1, max |reference|). Compiled for the host and, where qemu is installed, aarch64.
+usage: check_layouts.py KILN WORK_DIR
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    rng = np.random.default_rng(11)
+    nodes, inputs, outputs, inits, refs, data = [], [], [], [], {}, {}
+
+    def branch(name, x, make, ref):
+        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
+        nodes.extend(make(f'{name}_x', f'{name}_y'))
+        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT, list(ref.shape)))
+        path = os.path.join(work, f'{name}_x.npy')
+        np.save(path, x)
+        data[name], refs[name] = path, ref
+
+    def weight(name, *shape, scale=None):
+        w = rng.standard_normal(shape).astype(np.float32) * (scale or 1 / np.sqrt(shape[0]))
+        inits.append(numpy_helper.from_array(w.astype(np.float32), name))
+        return w.astype(np.float64)
+
+    # Matmuls.
+    x = rng.uniform(-1, 1, (64, 256)).astype(np.float32)
+    w = weight('skinny_w', 256, 512)
+    branch('skinny', x, lambda i, o: [helper.make_node('MatMul', [i, 'skinny_w'], [o])], x @ w)
+    x = rng.uniform(-1, 1, (2, 13, 96)).astype(np.float32)
+    w, b = weight('batched_w', 96, 48), weight('batched_b', 48, scale=1.0)
+    branch('batched', x, lambda i, o: [helper.make_node('MatMul', [i, 'batched_w'], ['bm']),
+                                       helper.make_node('Add', ['bm', 'batched_b'], ['ba']),
+                                       helper.make_node('Relu', ['ba'], [o])],
+           np.maximum(x @ w + b, 0))
+    x = rng.uniform(-1, 1, (1, 200)).astype(np.float32)
+    w = weight('row_w', 200, 64)
+    branch('row', x, lambda i, o: [helper.make_node('MatMul', [i, 'row_w'], [o])], x @ w)
+
+    # Pointwise convolutions.
+    def conv(x, w, b=None):
+        y = np.einsum('nchw,fc->nfhw', x.astype(np.float64), w[:, :, 0, 0])
+        return y if b is None else y + b[None, :, None, None]
+    x = rng.uniform(-1, 1, (2, 24, 20, 28)).astype(np.float32)
+    w, b = weight('wide_w', 40, 24, 1, 1, scale=0.2), weight('wide_b', 40, scale=1.0)
+    branch('wide', x, lambda i, o: [helper.make_node('Conv', [i, 'wide_w', 'wide_b'], ['wc']),
+                                    helper.make_node('Relu', ['wc'], [o])],
+           np.maximum(conv(x, w, b), 0))
+    x = rng.uniform(-1, 1, (1, 48, 14, 14)).astype(np.float32)
+    w = weight('narrow_w', 64, 48, 1, 1, scale=0.2)
+    branch('narrow', x, lambda i, o: [helper.make_node('Conv', [i, 'narrow_w'], [o])], conv(x, w))
+    x = rng.uniform(-1, 1, (1, 16, 8, 20)).astype(np.float32)
+    w, v = weight('rowadd_w', 32, 16, 1, 1, scale=0.2), weight('rowadd_v', 20, scale=1.0)
+    branch('rowadd', x, lambda i, o: [helper.make_node('Conv', [i, 'rowadd_w'], ['rc']),
+                                      helper.make_node('Add', ['rc', 'rowadd_v'], [o])],
+           conv(x, w) + v)
+
+    graph = helper.make_graph(nodes, 'layouts', inputs, outputs, inits)
+    model = os.path.join(work, 'layouts.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+
+    passed = failed = 0
+
+    def check(ok, message):
+        nonlocal passed, failed
+        print(('PASS ' if ok else 'FAIL ') + message)
+        passed, failed = passed + ok, failed + (not ok)
+
+    for target, runner in TARGETS.items():
+        if runner and not shutil.which(runner[0]):
+            print(f'SKIP {target}: {runner[0]} is not installed')
+            continue
+        exe = os.path.join(work, f'layouts_{target}')
+        subprocess.run([kiln, 'compile', model, '-o', exe, '--target', target,
+                        '--emit-mlir', exe + '.mlir'], check=True, capture_output=True)
+        text = open(exe + '.mlir').read()
+        strips = re.findall(r'kiln\.from_strips [^\n]*axis = 1[^\n]*-> tensor<(\d+x\d+)xf32>', text)
+        check(sorted(set(strips)) == ['256x512', '96x48'],
+              f'{target}: the 64- and 13-row matmuls read strips, the 1-row one does not ({strips})')
+        flat = re.findall(r'kiln\.reshape [^\n]*-> tensor<(\d+x\d+x1x\d+)xf32>', text)
+        check({'2x24x1x560', '1x48x1x196'} <= set(flat) and not any(f.startswith('1x16x1x') for f in flat),
+              f'{target}: wide and narrow pointwise kernels flattened, the rank-1 add not ({flat})')
+        out = os.path.join(work, f'out_{target}')
+        args = [a for name in refs for a in ('--input', f'{name}_x={data[name]}')]
+        subprocess.run(runner + [exe, *args, '--output-dir', out], check=True, capture_output=True)
+        for name, ref in refs.items():
+            got = np.load(os.path.join(out, f'{name}_y.npy'))
+            error = np.abs(got - ref).max()
+            scale = max(1.0, np.abs(ref).max())
+            check(got.shape == ref.shape and error <= 1e-5 * scale,
+                  f'{target} {name}: max error {error:.3g} (max |reference| {scale:.3g})')
+    print(f'{passed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
