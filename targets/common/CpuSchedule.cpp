@@ -145,9 +145,21 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   Func out = output.func;
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
   const Var &x = output.vars[0], &y = output.vars[rowDim];
+  // A matmul whose weights are stored in strips of columns (kiln-pack-matmul-weights) runs
+  // all row tiles on a column strip before the next: the strip (K x columns) streams once
+  // from memory and then from L1/L2.
+  bool stripRows = stage.kind == StageClass::Matmul && stage.weightsInStrips && rowDim == 1 &&
+                   extentY > 1 && weights.empty();
   // ShiftInwards: edge tiles move inwards (recomputing a few outputs) instead of reading
-  // past the inputs; the tile never exceeds the extents chosen above.
-  out.tile(x, y, xo, yo, xi, yi, columns, rows, TailStrategy::ShiftInwards)
+  // past the inputs; the tile never exceeds the extents chosen above. Columns read from
+  // strips stay aligned to the strips instead, the last tile guarded: the weights are
+  // padded with zero columns to whole tiles (kiln-pack-matmul-weights), and a shifted
+  // tile would straddle strips.
+  TailStrategy columnTail = stripRows && extentX % columns != 0 ? TailStrategy::GuardWithIf
+                                                                : TailStrategy::ShiftInwards;
+  out.split(x, xo, xi, columns, columnTail)
+      .split(y, yo, yi, rows, TailStrategy::ShiftInwards)
+      .reorder(xi, yi, xo, yo)
       .vectorize(xi, lanes)
       .unroll(yi);
   // Loops from the inside: the register tile, x tiles (they share the rows' inputs), the axes
@@ -170,11 +182,6 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   bool channelTilesInside = rowDim >= 2 && rowDim + 1 < int(output.vars.size()) &&
                             weights.empty() && reduction > extentY &&
                             reduction * extentY * 4 <= 512 * 1024;
-  // A matmul whose weights are stored in strips of columns (kiln-pack-matmul-weights) runs
-  // all row tiles on a column strip before the next: the strip (K x columns) streams once
-  // from memory and then from L1/L2.
-  bool stripRows = stage.kind == StageClass::Matmul && stage.weightsInStrips && rowDim == 1 &&
-                   extentY > 1 && weights.empty();
   bool rowTilesInside = channelTilesInside || stripRows;
   std::vector<VarOrRVar> order{xi, yi};
   if (rowTilesInside)

@@ -4,7 +4,8 @@
 One model holds independent branches (one input and one output each) that take the layout
 passes' paths: matmuls whose constant weights are stored in strips of 16 columns
 (kiln-pack-matmul-weights: a skinny 64-row product, batch axes with a row count that is not a
-multiple of the register tile, a bias + Relu epilogue), a batch-1 row that keeps the
+multiple of the register tile, a bias + Relu epilogue, 100 columns padded to whole 32-column
+tiles with the last tile guarded), a batch-1 row that keeps the
 row-major layout, pointwise convolutions run on one flat row of pixels
 (kiln-flatten-pointwise-kernels: a wide map with a bias and Relu, a narrow map with strip-packed
 weights, batch 2) and one whose rank-1 Add operand must keep it unflattened. The planned IR
@@ -55,6 +56,11 @@ def main():
                                        helper.make_node('Add', ['bm', 'batched_b'], ['ba']),
                                        helper.make_node('Relu', ['ba'], [o])],
            np.maximum(x @ w + b, 0))
+    x = rng.uniform(-1, 1, (3, 17, 120)).astype(np.float32)
+    w, b = weight('padded_w', 120, 100), weight('padded_b', 100, scale=1.0)
+    branch('padded', x, lambda i, o: [helper.make_node('MatMul', [i, 'padded_w'], ['pm']),
+                                      helper.make_node('Add', ['pm', 'padded_b'], [o])],
+           x @ w + b)
     x = rng.uniform(-1, 1, (1, 200)).astype(np.float32)
     w = weight('row_w', 200, 64)
     branch('row', x, lambda i, o: [helper.make_node('MatMul', [i, 'row_w'], [o])], x @ w)
@@ -97,8 +103,9 @@ def main():
                         '--emit-mlir', exe + '.mlir'], check=True, capture_output=True)
         text = open(exe + '.mlir').read()
         strips = re.findall(r'kiln\.from_strips [^\n]*axis = 1[^\n]*-> tensor<(\d+x\d+)xf32>', text)
-        check(sorted(set(strips)) == ['256x512', '96x48'],
-              f'{target}: the 64- and 13-row matmuls read strips, the 1-row one does not ({strips})')
+        check(sorted(set(strips)) == ['120x100', '256x512', '96x48'],
+              f'{target}: the 64-, 13- and 17-row matmuls read strips (100 columns padded to '
+              f'128), the 1-row one does not ({strips})')
         flat = re.findall(r'kiln\.reshape [^\n]*-> tensor<(\d+x\d+x1x\d+)xf32>', text)
         check({'2x24x1x560', '1x48x1x196'} <= set(flat) and not any(f.startswith('1x16x1x') for f in flat),
               f'{target}: wide and narrow pointwise kernels flattened, the rank-1 add not ({flat})')

@@ -578,8 +578,10 @@ LogicalResult FromStripsOp::verify() {
   Shape others(result.begin(), result.end());
   others.erase(others.begin() + axis);
   if (width < 1 || input.size() != result.size() + 1 || input.back() != width ||
-      input[0] * width != result[axis] || input.drop_front().drop_back() != ArrayRef<int64_t>(others))
-    return emitOpError("expects input [F / width, (other dims), width] for the result's axis ")
+      input[0] * width < result[axis] || (input[0] - 2) * width >= result[axis] ||
+      input.drop_front().drop_back() != ArrayRef<int64_t>(others))
+    return emitOpError("expects input [F / width rounded up, at most one strip of padding, "
+                       "(other dims), width] for the result's axis ")
            << axis << " of F, got " << shapeToString(input) << " for " << shapeToString(result)
            << " with width " << width;
   if (mlir::getElementTypeOrSelf(getInput()) != mlir::getElementTypeOrSelf(getResult()))

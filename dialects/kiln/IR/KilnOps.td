@@ -323,7 +323,8 @@ def Kiln_FromStripsOp : Kiln_ComputeOp<"from_strips"> {
   let description = [{
     The result's axis `axis` (the output channels) is stored in strips of `width`: with
     f that axis's index and i... the others, result[.., f, ..] = input[f / width, i...,
-    f % width]. `input` is [F / width, (the result's other dims), width]. So that a
+    f % width]. `input` is [F / width, (the result's other dims), width], F / width rounded
+    up, plus at most one strip of padding (zero channels past F, never read). So that a
     schedule vectorized across output channels reads each strip contiguously, one row
     after another, kiln-pack-conv-weights stores narrow convolutions' weights this way
     (axis 0 of [F, C, kh, kw], when F is a multiple of 16) and kiln-pack-matmul-weights

@@ -169,9 +169,10 @@ def WinogradConvPass : Pass<"kiln-winograd-conv", "mlir::func::FuncOp"> {
 def PackMatmulWeightsPass : Pass<"kiln-pack-matmul-weights", "mlir::func::FuncOp"> {
   let summary = "Stores matmuls' constant float weights in strips of 16 columns";
   let description = [{
-    A matmul's constant right operand [K, N] (N a multiple of 16, at least 32; the left
-    operand has more than one row: batch-1 GEMVs read whole rows faster) is stored
-    as [N/16, K, 16] and read through `kiln.from_strips {axis = 1}`: each strip of 16
+    A matmul's constant right operand [K, N] (N at least 32; the left operand has more
+    than one row: batch-1 GEMVs read whole rows faster) is stored as [N'/16, K, 16], N'
+    being N rounded up to a multiple of 32 (zero columns, so register tiles of 32 columns
+    stay aligned to strips), and read through `kiln.from_strips {axis = 1}`: each strip of 16
     columns is contiguous, so a register tile of columns streams its K rows in order and
     stays in L1 across all the row tiles of the left operand (the schedule runs them
     inside each column strip). Row-major, the columns of a strip sat one K-row stride

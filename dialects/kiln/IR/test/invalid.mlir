@@ -140,10 +140,10 @@ func.func @bad_winograd_result(%x: tensor<1x32x8x8xf32>, %u: tensor<6x6x2x32x16x
 
 // -----
 
-// A strip view's input is [F / width, ..., width].
-func.func @bad_strips(%p: tensor<2x8x16xf32>) -> tensor<16x8xf32> {
-  // expected-error @+1 {{expects input [F / width, (other dims), width] for the result's axis 0 of F, got [2,8,16] for [16,8] with width 16}}
-  %w = kiln.from_strips %p {width = 16 : i64} : (tensor<2x8x16xf32>) -> tensor<16x8xf32>
+// A strip view's input is [F / width rounded up, ..., width], at most one strip of padding.
+func.func @bad_strips(%p: tensor<3x8x16xf32>) -> tensor<16x8xf32> {
+  // expected-error @+1 {{expects input [F / width rounded up, at most one strip of padding, (other dims), width] for the result's axis 0 of F, got [3,8,16] for [16,8] with width 16}}
+  %w = kiln.from_strips %p {width = 16 : i64} : (tensor<3x8x16xf32>) -> tensor<16x8xf32>
   return %w : tensor<16x8xf32>
 }
 

@@ -27,8 +27,10 @@ func.func @strips(%x: tensor<2x2xf32>, %y: tensor<3x2xf32>) -> (tensor<2x32xf32>
 
 // -----
 
-// Left alone: a batch-1 row (GEMV), a width that is not a multiple of 16, a runtime weight.
+// A width that is not a multiple of 32 is padded with zero columns to whole 32-column
+// tiles; a batch-1 row (GEMV) and a runtime weight are left alone.
 // CHECK-LABEL: func @kept
+// CHECK: kiln.from_strips %{{.*}} {axis = 1 : i64, width = 16 : i64} : (tensor<4x2x16xf32>) -> tensor<2x40xf32>
 // CHECK-NOT: kiln.from_strips
 func.func @kept(%x: tensor<1x2xf32>, %y: tensor<2x2xf32>, %v: tensor<2x32xf32>) -> (tensor<1x32xf32>, tensor<2x40xf32>, tensor<2x32xf32>) {
   %w = kiln.constant dense<1.0> : tensor<2x32xf32>
