@@ -431,6 +431,33 @@ void scheduleIntegerContraction(KernelStage &stage, TensorFunc *output, bool par
   }
 }
 
+/// One of Winograd's two-pass transforms: `result` (channel, then its other dims) at root,
+/// vectorized across channels with the transformed tile's dims `pointA` and `pointB`
+/// unrolled and the tiles (dim `tileDim`) in parallel; the first pass `half` (channel,
+/// point, point, ...) computed per channel vector inside it.
+void scheduleWinogradTransform(Func result, Func half, int lanes, int pointA, int pointB,
+                               int tileDim, bool parallel) {
+  std::vector<Var> rv = result.args(), hv = half.args();
+  std::vector<VarOrRVar> order;
+  for (int d = 1; d < int(rv.size()); ++d)
+    if (d != pointA && d != pointB)
+      order.push_back(rv[d]);
+  Var vo("vo"), vi("vi");
+  order.insert(order.begin(), {vi, rv[pointA], rv[pointB], vo});
+  result.compute_root()
+      .split(rv[0], vo, vi, lanes, TailStrategy::GuardWithIf)
+      .reorder(order)
+      .vectorize(vi)
+      .unroll(rv[pointA])
+      .unroll(rv[pointB]);
+  if (parallel)
+    result.parallel(rv[tileDim]);
+  half.compute_at(result, vo)
+      .vectorize(hv[0], lanes, TailStrategy::GuardWithIf)
+      .unroll(hv[1])
+      .unroll(hv[2]);
+}
+
 /// kiln.winograd_conv (WinogradConv in KernelAlgorithm.h). Every stage is vectorized across
 /// channels (16 float lanes on AVX-512), so transforms are whole-vector adds and the GEMMs
 /// are register-blocked like the across-channel convolution:
@@ -455,21 +482,8 @@ void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
   if (parallel)
     plan.input.parallel(iv[2]);
 
-  std::vector<Var> vv = plan.transformed.args();  // c, t, b, a, n
-  Var co("co"), ci("ci");
-  plan.transformed.compute_root()
-      .split(vv[0], co, ci, channelLanes, TailStrategy::GuardWithIf)
-      .reorder(ci, vv[2], vv[3], co, vv[1], vv[4])
-      .vectorize(ci)
-      .unroll(vv[2])
-      .unroll(vv[3]);
-  if (parallel)
-    plan.transformed.parallel(vv[1]);
-  std::vector<Var> pv = plan.columnPass.args();  // c, b, row, t, n
-  plan.columnPass.compute_at(plan.transformed, co)
-      .vectorize(pv[0], channelLanes, TailStrategy::GuardWithIf)
-      .unroll(pv[1])
-      .unroll(pv[2]);
+  // V (c, t, b, a, n) from the column pass (c, b, row, t, n).
+  scheduleWinogradTransform(plan.transformed, plan.columnPass, channelLanes, 2, 3, 1, parallel);
 
   // The GEMMs: `products` tiled into register tiles, `product` computed per tile.
   // The weight's strips are 16 channels wide, so a register tile of two (or one) vectors
@@ -477,7 +491,7 @@ void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
   // (8 on AVX-512, 6 on AVX2; 12 on AVX-512 measured 5-10% slower).
   int padded = plan.channelsPadded;
   int columns = padded % (2 * filterLanes) == 0 ? 2 * filterLanes : filterLanes;
-  int rows = std::min(plan.tileCount, params.gemmRows);  // 12 rows (24 accumulators) measured 5-10% slower
+  int rows = std::min(plan.tileCount, params.gemmRows);
   std::vector<Var> sv = plan.products.args();  // f, t, b, a, n
   Var fo("fo"), fi("fi"), to("to"), ti("ti"), point("point");
   plan.products.compute_root()
@@ -505,21 +519,8 @@ void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
       .unroll(uf)
       .unroll(mv[1]);
 
-  std::vector<Var> yv = plan.tiles.args();  // f, j, i, t, n
-  Var yo("yo"), yi("yi");
-  plan.tiles.compute_root()
-      .split(yv[0], yo, yi, filterLanes, TailStrategy::GuardWithIf)
-      .reorder(yi, yv[1], yv[2], yo, yv[3], yv[4])
-      .vectorize(yi)
-      .unroll(yv[1])
-      .unroll(yv[2]);
-  if (parallel)
-    plan.tiles.parallel(yv[3]);
-  std::vector<Var> qv = plan.rowPass.args();  // f, j, a, t, n
-  plan.rowPass.compute_at(plan.tiles, yo)
-      .vectorize(qv[0], filterLanes, TailStrategy::GuardWithIf)
-      .unroll(qv[1])
-      .unroll(qv[2]);
+  // Output tiles (f, j, i, t, n) from the row pass (f, j, a, t, n).
+  scheduleWinogradTransform(plan.tiles, plan.rowPass, filterLanes, 1, 2, 3, parallel);
 }
 
 } // namespace

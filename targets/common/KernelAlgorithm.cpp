@@ -774,12 +774,18 @@ public:
     plan.channelsPadded = int(u.shape[2] * u.shape[4]);
     plan.tileCount = tilesX * tilesY;
     plan.alpha = alpha;
-    // Constant coefficients: `row` is unrolled by the schedule, so each mux folds.
-    auto coefficient = [](const double *matrix, int columns, Expr row, int column, int rows) {
-      std::vector<Expr> values;
-      for (int r = 0; r < rows; ++r)
-        values.push_back(float(matrix[r * columns + column]));
-      return mux(row, values);
+    // sum_k matrix[row][k] * term(k) for a rows x alpha matrix. `row` is unrolled by the
+    // schedule, so each coefficient (a mux over the rows) folds to a constant.
+    auto product = [alpha](const double *matrix, int rows, Expr row,
+                           const std::function<Expr(int)> &term) {
+      Expr sum = 0.0f;
+      for (int k = 0; k < alpha; ++k) {
+        std::vector<Expr> column;
+        for (int r = 0; r < rows; ++r)
+          column.push_back(float(matrix[r * alpha + k]));
+        sum += mux(row, column) * term(k);
+      }
+      return sum;
     };
     Var c("c"), f("f"), x("x"), y("y"), n("n"), tt("t"), a("a"), b("b"), i("i"), j("j"),
         row("row");
@@ -789,16 +795,13 @@ public:
     // d[row][s] = input(c, tx * m + s, ty * m + row); P[b][row] = sum_s B^T[b][s] d[row][s].
     Expr tx = tt % tilesX, ty = tt / tilesX;
     plan.columnPass = Func("winograd_columns_" + id);
-    Expr sum = 0.0f;
-    for (int s = 0; s < alpha; ++s)
-      sum += coefficient(w.bt, alpha, b, s, alpha) * plan.input(c, tx * m + s, ty * m + row, n);
-    plan.columnPass(c, b, row, tt, n) = sum;
+    plan.columnPass(c, b, row, tt, n) = product(w.bt, alpha, b, [&](int s) {
+      return plan.input(c, tx * m + s, ty * m + row, n);
+    });
     // V[a][b] = sum_row B^T[a][row] P[b][row].
     plan.transformed = Func("winograd_v_" + id);
-    sum = 0.0f;
-    for (int r = 0; r < alpha; ++r)
-      sum += coefficient(w.bt, alpha, a, r, alpha) * plan.columnPass(c, b, r, tt, n);
-    plan.transformed(c, tt, b, a, n) = sum;
+    plan.transformed(c, tt, b, a, n) =
+        product(w.bt, alpha, a, [&](int r) { return plan.columnPass(c, b, r, tt, n); });
     // M[a][b](f, t) = sum_c V[a][b](c, t) U[a][b](c, f).
     plan.channels = RDom(0, plan.channelsIn, "rc" + id);
     plan.product = Func("winograd_m_" + id);
@@ -810,15 +813,11 @@ public:
     plan.products(f, tt, b, a, n) = plan.product(f, tt, b, a, n);
     // Q[j][a] = sum_b A^T[j][b] M[a][b]; Y[i][j] = sum_a A^T[i][a] Q[j][a].
     plan.rowPass = Func("winograd_rows_" + id);
-    sum = 0.0f;
-    for (int k = 0; k < alpha; ++k)
-      sum += coefficient(w.at, alpha, j, k, m) * plan.products(f, tt, k, a, n);
-    plan.rowPass(f, j, a, tt, n) = sum;
+    plan.rowPass(f, j, a, tt, n) =
+        product(w.at, m, j, [&](int k) { return plan.products(f, tt, k, a, n); });
     plan.tiles = Func("winograd_y_" + id);
-    sum = 0.0f;
-    for (int k = 0; k < alpha; ++k)
-      sum += coefficient(w.at, alpha, i, k, m) * plan.rowPass(f, j, k, tt, n);
-    plan.tiles(f, j, i, tt, n) = sum;
+    plan.tiles(f, j, i, tt, n) =
+        product(w.at, m, i, [&](int k) { return plan.rowPass(f, j, k, tt, n); });
     Index out = indexOf(t);  // n, f, y, x
     Expr value = plan.tiles(out[1], out[3] % m, out[2] % m, (out[2] / m) * tilesX + out[3] / m,
                             out[0]);

@@ -16,14 +16,14 @@ usage: check_layouts.py KILN WORK_DIR
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
-TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+import end_to_end  # noqa: E402
 
 
 def main():
@@ -87,39 +87,21 @@ def main():
     model = os.path.join(work, 'layouts.onnx')
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
 
-    passed = failed = 0
-
-    def check(ok, message):
-        nonlocal passed, failed
-        print(('PASS ' if ok else 'FAIL ') + message)
-        passed, failed = passed + ok, failed + (not ok)
-
-    for target, runner in TARGETS.items():
-        if runner and not shutil.which(runner[0]):
-            print(f'SKIP {target}: {runner[0]} is not installed')
-            continue
+    tally = end_to_end.Tally()
+    for target, runner in end_to_end.targets():
         exe = os.path.join(work, f'layouts_{target}')
-        subprocess.run([kiln, 'compile', model, '-o', exe, '--target', target,
-                        '--emit-mlir', exe + '.mlir'], check=True, capture_output=True)
-        text = open(exe + '.mlir').read()
+        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
         strips = re.findall(r'kiln\.from_strips [^\n]*axis = 1[^\n]*-> tensor<(\d+x\d+)xf32>', text)
-        check(sorted(set(strips)) == ['120x100', '256x512', '96x48'],
-              f'{target}: the 64-, 13- and 17-row matmuls read strips (100 columns padded to '
-              f'128), the 1-row one does not ({strips})')
+        tally.check(sorted(set(strips)) == ['120x100', '256x512', '96x48'],
+                    f'{target}: the 64-, 13- and 17-row matmuls read strips (100 columns padded '
+                    f'to 128), the 1-row one does not ({strips})')
         flat = re.findall(r'kiln\.reshape [^\n]*-> tensor<(\d+x\d+x1x\d+)xf32>', text)
-        check({'2x24x1x560', '1x48x1x196'} <= set(flat) and not any(f.startswith('1x16x1x') for f in flat),
-              f'{target}: wide and narrow pointwise kernels flattened, the rank-1 add not ({flat})')
-        out = os.path.join(work, f'out_{target}')
-        args = [a for name in refs for a in ('--input', f'{name}_x={data[name]}')]
-        subprocess.run(runner + [exe, *args, '--output-dir', out], check=True, capture_output=True)
-        for name, ref in refs.items():
-            got = np.load(os.path.join(out, f'{name}_y.npy'))
-            error = np.abs(got - ref).max()
-            scale = max(1.0, np.abs(ref).max())
-            check(got.shape == ref.shape and error <= 1e-5 * scale,
-                  f'{target} {name}: max error {error:.3g} (max |reference| {scale:.3g})')
-    print(f'{passed} passed, {failed} failed')
-    return 1 if failed else 0
+        tally.check({'2x24x1x560', '1x48x1x196'} <= set(flat)
+                    and not any(f.startswith('1x16x1x') for f in flat),
+                    f'{target}: wide and narrow pointwise kernels flattened, the rank-1 add not '
+                    f'({flat})')
+        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
+    return tally.finish()
 
 
 if __name__ == '__main__':

@@ -15,12 +15,14 @@ usage: check_winograd.py KILN WORK_DIR
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+import end_to_end  # noqa: E402
 
 # name: (batch, in channels, out channels, height, width, pads [top, left, bottom, right],
 #        expected tile, epilogue)
@@ -32,7 +34,6 @@ CASES = {
     'map14': (1, 256, 256, 14, 14, [1, 1, 1, 1], 4, 'relu'),
     'map7': (1, 512, 512, 7, 7, [1, 1, 1, 1], 2, 'none'),
 }
-TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
 
 
 def direct_conv(x, w, b, pads):
@@ -86,49 +87,25 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     model, data, refs = build_model(work, np.random.default_rng(7))
-    passed = failed = 0
-
-    def check(ok, message):
-        nonlocal passed, failed
-        print(('PASS ' if ok else 'FAIL ') + message)
-        passed, failed = passed + ok, failed + (not ok)
+    tally = end_to_end.Tally()
 
     # --no-winograd keeps every convolution direct.
-    ir = os.path.join(work, 'direct.mlir')
-    subprocess.run([kiln, 'compile', model, '-o', os.path.join(work, 'direct'), '--no-winograd',
-                    '--emit-mlir', ir], check=True, capture_output=True)
-    text = open(ir).read()
-    check('winograd_conv' not in text and text.count('kiln.conv ') == len(CASES),
-          '--no-winograd: every convolution stays kiln.conv')
+    text = end_to_end.compile_model(kiln, model, os.path.join(work, 'direct'), '--no-winograd')
+    tally.check('winograd_conv' not in text and text.count('kiln.conv ') == len(CASES),
+                '--no-winograd: every convolution stays kiln.conv')
 
-    for target, runner in TARGETS.items():
-        if runner and not shutil.which(runner[0]):
-            print(f'SKIP {target}: {runner[0]} is not installed')
-            continue
+    for target, runner in end_to_end.targets():
         exe = os.path.join(work, f'winograd_{target}')
-        ir = exe + '.mlir'
-        subprocess.run([kiln, 'compile', model, '-o', exe, '--target', target, '--emit-mlir', ir],
-                       check=True, capture_output=True)
-        text = open(ir).read()
+        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
         for name, case in CASES.items():
             # The conv's weight is named after its initializer; find its winograd_conv.
             found = re.search(r'kiln\.winograd_conv[^\n]*tile = (\d)[^\n]*\(tensor<'
                               + r'x'.join(str(d) for d in (case[0], case[1], case[3], case[4])),
                               text)
-            check(found is not None and int(found.group(1)) == case[6],
-                  f'{target} {name}: kiln.winograd_conv with tile {case[6]}')
-        out = os.path.join(work, f'out_{target}')
-        args = [a for name in CASES for a in ('--input', f'{name}_x={data[name]}')]
-        subprocess.run(runner + [exe, *args, '--output-dir', out], check=True,
-                       capture_output=True)
-        for name, ref in refs.items():
-            got = np.load(os.path.join(out, f'{name}_y.npy'))
-            error = np.abs(got - ref).max()
-            scale = max(1.0, np.abs(ref).max())
-            check(got.shape == ref.shape and error <= 2e-5 * scale,
-                  f'{target} {name}: max error {error:.3g} (max |reference| {scale:.3g})')
-    print(f'{passed} passed, {failed} failed')
-    return 1 if failed else 0
+            tally.check(found is not None and int(found.group(1)) == case[6],
+                        f'{target} {name}: kiln.winograd_conv with tile {case[6]}')
+        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 2e-5)
+    return tally.finish()
 
 
 if __name__ == '__main__':

@@ -11,7 +11,6 @@
 #include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include <cstring>
 
 namespace kiln {
 #define GEN_PASS_DEF_PACKCONVWEIGHTSPASS
@@ -42,11 +41,15 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       // Strips of 16 output channels where F allows: [F/16, C, kh, kw, 16]; else [C, kh, kw, F].
       bool strips = f % kChannelStrip == 0;
       const float *from = reinterpret_cast<const float *>(bytes.data());
-      std::vector<float> packed(bytes.size() / 4);
-      for (int64_t o = 0; o < f; ++o)
-        for (int64_t i = 0; i < inner; ++i)
-          packed[strips ? ((o / kChannelStrip) * inner + i) * kChannelStrip + o % kChannelStrip : i * f + o] =
-              from[o * inner + i];
+      std::vector<float> packed;
+      if (strips) {
+        appendChannelStrips(packed, from, f, inner, inner, 1, f);
+      } else {
+        packed.resize(bytes.size() / 4);
+        for (int64_t o = 0; o < f; ++o)
+          for (int64_t i = 0; i < inner; ++i)
+            packed[i * f + o] = from[o * inner + i];
+      }
       OpBuilder builder(conv);
       auto packedType =
           strips ? RankedTensorType::get({f / kChannelStrip, s[1], s[2], s[3], kChannelStrip}, type.getElementType())

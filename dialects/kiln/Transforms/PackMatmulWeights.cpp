@@ -44,11 +44,8 @@ struct PackMatmulWeightsPass : impl::PackMatmulWeightsPassBase<PackMatmulWeights
         if (bytes.size() != size_t(k * n) * 4)
           return;
         const float *from = reinterpret_cast<const float *>(bytes.data());
-        std::vector<float> packed(size_t(k * padded), 0.0f);
-        for (int64_t row = 0; row < k; ++row)
-          for (int64_t column = 0; column < n; ++column)
-            packed[((column / kChannelStrip) * k + row) * kChannelStrip + column % kChannelStrip] =
-                from[row * n + column];
+        std::vector<float> packed;
+        appendChannelStrips(packed, from, n, k, 1, n, padded);
         OpBuilder builder(constant);
         builder.setInsertionPointAfter(constant);
         auto packedType = RankedTensorType::get({padded / kChannelStrip, k, kChannelStrip},

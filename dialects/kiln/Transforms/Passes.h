@@ -31,6 +31,14 @@ ConstantOp createRearrangedWeight(mlir::OpBuilder &builder, ConstantOp from,
                                   mlir::RankedTensorType type, llvm::StringRef suffix,
                                   llvm::ArrayRef<float> values);
 
+/// Appends to `to` a weight of `channels` output channels and `others` values per channel
+/// (value (c, r) at from[c * channelStride + r * otherStride]) in strips of kChannelStrip
+/// channels: [paddedChannels / kChannelStrip, others, kChannelStrip], zero past `channels`
+/// (the layout `kiln.from_strips` reads).
+void appendChannelStrips(std::vector<float> &to, const float *from, int64_t channels,
+                         int64_t others, int64_t channelStride, int64_t otherStride,
+                         int64_t paddedChannels);
+
 } // namespace kiln
 
 #endif

@@ -1,11 +1,13 @@
 //===- RearrangedWeights.cpp - constants rearranged at compile time -------===//
 //
-// See Passes.h (createRearrangedWeight): shared by the passes that store a weight in the
-// layout its kernel reads (kiln-pack-conv-weights, kiln-winograd-conv).
+// See Passes.h (createRearrangedWeight, appendChannelStrips): shared by the passes that store
+// a weight in the layout its kernel reads (kiln-pack-conv-weights, kiln-pack-matmul-weights,
+// kiln-winograd-conv).
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/Transforms/Passes.h"
 
+#include "dialects/kiln/IR/KilnConstants.h"
 #include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -25,6 +27,17 @@ ConstantOp createRearrangedWeight(OpBuilder &builder, ConstantOp from, RankedTen
       DenseResourceElementsAttr::get(type, name + "." + suffix.str(), std::move(blob)));
   constant->setAttr("kiln.name", builder.getStringAttr(name));
   return constant;
+}
+
+void appendChannelStrips(std::vector<float> &to, const float *from, int64_t channels,
+                         int64_t others, int64_t channelStride, int64_t otherStride,
+                         int64_t paddedChannels) {
+  size_t base = to.size();
+  to.resize(base + size_t(paddedChannels * others), 0.0f);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = 0; r < others; ++r)
+      to[base + ((c / kChannelStrip) * others + r) * kChannelStrip + c % kChannelStrip] =
+          from[c * channelStride + r * otherStride];
 }
 
 } // namespace kiln

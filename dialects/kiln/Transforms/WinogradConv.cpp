@@ -31,8 +31,7 @@ bool allOnes(ArrayRef<int64_t> values) {
 std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t channels,
                                    const WinogradTransforms &w) {
   int alpha = w.alpha;
-  int64_t blocks = (filters + kChannelStrip - 1) / kChannelStrip;
-  std::vector<float> u(size_t(alpha * alpha * blocks * channels * kChannelStrip), 0.0f);
+  std::vector<float> points(size_t(alpha * alpha * filters * channels));  // [a, b, f, c]
   for (int64_t f = 0; f < filters; ++f)
     for (int64_t c = 0; c < channels; ++c) {
       const float *g = weight + (f * channels + c) * 9;
@@ -48,10 +47,14 @@ std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t
           double sum = 0;
           for (int j = 0; j < 3; ++j)
             sum += gg[a][j] * w.g[b * 3 + j];
-          u[(((a * alpha + b) * blocks + f / kChannelStrip) * channels + c) * kChannelStrip +
-            f % kChannelStrip] = float(sum);
+          points[((a * alpha + b) * filters + f) * channels + c] = float(sum);
         }
     }
+  int64_t padded = (filters + kChannelStrip - 1) / kChannelStrip * kChannelStrip;
+  std::vector<float> u;
+  for (int point = 0; point < alpha * alpha; ++point)
+    appendChannelStrips(u, points.data() + point * filters * channels, filters, channels,
+                        channels, 1, padded);
   return u;
 }
 
