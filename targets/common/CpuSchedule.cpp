@@ -533,12 +533,13 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
   for (KernelStage &stage : algorithm.stages)
     if (stage.kind == StageClass::Weights)
       weights.push_back(&stage);
-  std::vector<KernelStage *> perRow;
+  std::vector<KernelStage *> perChannel;
+  bool depthwiseAtOutput = false;  // output tiled per channel by the depthwise template
   for (KernelStage &stage : algorithm.stages) {
     if (stage.kind == StageClass::Weights)
       continue;
-    if (stage.kind == StageClass::Data && stage.perOutputRow) {
-      perRow.push_back(&stage);
+    if (stage.kind == StageClass::Data && stage.perOutputChannel) {
+      perChannel.push_back(&stage);
       continue;
     }
     if (stage.kind == StageClass::Winograd) {
@@ -569,13 +570,12 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
         outputScheduled = scheduleContractionAtOutput(
             stage, output, 1, params.gemmVectors * vectorLanes, params.gemmRows, vectorLanes,
             parallel, weights);
-      else if (stage.kind == StageClass::Depthwise && stage.tensor.vars.size() == 4 &&
-               perRow.empty())
-        // A depthwise convolution (not read through a per-row bordered copy): register
-        // tiles of 4 image rows x 2 vectors of one channel, 0.6 of the time of channel
-        // tiles (bench/kernels.js dwconv3x3_144x56x56, AVX-512: 0.199 -> 0.123 ms at 1
-        // thread, 0.107 -> 0.070 ms at 2; MobileNetV2's 14x14 and 7x7 layers about 0.7).
-        outputScheduled = scheduleContractionAtOutput(
+      else if (stage.kind == StageClass::Depthwise && stage.tensor.vars.size() == 4)
+        // A depthwise convolution: register tiles of 4 image rows x 2 vectors of one
+        // channel, 0.6 of the time of channel tiles (bench/kernels.js
+        // dwconv3x3_144x56x56, AVX-512: 0.199 -> 0.123 ms at 1 thread, 0.107 -> 0.070 ms
+        // at 2; MobileNetV2's 14x14 and 7x7 layers about 0.7).
+        outputScheduled = depthwiseAtOutput = scheduleContractionAtOutput(
             stage, output, 1, params.convVectors * vectorLanes, 4, vectorLanes, parallel,
             weights);
       else if (stage.tensor.vars.size() >= 3)
@@ -598,11 +598,14 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       break;
     }
   }
-  // Bordered copies made per output row: the rows the row's contraction reads, vectorized.
-  for (KernelStage *stage : perRow) {
+  // Bordered planes made per channel, inside the depthwise template's channel loop. Storage
+  // aligned to whole vectors: Halide 14 otherwise emitted aligned vector loads at the
+  // plane's -1 column offset, which faulted (8-lane tiles on 28x28 -> 14x14).
+  for (KernelStage *stage : perChannel) {
     Func f = stage->tensor.func;
-    if (outputScheduled && algorithm.outputs[0].vars.size() >= 2) {
-      f.compute_at(algorithm.outputs[0].func, algorithm.outputs[0].vars[1]);
+    if (depthwiseAtOutput) {
+      f.compute_at(algorithm.outputs[0].func, algorithm.outputs[0].vars[2])
+          .align_storage(f.args()[0], vectorLanes);
       if (extentOf(stage->tensor, 0) >= vectorLanes)
         f.vectorize(f.args()[0], vectorLanes, TailStrategy::GuardWithIf);
     } else {

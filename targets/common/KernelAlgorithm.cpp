@@ -680,10 +680,14 @@ public:
     }
     // With padding, read a zero-bordered copy (a stage of its own) so the inner loop has no
     // bounds selects; without, read the input directly.
-    // Strided depthwise convolutions are memory-bound and read each input about once: a
-    // whole bordered copy would be an extra pass, so theirs is made per output row (the
-    // three input rows it reads, in cache), and the conv reads it with dense stride-2
-    // vector loads instead of gathering through the boundary condition.
+    // A depthwise convolution reads each input plane about once: a whole bordered copy
+    // would be an extra pass over memory, so where its rows take whole vectors (16 wide and
+    // up) the copy is made per channel, in L1/L2, and a strided one reads it with dense
+    // stride-2 vector loads (MobileNetV2, AVX-512, 1 thread: 56x56 -> 28x28 0.127 ->
+    // 0.063 ms, 28x28 -> 14x14 0.045 -> 0.028 ms against x phases, 28x28 stride 1 0.088 ->
+    // 0.041 ms against a whole copy). Narrower planes copy element by element, which
+    // measured 3x slower per channel than whole.
+    bool planeCopy = depthwise && in.shape.back() >= 16;
     Func source = in.func;
     if (subsample) {
       TensorFunc picked = in;
@@ -704,16 +708,15 @@ public:
     // shuffle per multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see
     // docs/benchmarks.md).
     int64_t strideX = op.getStrides()[spatial - 1], dilationX = op.getDilations()[spatial - 1];
-    // Strided depthwise convolutions with narrow outputs too (MobileNetV2's 14x14 -> 7x7
-    // layer: 0.23 -> 0.047 ms); wider ones keep the per-row copy below (its 112x112 -> 56x56
-    // layer: 0.30 ms against 0.49 with phases, an extra pass over a 4.8 MB input).
-    bool xPhases = strideX > 1 && !pointwise && (!depthwise || t.shape.back() < 16);
+    // Strided depthwise convolutions on narrow planes too (MobileNetV2's 14x14 -> 7x7
+    // layer: 0.23 -> 0.047 ms); wider ones read the per-channel copy above.
+    bool xPhases = strideX > 1 && !pointwise && !planeCopy;
     if (anyPad && !xPhases) {
       source = padded(in, 0);
       TensorFunc border = in;
       border.func = source;
       addStage(border, StageClass::Data);
-      algorithm.stages.back().perOutputRow = depthwise && strided;
+      algorithm.stages.back().perOutputChannel = planeCopy;
     }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
     if (xPhases) {

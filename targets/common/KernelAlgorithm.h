@@ -79,9 +79,9 @@ struct KernelStage {
   bool weightsInStrips = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
   int rowDimension = -1;
-  /// Data: a bordered input copy made per output row of the kernel's output (dimension 1)
-  /// rather than whole, when the contraction is scheduled at the output.
-  bool perOutputRow = false;
+  /// Data: a bordered input copy made per output channel (dimension 2 of the kernel's
+  /// output) rather than whole, when a depthwise convolution is scheduled at the output.
+  bool perOutputChannel = false;
   /// QuantizedMatmul: `tensor` reads `integerDot.accumulator` (lane = column % 16).
   IntegerDot integerDot;
   /// Winograd: `tensor` reads `winograd.tiles` (plus the bias).

@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""check_depthwise.py - depthwise convolutions through each of their input paths, end to end.
+
+A depthwise convolution reads its padded input one of three ways (KernelAlgorithm.cpp): a
+bordered copy per channel where input rows are 16 wide or more (stride 1 or 2, read with dense
+stride-2 vector loads when strided), x phases where a strided one has narrower rows, and one
+whole bordered copy where a stride-1 one has narrower rows; an unpadded one reads its input
+directly. One model holds a branch per path, with odd sizes (partial vectors and row tiles),
+batch 2, a 5x5 window, a dilated window and a Clip epilogue. Each output must match a float64
+direct convolution within 1e-5 * max(1, max |reference|). Compiled for the host, for AVX2
+(8-lane register tiles, whose aligned loads from a per-channel copy once faulted) when the host
+runs it, and, where qemu is installed, aarch64.
+usage: check_depthwise.py KILN WORK_DIR
+"""
+import os
+import shutil
+import sys
+
+import numpy as np
+from onnx import helper, numpy_helper, TensorProto
+import onnx
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+import end_to_end  # noqa: E402
+
+# name: (batch, channels, height, width, window, stride, pad, dilation, clip)
+CASES = {
+    'plane_s1': (1, 24, 28, 28, 3, 1, 1, 1, True),     # per-channel copy, stride 1
+    'plane_s2': (1, 20, 56, 57, 3, 2, 1, 1, True),     # per-channel copy, stride 2, odd width
+    'plane_s2_narrow_out': (2, 12, 28, 28, 3, 2, 1, 1, False),  # 8-lane tiles on the copy
+    'plane_5x5': (1, 8, 33, 31, 5, 2, 2, 1, False),    # 5x5 window, odd sizes
+    'plane_dilated': (1, 8, 20, 24, 3, 1, 2, 2, False),
+    'phases': (1, 16, 14, 14, 3, 2, 1, 1, True),       # x phases: strided, rows under 16
+    'whole_copy': (1, 16, 14, 13, 3, 1, 1, 1, True),   # one bordered copy: stride 1, narrow
+    'unpadded': (1, 16, 30, 34, 3, 2, 0, 1, False),    # no copy at all
+}
+
+
+def reference(x, w, b, stride, pad, dilation, clip):
+    n, c, h, wd = x.shape
+    k = w.shape[-1]
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    span = dilation * (k - 1) + 1
+    ho, wo = (h + 2 * pad - span) // stride + 1, (wd + 2 * pad - span) // stride + 1
+    y = np.zeros((n, c, ho, wo)) + b[None, :, None, None]
+    for ky in range(k):
+        for kx in range(k):
+            window = xp[:, :, ky * dilation:ky * dilation + stride * ho:stride,
+                        kx * dilation:kx * dilation + stride * wo:stride]
+            y += window * w[None, :, 0, ky, kx, None, None]
+    return np.clip(y, 0, 6) if clip else y
+
+
+def main():
+    kiln, work = sys.argv[1], sys.argv[2]
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    rng = np.random.default_rng(5)
+    nodes, inputs, outputs, inits, refs, data = [], [], [], [], {}, {}
+    inits += [numpy_helper.from_array(np.array(0, np.float32), 'lo'),
+              numpy_helper.from_array(np.array(6, np.float32), 'hi')]
+    for name, (n, c, h, wd, k, stride, pad, dilation, clip) in CASES.items():
+        x = rng.uniform(-1, 1, (n, c, h, wd)).astype(np.float32)
+        w = (rng.standard_normal((c, 1, k, k)) / k).astype(np.float32)
+        b = rng.uniform(-0.5, 0.5, c).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f'{name}_w'), numpy_helper.from_array(b, f'{name}_b')]
+        ref = reference(x, w.astype(np.float64), b.astype(np.float64), stride, pad, dilation, clip)
+        conv_out = f'{name}_c' if clip else f'{name}_y'
+        nodes.append(helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'], [conv_out],
+                                      group=c, kernel_shape=[k, k], strides=[stride, stride],
+                                      pads=[pad] * 4, dilations=[dilation, dilation]))
+        if clip:
+            nodes.append(helper.make_node('Clip', [conv_out, 'lo', 'hi'], [f'{name}_y']))
+        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
+        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT, list(ref.shape)))
+        data[name] = os.path.join(work, f'{name}_x.npy')
+        np.save(data[name], x)
+        refs[name] = ref
+    graph = helper.make_graph(nodes, 'depthwise', inputs, outputs, inits)
+    model = os.path.join(work, 'depthwise.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+
+    tally = end_to_end.Tally()
+    targets = list(end_to_end.targets())
+    if 'avx2' in open('/proc/cpuinfo').read():
+        targets.insert(1, ('x86-64-avx2', []))
+    for target, runner in targets:
+        exe = os.path.join(work, f'depthwise_{target}')
+        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
+        tally.check(text.count('groups = ') >= len(CASES),
+                    f'{target}: every branch is a grouped convolution')
+        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
+    return tally.finish()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
