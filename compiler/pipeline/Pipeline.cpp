@@ -15,6 +15,9 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFoldConvAffinePass());
+  pm.addNestedPass<mlir::func::FuncOp>(createFuseLayerNormPass());
+  // The decomposed normalization's leftovers.
+  pm.addPass(mlir::createCanonicalizerPass());
   if (!options.quantize.empty()) {
     QuantizeWeightsPassOptions quantize;
     quantize.format = options.quantize;

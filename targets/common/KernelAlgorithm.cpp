@@ -1195,6 +1195,47 @@ public:
     tensors[op.getResult()] = t;
   }
 
+  /// kiln.layer_norm: two reduction stages over the trailing axes, indexed by the leading
+  /// ones (the mean, then the sum of squared deviations from it: two passes, as stable as
+  /// the decomposed form), and the output normalizes each value with them.
+  void layerNorm(LayerNormOp op) {
+    const TensorFunc &in = get(op.getInput());
+    TensorFunc t = make(op.getResult(), "layer_norm");
+    size_t axis = size_t(op.getAxis());
+    Region extents;
+    int64_t count = 1;
+    for (size_t a = axis; a < in.shape.size(); ++a) {
+      extents.push_back(Range(0, int(in.shape[a])));
+      count *= in.shape[a];
+    }
+    RDom r(extents, "r" + std::to_string(counter));
+    Halide::Type ct = Float(std::max(32, in.type.bits()));
+    auto rowStage = [&](const std::string &hint) {
+      TensorFunc s;
+      s.shape.assign(in.shape.begin(), in.shape.begin() + axis);
+      s.type = ct;
+      s.func = Func(hint + "_" + std::to_string(counter++));
+      for (size_t i = 0; i < s.shape.size(); ++i)
+        s.vars.push_back(Var("d" + std::to_string(i)));
+      return s;
+    };
+    TensorFunc meanT = rowStage("layer_norm_mean"), deviationT = rowStage("layer_norm_var");
+    Index row = indexOf(meanT), rowSpan = row, out = indexOf(t);
+    for (int i = 0; i < r.dimensions(); ++i)
+      rowSpan.push_back(r[i]);
+    Index outRow(out.begin(), out.begin() + axis);
+    Expr inverseCount = Halide::Internal::make_const(ct, 1.0 / double(count));
+    define(meanT, sum(cast(ct, call(in, rowSpan))) * inverseCount);
+    Expr deviation = cast(ct, call(in, rowSpan)) - call(meanT, row);
+    define(deviationT, sum(deviation * deviation) * inverseCount);
+    Expr epsilon = Halide::Internal::make_const(ct, op.getEpsilon().convertToDouble());
+    define(t, (cast(ct, call(in, out)) - call(meanT, outRow)) /
+                  sqrt(call(deviationT, outRow) + epsilon));
+    addStage(meanT, StageClass::Reduction);
+    addStage(deviationT, StageClass::Reduction);
+    tensors[op.getResult()] = t;
+  }
+
   void resize(ResizeOp op) {
     // Every output coordinate reads a few input taps per resized axis (1 nearest, 2
     // linear, 4 cubic) with fixed weights. Taps and weights depend only on the static sizes,
@@ -1469,6 +1510,7 @@ public:
         .Case([&](PoolOp o) { pool(o); })
         .Case([&](ReduceOp o) { reduce(o); })
         .Case([&](SoftmaxOp o) { softmax(o); })
+        .Case([&](LayerNormOp o) { layerNorm(o); })
         .Case([&](ResizeOp o) { resize(o); })
         .Case([&](ReshapeOp o) { reshape(o); })
         .Case([&](TransposeOp o) { transpose(o); })

@@ -321,7 +321,18 @@ LogicalResult importLayerNorm(NodeImporter &n) {
   SmallVector<int64_t> axes;
   for (int64_t i = *axis; i < rank; ++i)
     axes.push_back(i);
-  Normalized r = normalize(n, x, axes, n.floatAttr("epsilon", 1e-5));
+  double epsilon = n.floatAttr("epsilon", 1e-5);
+  // One op when only the normalized output is wanted (the usual case): one kernel then
+  // takes mean, variance and the normalization per row. The optional Mean and InvStdDev
+  // outputs need the decomposed form.
+  auto wanted = [&](int i) { return i < n.outputCount() && !n.node.output(i).empty(); };
+  bool statistics = wanted(1) || wanted(2);
+  Normalized r;
+  if (!statistics && llvm::isa<FloatType>(n.typeOf(x).getElementType()))
+    r.y = n.create<LayerNormOp>(x.getType(), x, n.builder.getI64IntegerAttr(*axis),
+                                n.builder.getF64FloatAttr(epsilon));
+  else
+    r = normalize(n, x, axes, epsilon);
   auto y = n.binary<MulOp>(r.y, scale);
   if (failed(y))
     return failure();
@@ -331,8 +342,10 @@ LogicalResult importLayerNorm(NodeImporter &n) {
       return failure();
   }
   n.setOutput(0, *y);
-  n.setOutput(1, r.mean);
-  n.setOutput(2, r.inverseStd);
+  if (statistics) {
+    n.setOutput(1, r.mean);
+    n.setOutput(2, r.inverseStd);
+  }
   return success();
 }
 

@@ -533,6 +533,16 @@ LogicalResult SoftmaxOp::verify() {
   return success();
 }
 
+LogicalResult LayerNormOp::verify() {
+  if (getAxis() < 0 || getAxis() >= int64_t(shapeOf(getInput()).size()))
+    return emitOpError("axis ") << getAxis() << " out of range";
+  if (!llvm::isa<FloatType>(llvm::cast<RankedTensorType>(getInput().getType()).getElementType()))
+    return emitOpError("needs a float element type");
+  if (!(getEpsilon().convertToDouble() >= 0))
+    return emitOpError("epsilon must be non-negative");
+  return success();
+}
+
 LogicalResult ResizeOp::verify() {
   if (getMode() != "nearest" && getMode() != "linear" && getMode() != "cubic")
     return emitOpError("unknown mode \"") << getMode() << "\"";

@@ -284,6 +284,19 @@ def Kiln_SoftmaxOp : Kiln_ComputeOp<"softmax", [SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Kiln_LayerNormOp : Kiln_ComputeOp<"layer_norm", [SameOperandsAndResultType]> {
+  let summary = "(x - mean) / sqrt(variance + epsilon) over the axes from `axis` to the last";
+  let description = [{
+    ONNX LayerNormalization's normalization, without its scale and bias (those stay
+    elementwise ops, which kernel formation fuses into the same kernel). Mean and
+    variance (biased) are taken over axes `axis`..rank-1 for each index of the leading
+    axes. Float element types only.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs AnyRankedTensor:$result);
+  let hasVerifier = 1;
+}
+
 def Kiln_ResizeOp : Kiln_ComputeOp<"resize"> {
   let summary = "Resize of every axis by the ratio of result to input extent";
   let description = [{

@@ -55,6 +55,19 @@ def FoldConvAffinePass : Pass<"kiln-fold-conv-affine", "mlir::func::FuncOp"> {
   }];
 }
 
+def FuseLayerNormPass : Pass<"kiln-fuse-layer-norm", "mlir::func::FuncOp"> {
+  let summary = "Recognizes decomposed layer normalization as one kiln.layer_norm";
+  let description = [{
+    Matches (x - m) / sqrt(v + eps), or (x - m) * reciprocal(sqrt(v + eps)), where
+    m = mean(x) and v = mean((x - m)^2) (a square written as pow by 2 or a product with
+    itself) are keep-dims means over the same trailing axes and eps is a non-negative
+    scalar constant, and replaces the division with `kiln.layer_norm %x {axis, epsilon}`.
+    The means and the rest become dead unless something else reads them. Kernel formation
+    then makes one kernel of the normalization and its scale and shift, instead of
+    several passes over the tensor.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//

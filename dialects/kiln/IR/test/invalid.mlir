@@ -155,3 +155,21 @@ func.func @bad_strips_rank(%p: tensor<16xf32>) -> tensor<f32> {
   %w = kiln.from_strips %p {width = 16 : i64} : (tensor<16xf32>) -> tensor<f32>
   return %w : tensor<f32>
 }
+
+// -----
+
+// Layer normalization's axis is an axis of its input.
+func.func @bad_layer_norm_axis(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{axis 2 out of range}}
+  %y = kiln.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-5 : f64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// Layer normalization is for float tensors.
+func.func @bad_layer_norm_type(%x: tensor<4x8xi32>) -> tensor<4x8xi32> {
+  // expected-error @+1 {{needs a float element type}}
+  %y = kiln.layer_norm %x {axis = 1 : i64, epsilon = 1.0e-5 : f64} : (tensor<4x8xi32>) -> tensor<4x8xi32>
+  return %y : tensor<4x8xi32>
+}
