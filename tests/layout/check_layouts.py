@@ -8,7 +8,8 @@ multiple of the register tile, a bias + Relu epilogue, 100 columns padded to who
 tiles with the last tile guarded), a batch-1 row that keeps the
 row-major layout, pointwise convolutions run on one flat row of pixels
 (kiln-flatten-pointwise-kernels: a wide map with a bias and Relu, a narrow map with strip-packed
-weights, batch 2) and one whose rank-1 Add operand must keep it unflattened. The planned IR
+weights, batch 2, a residual add of a computed tensor in the epilogue) and one whose rank-1
+Add operand must keep it unflattened. The planned IR
 must show each layout, and every output must match float64 numpy within
 1e-5 * max(1, max |reference|). Compiled for the host and, where qemu is installed, aarch64.
 usage: check_layouts.py KILN WORK_DIR
@@ -77,6 +78,14 @@ def main():
     x = rng.uniform(-1, 1, (1, 48, 14, 14)).astype(np.float32)
     w = weight('narrow_w', 64, 48, 1, 1, scale=0.2)
     branch('narrow', x, lambda i, o: [helper.make_node('Conv', [i, 'narrow_w'], [o])], conv(x, w))
+    x = rng.uniform(-1, 1, (1, 48, 7, 7)).astype(np.float32)
+    w1, w2 = weight('res_w1', 32, 48, 1, 1, scale=0.2), weight('res_w2', 32, 32, 1, 1, scale=0.2)
+    a = conv(x, w1)
+    branch('residual', x, lambda i, o: [helper.make_node('Conv', [i, 'res_w1'], ['ra']),
+                                        helper.make_node('Relu', ['ra'], ['rr']),
+                                        helper.make_node('Conv', ['rr', 'res_w2'], ['rc2']),
+                                        helper.make_node('Add', ['rc2', 'ra'], [o])],
+           conv(np.maximum(a, 0), w2) + a)
     x = rng.uniform(-1, 1, (1, 16, 8, 20)).astype(np.float32)
     w, v = weight('rowadd_w', 32, 16, 1, 1, scale=0.2), weight('rowadd_v', 20, scale=1.0)
     branch('rowadd', x, lambda i, o: [helper.make_node('Conv', [i, 'rowadd_w'], ['rc']),
@@ -100,6 +109,9 @@ def main():
                     and not any(f.startswith('1x16x1x') for f in flat),
                     f'{target}: wide and narrow pointwise kernels flattened, the rank-1 add not '
                     f'({flat})')
+        tally.check(re.search(r'kiln\.kernel "k\d+_conv_add"[^\n]*-> tensor<1x32x1x49xf32>', text)
+                    is not None, f'{target}: the residual add runs in the packed narrow '
+                                 f'convolution\'s kernel')
         end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
     return tally.finish()
 

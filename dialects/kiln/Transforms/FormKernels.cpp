@@ -61,21 +61,6 @@ bool isWeightView(Operation *op) {
   return transpose && transpose.getInput().getDefiningOp<ConstantOp>();
 }
 
-/// A residual add into a narrow convolution (7x7 and 14x14 maps, weights packed
-/// output-channel innermost) stays out of the conv's kernel: the conv then vectorizes
-/// across channels at ~90% of peak, while reading a full-size residual in that loop
-/// measured ~50x slower on AVX-512. The separate add costs one pass over a small tensor.
-bool residualIntoNarrowConv(Operation *anchor, Operation *op, Value fromGroup) {
-  auto conv = dyn_cast<ConvOp>(anchor);
-  if (!conv || !isWeightView(conv.getWeight().getDefiningOp()))
-    return false;
-  for (Value other : op->getOperands())
-    if (other != fromGroup && !other.getDefiningOp<ConstantOp>() &&
-        other.getType() == op->getResult(0).getType())
-      return true;
-  return false;
-}
-
 struct Group {
   SmallVector<Operation *> ops;
   bool isView = false;      // a reshape: no kernel, the result aliases the input
@@ -117,7 +102,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
             int h = producerGroup(other);
             return h >= 0 && h != g && groups[h].depends.test(g);
           });
-          if (!cycle && !residualIntoNarrowConv(groups[g].ops.front(), op, operand)) {
+          if (!cycle) {
             joined = g;
             break;
           }

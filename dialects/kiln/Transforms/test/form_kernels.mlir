@@ -62,3 +62,22 @@ func.func @broadcast_join(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %m = kiln.mul %e, %g : (tensor<1x2x4x4xf32>, tensor<1x2x1x1xf32>) -> tensor<1x2x4x4xf32>
   return %m : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A residual add joins the kernel of a convolution whose weight is packed in strips (a
+// narrow map vectorized across output channels): the strip view is cloned in, the residual
+// becomes a kernel input.
+// CHECK-LABEL: func @residual_into_packed_conv
+func.func @residual_into_packed_conv(%x: tensor<1x32x7x7xf32>, %r: tensor<1x16x7x7xf32>) -> tensor<1x16x7x7xf32> {
+  // CHECK: %[[K:.*]] = kiln.kernel "k0_conv_add" ({{.*}}) : (tensor<1x32x7x7xf32>, tensor<1x32x1x1x16xf32>, tensor<1x16x7x7xf32>) -> tensor<1x16x7x7xf32>
+  // CHECK:   kiln.from_strips
+  // CHECK:   kiln.conv
+  // CHECK:   kiln.add
+  // CHECK: return %[[K]]
+  %p = kiln.constant dense<0.5> : tensor<1x32x1x1x16xf32>
+  %w = kiln.from_strips %p {width = 16 : i64} : (tensor<1x32x1x1x16xf32>) -> tensor<16x32x1x1xf32>
+  %c = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x32x7x7xf32>, tensor<16x32x1x1xf32>) -> tensor<1x16x7x7xf32>
+  %a = kiln.add %c, %r : (tensor<1x16x7x7xf32>, tensor<1x16x7x7xf32>) -> tensor<1x16x7x7xf32>
+  return %a : tensor<1x16x7x7xf32>
+}
