@@ -610,6 +610,8 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
           .align_storage(f.args()[0], vectorLanes);
       if (extentOf(stage->tensor, 0) >= vectorLanes)
         f.vectorize(f.args()[0], vectorLanes, TailStrategy::GuardWithIf);
+      else if (extentOf(stage->tensor, 0) >= vectorLanes / 2)
+        f.vectorize(f.args()[0], vectorLanes / 2, TailStrategy::GuardWithIf);
     } else {
       f.compute_root();
       schedulePure(f, stage->tensor, vectorLanes, parallel);

@@ -682,12 +682,14 @@ public:
     // bounds selects; without, read the input directly.
     // A depthwise convolution reads each input plane about once: a whole bordered copy
     // would be an extra pass over memory, so where its rows take whole vectors (16 wide and
-    // up) the copy is made per channel, in L1/L2, and a strided one reads it with dense
-    // stride-2 vector loads (MobileNetV2, AVX-512, 1 thread: 56x56 -> 28x28 0.127 ->
-    // 0.063 ms, 28x28 -> 14x14 0.045 -> 0.028 ms against x phases, 28x28 stride 1 0.088 ->
-    // 0.041 ms against a whole copy). Narrower planes copy element by element, which
-    // measured 3x slower per channel than whole.
-    bool planeCopy = depthwise && in.shape.back() >= 16;
+    // up, or 8 when strided) the copy is made per channel, in L1/L2, and a strided one reads
+    // it with dense stride-2 vector loads (MobileNetV2, AVX-512, 1 thread: 56x56 -> 28x28
+    // 0.127 -> 0.063 ms, 28x28 -> 14x14 0.045 -> 0.028 ms and 14x14 -> 7x7 0.043 -> 0.027
+    // ms against x phases, 28x28 stride 1 0.088 -> 0.041 ms against a whole copy). Stride-1
+    // convolutions on 14x14 and 7x7 maps measured faster with one whole copy (0.039
+    // against 0.061 ms per channel for 576 channels at 14x14).
+    int64_t inWidth = in.shape.back();
+    bool planeCopy = depthwise && (inWidth >= 16 || (strided && inWidth >= 8));
     Func source = in.func;
     if (subsample) {
       TensorFunc picked = in;
@@ -708,8 +710,8 @@ public:
     // shuffle per multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see
     // docs/benchmarks.md).
     int64_t strideX = op.getStrides()[spatial - 1], dilationX = op.getDilations()[spatial - 1];
-    // Strided depthwise convolutions on narrow planes too (MobileNetV2's 14x14 -> 7x7
-    // layer: 0.23 -> 0.047 ms); wider ones read the per-channel copy above.
+    // Strided depthwise convolutions on planes under 8 wide too; wider ones read the
+    // per-channel copy above.
     bool xPhases = strideX > 1 && !pointwise && !planeCopy;
     if (anyPad && !xPhases) {
       source = padded(in, 0);

@@ -3,8 +3,8 @@
 
 A depthwise convolution reads its padded input one of three ways (KernelAlgorithm.cpp): a
 bordered copy per channel where input rows are 16 wide or more (stride 1 or 2, read with dense
-stride-2 vector loads when strided), x phases where a strided one has narrower rows, and one
-whole bordered copy where a stride-1 one has narrower rows; an unpadded one reads its input
+stride-2 vector loads when strided; 8 wide or more when strided), x phases where a strided
+one has narrower rows, and one whole bordered copy where a stride-1 one has narrower rows; an unpadded one reads its input
 directly. One model holds a branch per path, with odd sizes (partial vectors and row tiles),
 batch 2, a 5x5 window, a dilated window and a Clip epilogue. Each output must match a float64
 direct convolution within 1e-5 * max(1, max |reference|). Compiled for the host, for AVX2
@@ -30,7 +30,8 @@ CASES = {
     'plane_s2_narrow_out': (2, 12, 28, 28, 3, 2, 1, 1, False),  # 8-lane tiles on the copy
     'plane_5x5': (1, 8, 33, 31, 5, 2, 2, 1, False),    # 5x5 window, odd sizes
     'plane_dilated': (1, 8, 20, 24, 3, 1, 2, 2, False),
-    'phases': (1, 16, 14, 14, 3, 2, 1, 1, True),       # x phases: strided, rows under 16
+    'plane_s2_8wide': (1, 16, 14, 14, 3, 2, 1, 1, True),  # per-channel copy, half vectors
+    'phases': (1, 16, 7, 6, 3, 2, 1, 1, True),         # x phases: strided, rows under 8
     'whole_copy': (1, 16, 14, 13, 3, 1, 1, 1, True),   # one bordered copy: stride 1, narrow
     'unpadded': (1, 16, 30, 34, 3, 2, 0, 1, False),    # no copy at all
 }
