@@ -16,7 +16,8 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addPass(mlir::createCSEPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFoldConvAffinePass());
   pm.addNestedPass<mlir::func::FuncOp>(createFuseLayerNormPass());
-  // The decomposed normalization's leftovers.
+  pm.addNestedPass<mlir::func::FuncOp>(createSinkTransposesPass());
+  // What the layer-norm and transpose rewrites left dead.
   pm.addPass(mlir::createCanonicalizerPass());
   if (!options.quantize.empty()) {
     QuantizeWeightsPassOptions quantize;

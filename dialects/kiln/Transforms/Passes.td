@@ -68,6 +68,21 @@ def FuseLayerNormPass : Pass<"kiln-fuse-layer-norm", "mlir::func::FuncOp"> {
   }];
 }
 
+def SinkTransposesPass : Pass<"kiln-sink-transposes", "mlir::func::FuncOp"> {
+  let summary = "Moves transposes below elementwise ops, merges them and drops no-ops";
+  let description = [{
+    Every transpose that remains is a kernel and a pass over memory. Applied to a fixed
+    point: consecutive transposes compose into one (an identity permutation then folds
+    away); a transpose that only moves axes of extent 1 becomes a reshape (a view); an
+    elementwise op whose operands are transposes by one permutation (each read only by
+    that op, with the result's shape) or single elements becomes the transpose of the op
+    on the untransposed operands, so transposes move down the chain towards one another.
+
+    Before: `%a = kiln.transpose %x {perm = [0, 2, 1]}`, `%r = kiln.relu %a`,
+    `%y = kiln.transpose %r {perm = [0, 2, 1]}`. After: `%y = kiln.relu %x`.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
