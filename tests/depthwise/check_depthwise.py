@@ -5,7 +5,7 @@ A depthwise convolution reads its padded input one of three ways (KernelAlgorith
 bordered copy per channel where input rows are 16 wide or more (stride 1 or 2, read with dense
 stride-2 vector loads when strided; 8 wide or more when strided), x phases where a strided
 one has narrower rows, and one whole bordered copy where a stride-1 one has narrower rows; an unpadded one reads its input
-directly. One model holds a branch per path, with odd sizes (partial vectors and row tiles),
+directly. A per-channel copy over 32 KB is made a few rows at a time into a rolling buffer. One model holds a branch per path, with odd sizes (partial vectors and row tiles),
 batch 2, a 5x5 window, a dilated window and a Clip epilogue. Each output must match a float64
 direct convolution within 1e-5 * max(1, max |reference|). Compiled for the host, for AVX2
 (8-lane register tiles, whose aligned loads from a per-channel copy once faulted) when the host
@@ -31,6 +31,9 @@ CASES = {
     'plane_5x5': (1, 8, 33, 31, 5, 2, 2, 1, False),    # 5x5 window, odd sizes
     'plane_dilated': (1, 8, 20, 24, 3, 1, 2, 2, False),
     'plane_s2_8wide': (1, 16, 14, 14, 3, 2, 1, 1, True),  # per-channel copy, half vectors
+    'rolling_s2': (1, 4, 112, 101, 3, 2, 1, 1, True),  # plane over 32 KB: rolling rows
+    'rolling_s1': (1, 3, 97, 90, 3, 1, 1, 1, False),
+    'rolling_5x5': (2, 2, 90, 95, 5, 1, 2, 1, False),
     'phases': (1, 16, 7, 6, 3, 2, 1, 1, True),         # x phases: strided, rows under 8
     'whole_copy': (1, 16, 14, 13, 3, 1, 1, 1, True),   # one bordered copy: stride 1, narrow
     'unpadded': (1, 16, 30, 34, 3, 2, 0, 1, False),    # no copy at all
