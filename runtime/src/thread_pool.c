@@ -1,11 +1,15 @@
 /* thread_pool.c - a small pthread pool that runs Halide's parallel loops.
  *
  * One loop ("job") runs at a time. The caller publishes it, wakes the workers and claims
- * tasks itself; everyone claims runs of task indices from one atomic counter, about 8 runs
- * per thread, so load balancing costs one atomic add per run. (One add per task made loops
- * of many tiny tasks, such as a mean over 7x7 pixels for each of 1280 channels, 6x slower
- * at 2 threads than at 1: the counter's cache line bounced between the cores on every task;
- * MobileNetV2 at 2 threads went from 5.8 to 5.2 ms.) Between jobs, workers spin briefly
+ * tasks itself; everyone claims runs of task indices from one atomic counter, each run a
+ * share of the indices left (guided scheduling: long runs first, short ones at the end, at
+ * least 1/16 of a thread's share), so load balancing costs a few atomic adds per thread and
+ * a thread that falls behind delays the loop by at most one short run. (One add per task
+ * made loops of many tiny tasks, such as a mean over 7x7 pixels for each of 1280 channels,
+ * 6x slower at 2 threads than at 1: the counter's cache line bounced between the cores on
+ * every task; MobileNetV2 at 2 threads went from 5.8 to 5.2 ms. Fixed runs of 1/8 of a
+ * thread's share left MobileNetV2 at 8.3 ms on 2 threads while this VM's second vCPU ran
+ * slow, against 7.7 ms guided.) Between jobs, workers spin briefly
  * (kernels of a model follow each other within microseconds) and then sleep on a condition
  * variable. Nothing allocates after
  * the workers start: the worker table is static and the job lives in the pool itself.
@@ -50,7 +54,8 @@ typedef struct pool_t {
   void *user_context;
   int min;
   int size;
-  int run_length;  // task indices claimed at once
+  int run_length;  // fewest task indices claimed at once
+  int share;       // a claim takes 1/share of the indices left (at least run_length)
   uint8_t *closure;
   // Configuration, changed only under config_mutex while `busy` is held.
   int32_t requested_threads;  // 0: one per online CPU
@@ -83,9 +88,15 @@ static inline void cpu_relax(void) {
 /// Claims and runs tasks of the current job until none are left.
 static void run_tasks(void) {
   for (;;) {
-    unsigned first = atomic_fetch_add(&pool.next_index, (unsigned)pool.run_length);
+    // Guided: claim a share of what is left, so runs shrink towards the end of the loop
+    // and a thread that fell behind holds up the others by at most one short run.
+    unsigned seen = atomic_load_explicit(&pool.next_index, memory_order_relaxed);
+    unsigned left = seen < (unsigned)pool.size ? (unsigned)pool.size - seen : 0;
+    unsigned length = left / (unsigned)pool.share;
+    if (length < (unsigned)pool.run_length) length = (unsigned)pool.run_length;
+    unsigned first = atomic_fetch_add(&pool.next_index, length);
     if (first >= (unsigned)pool.size) return;
-    unsigned end = first + (unsigned)pool.run_length;
+    unsigned end = first + length;
     if (end > (unsigned)pool.size) end = (unsigned)pool.size;
     for (unsigned index = first; index < end; index++) {
       if (atomic_load_explicit(&pool.result, memory_order_relaxed) != 0) break;
@@ -166,7 +177,8 @@ int kiln_thread_pool_do_par_for(void *user_context, halide_task_t task, int min,
   pool.user_context = user_context;
   pool.min = min;
   pool.size = size;
-  pool.run_length = size / ((pool.num_workers + 1) * 8);
+  pool.share = (pool.num_workers + 1) * 2;
+  pool.run_length = size / ((pool.num_workers + 1) * 16);
   if (pool.run_length < 1) pool.run_length = 1;
   pool.closure = closure;
   atomic_store(&pool.next_index, 0u);
