@@ -1,15 +1,15 @@
 /* thread_pool.c - a small pthread pool that runs Halide's parallel loops.
  *
- * One loop ("job") runs at a time. The caller publishes it, wakes the workers and claims
- * tasks itself; everyone claims runs of task indices from one atomic counter, each run a
- * share of the indices left (guided scheduling: long runs first, short ones at the end, at
- * least 1/16 of a thread's share), so load balancing costs a few atomic adds per thread and
- * a thread that falls behind delays the loop by at most one short run. (One add per task
- * made loops of many tiny tasks, such as a mean over 7x7 pixels for each of 1280 channels,
- * 6x slower at 2 threads than at 1: the counter's cache line bounced between the cores on
- * every task; MobileNetV2 at 2 threads went from 5.8 to 5.2 ms. Fixed runs of 1/8 of a
- * thread's share left MobileNetV2 at 8.3 ms on 2 threads while this VM's second vCPU ran
- * slow, against 7.7 ms guided.) Between jobs, workers spin briefly
+ * One loop ("job") runs at a time. The caller publishes it, wakes the workers and takes part
+ * itself. The tasks are cut into BLOCKS_PER_THREAD contiguous blocks per thread; each thread
+ * runs its own blocks first, in order, then takes what is left of the others' from their
+ * ends (one atomic exchange per block), so a thread that starts late or runs slow is covered
+ * for, and otherwise each thread works on the same share of every loop: consecutive kernels
+ * that split the same axis find their inputs in the cache of the core that wrote them.
+ * (MobileNetV2 at 2 threads on the 2-core VM: 3.9-4.0 ms with runs claimed from one shared
+ * counter, 3.80-3.85 ms with blocks; 7.7-7.8 against 7.0-7.2 ms while the VM's second vCPU
+ * ran slow. One claim per task had made loops of many tiny tasks 6x slower at 2 threads than
+ * at 1: the counter's cache line bounced between the cores.) Between jobs, workers spin briefly
  * (kernels of a model follow each other within microseconds) and then sleep on a condition
  * variable. Nothing allocates after
  * the workers start: the worker table is static and the job lives in the pool itself.
@@ -29,6 +29,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,6 +38,9 @@
 /// Iterations a worker polls for the next job before it sleeps (tens of microseconds).
 #define SPIN_ITERATIONS 4096
 
+/// Contiguous blocks of a loop's tasks per thread.
+#define BLOCKS_PER_THREAD 2
+
 typedef struct pool_t {
   pthread_mutex_t mutex;  // guards the sleeps below, never the job itself
   pthread_cond_t wake;    // workers sleep here between jobs
@@ -44,7 +48,6 @@ typedef struct pool_t {
   atomic_flag busy;       // held by the caller whose job is running (and by resizes)
   atomic_uint generation; // even: job open; odd: job being written (see the file comment)
   atomic_int inside;      // workers currently looking at the job fields
-  atomic_uint next_index; // next task to claim
   atomic_int completed;   // tasks finished (or skipped after a failure)
   atomic_int result;      // first nonzero task result
   atomic_int sleepers;    // workers waiting on `wake`
@@ -54,8 +57,7 @@ typedef struct pool_t {
   void *user_context;
   int min;
   int size;
-  int run_length;  // fewest task indices claimed at once
-  int share;       // a claim takes 1/share of the indices left (at least run_length)
+  atomic_bool block_taken[KILN_THREAD_POOL_MAX_THREADS * BLOCKS_PER_THREAD];
   uint8_t *closure;
   // Configuration, changed only under config_mutex while `busy` is held.
   int32_t requested_threads;  // 0: one per online CPU
@@ -77,6 +79,9 @@ static pthread_mutex_t config_mutex = PTHREAD_MUTEX_INITIALIZER;
 /// there must not wait for the pool it is part of.
 static _Thread_local bool in_task;
 
+/// This thread's place in a loop's partition: 0 for a caller, i + 1 for worker i.
+static _Thread_local int thread_slot;
+
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -85,31 +90,34 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/// Claims and runs tasks of the current job until none are left.
+/// Runs tasks [first, end) of the current job and counts them as completed.
+static void run_range(unsigned first, unsigned end) {
+  for (unsigned index = first; index < end; index++) {
+    if (atomic_load_explicit(&pool.result, memory_order_relaxed) != 0) break;
+    int result = pool.task(pool.user_context, pool.min + (int)index, pool.closure);
+    int expected = 0;
+    if (result != 0) atomic_compare_exchange_strong(&pool.result, &expected, result);
+  }
+  int count = (int)(end - first);
+  if (count > 0 && atomic_fetch_add(&pool.completed, count) + count == pool.size) {
+    pthread_mutex_lock(&pool.mutex);
+    pthread_cond_signal(&pool.done);
+    pthread_mutex_unlock(&pool.mutex);
+  }
+}
+
+/// Claims and runs blocks of the current job until none are left: first this thread's own
+/// blocks in order, then the other threads' blocks from their ends.
 static void run_tasks(void) {
-  for (;;) {
-    // Guided: claim a share of what is left, so runs shrink towards the end of the loop
-    // and a thread that fell behind holds up the others by at most one short run.
-    unsigned seen = atomic_load_explicit(&pool.next_index, memory_order_relaxed);
-    unsigned left = seen < (unsigned)pool.size ? (unsigned)pool.size - seen : 0;
-    unsigned length = left / (unsigned)pool.share;
-    if (length < (unsigned)pool.run_length) length = (unsigned)pool.run_length;
-    unsigned first = atomic_fetch_add(&pool.next_index, length);
-    if (first >= (unsigned)pool.size) return;
-    unsigned end = first + length;
-    if (end > (unsigned)pool.size) end = (unsigned)pool.size;
-    for (unsigned index = first; index < end; index++) {
-      if (atomic_load_explicit(&pool.result, memory_order_relaxed) != 0) break;
-      int result = pool.task(pool.user_context, pool.min + (int)index, pool.closure);
-      int expected = 0;
-      if (result != 0) atomic_compare_exchange_strong(&pool.result, &expected, result);
-    }
-    int count = (int)(end - first);
-    if (atomic_fetch_add(&pool.completed, count) + count == pool.size) {
-      pthread_mutex_lock(&pool.mutex);
-      pthread_cond_signal(&pool.done);
-      pthread_mutex_unlock(&pool.mutex);
-    }
+  int threads = pool.num_workers + 1, blocks = threads * BLOCKS_PER_THREAD;
+  for (int k = 0; k < blocks; k++) {
+    int owner = (thread_slot + k / BLOCKS_PER_THREAD) % threads;
+    int within = k % BLOCKS_PER_THREAD;
+    int block = owner * BLOCKS_PER_THREAD +
+                (owner == thread_slot ? within : BLOCKS_PER_THREAD - 1 - within);
+    if (atomic_exchange(&pool.block_taken[block], true)) continue;
+    run_range((unsigned)((long long)pool.size * block / blocks),
+              (unsigned)((long long)pool.size * (block + 1) / blocks));
   }
 }
 
@@ -119,8 +127,8 @@ static bool has_new_job(unsigned seen, unsigned *out_generation) {
   return (generation & 1u) == 0 && generation != seen;
 }
 
-static void *worker_main(void *unused) {
-  (void)unused;
+static void *worker_main(void *slot) {
+  thread_slot = (int)(intptr_t)slot;
   in_task = true;
   unsigned seen = 0, generation;
   for (;;) {
@@ -177,11 +185,10 @@ int kiln_thread_pool_do_par_for(void *user_context, halide_task_t task, int min,
   pool.user_context = user_context;
   pool.min = min;
   pool.size = size;
-  pool.share = (pool.num_workers + 1) * 2;
-  pool.run_length = size / ((pool.num_workers + 1) * 16);
-  if (pool.run_length < 1) pool.run_length = 1;
   pool.closure = closure;
-  atomic_store(&pool.next_index, 0u);
+  for (int b = 0; b < (pool.num_workers + 1) * BLOCKS_PER_THREAD; b++) {
+    atomic_store(&pool.block_taken[b], false);
+  }
   atomic_store(&pool.completed, 0);
   atomic_store(&pool.result, 0);
   atomic_fetch_add(&pool.generation, 1u);
@@ -233,7 +240,7 @@ static kiln_status_t start_locked(void) {
   int32_t threads = pool.requested_threads > 0 ? pool.requested_threads : default_thread_count();
   while (atomic_flag_test_and_set(&pool.busy)) sched_yield();
   for (int32_t i = 0; i < threads - 1; i++) {
-    int error = pthread_create(&pool.workers[i], NULL, worker_main, NULL);
+    int error = pthread_create(&pool.workers[i], NULL, worker_main, (void *)(intptr_t)(i + 1));
     if (error != 0) {
       atomic_flag_clear(&pool.busy);
       stop_locked();
