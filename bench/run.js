@@ -1,8 +1,8 @@
 // run.js - end-to-end model benchmark: kiln executables against onnxruntime, same machine, same run.
 //
 // usage: node bench/run.js [--models cls,det,rec,mobilenetv2,resnet50] [--threads 1,2]
-//                          [--runs 30] [--rounds 3] [--warmup 3] [--kiln build/compiler/kiln]
-//                          [--out docs/benchmarks.md]
+//                          [--runs 30] [--rounds 3] [--warmup 3] [--settle-ms 100]
+//                          [--kiln build/compiler/kiln] [--out docs/benchmarks.md]
 //
 // kiln's speed goals are checked as ratios against a reference measured in the same run, never
 // as absolute times. For each model this script generates it if needed (MobileNetV2 and
@@ -13,7 +13,10 @@
 //     onnxruntime-node (all graph optimizations, intraOpNumThreads=T, interOpNumThreads=1, in a
 //     child process of its own so its VmHWM is the model's; see bench/ort_worker.js)
 //     alternately, in --rounds rounds of runs/rounds timed runs each, the order flipping every
-//     round, so slow drift of the machine (clocks, a neighbour's load) hits both sides alike;
+//     round, so slow drift of the machine (clocks, a neighbour's load) hits both sides alike,
+//     with --settle-ms of idle time before each side's turn (onnxruntime's pool threads keep
+//     spinning for a while after a run; a kiln round started at once shared the cores with
+//     them and ran up to 2x slow);
 //   - reports the median of the per-round medians, the overall min, the ratio kiln/ort of the
 //     medians (below 1: kiln faster), and both peak RSS values.
 // kiln's output is also compared with onnxruntime's once per model (max abs difference), so a
@@ -28,7 +31,8 @@ const lib = require('./lib');
 const { writeNpy } = require('../scripts/lib/npy');
 
 const USAGE = 'usage: node bench/run.js [--models cls,det,rec,mobilenetv2,resnet50] [--threads 1,2] ' +
-  '[--runs 30] [--rounds 3] [--warmup 3] [--kiln build/compiler/kiln] [--out docs/benchmarks.md]';
+  '[--runs 30] [--rounds 3] [--warmup 3] [--settle-ms 100] [--kiln build/compiler/kiln] ' +
+  '[--out docs/benchmarks.md]';
 
 const MODELS = lib.MODELS;
 
@@ -74,9 +78,10 @@ async function benchThreads(name, exe, inputFiles, ort, threads, check, args) {
   }
   const kiln = [], onnx = [];
   for (let r = 0; r < rounds; r++) {
-    const runKiln = () => kiln.push(lib.kilnBench(exe, inputFiles, perRound, threads));
-    const runOrt = async () => onnx.push(await ort.bench(perRound));
-    if (r % 2 === 0) { runKiln(); await runOrt(); } else { await runOrt(); runKiln(); }
+    const settle = () => new Promise(resolve => setTimeout(resolve, Number(args['settle-ms'])));
+    const runKiln = async () => { await settle(); kiln.push(lib.kilnBench(exe, inputFiles, perRound, threads)); };
+    const runOrt = async () => { await settle(); onnx.push(await ort.bench(perRound)); };
+    if (r % 2 === 0) { await runKiln(); await runOrt(); } else { await runOrt(); await runKiln(); }
   }
   const ortRssMB = await ort.close();
   const row = {
@@ -167,6 +172,7 @@ function chart(rows, threadCounts) {
 async function main() {
   const args = lib.parseArgs(process.argv.slice(2), {
     models: Object.keys(MODELS).join(','), threads: '1,2', runs: '30', rounds: '3', warmup: '3',
+    'settle-ms': '100',
     kiln: path.join(lib.REPO, 'build/compiler/kiln'), out: path.join(lib.REPO, 'docs/benchmarks.md'),
   }, USAGE);
   args.kiln = path.resolve(args.kiln);  // paths given on the command line: relative to the cwd
@@ -226,7 +232,8 @@ async function main() {
     `process) and onnxruntime-node (all graph optimizations, intraOpNumThreads = threads, ` +
     `interOpNumThreads = 1, ${args.warmup} warm-up runs, own process) alternate in ${args.rounds} ` +
     `rounds of ${Math.ceil(Number(args.runs) / Number(args.rounds))} timed runs on the same fixed ` +
-    `pseudo-random input. Median = median of the round medians; min over all runs; ` +
+    `pseudo-random input, each side's turn after ${args['settle-ms']} ms idle (onnxruntime's ` +
+    `threads spin on after a run). Median = median of the round medians; min over all runs; ` +
     `kiln/ort = ratio of the medians (below 1.0: kiln is faster). RSS = peak resident memory ` +
     `of the process (kiln: \`/usr/bin/time\` %M; ort: VmHWM at exit, which includes ` +
     `${ortBase.toFixed(0)} MB for Node.js and the onnxruntime library without a session). ` +
