@@ -88,7 +88,8 @@ void scheduleReductionUpdate(const KernelStage &stage, int lanes, bool parallel)
 /// Measured on the 2-core AVX-512 VM (bench/kernels.js): see docs/benchmarks.md.
 bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int rowDim,
                                  int columns, int rows, int lanes, bool parallel,
-                                 std::vector<KernelStage *> &weights) {
+                                 std::vector<KernelStage *> &weights,
+                                 LoopLevel *rowTiles = nullptr) {
   const TensorFunc &t = stage.tensor;
   if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
     return false;
@@ -145,6 +146,8 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   Func out = output.func;
   Var xo("xo"), xi("xi"), yo("yo"), yi("yi");
   const Var &x = output.vars[0], &y = output.vars[rowDim];
+  if (rowTiles)
+    *rowTiles = LoopLevel(out, yo);
   // A matmul whose weights are stored in strips of columns (kiln-pack-matmul-weights) runs
   // all row tiles on a column strip before the next: the strip (K x columns) streams once
   // from memory and then from L1/L2.
@@ -535,6 +538,7 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       weights.push_back(&stage);
   std::vector<KernelStage *> perChannel;
   bool depthwiseAtOutput = false;  // output tiled per channel by the depthwise template
+  LoopLevel depthwiseRowTiles;     // that template's loop over tiles of image rows
   for (KernelStage &stage : algorithm.stages) {
     if (stage.kind == StageClass::Weights)
       continue;
@@ -579,7 +583,7 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
         // at 2; MobileNetV2's 14x14 and 7x7 layers about 0.7).
         outputScheduled = depthwiseAtOutput = scheduleContractionAtOutput(
             stage, output, 1, params.convVectors * vectorLanes, 4, vectorLanes, parallel,
-            weights);
+            weights, &depthwiseRowTiles);
       else if (stage.tensor.vars.size() >= 3)
         outputScheduled = scheduleContractionAtOutput(
             stage, output, int(stage.tensor.vars.size()) - 2, params.convVectors * vectorLanes,
@@ -600,8 +604,7 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       break;
     }
   }
-  // Bordered planes made per channel, inside the depthwise template's channel loop (`yo`
-  // is its loop over row tiles, scheduleContractionAtOutput). Storage
+  // Bordered planes made per channel, inside the depthwise template's channel loop. Storage
   // aligned to whole vectors: Halide 14 otherwise emitted aligned vector loads at the
   // plane's -1 column offset, which faulted (8-lane tiles on 28x28 -> 14x14).
   for (KernelStage *stage : perChannel) {
@@ -613,8 +616,10 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       // stride-1 layer 0.112 -> 0.101 ms; smaller planes measured 5-20% slower this way.
       Func out = algorithm.outputs[0].func;
       const Var &channel = algorithm.outputs[0].vars[2];
-      if (extentOf(stage->tensor, 0) * extentOf(stage->tensor, 1) * 4 > 32 * 1024)
-        f.store_at(out, channel).compute_at(out, Var("yo"));
+      int64_t planeBytes = int64_t(extentOf(stage->tensor, 0)) * extentOf(stage->tensor, 1) *
+                           stage->tensor.type.bytes();
+      if (planeBytes > 32 * 1024)
+        f.store_at(out, channel).compute_at(depthwiseRowTiles);
       else
         f.compute_at(out, channel);
       f.align_storage(f.args()[0], vectorLanes);
