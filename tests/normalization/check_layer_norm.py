@@ -2,8 +2,8 @@
 """check_layer_norm.py - layer normalization as one kernel (kiln.layer_norm), end to end.
 
 One model holds a branch per way a layer normalization reaches kiln: ONNX's
-LayerNormalization over the last axis (scale and bias) and over the last two (scale only,
-batch 3), the decomposed form PaddlePaddle exports (ReduceMean, Sub, Pow, ReduceMean, Add,
+LayerNormalization over the last axis (scale and bias), over the last two (scale only,
+batch 3) and over all of them, the decomposed form PaddlePaddle exports (ReduceMean, Sub, Pow, ReduceMean, Add,
 Sqrt, Div, then scale and shift), which kiln-fuse-layer-norm recognizes, and a
 LayerNormalization whose Mean and InvStdDev outputs are read, which the importer decomposes
 (the statistics are outputs) and kiln-fuse-layer-norm then fuses back for the normalized
@@ -67,6 +67,12 @@ def main():
     branch('two', x, lambda i: [helper.make_node('LayerNormalization', [i, 'two_s'], ['two_y'],
                                                  axis=1, epsilon=1e-3)],
            {'y': normalized(x, 1, 1e-3)[0] * s})
+    # Over every axis (axis 0): one mean and variance for the whole tensor.
+    x = (rng.standard_normal((4, 6)) + 2).astype(np.float32)
+    s = tensor('whole_s', rng.uniform(0.5, 1.5, (4, 6)))
+    branch('whole', x, lambda i: [helper.make_node('LayerNormalization', [i, 'whole_s'],
+                                                   ['whole_y'], axis=0, epsilon=1e-5)],
+           {'y': normalized(x, 0, 1e-5)[0] * s})
     # PaddlePaddle's decomposed export.
     x = rng.standard_normal((1, 40, 120)).astype(np.float32)
     s, b = tensor('paddle_s', rng.uniform(0.5, 1.5, 120)), tensor('paddle_b', rng.uniform(-1, 1, 120))
@@ -101,7 +107,7 @@ def main():
         exe = os.path.join(work, f'layer_norm_{target}')
         text = end_to_end.compile_model(kiln, model, exe, '--target', target)
         count = text.count('kiln.layer_norm')
-        tally.check(count == 4, f'{target}: each branch normalizes with one kiln.layer_norm '
+        tally.check(count == 5, f'{target}: each branch normalizes with one kiln.layer_norm '
                                 f'({count})')
         end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
     return tally.finish()
