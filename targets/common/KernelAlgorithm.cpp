@@ -99,15 +99,22 @@ public:
   int counter = 0;
   IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights;
 
-  /// A fresh Func for `result` with its index vars in ONNX order.
-  TensorFunc make(Value result, const std::string &hint) {
+  /// A fresh Func of `shape` (ONNX order) and element `type`, with its index vars.
+  TensorFunc make(std::vector<int64_t> shape, Halide::Type type, const std::string &hint) {
     TensorFunc t;
-    t.shape = shapeOf(result);
-    t.type = halideType(llvm::cast<mlir::RankedTensorType>(result.getType()).getElementType());
+    t.shape = std::move(shape);
+    t.type = type;
     t.func = Func(hint + "_" + std::to_string(counter++));
     for (size_t i = 0; i < t.shape.size(); ++i)
       t.vars.push_back(Var("d" + std::to_string(i)));
     return t;
+  }
+
+  /// A fresh Func for `result` with its index vars in ONNX order.
+  TensorFunc make(Value result, const std::string &hint) {
+    return make(shapeOf(result),
+                halideType(llvm::cast<mlir::RankedTensorType>(result.getType()).getElementType()),
+                hint);
   }
 
   /// ONNX-order index vars of `t` (vars are stored innermost first).
@@ -724,14 +731,10 @@ public:
     if (xPhases) {
       // Bordered even without padding: the last phase may run past the input's end.
       Func bordered = padded(in, 0);
-      TensorFunc phases;
-      phases.func = Func("phases_" + std::to_string(counter));
-      phases.type = in.type;
-      phases.shape = in.shape;
-      phases.shape.back() = t.shape.back() + (w.shape.back() - 1) * dilationX / strideX;
-      phases.shape.insert(phases.shape.end() - 1, strideX);
-      for (size_t i = 0; i < phases.shape.size(); ++i)
-        phases.vars.push_back(Var("d" + std::to_string(i)));
+      std::vector<int64_t> phaseShape = in.shape;
+      phaseShape.back() = t.shape.back() + (w.shape.back() - 1) * dilationX / strideX;
+      phaseShape.insert(phaseShape.end() - 1, strideX);
+      TensorFunc phases = make(phaseShape, in.type, "phases");
       std::vector<Expr> from(phases.vars.begin() + 1, phases.vars.end());
       from[0] = phases.vars[0] * int(strideX) + phases.vars[1] -
                 int(op.getPads()[spatial - 1]);
@@ -1212,16 +1215,8 @@ public:
     }
     RDom r(extents, "r" + std::to_string(counter));
     Halide::Type ct = Float(std::max(32, in.type.bits()));
-    auto rowStage = [&](const std::string &hint) {
-      TensorFunc s;
-      s.shape.assign(in.shape.begin(), in.shape.begin() + axis);
-      s.type = ct;
-      s.func = Func(hint + "_" + std::to_string(counter++));
-      for (size_t i = 0; i < s.shape.size(); ++i)
-        s.vars.push_back(Var("d" + std::to_string(i)));
-      return s;
-    };
-    TensorFunc meanT = rowStage("layer_norm_mean"), deviationT = rowStage("layer_norm_var");
+    std::vector<int64_t> rows(in.shape.begin(), in.shape.begin() + axis);
+    TensorFunc meanT = make(rows, ct, "layer_norm_mean"), deviationT = make(rows, ct, "layer_norm_var");
     Index row = indexOf(meanT), rowSpan = row, out = indexOf(t);
     for (int i = 0; i < r.dimensions(); ++i)
       rowSpan.push_back(r[i]);

@@ -13,12 +13,10 @@ runs it, and, where qemu is installed, aarch64.
 usage: check_depthwise.py KILN WORK_DIR
 """
 import os
-import shutil
 import sys
 
 import numpy as np
-from onnx import helper, numpy_helper, TensorProto
-import onnx
+from onnx import helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 import end_to_end  # noqa: E402
@@ -57,32 +55,25 @@ def reference(x, w, b, stride, pad, dilation, clip):
 
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
     rng = np.random.default_rng(5)
-    nodes, inputs, outputs, inits, refs, data = [], [], [], [], {}, {}
-    inits += [numpy_helper.from_array(np.array(0, np.float32), 'lo'),
-              numpy_helper.from_array(np.array(6, np.float32), 'hi')]
+    model = end_to_end.BranchModel(work)
+    model.initializer('lo', np.array(0, np.float32))
+    model.initializer('hi', np.array(6, np.float32))
     for name, (n, c, h, wd, k, stride, pad, dilation, clip) in CASES.items():
         x = rng.uniform(-1, 1, (n, c, h, wd)).astype(np.float32)
         w = (rng.standard_normal((c, 1, k, k)) / k).astype(np.float32)
         b = rng.uniform(-0.5, 0.5, c).astype(np.float32)
-        inits += [numpy_helper.from_array(w, f'{name}_w'), numpy_helper.from_array(b, f'{name}_b')]
-        ref = reference(x, w.astype(np.float64), b.astype(np.float64), stride, pad, dilation, clip)
+        model.initializer(f'{name}_w', w)
+        model.initializer(f'{name}_b', b)
         conv_out = f'{name}_c' if clip else f'{name}_y'
-        nodes.append(helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'], [conv_out],
-                                      group=c, kernel_shape=[k, k], strides=[stride, stride],
-                                      pads=[pad] * 4, dilations=[dilation, dilation]))
+        nodes = [helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'], [conv_out],
+                                  group=c, kernel_shape=[k, k], strides=[stride, stride],
+                                  pads=[pad] * 4, dilations=[dilation, dilation])]
         if clip:
             nodes.append(helper.make_node('Clip', [conv_out, 'lo', 'hi'], [f'{name}_y']))
-        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
-        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT, list(ref.shape)))
-        data[name] = os.path.join(work, f'{name}_x.npy')
-        np.save(data[name], x)
-        refs[name] = ref
-    graph = helper.make_graph(nodes, 'depthwise', inputs, outputs, inits)
-    model = os.path.join(work, 'depthwise.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+        model.branch(name, x, nodes, reference(x, w.astype(np.float64), b.astype(np.float64),
+                                               stride, pad, dilation, clip))
+    path = model.save('depthwise')
 
     tally = end_to_end.Tally()
     targets = list(end_to_end.targets())
@@ -90,10 +81,10 @@ def main():
         targets.insert(1, ('x86-64-avx2', []))
     for target, runner in targets:
         exe = os.path.join(work, f'depthwise_{target}')
-        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
+        text = end_to_end.compile_model(kiln, path, exe, '--target', target)
         tally.check(text.count('groups = ') >= len(CASES),
                     f'{target}: every branch is a grouped convolution')
-        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
+        end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-5)
     return tally.finish()
 
 

@@ -16,12 +16,10 @@ usage: check_layouts.py KILN WORK_DIR
 """
 import os
 import re
-import shutil
 import sys
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 import end_to_end  # noqa: E402
@@ -29,22 +27,15 @@ import end_to_end  # noqa: E402
 
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
     rng = np.random.default_rng(11)
-    nodes, inputs, outputs, inits, refs, data = [], [], [], [], {}, {}
+    model = end_to_end.BranchModel(work)
 
     def branch(name, x, make, ref):
-        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
-        nodes.extend(make(f'{name}_x', f'{name}_y'))
-        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT, list(ref.shape)))
-        path = os.path.join(work, f'{name}_x.npy')
-        np.save(path, x)
-        data[name], refs[name] = path, ref
+        model.branch(name, x, make(f'{name}_x', f'{name}_y'), ref)
 
     def weight(name, *shape, scale=None):
         w = rng.standard_normal(shape).astype(np.float32) * (scale or 1 / np.sqrt(shape[0]))
-        inits.append(numpy_helper.from_array(w.astype(np.float32), name))
+        model.initializer(name, w.astype(np.float32))
         return w.astype(np.float64)
 
     # Matmuls.
@@ -92,14 +83,12 @@ def main():
                                       helper.make_node('Add', ['rc', 'rowadd_v'], [o])],
            conv(x, w) + v)
 
-    graph = helper.make_graph(nodes, 'layouts', inputs, outputs, inits)
-    model = os.path.join(work, 'layouts.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+    path = model.save('layouts')
 
     tally = end_to_end.Tally()
     for target, runner in end_to_end.targets():
         exe = os.path.join(work, f'layouts_{target}')
-        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
+        text = end_to_end.compile_model(kiln, path, exe, '--target', target)
         strips = re.findall(r'kiln\.from_strips [^\n]*axis = 1[^\n]*-> tensor<(\d+x\d+)xf32>', text)
         tally.check(sorted(set(strips)) == ['120x100', '256x512', '96x48'],
                     f'{target}: the 64-, 13- and 17-row matmuls read strips (100 columns padded '
@@ -112,7 +101,7 @@ def main():
         tally.check(re.search(r'kiln\.kernel "k\d+_conv_add"[^\n]*-> tensor<1x32x1x49xf32>', text)
                     is not None, f'{target}: the residual add runs in the packed narrow '
                                  f'convolution\'s kernel')
-        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
+        end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-5)
     return tally.finish()
 
 

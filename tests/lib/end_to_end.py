@@ -1,4 +1,5 @@
-"""end_to_end.py - what the one-model end-to-end checks (tests/winograd, tests/layout) share.
+"""end_to_end.py - what the one-model end-to-end checks (tests/winograd, tests/layout,
+tests/depthwise, tests/normalization) share.
 
 Each check builds one ONNX model of independent branches, input NAME_x and output NAME_y per
 branch, compiles it for every target (with the planned IR written beside the executable),
@@ -9,6 +10,8 @@ import shutil
 import subprocess
 
 import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
 
 # Targets and the command that runs their executables here (aarch64: qemu when installed).
 TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
@@ -27,6 +30,43 @@ class Tally:
     def finish(self):
         print(f'{self.passed} passed, {self.failed} failed')
         return 1 if self.failed else 0
+
+
+class BranchModel:
+    """The model being built in a fresh `work` directory. Branch NAME reads input NAME_x (saved
+    as work/NAME_x.npy, listed in `data`) and writes output NAME_y; a branch with more
+    outputs also writes NAME_S_y per extra output S. `refs` holds each output's reference,
+    keyed by the output name without _y, as run_and_compare reads them."""
+
+    def __init__(self, work):
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        self.work = work
+        self.nodes, self.inputs, self.outputs, self.inits = [], [], [], []
+        self.data, self.refs = {}, {}
+
+    def initializer(self, name, array):
+        self.inits.append(numpy_helper.from_array(array, name))
+
+    def branch(self, name, x, nodes, ref, **more):
+        """Adds `nodes` (reading NAME_x) with reference `ref` for NAME_y and, per keyword
+        S=reference, one for NAME_S_y."""
+        self.inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT,
+                                                         list(x.shape)))
+        self.nodes.extend(nodes)
+        for key, value in [(name, ref)] + [(f'{name}_{s}', r) for s, r in more.items()]:
+            self.outputs.append(helper.make_tensor_value_info(f'{key}_y', TensorProto.FLOAT,
+                                                              list(value.shape)))
+            self.refs[key] = value
+        self.data[name] = os.path.join(self.work, f'{name}_x.npy')
+        np.save(self.data[name], x)
+
+    def save(self, name):
+        """Writes work/NAME.onnx (opset 17) and returns its path."""
+        path = os.path.join(self.work, f'{name}.onnx')
+        graph = helper.make_graph(self.nodes, name, self.inputs, self.outputs, self.inits)
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
+        return path
 
 
 def targets():

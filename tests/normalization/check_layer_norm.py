@@ -13,12 +13,10 @@ installed, aarch64.
 usage: check_layer_norm.py KILN WORK_DIR
 """
 import os
-import shutil
 import sys
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 import end_to_end  # noqa: E402
@@ -34,45 +32,34 @@ def normalized(x, axis, epsilon):
 
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
     rng = np.random.default_rng(17)
-    nodes, inputs, outputs, inits, refs, data = [], [], [], [], {}, {}
+    model = end_to_end.BranchModel(work)
 
     def tensor(name, array):
-        inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+        model.initializer(name, np.asarray(array, np.float32))
         return np.asarray(array, np.float32).astype(np.float64)
 
-    def branch(name, x, make, results):
-        """`results`: output -> reference; 'y' is NAME_y, another S is NAME_S_y."""
-        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
-        nodes.extend(make(f'{name}_x'))
-        for suffix, ref in results.items():
-            key = name if suffix == 'y' else f'{name}_{suffix}'
-            outputs.append(helper.make_tensor_value_info(f'{key}_y', TensorProto.FLOAT,
-                                                         list(ref.shape)))
-            refs[key] = ref
-        data[name] = os.path.join(work, f'{name}_x.npy')
-        np.save(data[name], x)
+    def branch(name, x, make, ref, **more):
+        model.branch(name, x, make(f'{name}_x'), ref, **more)
 
     # ONNX LayerNormalization, last axis; values offset from zero so the mean matters.
     x = (rng.standard_normal((2, 7, 50)) * 3 + 5).astype(np.float32)
     s, b = tensor('last_s', rng.uniform(0.5, 1.5, 50)), tensor('last_b', rng.uniform(-1, 1, 50))
     branch('last', x, lambda i: [helper.make_node('LayerNormalization', [i, 'last_s', 'last_b'],
                                                   ['last_y'], axis=-1, epsilon=1e-5)],
-           {'y': normalized(x, 2, 1e-5)[0] * s + b})
+           normalized(x, 2, 1e-5)[0] * s + b)
     # Over the last two axes, scale only.
     x = rng.standard_normal((3, 4, 5)).astype(np.float32)
     s = tensor('two_s', rng.uniform(0.5, 1.5, (4, 5)))
     branch('two', x, lambda i: [helper.make_node('LayerNormalization', [i, 'two_s'], ['two_y'],
                                                  axis=1, epsilon=1e-3)],
-           {'y': normalized(x, 1, 1e-3)[0] * s})
+           normalized(x, 1, 1e-3)[0] * s)
     # Over every axis (axis 0): one mean and variance for the whole tensor.
     x = (rng.standard_normal((4, 6)) + 2).astype(np.float32)
     s = tensor('whole_s', rng.uniform(0.5, 1.5, (4, 6)))
     branch('whole', x, lambda i: [helper.make_node('LayerNormalization', [i, 'whole_s'],
                                                    ['whole_y'], axis=0, epsilon=1e-5)],
-           {'y': normalized(x, 0, 1e-5)[0] * s})
+           normalized(x, 0, 1e-5)[0] * s)
     # PaddlePaddle's decomposed export.
     x = rng.standard_normal((1, 40, 120)).astype(np.float32)
     s, b = tensor('paddle_s', rng.uniform(0.5, 1.5, 120)), tensor('paddle_b', rng.uniform(-1, 1, 120))
@@ -88,28 +75,26 @@ def main():
         helper.make_node('Div', ['pd', 'ps'], ['pn']),
         helper.make_node('Mul', ['pn', 'paddle_s'], ['pl']),
         helper.make_node('Add', ['pl', 'paddle_b'], ['paddle_y'])],
-        {'y': normalized(x, 2, np.float32(1e-6))[0] * s + b})
+        normalized(x, 2, np.float32(1e-6))[0] * s + b)
     # Mean and InvStdDev read: the decomposed form.
     x = rng.standard_normal((4, 24)).astype(np.float32)
     s = tensor('stats_s', rng.uniform(0.5, 1.5, 24))
     y, mean, inverse = normalized(x, 1, 1e-5)
     branch('stats', x, lambda i: [helper.make_node(
         'LayerNormalization', [i, 'stats_s'], ['stats_y', 'stats_mean_y', 'stats_inv_y'], axis=1,
-        epsilon=1e-5)], {'y': y * s, 'mean': mean, 'inv': inverse})
+        epsilon=1e-5)], y * s, mean=mean, inv=inverse)
 
-    graph = helper.make_graph(nodes, 'layer_norm', inputs, outputs, inits)
-    model = os.path.join(work, 'layer_norm.onnx')
     # opset 17 for LayerNormalization; ReduceMean then still takes its axes as an attribute.
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
+    path = model.save('layer_norm')
 
     tally = end_to_end.Tally()
     for target, runner in end_to_end.targets():
         exe = os.path.join(work, f'layer_norm_{target}')
-        text = end_to_end.compile_model(kiln, model, exe, '--target', target)
+        text = end_to_end.compile_model(kiln, path, exe, '--target', target)
         count = text.count('kiln.layer_norm')
         tally.check(count == 5, f'{target}: each branch normalizes with one kiln.layer_norm '
                                 f'({count})')
-        end_to_end.run_and_compare(tally, target, runner, exe, data, refs, 1e-5)
+        end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-5)
     return tally.finish()
 
 

@@ -14,12 +14,10 @@ usage: check_winograd.py KILN WORK_DIR
 """
 import os
 import re
-import shutil
 import sys
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
 import end_to_end  # noqa: E402
@@ -51,17 +49,16 @@ def direct_conv(x, w, b, pads):
 
 
 def build_model(work, rng):
-    nodes, inputs, outputs, inits, data, refs = [], [], [], [], {}, {}
+    model = end_to_end.BranchModel(work)
     for name, (n, c, f, h, w, pads, _, epilogue) in CASES.items():
         x = rng.uniform(-1, 1, (n, c, h, w)).astype(np.float32)
         weight = (rng.standard_normal((f, c, 3, 3)) * np.sqrt(2.0 / (9 * c))).astype(np.float32)
         bias = rng.uniform(-0.5, 0.5, f).astype(np.float32)
-        inits += [numpy_helper.from_array(weight, f'{name}_w'),
-                  numpy_helper.from_array(bias, f'{name}_b')]
+        model.initializer(f'{name}_w', weight)
+        model.initializer(f'{name}_b', bias)
         conv_out = f'{name}_conv' if epilogue != 'none' else f'{name}_y'
-        nodes.append(helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'],
-                                      [conv_out], name=f'{name}_conv', kernel_shape=[3, 3],
-                                      pads=pads))
+        nodes = [helper.make_node('Conv', [f'{name}_x', f'{name}_w', f'{name}_b'], [conv_out],
+                                  name=f'{name}_conv', kernel_shape=[3, 3], pads=pads)]
         ref = direct_conv(x, weight, bias, pads)
         if epilogue == 'relu':
             nodes.append(helper.make_node('Relu', [conv_out], [f'{name}_y']))
@@ -69,23 +66,12 @@ def build_model(work, rng):
         elif epilogue == 'residual':
             nodes.append(helper.make_node('Add', [conv_out, f'{name}_x'], [f'{name}_y']))
             ref = ref + x
-        inputs.append(helper.make_tensor_value_info(f'{name}_x', TensorProto.FLOAT, list(x.shape)))
-        outputs.append(helper.make_tensor_value_info(f'{name}_y', TensorProto.FLOAT,
-                                                     list(ref.shape)))
-        path = os.path.join(work, f'{name}_x.npy')
-        np.save(path, x)
-        data[name] = path
-        refs[name] = ref
-    graph = helper.make_graph(nodes, 'winograd', inputs, outputs, inits)
-    model = os.path.join(work, 'winograd.onnx')
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), model)
-    return model, data, refs
+        model.branch(name, x, nodes, ref)
+    return model.save('winograd'), model.data, model.refs
 
 
 def main():
     kiln, work = sys.argv[1], sys.argv[2]
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
     model, data, refs = build_model(work, np.random.default_rng(7))
     tally = end_to_end.Tally()
 

@@ -51,6 +51,8 @@ public:
   mlir::Value input(int i) const;
   int inputCount() const { return node.input_size(); }
   int outputCount() const { return node.output_size(); }
+  /// Whether the model reads output `i` (optional outputs are absent or have empty names).
+  bool wantsOutput(int i) const { return i < node.output_size() && !node.output(i).empty(); }
   void setOutput(int i, mlir::Value value);
   /// Sets output `i` from a builder result, passing a failure (already reported) through.
   mlir::LogicalResult setOutput(int i, mlir::FailureOr<mlir::Value> value) {

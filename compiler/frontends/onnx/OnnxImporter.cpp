@@ -41,7 +41,7 @@ Value NodeImporter::input(int i) const {
 }
 
 void NodeImporter::setOutput(int i, Value value) {
-  if (i < node.output_size() && !node.output(i).empty())
+  if (wantsOutput(i))
     values[node.output(i)] = value;
 }
 

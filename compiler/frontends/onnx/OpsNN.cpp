@@ -131,7 +131,7 @@ LogicalResult importPool(NodeImporter &n, const std::string &kind) {
   ArrayRef<int64_t> xShape = n.shapeOf(x);
   if (xShape.size() < 3)
     return n.fail("input must have rank >= 3, got " + shapeToString(xShape));
-  if (n.outputCount() > 1 && !n.node.output(1).empty())
+  if (n.wantsOutput(1))
     return n.fail("the Indices output of MaxPool is not supported");
   auto window = readWindow(n, xShape, n.intsAttr("kernel_shape"));
   if (failed(window))
@@ -203,10 +203,9 @@ LogicalResult importBatchNorm(NodeImporter &n) {
     if (n.shapeOf(v).size() != 1 || n.shapeOf(v)[0] != n.shapeOf(x)[1])
       return n.fail("scale, bias, mean and var must have shape [" +
                     std::to_string(n.shapeOf(x)[1]) + "]");
-  if (n.outputCount() > 1)
-    for (int i = 1; i < n.outputCount(); ++i)
-      if (!n.node.output(i).empty())
-        return n.fail("training-mode outputs (running mean/var) are not supported");
+  for (int i = 1; i < n.outputCount(); ++i)
+    if (n.wantsOutput(i))
+      return n.fail("training-mode outputs (running mean/var) are not supported");
   Type elementType = n.typeOf(x).getElementType();
   Value eps = n.scalar(n.floatAttr("epsilon", 1e-5), elementType);
   Value stddev = n.create<SqrtOp>(var.getType(), *n.binary<AddOp>(var, eps));
@@ -325,8 +324,7 @@ LogicalResult importLayerNorm(NodeImporter &n) {
   // One op when only the normalized output is wanted (the usual case): one kernel then
   // takes mean, variance and the normalization per row. The optional Mean and InvStdDev
   // outputs need the decomposed form.
-  auto wanted = [&](int i) { return i < n.outputCount() && !n.node.output(i).empty(); };
-  bool statistics = wanted(1) || wanted(2);
+  bool statistics = n.wantsOutput(1) || n.wantsOutput(2);
   Normalized r;
   if (!statistics && llvm::isa<FloatType>(n.typeOf(x).getElementType()))
     r.y = n.create<LayerNormOp>(x.getType(), x, n.builder.getI64IntegerAttr(*axis),

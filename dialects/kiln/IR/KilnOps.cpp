@@ -622,6 +622,15 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
     identity &= perm[i] == int64_t(i);
   if (identity)
     return getInput();
+  // transpose(transpose(x, p), q) = transpose(x, p o q): result axis i is x's axis p[q[i]].
+  if (auto inner = getInput().getDefiningOp<TransposeOp>()) {
+    SmallVector<int64_t> composed;
+    for (int64_t axis : perm)
+      composed.push_back(inner.getPerm()[axis]);
+    getInputMutable().assign(inner.getInput());
+    setPerm(composed);
+    return getResult();
+  }
   auto values = readConstant(a.getInput());
   if (!values)
     return {};

@@ -72,7 +72,7 @@ def SinkTransposesPass : Pass<"kiln-sink-transposes", "mlir::func::FuncOp"> {
   let summary = "Moves transposes below elementwise ops, merges them and drops no-ops";
   let description = [{
     Every transpose that remains is a kernel and a pass over memory. Applied to a fixed
-    point: consecutive transposes compose into one (an identity permutation then folds
+    point: consecutive transposes compose into one (TransposeOp's folder; an identity then folds
     away); a transpose that only moves axes of extent 1 becomes a reshape (a view); an
     elementwise op whose operands are transposes by one permutation (each read only by
     that op, with the result's shape) or single elements becomes the transpose of the op

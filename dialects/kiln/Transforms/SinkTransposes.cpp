@@ -2,12 +2,12 @@
 //
 // See Passes.td. Exported models transpose between layouts often (NCHW <-> NHWC around
 // attention and sequence heads, squeeze/unsqueeze written as transposes); every transpose
-// that stays is a kernel of its own and a pass over memory. Three rewrites, applied to a
-// fixed point:
-//   1. transpose(transpose(x, p), q) -> transpose(x, p o q) (the identity folds away);
-//   2. a transpose that moves only axes of extent 1 -> reshape (a view, no kernel);
-//   3. an elementwise op on transposed operands -> the transpose of the op on the
-//      untransposed ones, so transposes meet (1) or reach the end of a chain.
+// that stays is a kernel of its own and a pass over memory. Two rewrites, applied to a fixed
+// point together with TransposeOp's folder (which composes consecutive transposes and drops
+// identities):
+//   1. a transpose that moves only axes of extent 1 -> reshape (a view, no kernel);
+//   2. an elementwise op on transposed operands -> the transpose of the op on the
+//      untransposed ones, so transposes meet and compose, or reach the end of a chain.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/Transforms/Passes.h"
@@ -25,23 +25,6 @@ using namespace mlir;
 
 namespace kiln {
 namespace {
-
-struct ComposeTransposes : OpRewritePattern<TransposeOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(TransposeOp outer, PatternRewriter &rewriter) const override {
-    auto inner = outer.getInput().getDefiningOp<TransposeOp>();
-    if (!inner)
-      return failure();
-    // Result axis i of `outer` is axis q[i] of `inner`'s result, which is x's axis p[q[i]].
-    ArrayRef<int64_t> p = inner.getPerm(), q = outer.getPerm();
-    SmallVector<int64_t> perm;
-    for (int64_t axis : q)
-      perm.push_back(p[axis]);
-    rewriter.replaceOpWithNewOp<TransposeOp>(outer, outer.getType(), inner.getInput(),
-                                             rewriter.getDenseI64ArrayAttr(perm));
-    return success();
-  }
-};
 
 struct UnitAxisTransposeToReshape : OpRewritePattern<TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -107,8 +90,7 @@ struct SinkThroughElementwise : RewritePattern {
 struct SinkTransposesPass : impl::SinkTransposesPassBase<SinkTransposesPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ComposeTransposes, UnitAxisTransposeToReshape, SinkThroughElementwise>(
-        &getContext());
+    patterns.add<UnitAxisTransposeToReshape, SinkThroughElementwise>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
