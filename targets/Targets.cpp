@@ -1,24 +1,28 @@
-//===- Targets.cpp - target table and per-kernel AOT compilation ----------===//
+//===- Targets.cpp - target registry and per-kernel AOT compilation -------===//
 //
-// Maps user-facing target names to Halide targets and toolchains, and compiles one kernel
-// region to an object: build the algorithm (targets/common), apply the target family's
-// schedule (targets/x86, targets/arm), pin the static buffer shapes, compile AOT.
+// Collects the targets of every backend (plus `host`, this machine's CPU), and compiles
+// one kernel region to an object: build the algorithm (targets/common), take the plan
+// (given, or the backend's heuristic), apply it, pin the static buffer shapes, compile AOT.
 //
 //===----------------------------------------------------------------------===//
 #include "targets/Targets.h"
 
 #include "targets/common/KernelAlgorithm.h"
+#include "targets/cpu/CpuBackend.h"
+#include "targets/gpu/GpuBackend.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
 namespace kiln {
+namespace {
 
-void scheduleX86Kernel(KernelAlgorithm &algorithm, const TargetInfo &target);
-void scheduleArmKernel(KernelAlgorithm &algorithm, const TargetInfo &target);
+std::vector<const TargetBackend *> backends() {
+  return {&x86Backend(), &armBackend(), &cudaBackend(), &openClBackend(), &metalBackend()};
+}
 
-static TargetInfo hostTarget() {
+TargetInfo hostTarget() {
   Halide::Target host = Halide::get_host_target();
   // Halide 14 reads "Sapphire Rapids" from cpuid family bits and then assumes AVX512-FP16;
   // VMs often mask that extension, so keep the feature only when the CPU reports it.
@@ -31,73 +35,96 @@ static TargetInfo hostTarget() {
   info.name = "host";
   info.halideTarget = host.to_string();
   bool arm = host.arch == Halide::Target::ARM;
-  info.family = arm ? ScheduleFamily::Arm : ScheduleFamily::X86;
+  info.backend = arm ? &armBackend() : &x86Backend();
   info.vectorBytes = host.has_feature(Halide::Target::AVX512) ? 64
                      : host.has_feature(Halide::Target::AVX2) ? 32
                                                               : 16;
   info.cc = "cc";
+  info.description = "this machine's CPU (" + info.halideTarget + ")";
 #if defined(__x86_64__)
   if (host.has_feature(Halide::Target::AVX2))
     info.integerDotTarget = host.to_string();
-#endif
-#if defined(__aarch64__)
-  if (host.has_feature(Halide::Target::ARMDotProd))
-    info.integerDotTarget = host.to_string();
-#endif
-#if defined(__x86_64__)
   if (host.has_feature(Halide::Target::AVX512_Skylake) && __builtin_cpu_supports("avx512vnni"))
     info.integerDotTarget = host.with_feature(Halide::Target::AVX512_Cannonlake)
                                 .with_feature(Halide::Target::AVX512_SapphireRapids)
                                 .to_string();
 #endif
+#if defined(__aarch64__)
+  if (host.has_feature(Halide::Target::ARMDotProd))
+    info.integerDotTarget = host.to_string();
+#endif
   return info;
 }
 
-// Integer dot products: Halide 14 emits VPDPBUSD for the avx512_sapphirerapids feature (it
-// has no separate VNNI flag; the LLVM module it links the instruction's wrapper from needs
-// plain avx512 too). Without it the same 4-way u8 x i8 sums lower to VPMADDWD pairs: on the
-// 2-core Zen 4 VM, 4096x11008 q4_0 matrix-vector 1.07 ms (VNNI) vs 1.89 ms (AVX-512BW) vs
-// 4.0 ms (AVX2) at 1 thread, against 9-10 ms for the float decode path.
-static const char kAvx512[] = "x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41";
-static const char kAvx512Vnni[] =
-    "x86-64-linux-avx-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids-"
-    "f16c-fma-sse41";
+} // namespace
+
+std::vector<TargetInfo> allTargets() {
+  std::vector<TargetInfo> all{hostTarget()};
+  for (const TargetBackend *backend : backends())
+    for (TargetInfo &info : backend->targets())
+      all.push_back(std::move(info));
+  return all;
+}
 
 std::optional<TargetInfo> findTarget(const std::string &name) {
   if (name == "host")
     return hostTarget();
-  if (name == "x86-64-avx2")
-    return TargetInfo{name, "x86-64-linux-avx-avx2-f16c-fma-sse41", ScheduleFamily::X86, 32,
-                      "cc", {}, "x86-64-linux-avx-avx2-f16c-fma-sse41"};
-  if (name == "x86-64-avx512")
-    return TargetInfo{name, kAvx512, ScheduleFamily::X86, 64, "cc", {}, kAvx512};
-  if (name == "x86-64-avx512-vnni")  // Cascade Lake, Ice Lake, Zen 4 and later
-    return TargetInfo{name, kAvx512, ScheduleFamily::X86, 64, "cc", {}, kAvx512Vnni};
-  if (name == "aarch64")
-    return TargetInfo{name, "arm-64-linux", ScheduleFamily::Arm, 16, "aarch64-linux-gnu-gcc",
-                      {}};
-  if (name == "aarch64-dotprod")  // SDOT for the integer dot products
-    return TargetInfo{name, "arm-64-linux-arm_dot_prod", ScheduleFamily::Arm, 16,
-                      "aarch64-linux-gnu-gcc", {"-march=armv8.2-a+dotprod"},
-                      "arm-64-linux-arm_dot_prod"};
+  for (const TargetBackend *backend : backends())
+    for (TargetInfo &info : backend->targets())
+      if (info.name == name)
+        return info;
   return std::nullopt;
 }
 
 std::vector<std::string> targetNames() {
-  return {"host",    "x86-64-avx2",    "x86-64-avx512", "x86-64-avx512-vnni",
-          "aarch64", "aarch64-dotprod"};
+  std::vector<std::string> names;
+  for (const TargetInfo &info : allTargets())
+    names.push_back(info.name);
+  return names;
+}
+
+namespace {
+
+KernelAlgorithm buildAlgorithm(KernelOp kernel, const TargetInfo &target) {
+  return buildKernelAlgorithm(kernel, target.backend->signedIntegerDots()
+                                          ? IntegerDotForm::SignedWeights
+                                          : IntegerDotForm::UnsignedWeights);
+}
+
+std::string kernelError(KernelOp kernel, const std::string &what) {
+  return "kernel " + kernel.getSymName().str() + ": " + what;
+}
+
+} // namespace
+
+bool planKernel(KernelOp kernel, const TargetInfo &target, KernelPlan &plan,
+                std::string &error) {
+  try {
+    KernelAlgorithm algorithm = buildAlgorithm(kernel, target);
+    plan = target.backend->planKernel(algorithm, target);
+    plan.kernel = kernel.getSymName().str();
+    return true;
+  } catch (const Halide::Error &e) {
+    error = kernelError(kernel, std::string("Halide: ") + e.what());
+  } catch (const std::exception &e) {
+    error = kernelError(kernel, e.what());
+  }
+  return false;
 }
 
 bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo &target,
-                   const std::string &objectPath, std::string &error) {
+                   const KernelPlan *plan, const std::string &objectPath,
+                   KernelPlan *usedPlan, std::string &error) {
   try {
-    KernelAlgorithm algorithm = buildKernelAlgorithm(
-        kernel, target.family == ScheduleFamily::Arm ? IntegerDotForm::SignedWeights
-                                                     : IntegerDotForm::UnsignedWeights);
-    if (target.family == ScheduleFamily::X86)
-      scheduleX86Kernel(algorithm, target);
-    else
-      scheduleArmKernel(algorithm, target);
+    KernelAlgorithm algorithm = buildAlgorithm(kernel, target);
+    KernelPlan chosen = plan ? *plan : target.backend->planKernel(algorithm, target);
+    chosen.kernel = kernel.getSymName().str();
+    if (chosen.backend != target.backend->family())
+      throw std::runtime_error("the plan was written for the " + chosen.backend +
+                               " backend, the target's is " + target.backend->family());
+    target.backend->applyPlan(algorithm, chosen, target);
+    if (usedPlan)
+      *usedPlan = chosen;
     std::vector<Halide::Func> outputs;
     for (TensorFunc &output : algorithm.outputs) {
       Halide::OutputImageParam buffer = output.func.output_buffer();
@@ -119,7 +146,7 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
                                     : target.halideTarget);
     halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime);
     Halide::Pipeline pipeline(outputs);
-    // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work).
+    // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work and tests).
     if (const char *print = std::getenv("KILN_PRINT_LOOP_NEST"); print && *print == '1') {
       std::cerr << "kernel " << kernel.getSymName().str() << ":\n";
       pipeline.print_loop_nest();
@@ -127,9 +154,9 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
     pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
     return true;
   } catch (const Halide::Error &e) {
-    error = "kernel " + kernel.getSymName().str() + ": Halide: " + e.what();
+    error = kernelError(kernel, std::string("Halide: ") + e.what());
   } catch (const std::exception &e) {
-    error = "kernel " + kernel.getSymName().str() + ": " + e.what();
+    error = kernelError(kernel, e.what());
   }
   return false;
 }

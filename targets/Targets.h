@@ -1,47 +1,36 @@
-//===- Targets.h - the targets a user can name ----------------------------===//
+//===- Targets.h - compiling kernels for a target -------------------------===//
 //
-// A target is a name a user types (`host`, `x86-64-avx2`, `aarch64`...) mapped to a Halide
-// target string, a schedule family and the C toolchain that links the artifact. Also the
-// entry points that compile one kernel region (or the Halide runtime) to an object file.
-// This header stays free of Halide's headers so the driver compiles quickly.
+// The entry points the artifact builder uses: plan a kernel region with its target's
+// backend, compile it (with the backend's plan or one given) to an object, and compile
+// the Halide runtime. Target names and backends are in TargetBackend.h. This header
+// stays free of Halide's headers so the driver compiles quickly.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_TARGETS_TARGETS_H
 #define KILN_TARGETS_TARGETS_H
 
 #include "dialects/kiln/IR/KilnOps.h"
+#include "targets/TargetBackend.h"
 #include <string>
-#include <vector>
 
 namespace kiln {
 
-enum class ScheduleFamily { X86, Arm };
-
-struct TargetInfo {
-  std::string name;          // what the user typed
-  std::string halideTarget;  // e.g. "x86-64-linux-avx-avx2-f16c-fma-sse41"
-  ScheduleFamily family;
-  int vectorBytes;           // natural SIMD width
-  std::string cc;            // C compiler that builds and links the artifact
-  std::vector<std::string> ccFlags;
-  /// Halide target for kernels with 8-bit integer dot products (quantized matmuls on
-  /// interleaved weights); empty when the target has no fast way to do them (aarch64 for
-  /// now). Only those kernels use it: with VNNI it carries Halide 14's Sapphire Rapids
-  /// feature, which also tunes for that CPU, so float kernels keep `halideTarget`.
-  std::string integerDotTarget;
-};
-
-/// The target named `name`, or std::nullopt (see targetNames() for the list).
-std::optional<TargetInfo> findTarget(const std::string &name);
-std::vector<std::string> targetNames();
+/// The backend's heuristic plan for `kernel`. False and `error` (naming the kernel) when
+/// the kernel cannot be expressed.
+bool planKernel(KernelOp kernel, const TargetInfo &target, KernelPlan &plan,
+                std::string &error);
 
 /// Compiles one kiln.kernel to `objectPath`, exporting a C function `symbol` that takes
-/// one halide_buffer_t* per kernel input, then one per result. Returns false and sets
-/// `error` (naming the kernel) on failure.
+/// one halide_buffer_t* per kernel input, then one per result. Schedules it with `plan`,
+/// or with the backend's heuristic plan when `plan` is null; `usedPlan` (if given)
+/// receives the plan applied. Returns false and sets `error` (naming the kernel) on
+/// failure, a plan that does not fit included.
 bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo &target,
-                   const std::string &objectPath, std::string &error);
+                   const KernelPlan *plan, const std::string &objectPath,
+                   KernelPlan *usedPlan, std::string &error);
 
-/// Compiles the Halide runtime shared by every kernel of an artifact.
+/// Compiles the Halide runtime shared by every kernel of an artifact (with the device
+/// API's runtime for GPU targets).
 bool compileHalideRuntime(const TargetInfo &target, const std::string &objectPath,
                           std::string &error);
 

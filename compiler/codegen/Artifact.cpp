@@ -1,62 +1,41 @@
-//===- Artifact.cpp - from a planned module to an executable and its weights ===//
+//===- Artifact.cpp - from a planned module to an artifact and its weights ===//
 //
-// 1. Collect weights: every kiln.constant that feeds a kernel becomes a GGUF tensor.
-// 2. Compile each kernel to an object (Halide AOT) and the Halide runtime once.
-// 3. Emit the glue C file: one step function per kernel that builds halide_buffer_t
-//    descriptors over arena offsets and weight pointers and calls the kernel.
-// 4. Compile glue + runtime sources, link with the objects, write the weights; all in a
-//    temporary directory, moved into place only when everything succeeded.
+// Orchestrates the four parts (Artifact.h): walks the planned function once, collecting
+// weights and kernel calls; compiles each distinct kernel with its plan (cached by content);
+// writes the glue, the GGUF weights and the linked output in a temporary directory beside
+// the output, moved into place only when everything succeeded.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/Artifact.h"
 
-#include "compiler/codegen/Gguf.h"
+#include "compiler/codegen/ArtifactParts.h"
 #include "compiler/codegen/ObjectCache.h"
 #include "dialects/kiln/IR/KilnConstants.h"
-#include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cstdio>
 #include <fstream>
-#include <set>
-#include <sstream>
-
-#ifndef KILN_RUNTIME_DIR
-#error "KILN_RUNTIME_DIR must point at the runtime sources"
-#endif
-#ifndef KILN_HALIDE_INCLUDE_DIR
-#define KILN_HALIDE_INCLUDE_DIR "/usr/include/halide14"
-#endif
 
 using namespace mlir;
 
 namespace kiln {
-namespace {
-
-struct ElementInfo {
-  int kilnDtype;
-  uint32_t ggmlType;
-  int halideCode, halideBits;
-};
 
 ElementInfo elementInfo(Type type) {
-  if (type.isF32()) return {0, GGML_F32, 2, 32};
-  if (type.isF16()) return {1, GGML_F16, 2, 16};
-  if (type.isF64()) return {2, GGML_F64, 2, 64};
+  if (type.isF32()) return {KILN_DTYPE_F32, GGML_F32, 2, 32};
+  if (type.isF16()) return {KILN_DTYPE_F16, GGML_F16, 2, 16};
+  if (type.isF64()) return {KILN_DTYPE_F64, GGML_F64, 2, 64};
   auto i = llvm::cast<IntegerType>(type);
   bool u = i.isUnsigned();
   switch (i.getWidth()) {
-  case 1: return {11, GGML_I8, 1, 1};
-  case 8: return {u ? 7 : 3, GGML_I8, u ? 1 : 0, 8};
-  case 16: return {u ? 8 : 4, GGML_I16, u ? 1 : 0, 16};
-  case 32: return {u ? 9 : 5, GGML_I32, u ? 1 : 0, 32};
-  default: return {u ? 10 : 6, GGML_I64, u ? 1 : 0, 64};
+  case 1: return {KILN_DTYPE_BOOL, GGML_I8, 1, 1};
+  case 8: return {u ? KILN_DTYPE_U8 : KILN_DTYPE_I8, GGML_I8, u ? 1 : 0, 8};
+  case 16: return {u ? KILN_DTYPE_U16 : KILN_DTYPE_I16, GGML_I16, u ? 1 : 0, 16};
+  case 32: return {u ? KILN_DTYPE_U32 : KILN_DTYPE_I32, GGML_I32, u ? 1 : 0, 32};
+  default: return {u ? KILN_DTYPE_U64 : KILN_DTYPE_I64, GGML_I64, u ? 1 : 0, 64};
   }
 }
 
@@ -72,36 +51,6 @@ std::string cString(const std::string &s) {
     }
   }
   return out + "\"";
-}
-
-uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
-  const unsigned char *p = static_cast<const unsigned char *>(data);
-  for (size_t i = 0; i < size; ++i) {
-    hash ^= p[i];
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
-RankedTensorType tensorType(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
-
-/// Where a kernel argument lives: an arena offset or a weight index.
-struct BufferRef {
-  bool isWeight = false;
-  int64_t location = 0;
-};
-
-/// What determines a kernel's object code: its region (ops, attributes, shapes; the name
-/// and arena offsets excluded), the target and the compiler binary.
-std::string kernelKey(KernelOp kernel, const TargetInfo &target) {
-  Operation *copy = kernel->clone();
-  copy->setAttr("sym_name", StringAttr::get(kernel.getContext(), "k"));
-  copy->removeAttr("kiln.arena_offsets");
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  copy->print(os, OpPrintingFlags().printGenericOpForm());
-  copy->destroy();
-  return contentHash(compilerIdentity() + target.name + target.halideTarget + target.integerDotTarget + text);
 }
 
 bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string &error) {
@@ -126,7 +75,95 @@ bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string 
   return true;
 }
 
+namespace {
+
+uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
+  const unsigned char *p = static_cast<const unsigned char *>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= p[i];
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+RankedTensorType tensorType(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+/// The kernel's region as text: ops, attributes and shapes, without its name and arena
+/// offsets (which do not change its code).
+std::string kernelText(KernelOp kernel) {
+  Operation *copy = kernel->clone();
+  copy->setAttr("sym_name", StringAttr::get(kernel.getContext(), "k"));
+  copy->removeAttr("kiln.arena_offsets");
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  copy->print(os, OpPrintingFlags().printGenericOpForm());
+  copy->destroy();
+  return text;
+}
+
+/// The key plans are filed under: the region and the target, but not the compiler binary,
+/// so tuned plans survive rebuilding kiln.
+std::string planKey(const std::string &region, const TargetInfo &target) {
+  return contentHash(target.name + "\n" + target.halideTarget + "\n" + region).substr(0, 32);
+}
+
+/// What determines a kernel's object code: region, target, plan and the compiler binary.
+std::string objectKey(const std::string &region, const TargetInfo &target,
+                      const KernelPlan *plan) {
+  return contentHash(compilerIdentity() + target.name + target.halideTarget +
+                     target.integerDotTarget + (plan ? planJson(*plan) : std::string()) +
+                     region);
+}
+
 } // namespace
+
+int64_t Weights::indexOf(ConstantOp constant) {
+  auto it = indices.find(constant.getResult());
+  if (it != indices.end())
+    return it->second;
+  std::string base = "const";
+  if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    base = resource.getRawHandle().getKey().str();
+  if (auto name = constant->getAttrOfType<StringAttr>("kiln.name"))
+    base = name.str();
+  if (base.size() > 56)
+    base = base.substr(0, 40) + "_" + std::to_string(std::hash<std::string>()(base) % 100000);
+  std::string name = base;
+  for (int i = 1; names.count(name); ++i)
+    name = base + "." + std::to_string(i);
+  names.insert(name);
+  GgufTensor tensor;
+  tensor.name = name;
+  auto type = tensorType(constant.getResult());
+  tensor.type = elementInfo(type.getElementType()).ggmlType;
+  tensor.dims.assign(type.getShape().begin(), type.getShape().end());
+  // Quantized weights are GGML-typed tensors of [rows, row length] values.
+  if (auto ggmlType = constant->getAttrOfType<IntegerAttr>("kiln.ggml_type")) {
+    tensor.type = uint32_t(ggmlType.getInt());
+    auto dims = constant->getAttrOfType<DenseI64ArrayAttr>("kiln.ggml_dims");
+    tensor.dims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
+  }
+  tensor.data = constantBytes(constant.getValue());
+  hash = fnv1a(hash, name.data(), name.size());
+  hash = fnv1a(hash, tensor.data.data(), tensor.data.size());
+  list.push_back(std::move(tensor));
+  int64_t index = int64_t(list.size()) - 1;
+  indices[constant.getResult()] = index;
+  return index;
+}
+
+std::string Weights::fingerprint() const {
+  char text[32];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+uint64_t Weights::totalBytes() const {
+  uint64_t bytes = 0;
+  for (const GgufTensor &t : list)
+    bytes += t.data.size();
+  return bytes;
+}
 
 bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string &error) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
@@ -141,8 +178,10 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     error = "module was not memory-planned";
     return false;
   }
+  const TargetInfo &target = options.target;
+  RuntimeNeeds needs = target.backend->runtimeNeeds(target);
 
-  // Temporary directory beside the output.
+  // A temporary directory beside the output.
   llvm::SmallString<256> tempDir;
   std::string outputDir = llvm::sys::path::parent_path(options.outputPath).str();
   if (outputDir.empty())
@@ -167,94 +206,33 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     return false;
   };
 
-  // 1. Buffers of every value and the weights.
+  // 1 + 2. Walk the function: buffers of every value, weights, and the kernel calls.
   llvm::DenseMap<Value, BufferRef> buffers;
   for (auto [arg, offset] : llvm::zip(block.getArguments(), argOffsets.asArrayRef()))
     buffers[arg] = {false, offset};
-  std::vector<GgufTensor> weights;
-  std::set<std::string> weightNames;
-  uint64_t fingerprint = 1469598103934665603ull;
-  auto weightFor = [&](ConstantOp constant) -> int64_t {
-    auto it = buffers.find(constant.getResult());
-    if (it != buffers.end())
-      return it->second.location;
-    std::string base = "const";
-    if (auto resource = llvm::dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
-      base = resource.getRawHandle().getKey().str();
-    if (auto name = constant->getAttrOfType<StringAttr>("kiln.name"))
-      base = name.str();
-    if (base.size() > 56)
-      base = base.substr(0, 40) + "_" + std::to_string(std::hash<std::string>()(base) % 100000);
-    std::string name = base;
-    for (int i = 1; weightNames.count(name); ++i)
-      name = base + "." + std::to_string(i);
-    weightNames.insert(name);
-    GgufTensor tensor;
-    tensor.name = name;
-    auto type = tensorType(constant.getResult());
-    tensor.type = elementInfo(type.getElementType()).ggmlType;
-    tensor.dims.assign(type.getShape().begin(), type.getShape().end());
-    // Quantized weights are GGML-typed tensors of [rows, row length] values.
-    if (auto ggmlType = constant->getAttrOfType<IntegerAttr>("kiln.ggml_type")) {
-      tensor.type = uint32_t(ggmlType.getInt());
-      auto dims = constant->getAttrOfType<DenseI64ArrayAttr>("kiln.ggml_dims");
-      tensor.dims.assign(dims.asArrayRef().begin(), dims.asArrayRef().end());
-    }
-    tensor.data = constantBytes(constant.getValue());
-    fingerprint = fnv1a(fingerprint, name.data(), name.size());
-    fingerprint = fnv1a(fingerprint, tensor.data.data(), tensor.data.size());
-    weights.push_back(std::move(tensor));
-    int64_t index = int64_t(weights.size()) - 1;
-    buffers[constant.getResult()] = {true, index};
-    return index;
-  };
-
-  // 2 + 3. Kernels and glue.
-  std::ostringstream steps, glue;
-  std::vector<std::string> objects, stepNames;
+  Weights weights;
+  ProgramTables tables;
   std::vector<KernelOp> kernels;
   for (Operation &op : block)
     if (auto kernel = dyn_cast<KernelOp>(op))
       kernels.push_back(kernel);
-  int kernelIndex = 0;
-  std::set<std::string> glueDeclarations;  // compiled symbols not yet declared in glue
-  auto describe = [&](std::ostringstream &os, const std::string &var, Value value,
-                      const BufferRef &ref) {
-    auto type = tensorType(value);
-    ElementInfo info = elementInfo(type.getElementType());
-    ArrayRef<int64_t> shape = type.getShape();
-    os << "  static halide_dimension_t " << var << "_dim[" << std::max<size_t>(shape.size(), 1)
-       << "] = {";
-    int64_t stride = 1;
-    for (int d = 0; d < int(shape.size()); ++d) {
-      int64_t extent = shape[shape.size() - 1 - d];
-      os << (d ? ", " : "") << "{0, " << extent << ", " << stride << ", 0}";
-      stride *= extent;
-    }
-    if (shape.empty())
-      os << "{0, 1, 1, 0}";
-    os << "};\n";
-    std::string host = ref.isWeight
-                           ? "(uint8_t *)e->weights[" + std::to_string(ref.location) + "]"
-                           : "e->arena + " + std::to_string(ref.location);
-    os << "  halide_buffer_t " << var << " = {0, 0, " << host << ", 0, {" << info.halideCode
-       << ", " << info.halideBits << ", 1}, " << shape.size() << ", " << var << "_dim, 0};\n";
-  };
+
   ObjectCache cache = ObjectCache::fromEnvironment();
   std::string runtimeKey =
-      "halide-runtime-" + contentHash(compilerIdentity() + options.target.halideTarget) + ".o";
+      "halide-runtime-" + contentHash(compilerIdentity() + target.halideTarget) + ".o";
   std::string runtimeObject;
   if (auto cached = cache.lookup(runtimeKey)) {
     runtimeObject = *cached;
   } else {
     runtimeObject = (tempDir + "/halide_runtime.o").str();
-    if (!compileHalideRuntime(options.target, runtimeObject, error))
+    if (!compileHalideRuntime(target, runtimeObject, error))
       return failWith(error);
     cache.store(runtimeKey, runtimeObject);
   }
-  objects.push_back(runtimeObject);
+  std::vector<std::string> objects{runtimeObject};
   std::set<std::string> compiledSymbols;
-  int compiledCount = 0, reusedCount = 0;
+  PlanFile emittedPlans;
+  int compiledCount = 0, reusedCount = 0, kernelIndex = 0, plannedFromFile = 0;
   for (Operation &op : block) {
     if (auto reshape = dyn_cast<ReshapeOp>(op)) {
       auto offsets = reshape->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
@@ -264,19 +242,22 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     auto kernel = dyn_cast<KernelOp>(op);
     if (!kernel)
       continue;
+    auto offsets = kernel->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
     // A kernel whose results are all empty has nothing to compute.
     if (llvm::all_of(kernel.getResultTypes(), [](Type type) {
           return llvm::cast<RankedTensorType>(type).getNumElements() == 0;
         })) {
-      auto offsets = kernel->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       for (auto [result, offset] : llvm::zip(kernel.getResults(), offsets.asArrayRef()))
         buffers[result] = {false, offset};
       continue;
     }
     // Kernels are named by content: identical kernels share one object, here and across
     // builds (through the cache).
-    std::string key = kernelKey(kernel, options.target);
-    std::string symbol = "kiln_" + key.substr(0, 24);
+    std::string region = kernelText(kernel);
+    std::string key = planKey(region, target);
+    const KernelPlan *given = options.plans ? options.plans->find(key) : nullptr;
+    plannedFromFile += given != nullptr;
+    std::string symbol = "kiln_" + objectKey(region, target, given).substr(0, 24);
     std::string object = (tempDir + "/" + symbol + ".o").str();
     ++kernelIndex;
     if (options.verbose)
@@ -285,59 +266,59 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     else if (kernelIndex == 1 || kernelIndex % 25 == 0 || kernelIndex == int(kernels.size()))
       llvm::errs() << "[kiln] compiling kernels: " << kernelIndex << "/" << kernels.size()
                    << "\n";
+    KernelPlan used;
+    bool havePlan = false;
     if (!compiledSymbols.count(symbol)) {
       compiledSymbols.insert(symbol);
       if (auto cached = cache.lookup(symbol + ".o")) {
         object = *cached;
         ++reusedCount;
       } else {
-        if (!compileKernel(kernel, symbol, options.target, object, error))
+        if (!compileKernel(kernel, symbol, target, given, object, &used, error))
           return failWith(error);
+        havePlan = true;
         cache.store(symbol + ".o", object);
         ++compiledCount;
       }
       objects.push_back(object);
-      glueDeclarations.insert(symbol);
     }
-    auto offsets = kernel->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
-    std::ostringstream body;
-    std::string call = symbol + "(";
-    int argCount = 0;
+    if (!options.emitPlansPath.empty() && !emittedPlans.find(key)) {
+      if (given) {
+        used = *given;
+      } else if (!havePlan && !planKernel(kernel, target, used, error)) {
+        return failWith(error);
+      }
+      used.key = key;
+      used.kernel = kernel.getSymName().str();
+      emittedPlans.add(used);
+    }
+
+    KernelCall call;
+    call.name = kernel.getSymName().str();
+    call.symbol = symbol;
     for (Value input : kernel.getInputs()) {
       BufferRef ref;
       if (auto constant = input.getDefiningOp<ConstantOp>()) {
-        ref = {true, weightFor(constant)};
+        ref = {true, weights.indexOf(constant)};
       } else {
         auto it = buffers.find(input);
         if (it == buffers.end())
-          return failWith("kernel " + kernel.getSymName().str() +
-                          ": an input has no buffer (internal error)");
+          return failWith("kernel " + call.name + ": an input has no buffer (internal error)");
         ref = it->second;
       }
-      std::string var = "b" + std::to_string(argCount);
-      describe(body, var, input, ref);
-      call += (argCount++ ? ", &" : "&") + var;
+      call.inputs.push_back({tensorType(input), ref});
     }
     for (auto [result, offset] : llvm::zip(kernel.getResults(), offsets.asArrayRef())) {
       buffers[result] = {false, offset};
-      std::string var = "b" + std::to_string(argCount);
-      describe(body, var, result, buffers[result]);
-      call += (argCount++ ? ", &" : "&") + var;
+      call.results.push_back({tensorType(result), buffers[result]});
     }
-    call += ")";
-    if (glueDeclarations.count(symbol)) {
-      glueDeclarations.erase(symbol);
-      glue << "int " << symbol << "(";
-      for (int i = 0; i < argCount; ++i)
-        glue << (i ? ", " : "") << "struct halide_buffer_t *";
-      glue << ");\n";
-    }
-    steps << "static int step_" << stepNames.size() << "(const kiln_exec_t *e) {\n"
-          << body.str() << "  return " << call << ";\n}\n\n";
-    stepNames.push_back(kernel.getSymName().str());
+    tables.calls.push_back(std::move(call));
   }
+  if (options.plans && plannedFromFile == 0 && options.plans->size() > 0)
+    llvm::errs() << "[kiln] warning: none of the " << options.plans->size()
+                 << " plans given matches a kernel of this model and target\n";
 
-  // I/O tables.
+  // Inputs and outputs.
   auto names = [&](const char *attr) {
     std::vector<std::string> out;
     if (auto array = func->getAttrOfType<ArrayAttr>(attr))
@@ -347,67 +328,28 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   };
   std::vector<std::string> inputNames = names("kiln.input_names");
   std::vector<std::string> outputNames = names("kiln.output_names");
-  auto ioDesc = [&](std::ostringstream &os, const std::string &name, Value value) -> bool {
+  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
+    tables.inputs.push_back({i < inputNames.size() ? inputNames[i] : "input" + std::to_string(i),
+                             tensorType(arg), buffers[arg].location});
+  for (auto [i, value] : llvm::enumerate(block.getTerminator()->getOperands())) {
+    std::string name = i < outputNames.size() ? outputNames[i] : "output" + std::to_string(i);
     auto it = buffers.find(value);
     if (it == buffers.end() || it->second.isWeight)
-      return false;
-    auto type = tensorType(value);
-    ElementInfo info = elementInfo(type.getElementType());
-    os << "  {" << cString(name) << ", " << info.kilnDtype << ", " << type.getRank() << ", {";
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      os << (i ? ", " : "") << type.getShape()[i];
-    if (type.getRank() == 0)
-      os << "0";
-    int64_t bytes = type.getNumElements() * elementByteSize(type.getElementType());
-    os << "}, " << bytes << "u, " << it->second.location << "u},\n";
-    return true;
-  };
-  std::ostringstream io;
-  io << "static const kiln_io_desc_t inputs[] = {\n";
-  for (auto [i, arg] : llvm::enumerate(block.getArguments()))
-    ioDesc(io, i < inputNames.size() ? inputNames[i] : "input" + std::to_string(i), arg);
-  if (block.getNumArguments() == 0)
-    io << "  {0}\n";
-  io << "};\nstatic const kiln_io_desc_t outputs[] = {\n";
-  auto returned = block.getTerminator()->getOperands();
-  for (auto [i, value] : llvm::enumerate(returned))
-    if (!ioDesc(io, i < outputNames.size() ? outputNames[i] : "output" + std::to_string(i),
-                value))
-      return failWith("output '" + (i < outputNames.size() ? outputNames[i] : "") +
+      return failWith("output '" + name +
                       "' is a constant; constant outputs are not supported yet");
-  io << "};\nstatic const kiln_weight_desc_t weights[] = {\n";
-  for (const GgufTensor &t : weights) {
-    io << "  {" << cString(t.name) << ", " << t.type << ", " << t.dims.size() << ", {";
-    for (size_t i = 0; i < t.dims.size(); ++i)
-      io << (i ? ", " : "") << t.dims[i];
-    if (t.dims.empty())
-      io << "0";
-    io << "}, " << t.data.size() << "u},\n";
+    tables.outputs.push_back({name, tensorType(value), it->second.location});
   }
-  if (weights.empty())
-    io << "  {0}\n";
-  io << "};\nstatic const kiln_step_desc_t steps[] = {\n";
-  for (size_t i = 0; i < stepNames.size(); ++i)
-    io << "  {" << cString(stepNames[i]) << ", step_" << i << "},\n";
-  if (stepNames.empty())
-    io << "  {0}\n";
-  io << "};\n";
+  tables.modelName = options.modelName;
+  tables.sourceName = options.sourceName;
+  tables.fingerprint = weights.fingerprint();
+  tables.arenaSize = arenaSize.getInt();
+  tables.weights = &weights.tensors();
 
-  char fingerprintText[32];
-  snprintf(fingerprintText, sizeof fingerprintText, "%016llx",
-           static_cast<unsigned long long>(fingerprint));
+  // 3. Glue.
   std::string gluePath = (tempDir + "/glue.c").str();
   {
     std::ofstream out(gluePath);
-    out << "/* glue.c - generated by kiln compile from " << options.sourceName
-        << "; do not edit. */\n"
-        << "#include <stdint.h>\n#include \"HalideRuntime.h\"\n#include \"kiln/program.h\"\n\n"
-        << glue.str() << "\n"
-        << steps.str() << io.str() << "\n"
-        << "const kiln_program_t kiln_program = {\n  " << cString(options.modelName) << ", "
-        << cString(fingerprintText) << ", " << arenaSize.getInt() << "u,\n  "
-        << block.getNumArguments() << ", inputs, " << returned.size() << ", outputs, "
-        << weights.size() << ", weights, " << stepNames.size() << ", steps};\n";
+    out << emitGlue(tables, needs);
     if (!out.good())
       return failWith("cannot write " + gluePath);
   }
@@ -417,63 +359,28 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::map<std::string, std::string> metadata = {
       {"general.architecture", "kiln"},
       {"general.name", options.modelName},
-      {"kiln.fingerprint", fingerprintText},
+      {"kiln.fingerprint", tables.fingerprint},
       {"kiln.source", options.sourceName},
       {"kiln.format_version", "1"},
   };
-  if (!writeGguf(weightsTemp, metadata, weights, 64, error))
+  if (!writeGguf(weightsTemp, metadata, weights.tensors(), 64, error))
     return failWith(error);
-  std::string executableTemp = (tempDir + "/artifact").str();
-  std::string runtimeDir = KILN_RUNTIME_DIR;
-  std::vector<std::string> command = {options.target.cc, "-O2", "-std=c11",
-                                      "-I" + runtimeDir + "/include",
-                                      "-I" KILN_HALIDE_INCLUDE_DIR};
-  command.insert(command.end(), options.target.ccFlags.begin(), options.target.ccFlags.end());
-  command.push_back(gluePath);
-  // The runtime's sources compile once per toolchain (cached), then link into every artifact.
-  std::string runtimeHeaders;
-  for (const char *header : {"include/kiln/program.h", "include/kiln/runtime.h",
-                             "include/kiln/npy.h", "src/gguf.h", "src/thread_pool.h",
-                             "src/error.h"}) {
-    auto buffer = llvm::MemoryBuffer::getFile(runtimeDir + "/" + header);
-    runtimeHeaders += buffer ? (*buffer)->getBuffer().str() : std::string(header);
+  std::string outputTemp = (tempDir + "/artifact").str();
+  if (!linkArtifact(options.outputKind, target, needs, tempDir.str().str(), gluePath, objects,
+                    outputTemp, options.modelName, options.verbose, error))
+    return failWith(error);
+  if (!options.emitPlansPath.empty()) {
+    std::string plansTemp = (tempDir + "/plans.json").str();
+    if (!emittedPlans.write(plansTemp, error))
+      return failWith(error);
+    if (llvm::sys::fs::rename(plansTemp, options.emitPlansPath))
+      return failWith("cannot write the plans to " + options.emitPlansPath);
   }
-  for (const char *source :
-       {"gguf.c", "npy.c", "thread_pool.c", "scratch.c", "runtime.c", "main.c"}) {
-    std::string sourcePath = runtimeDir + "/src/" + source;
-    auto buffer = llvm::MemoryBuffer::getFile(sourcePath);
-    if (!buffer)
-      return failWith("cannot read the runtime source " + sourcePath);
-    std::string flags;
-    for (const auto &f : options.target.ccFlags)
-      flags += f + " ";
-    std::string key = "runtime-" + std::string(source) + "-" +
-                      contentHash(options.target.cc + flags + runtimeHeaders +
-                                  (*buffer)->getBuffer().str()) + ".o";
-    if (auto cached = cache.lookup(key)) {
-      command.push_back(*cached);
-      continue;
-    }
-    std::string object = (tempDir + "/runtime_" + source + ".o").str();
-    std::vector<std::string> compile = {options.target.cc, "-O2", "-std=c11", "-c",
-                                        "-I" + runtimeDir + "/include",
-                                        "-I" KILN_HALIDE_INCLUDE_DIR};
-    compile.insert(compile.end(), options.target.ccFlags.begin(), options.target.ccFlags.end());
-    compile.insert(compile.end(), {sourcePath, "-o", object});
-    if (!runCommand(compile, options.verbose, error))
-      return failWith("compiling the runtime: " + error);
-    cache.store(key, object);
-    command.push_back(object);
-  }
-  command.insert(command.end(), objects.begin(), objects.end());
-  for (const char *lib : {"-o", "", "-lpthread", "-ldl", "-lm"})
-    command.push_back(lib);
-  command[command.size() - 4] = executableTemp;
-  if (!runCommand(command, options.verbose, error))
-    return failWith("linking " + options.outputPath + ": " + error);
   std::string weightsPath = options.outputPath + ".gguf";
+  if (needs.packaging == ArtifactPackaging::MacBuildKit)
+    llvm::sys::fs::remove_directories(options.outputPath);
   if (llvm::sys::fs::rename(weightsTemp, weightsPath) ||
-      llvm::sys::fs::rename(executableTemp, options.outputPath)) {
+      llvm::sys::fs::rename(outputTemp, options.outputPath)) {
     llvm::sys::fs::remove(weightsPath);
     return failWith("cannot move the artifact into " + options.outputPath);
   }
@@ -485,15 +392,17 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
              100.0 * double(arenaSize.getInt() - bound.getInt()) / double(bound.getInt()));
     arenaBoundText = text;
   }
-  uint64_t weightBytes = 0;
-  for (const GgufTensor &t : weights)
-    weightBytes += t.data.size();
-  llvm::errs() << "[kiln] wrote " << options.outputPath << " (" << kernels.size()
-               << " kernels: " << compiledCount << " compiled, " << reusedCount
-               << " from cache, " << (kernels.size() - compiledCount - reusedCount)
-               << " shared; arena " << arenaSize.getInt() << " bytes" << arenaBoundText
-               << ") and " << weightsPath
-               << " (" << weights.size() << " tensors, " << weightBytes << " bytes)\n";
+  if (options.plans)
+    llvm::errs() << "[kiln] " << plannedFromFile << " of " << tables.calls.size()
+                 << " kernel calls took a plan from the plan file\n";
+  llvm::errs() << "[kiln] wrote " << options.outputPath
+               << (needs.packaging == ArtifactPackaging::MacBuildKit ? " (a build kit: see its README)" : "")
+               << " (" << kernels.size() << " kernels: " << compiledCount << " compiled, "
+               << reusedCount << " from cache, "
+               << (kernels.size() - compiledCount - reusedCount) << " shared; arena "
+               << arenaSize.getInt() << " bytes" << arenaBoundText << ") and " << weightsPath
+               << " (" << weights.tensors().size() << " tensors, " << weights.totalBytes()
+               << " bytes)\n";
   cleanup();
   return true;
 }

@@ -1,8 +1,9 @@
-//===- Artifact.h - from a planned module to an executable and its weights --===//
+//===- Artifact.h - from a planned module to an artifact and its weights --===//
 //
-// The back half of `kiln compile`: compiles each kiln.kernel with Halide, emits the C glue
-// (buffer descriptors, call sequence, I/O and weight tables), writes the GGUF weights and
-// links everything with the C runtime using the target's C compiler.
+// The back half of `kiln compile`, in four parts: collect the weights (Weights in
+// ArtifactParts.h), compile each kiln.kernel with its target's backend and plan, emit the
+// C glue (Glue.cpp: buffer descriptors, call sequence, I/O, weight and device tables), and
+// link (Link.cpp) glue, runtime and kernels into the requested output kind.
 //
 //===----------------------------------------------------------------------===//
 #ifndef KILN_COMPILER_CODEGEN_ARTIFACT_H
@@ -14,11 +15,19 @@
 
 namespace kiln {
 
+/// What the linker produces. Libraries come next (static and shared, with a C header).
+enum class OutputKind { Executable };
+
 struct ArtifactOptions {
-  std::string outputPath;   // executable; weights go to outputPath + ".gguf"
+  std::string outputPath;   // executable (or Mac build kit directory); weights: + ".gguf"
   std::string modelName;    // C identifier used as symbol prefix
   std::string sourceName;   // model file name, recorded in the weights metadata
   TargetInfo target;
+  OutputKind outputKind = OutputKind::Executable;
+  /// Plans to apply where a kernel's key has one (`--plans`); the heuristic elsewhere.
+  const PlanFile *plans = nullptr;
+  /// Where to write every kernel's plan (`--emit-plans`); empty: nowhere.
+  std::string emitPlansPath;
   bool verbose = false;
   bool keepTemps = false;
 };

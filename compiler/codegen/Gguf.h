@@ -8,6 +8,8 @@
 #ifndef KILN_COMPILER_CODEGEN_GGUF_H
 #define KILN_COMPILER_CODEGEN_GGUF_H
 
+#include "kiln/types.h"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -15,9 +17,12 @@
 
 namespace kiln {
 
+/// GGML type ids, numbered in runtime/include/kiln/types.h (shared with the runtime).
 enum GgmlType : uint32_t {
-  GGML_F32 = 0, GGML_F16 = 1, GGML_Q4_0 = 2, GGML_Q4_1 = 3, GGML_Q5_0 = 6, GGML_Q5_1 = 7,
-  GGML_Q8_0 = 8, GGML_I8 = 24, GGML_I16 = 25, GGML_I32 = 26, GGML_I64 = 27, GGML_F64 = 28,
+  GGML_F32 = KILN_GGML_F32, GGML_F16 = KILN_GGML_F16, GGML_Q4_0 = KILN_GGML_Q4_0,
+  GGML_Q4_1 = KILN_GGML_Q4_1, GGML_Q5_0 = KILN_GGML_Q5_0, GGML_Q5_1 = KILN_GGML_Q5_1,
+  GGML_Q8_0 = KILN_GGML_Q8_0, GGML_I8 = KILN_GGML_I8, GGML_I16 = KILN_GGML_I16,
+  GGML_I32 = KILN_GGML_I32, GGML_I64 = KILN_GGML_I64, GGML_F64 = KILN_GGML_F64,
 };
 
 struct GgufTensor {

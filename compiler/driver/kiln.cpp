@@ -16,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cstring>
@@ -35,7 +36,8 @@ usage:
 
 compile options:
   --target NAME            host (default), x86-64-avx2, x86-64-avx512, x86-64-avx512-vnni,
-                           aarch64, aarch64-dotprod
+                           aarch64, aarch64-dotprod, cuda, cuda-sm80, opencl, metal, ...
+                           ('kiln targets' lists them all)
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
   --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major
                            (one value fills the whole input; repeatable)
@@ -54,6 +56,9 @@ compile options:
                            Winograd's algorithm (up to 4x fewer multiply-adds; outputs
                            differ from the direct sum by up to about 1e-5 of their size)
   --report                 print which layers were quantized and the weight sizes
+  --emit-plans FILE        write every kernel's schedule plan to FILE (JSON, keyed by the
+                           kernel's content hash)
+  --plans FILE             schedule the kernels FILE has a plan for with that plan
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
   -v, --verbose            print each kernel and tool invocation
@@ -85,7 +90,7 @@ bool parseShape(const std::string &text, std::string &name, std::vector<int64_t>
 }
 
 int compileCommand(int argc, char **argv) {
-  std::string modelPath, outputPath, targetName = "host", emitMlir;
+  std::string modelPath, outputPath, targetName = "host", emitMlir, emitPlans, plansPath;
   kiln::OnnxImportOptions importOptions;
   bool verbose = false, keepTemps = false, ggmlLayout = false;
   kiln::PipelineOptions pipelineOptions;
@@ -159,6 +164,14 @@ int compileCommand(int argc, char **argv) {
       pipelineOptions.winograd = false;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
+    } else if (arg == "--emit-plans") {
+      const char *v = value("--emit-plans");
+      if (!v) return kExitModelError;
+      emitPlans = v;
+    } else if (arg == "--plans") {
+      const char *v = value("--plans");
+      if (!v) return kExitModelError;
+      plansPath = v;
     } else if (arg == "--emit-mlir") {
       const char *v = value("--emit-mlir");
       if (!v) return kExitModelError;
@@ -186,7 +199,17 @@ int compileCommand(int argc, char **argv) {
       names += " " + n;
     return usageError("unknown target '" + targetName + "' (known:" + names + ")");
   }
-  pipelineOptions.integerDotWeights = !target->integerDotTarget.empty() && !ggmlLayout;
+  kiln::LayoutOptions layout = target->backend->layoutOptions(*target);
+  pipelineOptions.integerDotWeights = layout.interleaveQuantized && !ggmlLayout;
+  pipelineOptions.winograd = pipelineOptions.winograd && layout.winograd;
+  pipelineOptions.flattenPointwise = layout.flattenPointwise;
+  std::optional<kiln::PlanFile> plans;
+  if (!plansPath.empty()) {
+    std::string error;
+    plans = kiln::PlanFile::read(plansPath, error);
+    if (!plans)
+      return usageError(error);
+  }
 
   mlir::MLIRContext context;
   context.disableMultithreading();  // the machine has few cores; Halide uses them later
@@ -239,6 +262,12 @@ int compileCommand(int argc, char **argv) {
   artifact.sourceName = llvm::sys::path::filename(modelPath).str();
   artifact.target = *target;
   artifact.verbose = verbose;
+  artifact.plans = plans ? &*plans : nullptr;
+  if (!emitPlans.empty()) {
+    llvm::SmallString<256> absolutePlans(emitPlans);
+    llvm::sys::fs::make_absolute(absolutePlans);
+    artifact.emitPlansPath = absolutePlans.str().str();
+  }
   artifact.keepTemps = keepTemps;
   std::string error;
   if (!kiln::buildArtifact(*module, artifact, error)) {
@@ -259,8 +288,10 @@ int main(int argc, char **argv) {
   if (command == "compile")
     return compileCommand(argc - 2, argv + 2);
   if (command == "targets") {
-    for (const auto &name : kiln::targetNames())
-      llvm::outs() << name << "\n";
+    for (const auto &target : kiln::allTargets())
+      llvm::outs() << llvm::left_justify(target.name, 20) << " "
+                   << llvm::left_justify(target.backend->family(), 7) << target.description
+                   << "\n";
     return 0;
   }
   if (command == "ops") {

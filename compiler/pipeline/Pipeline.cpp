@@ -35,7 +35,8 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPackMatmulWeightsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
-  pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
+  if (options.flattenPointwise)
+    pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());
 }
 

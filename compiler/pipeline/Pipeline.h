@@ -30,6 +30,8 @@ struct PipelineOptions {
   bool integerDotWeights = false;
   /// Run 3x3 stride-1 convolutions with float weights as Winograd F(m x m, 3 x 3).
   bool winograd = true;
+  /// 1x1 convolution kernels run on flattened (N, C, 1, H*W) images.
+  bool flattenPointwise = true;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

@@ -22,15 +22,6 @@ extern "C" {
 /// GGUF's spec allows 4 dimensions; kiln accepts as many as a kiln tensor can have.
 #define KILN_GGUF_MAX_DIMS KILN_MAX_RANK
 
-/// GGML tensor types the runtime knows the size of.
-enum {
-  KILN_GGML_F32 = 0, KILN_GGML_F16 = 1, KILN_GGML_Q4_0 = 2, KILN_GGML_Q4_1 = 3,
-  KILN_GGML_Q5_0 = 6, KILN_GGML_Q5_1 = 7, KILN_GGML_Q8_0 = 8, KILN_GGML_I8 = 24,
-  KILN_GGML_I16 = 25, KILN_GGML_I32 = 26, KILN_GGML_I64 = 27, KILN_GGML_F64 = 28,
-  /* kiln-specific: GGML block formats' bytes interleaved 16 rows at a time (docs/formats.md). */
-  KILN_Q4_0_X16 = 1024 + 2, KILN_Q4_1_X16 = 1024 + 3, KILN_Q5_0_X16 = 1024 + 6,
-  KILN_Q5_1_X16 = 1024 + 7, KILN_Q8_0_X16 = 1024 + 8,
-};
 
 /// One tensor info, with its data located and its byte size computed.
 typedef struct kiln_gguf_tensor_t {

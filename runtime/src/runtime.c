@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "device.h"
 #include "error.h"
 #include "gguf.h"
 #include "thread_pool.h"
@@ -30,6 +31,7 @@ struct kiln_model_t {
   const uint8_t **weights;  // weights[i]: program->weights[i] inside the mapped file
   uint8_t *arena;
   kiln_exec_t exec;
+  void *device;  // device.c's state for GPU programs
 };
 
 static _Thread_local char last_error[1024];
@@ -104,6 +106,30 @@ static kiln_status_t check_io(const kiln_program_t *program, const kiln_io_desc_
 }
 
 static kiln_status_t check_program(const kiln_program_t *program) {
+  if (program->abi_version != KILN_PROGRAM_ABI_VERSION) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT,
+                          "program '%s' was generated for runtime ABI %d, this runtime is ABI %d "
+                          "(compile the model again with this kiln)",
+                          program->model_name ? program->model_name : "(null)",
+                          (int)program->abi_version, KILN_PROGRAM_ABI_VERSION);
+  }
+  const kiln_device_desc_t *device = program->device;
+  if (device != NULL &&
+      (device->ops == NULL || device->device_interface == NULL || device->num_slices < 0 ||
+       (device->num_slices > 0 && device->slices == NULL) ||
+       (program->num_inputs > 0 && device->input_slices == NULL) ||
+       (program->num_outputs > 0 && device->output_slices == NULL))) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': malformed device tables",
+                          program->model_name ? program->model_name : "(null)");
+  }
+  for (int32_t i = 0; device != NULL && i < program->num_inputs + program->num_outputs; i++) {
+    int32_t slice = i < program->num_inputs ? device->input_slices[i]
+                                            : device->output_slices[i - program->num_inputs];
+    if (slice < 0 || slice >= device->num_slices) {
+      return kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': an input or output has no "
+                            "device slice", program->model_name ? program->model_name : "(null)");
+    }
+  }
   if (program->num_inputs < 0 || program->num_outputs < 0 || program->num_weights < 0 ||
       program->num_steps < 0 || (program->num_inputs > 0 && program->inputs == NULL) ||
       (program->num_outputs > 0 && program->outputs == NULL) ||
@@ -134,6 +160,8 @@ static kiln_status_t check_program(const kiln_program_t *program) {
   }
   return status;
 }
+
+static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms);
 
 kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights_path,
                               kiln_model_t **out_model) {
@@ -185,12 +213,24 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
   model->exec.arena = model->arena;
   model->exec.weights = model->weights;
   model->exec.user_context = NULL;
+  if (program->device != NULL) {
+    status = program->device->ops->open(program, model->arena, model->weights, &model->exec,
+                                        &model->device);
+    // One run on the zeroed arena makes the driver compile every kernel's device code
+    // now, so the first real run is not the slow one.
+    if (status == KILN_OK) status = run_steps(model, NULL);
+    if (status != KILN_OK) {
+      kiln_model_close(model);
+      return status;
+    }
+  }
   *out_model = model;
   return KILN_OK;
 }
 
 void kiln_model_close(kiln_model_t *model) {
   if (model == NULL) return;
+  if (model->device != NULL) model->program->device->ops->close(model->device);
   free(model->arena);
   free(model->weights);
   kiln_gguf_close(&model->weights_file);
@@ -255,6 +295,10 @@ static double now_ms(void) {
 static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
   if (model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_run: model is NULL");
   const kiln_program_t *program = model->program;
+  if (model->device != NULL) {
+    kiln_status_t status = program->device->ops->upload_inputs(model->device);
+    if (status != KILN_OK) return status;
+  }
   for (int32_t i = 0; i < program->num_steps; i++) {
     double start = out_step_ms != NULL ? now_ms() : 0.0;
     int code = program->steps[i].run(&model->exec);
@@ -265,6 +309,7 @@ static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
                             code);
     }
   }
+  if (model->device != NULL) return program->device->ops->download_outputs(model->device);
   return KILN_OK;
 }
 

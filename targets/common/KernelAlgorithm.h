@@ -56,6 +56,24 @@ struct WinogradConv {
   int channelsPadded = 0;    // the weight's output channels: F rounded up to whole strips
 };
 
+/// The stage class's name in plans and messages ("conv", "matmul", ...).
+inline const char *stageClassName(StageClass kind) {
+  switch (kind) {
+  case StageClass::Elementwise: return "elementwise";
+  case StageClass::Conv: return "conv";
+  case StageClass::Depthwise: return "depthwise";
+  case StageClass::Matmul: return "matmul";
+  case StageClass::Pool: return "pool";
+  case StageClass::Reduction: return "reduction";
+  case StageClass::Softmax: return "softmax";
+  case StageClass::Data: return "data";
+  case StageClass::Weights: return "weights";
+  case StageClass::QuantizedMatmul: return "quantized_matmul";
+  case StageClass::Winograd: return "winograd";
+  }
+  return "unknown";
+}
+
 /// A Func with the static shape (ONNX order) of the tensor it computes.
 struct TensorFunc {
   Halide::Func func;
@@ -106,19 +124,6 @@ enum class IntegerDotForm {
 /// Builds the algorithm; throws std::runtime_error naming the op it cannot express.
 KernelAlgorithm buildKernelAlgorithm(KernelOp kernel,
                                      IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights);
-
-/// Register-blocking parameters of the CPU templates (float32 lanes, tile sizes).
-struct CpuScheduleParams {
-  int vectorLanes = 8;
-  int gemmRows = 8;        // output rows per register tile (GEMM)
-  int gemmVectors = 2;     // vectors of output columns per register tile (GEMM)
-  int convChannels = 8;    // output channels per register tile (direct convolution)
-  int convVectors = 1;     // vectors of output pixels per register tile
-  bool parallel = true;
-};
-
-/// Schedules shared by the CPU targets, parameterized by vector lanes of float32.
-void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params);
 
 } // namespace kiln
 

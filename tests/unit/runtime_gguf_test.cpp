@@ -336,8 +336,8 @@ struct TestProgram {
   kiln_io_desc_t output = {"y", KILN_DTYPE_F32, 2, {2, 3}, 24, 64};
   kiln_weight_desc_t weight = {"w", KILN_GGML_F32, 2, {2, 3}, 24};
   kiln_step_desc_t steps[2] = {{"k0_add", AddWeight}, {"k1_fail", FailWith42}};
-  kiln_program_t program = {"test_model", kFingerprint, 100, 1, &input, 1, &output, 1, &weight,
-                            1,            steps};
+  kiln_program_t program = {KILN_PROGRAM_ABI_VERSION, "test_model", kFingerprint, 100, 1, &input,
+                            1, &output, 1, &weight, 1, steps, nullptr};
 };
 
 class ModelOpen : public ::testing::Test {

@@ -11,27 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kiln/types.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define KILN_MAX_RANK 8
 
-/** Element types. The numbering is kiln's own and is stable (it appears in generated code). */
-typedef enum kiln_dtype_e {
-  KILN_DTYPE_F32 = 0,
-  KILN_DTYPE_F16 = 1,
-  KILN_DTYPE_F64 = 2,
-  KILN_DTYPE_I8 = 3,
-  KILN_DTYPE_I16 = 4,
-  KILN_DTYPE_I32 = 5,
-  KILN_DTYPE_I64 = 6,
-  KILN_DTYPE_U8 = 7,
-  KILN_DTYPE_U16 = 8,
-  KILN_DTYPE_U32 = 9,
-  KILN_DTYPE_U64 = 10,
-  KILN_DTYPE_BOOL = 11,
-} kiln_dtype_t;
+/** Bumped whenever a table below changes shape; the runtime refuses other versions, so
+ *  glue from one kiln never runs against another kiln's runtime by accident. */
+#define KILN_PROGRAM_ABI_VERSION 2
+
+struct halide_device_interface_t;
+
 
 /** A model input or output: a dense row-major tensor that lives in the arena. */
 typedef struct kiln_io_desc_t {
@@ -57,6 +50,11 @@ typedef struct kiln_exec_t {
   uint8_t *arena;                 /* one block of program->arena_size bytes, 64-byte aligned */
   const uint8_t *const *weights;  /* weights[i] points at weight i inside the mapped file */
   void *user_context;             /* passed to the Halide kernels */
+  /* Device programs only (NULL otherwise): Halide device handles of the arena slices
+   * (program->device->slices) and of the weights, uploaded once at open. */
+  const uint64_t *device_slices;
+  const uint64_t *device_weights;
+  const struct halide_device_interface_t *device_interface;
 } kiln_exec_t;
 
 /** One kernel call. Returns 0 on success, the kernel's error code otherwise. */
@@ -67,7 +65,31 @@ typedef struct kiln_step_desc_t {
   kiln_step_fn run;
 } kiln_step_desc_t;
 
+/** A range of the arena that kernels see as one device buffer. */
+typedef struct kiln_device_slice_t {
+  uint64_t arena_offset;
+  uint64_t byte_size;
+} kiln_device_slice_t;
+
+/** Entry points of the device runtime (runtime/src/device.c), linked into GPU artifacts. */
+typedef struct kiln_device_ops_t kiln_device_ops_t;
+
+/** What a GPU program needs at run time. The runtime maps one device arena the size of the
+ *  host arena, gives every slice a device view of it (halide_device_crop), uploads every
+ *  weight once at open, and moves only inputs (before a run) and outputs (after it). */
+typedef struct kiln_device_desc_t {
+  const char *api_name;        /* "CUDA", "OpenCL", "Metal" (in messages) */
+  const char *driver_library;  /* dlopen'ed at open; NULL when linked in (Metal) */
+  const struct halide_device_interface_t *(*device_interface)(void);
+  int32_t num_slices;
+  const kiln_device_slice_t *slices;
+  const int32_t *input_slices;   /* program->inputs[i] is slices[input_slices[i]] */
+  const int32_t *output_slices;  /* likewise for outputs */
+  const kiln_device_ops_t *ops;
+} kiln_device_desc_t;
+
 typedef struct kiln_program_t {
+  int32_t abi_version;  /* KILN_PROGRAM_ABI_VERSION of the kiln that generated it */
   const char *model_name;
   const char *fingerprint;  /* must equal the weights file's "kiln.fingerprint" metadata */
   uint64_t arena_size;
@@ -79,6 +101,7 @@ typedef struct kiln_program_t {
   const kiln_weight_desc_t *weights;
   int32_t num_steps;
   const kiln_step_desc_t *steps;
+  const kiln_device_desc_t *device;  /* NULL for CPU programs */
 } kiln_program_t;
 
 /** Size in bytes of one element of `dtype` (0 for an unknown value). */

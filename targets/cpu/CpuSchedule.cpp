@@ -10,9 +10,10 @@
 // blocking and packed layouts are the next step (issue: x86 performance).
 //
 //===----------------------------------------------------------------------===//
-#include "targets/common/KernelAlgorithm.h"
+#include "targets/cpu/CpuBackend.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 using namespace Halide;
 
@@ -74,6 +75,31 @@ void scheduleReductionUpdate(const KernelStage &stage, int lanes, bool parallel)
     update.parallel(t.vars[p]);
 }
 
+/// Whether scheduleContractionAtOutput can tile `stage` at `output` (the planner asks
+/// before choosing the template, so a plan never names a template that would decline).
+bool contractionTilesFit(const KernelStage &stage, const TensorFunc &output, int rowDim,
+                         int lanes, bool hasWeights) {
+  const TensorFunc &t = stage.tensor;
+  if (t.vars.size() < 2 || rowDim < 1 || rowDim >= int(t.vars.size()) ||
+      output.shape != t.shape || !stage.reduction.defined())
+    return false;
+  int extentX = extentOf(t, 0), extentY = extentOf(t, rowDim);
+  if (extentY == 1 && rowDim == 1 && hasWeights && t.vars.size() == 2 &&
+      stage.reduction.dimensions() == 1 && extentX >= 4)
+    return true;  // the batch-1 GEMV form
+  int narrow = lanes;
+  while (narrow > extentX)
+    narrow /= 2;
+  return narrow >= 4;
+}
+
+/// Whether scheduleConvAcrossChannels can tile `stage` at `output`.
+bool acrossChannelsFit(const KernelStage &stage, const TensorFunc &output, int lanes) {
+  const TensorFunc &t = stage.tensor;
+  return t.vars.size() == 4 && output.shape == t.shape && stage.reduction.defined() &&
+         extentOf(t, 2) >= lanes;
+}
+
 /// Register-blocked schedule of a contraction stage (matmul or convolution) computed per
 /// tile of the kernel's single output, which applies the elementwise epilogue while the
 /// accumulators are in registers.
@@ -91,7 +117,7 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
                                  std::vector<KernelStage *> &weights,
                                  LoopLevel *rowTiles = nullptr) {
   const TensorFunc &t = stage.tensor;
-  if (t.vars.size() < 2 || output.shape != t.shape || !stage.reduction.defined())
+  if (!contractionTilesFit(stage, output, rowDim, lanes, !weights.empty()))
     return false;
   int extentX = extentOf(t, 0), extentY = extentOf(t, rowDim);
   // Batch-1 GEMV on quantized weights: each output is a dot product along a packed row, so
@@ -254,11 +280,9 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
 bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lanes,
                                 int vectors, bool parallel) {
   const TensorFunc &t = stage.tensor;
-  if (t.vars.size() != 4 || output.shape != t.shape || !stage.reduction.defined())
+  if (!acrossChannelsFit(stage, output, lanes))
     return false;
   int width = extentOf(t, 0), channels = extentOf(t, 2);
-  if (channels < lanes)
-    return false;
   int channelTile = std::min(vectors * lanes, channels / lanes * lanes);
   // Pixels per register tile: 5 to 8, the count that wastes least on shifted-in edge tiles
   // (a flattened 14x14 map: 7; 7x7: 7).
@@ -326,19 +350,27 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
 ///    activation chunk is a broadcast operand. Then one convert and FMA per accumulator adds
 ///    the block into the float sums.
 /// Measured on the 2-core AVX-512 VM: see docs/quantization.md (bench/quant_matvec.js).
-void scheduleIntegerContraction(KernelStage &stage, TensorFunc *output, bool parallel) {
+/// The integer template's tiles: `groupTile` groups of 16 columns times `rowTile` rows.
+std::pair<int, int> integerContractionTiles(const KernelStage &stage) {
+  const IntegerDot &dot = stage.integerDot;
+  bool conv = dot.columnDim != 0;
+  int rows = extentOf(stage.tensor, conv ? 0 : 1);
+  // Batch 1 (the LLM case): 4 independent accumulator chains hide VPDPBUSD's latency. A
+  // convolution has pixels to spare: one group of 16 channels times 8 pixels.
+  int groupTile = rows == 1 ? 4 : conv ? 1 : 2;
+  while (dot.groups % groupTile)
+    groupTile /= 2;
+  return {groupTile, std::min(rows, conv ? 8 : 4)};
+}
+
+void scheduleIntegerContraction(KernelStage &stage, TensorFunc *output, bool parallel,
+                                int groupTile, int rowTile) {
   IntegerDot &dot = stage.integerDot;
   const TensorFunc &t = stage.tensor;
   // The tiled row axis: a matmul's M (dimension 1), a convolution's x (dimension 0).
   bool conv = dot.columnDim != 0;
   int rowDim = conv ? 0 : 1;
   int rows = extentOf(t, rowDim);
-  // Batch 1 (the LLM case): 4 independent accumulator chains hide VPDPBUSD's latency. A
-  // convolution has pixels to spare: one group of 16 channels times 8 pixels.
-  int groupTile = rows == 1 ? 4 : conv ? 1 : 2;
-  while (dot.groups % groupTile)
-    groupTile /= 2;
-  int rowTile = std::min(rows, conv ? 8 : 4);
 
   Func scale = dot.activationScale, quants = dot.activationQuants, sums = dot.activationSums;
   std::vector<Var> qv = quants.args(), sv = scale.args(), mv = sums.args();
@@ -471,9 +503,7 @@ void scheduleWinogradTransform(Func result, Func half, int lanes, int pointA, in
 ///    broadcast per tile (U's strip of a point stays in L1/L2 across the tiles);
 /// 4. A^T M A per tile and channel vector; the kernel output gathers it back to NCHW
 ///    with the epilogue.
-void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
-  int lanes = params.vectorLanes;
-  bool parallel = params.parallel;
+void scheduleWinograd(KernelStage &stage, int lanes, int gemmRows, bool parallel) {
   WinogradConv &plan = stage.winograd;
   int channelLanes = plan.channelsIn >= lanes ? lanes : plan.channelsIn >= 8 ? 8 : 1;
   int filterLanes = plan.channelsOut >= lanes ? lanes : plan.channelsOut >= 8 ? 8 : 1;
@@ -494,7 +524,7 @@ void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
   // (8 on AVX-512, 6 on AVX2; 12 on AVX-512 measured 5-10% slower).
   int padded = plan.channelsPadded;
   int columns = padded % (2 * filterLanes) == 0 ? 2 * filterLanes : filterLanes;
-  int rows = std::min(plan.tileCount, params.gemmRows);
+  int rows = std::min(plan.tileCount, gemmRows);
   std::vector<Var> sv = plan.products.args();  // f, t, b, a, n
   Var fo("fo"), fi("fi"), to("to"), ti("ti"), point("point");
   plan.products.compute_root()
@@ -526,34 +556,51 @@ void scheduleWinograd(KernelStage &stage, const CpuScheduleParams &params) {
   scheduleWinogradTransform(plan.tiles, plan.rowPass, filterLanes, 1, 2, 3, parallel);
 }
 
+int powerOfTwo(int64_t value) { return value > 0 && (value & (value - 1)) == 0; }
+
+/// Throws the error of a plan that does not fit its kernel.
+[[noreturn]] void planMismatch(const std::string &where, const std::string &what) {
+  throw std::runtime_error("the plan does not fit: " + where + ": " + what);
+}
+
 } // namespace
 
-void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &params) {
-  int vectorLanes = params.vectorLanes;
-  bool parallel = params.parallel;
-  bool outputScheduled = false;  // by a contraction's register-blocked template
-  std::vector<KernelStage *> weights;
-  for (KernelStage &stage : algorithm.stages)
-    if (stage.kind == StageClass::Weights)
-      weights.push_back(&stage);
-  std::vector<KernelStage *> perChannel;
-  bool depthwiseAtOutput = false;  // output tiled per channel by the depthwise template
-  LoopLevel depthwiseRowTiles;     // that template's loop over tiles of image rows
-  for (KernelStage &stage : algorithm.stages) {
-    if (stage.kind == StageClass::Weights)
-      continue;
-    if (stage.kind == StageClass::Data && stage.perOutputChannel) {
-      perChannel.push_back(&stage);
-      continue;
-    }
+KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTiles &tiles) {
+  KernelPlan plan;
+  int lanes = tiles.vectorLanes;
+  plan.vectorLanes = lanes;
+  plan.parallel = true;
+  bool hasWeights = false;
+  for (const KernelStage &stage : algorithm.stages)
+    hasWeights |= stage.kind == StageClass::Weights;
+  bool outputScheduled = false;   // by a contraction's template
+  bool weightsWithContraction = false;
+  bool depthwiseAtOutput = false;  // the output is tiled per channel by the depthwise template
+  for (const KernelStage &stage : algorithm.stages) {
+    StagePlan s;
+    s.kind = stageClassName(stage.kind);
+    s.parallel = true;
+    s.vectorLanes = lanes;
+    plan.stages.push_back(s);
+  }
+  for (size_t i = 0; i < algorithm.stages.size(); ++i) {
+    const KernelStage &stage = algorithm.stages[i];
+    StagePlan &s = plan.stages[i];
+    if (stage.kind == StageClass::Weights || (stage.kind == StageClass::Data && stage.perOutputChannel))
+      continue;  // decided below, once the contraction's template is known
     if (stage.kind == StageClass::Winograd) {
-      scheduleWinograd(stage, params);  // the stage itself stays inline
+      s.schedule = "winograd";
+      s.rows = tiles.gemmRows;
       continue;
     }
     if (stage.kind == StageClass::QuantizedMatmul) {
       bool atOutput = algorithm.outputs.size() == 1 && !outputScheduled &&
                       algorithm.outputs[0].shape == stage.tensor.shape;
-      scheduleIntegerContraction(stage, atOutput ? &algorithm.outputs[0] : nullptr, parallel);
+      auto [groupTile, rowTile] = integerContractionTiles(stage);
+      s.schedule = atOutput ? "integer_dot_at_output" : "integer_dot";
+      s.columns = 16 * groupTile;
+      s.rows = rowTile;
+      s.vectorLanes = 16;
       outputScheduled |= atOutput;
       continue;
     }
@@ -561,7 +608,8 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
     if (algorithm.outputs.size() == 1 && !outputScheduled &&
         (stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||
          stage.kind == StageClass::Depthwise)) {
-      TensorFunc &output = algorithm.outputs[0];
+      const TensorFunc &output = algorithm.outputs[0];
+      int rank = int(stage.tensor.vars.size());
       // Across channels: measured fast for pointwise convolutions (90% of peak) and, since
       // padded inputs are read from a bordered copy, for 3x3 windows on 14x14 and 7x7 maps
       // (ResNet-50, 1 thread: 3.1 -> 2.4 ms at 14x14, 6.9 -> 3.1 ms at 7x7 against the
@@ -570,72 +618,217 @@ void scheduleCpuKernel(KernelAlgorithm &algorithm, const CpuScheduleParams &para
       // separate pass (MobileNetV2's 14x14 64-channel projections: 0.092 ms + 0.017 ms
       // for the add -> 0.093 ms fused; ResNet-50 1 thread: 64.8 -> 61.9 ms).
       if (stage.kind == StageClass::Conv && stage.channelsContiguous &&
-          (extentOf(stage.tensor, 0) < vectorLanes || extentOf(stage.tensor, 1) == 1))
-        outputScheduled = scheduleConvAcrossChannels(stage, output, vectorLanes, 2, parallel);
-      else if (stage.kind == StageClass::Matmul)
-        outputScheduled = scheduleContractionAtOutput(
-            stage, output, 1, params.gemmVectors * vectorLanes, params.gemmRows, vectorLanes,
-            parallel, weights);
-      else if (stage.kind == StageClass::Depthwise && stage.tensor.vars.size() == 4)
+          (extentOf(stage.tensor, 0) < lanes || extentOf(stage.tensor, 1) == 1)) {
+        if (acrossChannelsFit(stage, output, lanes)) {
+          s.schedule = "across_channels";
+          s.columns = 2 * lanes;
+          outputScheduled = true;
+        }
+      } else if (stage.kind == StageClass::Matmul) {
+        s.rowDim = 1;
+        s.columns = tiles.gemmVectors * lanes;
+        s.rows = tiles.gemmRows;
+      } else if (stage.kind == StageClass::Depthwise && rank == 4) {
         // A depthwise convolution: register tiles of 4 image rows x 2 vectors of one
         // channel, 0.6 of the time of channel tiles (bench/kernels.js
         // dwconv3x3_144x56x56, AVX-512: 0.199 -> 0.123 ms at 1 thread, 0.107 -> 0.070 ms
         // at 2; MobileNetV2's 14x14 and 7x7 layers about 0.7).
-        outputScheduled = depthwiseAtOutput = scheduleContractionAtOutput(
-            stage, output, 1, params.convVectors * vectorLanes, 4, vectorLanes, parallel,
-            weights, &depthwiseRowTiles);
-      else if (stage.tensor.vars.size() >= 3)
-        outputScheduled = scheduleContractionAtOutput(
-            stage, output, int(stage.tensor.vars.size()) - 2, params.convVectors * vectorLanes,
-            stage.kind == StageClass::Depthwise ? 4 : params.convChannels, vectorLanes, parallel,
-            weights);
+        s.rowDim = 1;
+        s.columns = tiles.convVectors * lanes;
+        s.rows = 4;
+      } else if (rank >= 3) {
+        s.rowDim = rank - 2;
+        s.columns = tiles.convVectors * lanes;
+        s.rows = stage.kind == StageClass::Depthwise ? 4 : tiles.convChannels;
+      }
+      if (s.rowDim >= 0) {
+        if (contractionTilesFit(stage, output, int(s.rowDim), lanes, hasWeights)) {
+          s.schedule = "register_tiles";
+          outputScheduled = true;
+          weightsWithContraction = hasWeights;
+          depthwiseAtOutput = stage.kind == StageClass::Depthwise && rank == 4 && s.rowDim == 1;
+        } else {
+          s.rowDim = -1;
+          s.columns = s.rows = 0;
+        }
+      }
       if (outputScheduled)
         continue;
     }
-    switch (stage.kind) {
-    case StageClass::Conv:
-    case StageClass::Depthwise:
-    case StageClass::Matmul:
-      scheduleReductionUpdate(stage, vectorLanes, parallel);
-      break;
-    default:
-      stage.tensor.func.compute_root();
-      schedulePure(stage.tensor.func, stage.tensor, vectorLanes, parallel);
-      break;
+    s.schedule = "root";
+  }
+  for (size_t i = 0; i < algorithm.stages.size(); ++i) {
+    const KernelStage &stage = algorithm.stages[i];
+    StagePlan &s = plan.stages[i];
+    if (stage.kind == StageClass::Weights) {
+      s.schedule = weightsWithContraction ? "with_contraction" : "inline";
+      s.parallel = false;
+      s.vectorLanes = 0;
+    } else if (stage.kind == StageClass::Data && stage.perOutputChannel) {
+      // A plane larger than L1 (112x112) is made a few rows at a time as the row tiles
+      // need them, into a rolling buffer (Halide's sliding window over the row-tile loop):
+      // MobileNetV2's 112x112 -> 56x56 layer 0.216 -> 0.183 ms at 1 thread, its 112x112
+      // stride-1 layer 0.112 -> 0.101 ms; smaller planes measured 5-20% slower this way.
+      int64_t planeBytes = int64_t(extentOf(stage.tensor, 0)) * extentOf(stage.tensor, 1) *
+                           stage.tensor.type.bytes();
+      s.schedule = !depthwiseAtOutput ? "root" : planeBytes > 32 * 1024 ? "rolling" : "per_channel";
+      if (depthwiseAtOutput)
+        s.parallel = false;
+    }
+  }
+  plan.outputs = outputScheduled ? "by_stage" : "root";
+  return plan;
+}
+
+void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
+  if (plan.stages.size() != algorithm.stages.size())
+    planMismatch("kernel", "it has " + std::to_string(algorithm.stages.size()) +
+                               " stages, the plan describes " +
+                               std::to_string(plan.stages.size()));
+  if (!powerOfTwo(plan.vectorLanes) || plan.vectorLanes > 64)
+    planMismatch("kernel", "vector_lanes must be a power of two up to 64");
+  int outputTemplates = 0;
+  for (size_t i = 0; i < plan.stages.size(); ++i) {
+    const StagePlan &s = plan.stages[i];
+    const KernelStage &stage = algorithm.stages[i];
+    std::string where = "stage " + std::to_string(i);
+    if (s.kind != stageClassName(stage.kind))
+      planMismatch(where, std::string("it is a ") + stageClassName(stage.kind) +
+                              " stage, the plan describes a " + s.kind + " stage");
+    static const std::vector<std::string> known = {
+        "register_tiles", "across_channels", "integer_dot", "integer_dot_at_output",
+        "winograd",       "root",            "inline",      "with_contraction",
+        "per_channel",    "rolling"};
+    if (std::find(known.begin(), known.end(), s.schedule) == known.end())
+      planMismatch(where, "unknown schedule '" + s.schedule + "' for a CPU target");
+    bool contraction = stage.kind == StageClass::Matmul || stage.kind == StageClass::Conv ||
+                       stage.kind == StageClass::Depthwise;
+    bool lanesUsed = s.schedule != "inline" && s.schedule != "with_contraction";
+    if (lanesUsed && (!powerOfTwo(s.vectorLanes) || s.vectorLanes > 64))
+      planMismatch(where, "vector_lanes must be a power of two up to 64");
+    if ((s.schedule == "register_tiles" || s.schedule == "across_channels") &&
+        (!contraction || algorithm.outputs.size() != 1))
+      planMismatch(where, s.schedule + " needs a matmul or convolution feeding the kernel's only output");
+    if (s.schedule == "register_tiles") {
+      ++outputTemplates;
+      if (s.columns < s.vectorLanes || s.columns % s.vectorLanes || s.columns > 1024 ||
+          s.rows < 1 || s.rows > 64)
+        planMismatch(where, "register_tiles needs columns a multiple of vector_lanes (up to "
+                            "1024) and rows from 1 to 64");
+      if (!contractionTilesFit(stage, algorithm.outputs[0], int(s.rowDim), int(s.vectorLanes),
+                               false) &&
+          !contractionTilesFit(stage, algorithm.outputs[0], int(s.rowDim), int(s.vectorLanes),
+                               true))
+        planMismatch(where, "register_tiles does not fit this stage with row_dim " +
+                                std::to_string(s.rowDim));
+    }
+    if (s.schedule == "across_channels") {
+      ++outputTemplates;
+      if (stage.kind != StageClass::Conv || !acrossChannelsFit(stage, algorithm.outputs[0], int(s.vectorLanes)) ||
+          s.columns < s.vectorLanes || s.columns % s.vectorLanes)
+        planMismatch(where, "across_channels needs a 4-d convolution with at least "
+                            "vector_lanes output channels and columns a multiple of vector_lanes");
+    }
+    if ((s.schedule == "winograd") != (stage.kind == StageClass::Winograd))
+      planMismatch(where, "winograd schedules (only) Winograd stages");
+    if (s.schedule == "winograd" && (s.rows < 1 || s.rows > 64))
+      planMismatch(where, "winograd needs rows from 1 to 64");
+    bool integer = s.schedule == "integer_dot" || s.schedule == "integer_dot_at_output";
+    if (integer != (stage.kind == StageClass::QuantizedMatmul))
+      planMismatch(where, "integer_dot schedules (only) quantized matmul stages");
+    if (integer) {
+      if (s.schedule == "integer_dot_at_output") {
+        ++outputTemplates;
+        if (algorithm.outputs.size() != 1 || algorithm.outputs[0].shape != stage.tensor.shape)
+          planMismatch(where, "integer_dot_at_output needs the stage to be the kernel's only output");
+      }
+      int groupTile = int(s.columns / 16);
+      if (s.columns < 16 || s.columns % 16 || stage.integerDot.groups % groupTile ||
+          s.rows < 1 || s.rows > 64)
+        planMismatch(where, "integer_dot needs columns a multiple of 16 dividing the " +
+                                std::to_string(16 * stage.integerDot.groups) +
+                                " columns and rows from 1 to 64");
+    }
+    if ((s.schedule == "inline" || s.schedule == "with_contraction") &&
+        stage.kind != StageClass::Weights)
+      planMismatch(where, s.schedule + " applies to decoded weights only");
+    if (stage.kind == StageClass::Weights && s.schedule != "inline" && s.schedule != "with_contraction")
+      planMismatch(where, "decoded weights are scheduled 'inline' or 'with_contraction'");
+    if ((s.schedule == "per_channel" || s.schedule == "rolling") !=
+        (stage.kind == StageClass::Data && stage.perOutputChannel && s.schedule != "root"))
+      planMismatch(where, "per_channel and rolling apply to a depthwise convolution's bordered planes");
+  }
+  if (outputTemplates > 1)
+    planMismatch("kernel", "more than one stage is scheduled at the kernel's output");
+
+  bool outputScheduled = outputTemplates == 1;
+  std::vector<KernelStage *> weights;
+  for (size_t i = 0; i < plan.stages.size(); ++i)
+    if (plan.stages[i].schedule == "with_contraction")
+      weights.push_back(&algorithm.stages[i]);
+  LoopLevel depthwiseRowTiles;
+  bool depthwiseAtOutput = false;
+  for (size_t i = 0; i < algorithm.stages.size(); ++i) {
+    KernelStage &stage = algorithm.stages[i];
+    const StagePlan &s = plan.stages[i];
+    int lanes = int(s.vectorLanes);
+    if (s.schedule == "winograd") {
+      scheduleWinograd(stage, lanes, int(s.rows), s.parallel);  // the stage itself stays inline
+    } else if (s.schedule == "integer_dot" || s.schedule == "integer_dot_at_output") {
+      scheduleIntegerContraction(stage,
+                                 s.schedule == "integer_dot" ? nullptr : &algorithm.outputs[0],
+                                 s.parallel, int(s.columns / 16), int(s.rows));
+    } else if (s.schedule == "across_channels") {
+      scheduleConvAcrossChannels(stage, algorithm.outputs[0], lanes, int(s.columns / lanes),
+                                 s.parallel);
+    } else if (s.schedule == "register_tiles") {
+      bool depthwiseRows = stage.kind == StageClass::Depthwise &&
+                           stage.tensor.vars.size() == 4 && s.rowDim == 1;
+      scheduleContractionAtOutput(stage, algorithm.outputs[0], int(s.rowDim), int(s.columns),
+                                  int(s.rows), lanes, s.parallel, weights,
+                                  depthwiseRows ? &depthwiseRowTiles : nullptr);
+      depthwiseAtOutput = depthwiseRows;
+    } else if (s.schedule == "root" && !(stage.kind == StageClass::Data && stage.perOutputChannel)) {
+      if (stage.kind == StageClass::Conv || stage.kind == StageClass::Depthwise ||
+          stage.kind == StageClass::Matmul) {
+        scheduleReductionUpdate(stage, lanes, s.parallel);
+      } else {
+        stage.tensor.func.compute_root();
+        schedulePure(stage.tensor.func, stage.tensor, lanes, s.parallel);
+      }
     }
   }
   // Bordered planes made per channel, inside the depthwise template's channel loop. Storage
   // aligned to whole vectors: Halide 14 otherwise emitted aligned vector loads at the
   // plane's -1 column offset, which faulted (8-lane tiles on 28x28 -> 14x14).
-  for (KernelStage *stage : perChannel) {
-    Func f = stage->tensor.func;
-    if (depthwiseAtOutput) {
-      // A plane larger than L1 (112x112) is made a few rows at a time as the row tiles
-      // need them, into a rolling buffer (Halide's sliding window over the row-tile loop):
-      // MobileNetV2's 112x112 -> 56x56 layer 0.216 -> 0.183 ms at 1 thread, its 112x112
-      // stride-1 layer 0.112 -> 0.101 ms; smaller planes measured 5-20% slower this way.
-      Func out = algorithm.outputs[0].func;
-      const Var &channel = algorithm.outputs[0].vars[2];
-      int64_t planeBytes = int64_t(extentOf(stage->tensor, 0)) * extentOf(stage->tensor, 1) *
-                           stage->tensor.type.bytes();
-      if (planeBytes > 32 * 1024)
-        f.store_at(out, channel).compute_at(depthwiseRowTiles);
-      else
-        f.compute_at(out, channel);
-      f.align_storage(f.args()[0], vectorLanes);
-      if (extentOf(stage->tensor, 0) >= vectorLanes)
-        f.vectorize(f.args()[0], vectorLanes, TailStrategy::GuardWithIf);
-      else if (extentOf(stage->tensor, 0) >= vectorLanes / 2)
-        f.vectorize(f.args()[0], vectorLanes / 2, TailStrategy::GuardWithIf);
-    } else {
+  for (size_t i = 0; i < algorithm.stages.size(); ++i) {
+    KernelStage &stage = algorithm.stages[i];
+    const StagePlan &s = plan.stages[i];
+    if (stage.kind != StageClass::Data || !stage.perOutputChannel)
+      continue;
+    Func f = stage.tensor.func;
+    int lanes = int(s.vectorLanes);
+    if (s.schedule == "root" || !depthwiseAtOutput) {
       f.compute_root();
-      schedulePure(f, stage->tensor, vectorLanes, parallel);
+      schedulePure(f, stage.tensor, lanes, s.parallel);
+      continue;
     }
+    Func out = algorithm.outputs[0].func;
+    const Var &channel = algorithm.outputs[0].vars[2];
+    if (s.schedule == "rolling")
+      f.store_at(out, channel).compute_at(depthwiseRowTiles);
+    else
+      f.compute_at(out, channel);
+    f.align_storage(f.args()[0], lanes);
+    if (extentOf(stage.tensor, 0) >= lanes)
+      f.vectorize(f.args()[0], lanes, TailStrategy::GuardWithIf);
+    else if (extentOf(stage.tensor, 0) >= lanes / 2)
+      f.vectorize(f.args()[0], lanes / 2, TailStrategy::GuardWithIf);
   }
   // Weights of a contraction that took another schedule stay inlined into its loop.
   if (!outputScheduled)
     for (TensorFunc &output : algorithm.outputs)
-      schedulePure(output.func, output, vectorLanes, parallel);
+      schedulePure(output.func, output, int(plan.vectorLanes), plan.parallel);
 }
 
 } // namespace kiln

@@ -1,0 +1,102 @@
+//===- ArtifactParts.h - the pieces the artifact builder passes around ----===//
+//
+// Internal to compiler/codegen: what Artifact.cpp collects from the planned module
+// (weights, kernel calls, inputs and outputs) and hands to the glue emitter (Glue.cpp) and
+// the linker (Link.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_COMPILER_CODEGEN_ARTIFACTPARTS_H
+#define KILN_COMPILER_CODEGEN_ARTIFACTPARTS_H
+
+#include "compiler/codegen/Artifact.h"
+#include "compiler/codegen/Gguf.h"
+#include "dialects/kiln/IR/KilnOps.h"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// Where a tensor lives at run time: an arena range or a weight.
+struct BufferRef {
+  bool isWeight = false;
+  int64_t location = 0;  // arena offset, or weight index
+};
+
+/// How an MLIR element type appears in glue, GGUF and Halide buffers.
+struct ElementInfo {
+  int kilnDtype;
+  uint32_t ggmlType;
+  int halideCode, halideBits;
+};
+ElementInfo elementInfo(mlir::Type type);
+
+/// A C string literal for `text`.
+std::string cString(const std::string &text);
+
+/// 1. The weights: every kiln.constant that feeds a kernel becomes one GGUF tensor (once,
+/// however many kernels read it), under a unique name, and enters the fingerprint that
+/// ties the executable to its weights file.
+class Weights {
+public:
+  /// The weight index of `constant`, adding it on first use.
+  int64_t indexOf(ConstantOp constant);
+  const std::vector<GgufTensor> &tensors() const { return list; }
+  /// 16 hex digits over every name and byte.
+  std::string fingerprint() const;
+  uint64_t totalBytes() const;
+
+private:
+  std::vector<GgufTensor> list;
+  std::set<std::string> names;
+  llvm::DenseMap<mlir::Value, int64_t> indices;
+  uint64_t hash = 1469598103934665603ull;
+};
+
+/// One argument of a kernel call.
+struct CallArgument {
+  mlir::RankedTensorType type;
+  BufferRef buffer;
+};
+
+/// 2. A kernel call of the program, in order: the compiled symbol and its buffers.
+struct KernelCall {
+  std::string name;    // the kernel's name in the module (profiles, errors)
+  std::string symbol;  // the compiled function
+  std::vector<CallArgument> inputs, results;
+};
+
+/// A model input or output.
+struct ProgramIo {
+  std::string name;
+  mlir::RankedTensorType type;
+  int64_t arenaOffset;
+};
+
+/// Everything the glue describes.
+struct ProgramTables {
+  std::string modelName, sourceName, fingerprint;
+  int64_t arenaSize = 0;
+  std::vector<ProgramIo> inputs, outputs;
+  const std::vector<GgufTensor> *weights = nullptr;
+  std::vector<KernelCall> calls;
+};
+
+/// 3. The glue C file for `tables`; device programs (needs.api != None) get device
+/// handles on every buffer and a device table.
+std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs);
+
+/// 4. Compiles glue and runtime with the target's C toolchain and links them with the
+/// kernel `objects` into `outputTemp` (a file, or a directory for a Mac build kit).
+bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds &needs,
+                  const std::string &tempDir, const std::string &gluePath,
+                  const std::vector<std::string> &objects, const std::string &outputTemp,
+                  const std::string &modelName, bool verbose, std::string &error);
+
+/// Runs a tool; false with `error` on a missing tool or non-zero exit.
+bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string &error);
+
+} // namespace kiln
+
+#endif

@@ -1,0 +1,197 @@
+//===- Glue.cpp - the generated C file that ties kernels to the runtime ----===//
+//
+// The glue defines `kiln_program` (runtime/include/kiln/program.h): one step function per
+// kernel call that describes its buffers (halide_buffer_t over arena offsets and weight
+// pointers) and calls the kernel, and the tables of inputs, outputs, weights and steps.
+// For a device program every buffer also carries the device handle of its arena slice or
+// weight (kiln_exec_t), and a device table lists the slices.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/codegen/ArtifactParts.h"
+#include "dialects/kiln/IR/KilnConstants.h"
+
+#include <map>
+#include <sstream>
+
+namespace kiln {
+namespace {
+
+/// Distinct arena ranges that device buffers view, numbered in order of first use.
+class SliceTable {
+public:
+  int indexOf(int64_t offset, int64_t bytes) {
+    auto [it, inserted] = indices.try_emplace({offset, bytes}, int(order.size()));
+    if (inserted)
+      order.push_back({offset, bytes});
+    return it->second;
+  }
+  const std::vector<std::pair<int64_t, int64_t>> &slices() const { return order; }
+
+private:
+  std::map<std::pair<int64_t, int64_t>, int> indices;
+  std::vector<std::pair<int64_t, int64_t>> order;
+};
+
+int64_t byteSize(mlir::RankedTensorType type) {
+  return type.getNumElements() * int64_t(elementByteSize(type.getElementType()));
+}
+
+void describeIo(std::ostringstream &os, const ProgramIo &io) {
+  ElementInfo info = elementInfo(io.type.getElementType());
+  os << "  {" << cString(io.name) << ", " << info.kilnDtype << ", " << io.type.getRank() << ", {";
+  for (int64_t i = 0; i < io.type.getRank(); ++i)
+    os << (i ? ", " : "") << io.type.getShape()[i];
+  if (io.type.getRank() == 0)
+    os << "0";
+  os << "}, " << byteSize(io.type) << "u, " << io.arenaOffset << "u},\n";
+}
+
+} // namespace
+
+std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
+  bool device = needs.api != DeviceApi::None;
+  SliceTable slices;
+  std::ostringstream declarations, steps, io;
+  std::set<std::string> declared;
+
+  // One halide_buffer_t per argument; the descriptor's dims are static (a step runs on one
+  // thread at a time per model).
+  auto describe = [&](std::ostringstream &os, const std::string &var, const CallArgument &arg,
+                      bool kernelInput) {
+    ElementInfo info = elementInfo(arg.type.getElementType());
+    llvm::ArrayRef<int64_t> shape = arg.type.getShape();
+    os << "  static halide_dimension_t " << var << "_dim[" << std::max<size_t>(shape.size(), 1)
+       << "] = {";
+    int64_t stride = 1;
+    for (int d = 0; d < int(shape.size()); ++d) {
+      int64_t extent = shape[shape.size() - 1 - d];
+      os << (d ? ", " : "") << "{0, " << extent << ", " << stride << ", 0}";
+      stride *= extent;
+    }
+    if (shape.empty())
+      os << "{0, 1, 1, 0}";
+    os << "};\n";
+    const BufferRef &ref = arg.buffer;
+    std::string host = ref.isWeight
+                           ? "(uint8_t *)e->weights[" + std::to_string(ref.location) + "]"
+                           : "e->arena + " + std::to_string(ref.location);
+    std::string handle = "0, 0", flags = "0";
+    if (device) {
+      handle = ref.isWeight ? "e->device_weights[" + std::to_string(ref.location) + "]"
+                            : "e->device_slices[" +
+                                  std::to_string(slices.indexOf(ref.location, byteSize(arg.type))) + "]";
+      handle += ", e->device_interface";
+      // Arena data is current on the device (a host read copies it back); weights are
+      // current on both sides.
+      if (!ref.isWeight && kernelInput)
+        flags = "halide_buffer_flag_device_dirty";
+    }
+    os << "  halide_buffer_t " << var << " = {" << handle << ", " << host << ", " << flags
+       << ", {" << info.halideCode << ", " << info.halideBits << ", 1}, " << shape.size()
+       << ", " << var << "_dim, 0};\n";
+  };
+
+  for (size_t s = 0; s < tables.calls.size(); ++s) {
+    const KernelCall &call = tables.calls[s];
+    std::ostringstream body;
+    std::string arguments;
+    int count = 0;
+    for (const CallArgument &arg : call.inputs) {
+      std::string var = "b" + std::to_string(count++);
+      describe(body, var, arg, true);
+      arguments += (arguments.empty() ? "&" : ", &") + var;
+    }
+    std::vector<std::string> resultVars;
+    for (const CallArgument &arg : call.results) {
+      std::string var = "b" + std::to_string(count++);
+      describe(body, var, arg, false);
+      arguments += (arguments.empty() ? "&" : ", &") + var;
+      resultVars.push_back(var);
+    }
+    if (declared.insert(call.symbol).second) {
+      declarations << "int " << call.symbol << "(";
+      for (int i = 0; i < count; ++i)
+        declarations << (i ? ", " : "") << "struct halide_buffer_t *";
+      declarations << ");\n";
+    }
+    steps << "static int step_" << s << "(const kiln_exec_t *e) {\n" << body.str();
+    if (!device) {
+      steps << "  return " << call.symbol << "(" << arguments << ");\n}\n\n";
+      continue;
+    }
+    // A result a host loop wrote goes to the device, where the next kernel reads it.
+    steps << "  int code = " << call.symbol << "(" << arguments << ");\n";
+    for (const std::string &var : resultVars)
+      steps << "  if (code == 0 && (" << var << ".flags & halide_buffer_flag_host_dirty))\n"
+            << "    code = halide_copy_to_device(e->user_context, &" << var
+            << ", e->device_interface);\n";
+    steps << "  return code;\n}\n\n";
+  }
+
+  io << "static const kiln_io_desc_t inputs[] = {\n";
+  for (const ProgramIo &input : tables.inputs)
+    describeIo(io, input);
+  if (tables.inputs.empty())
+    io << "  {0}\n";
+  io << "};\nstatic const kiln_io_desc_t outputs[] = {\n";
+  for (const ProgramIo &output : tables.outputs)
+    describeIo(io, output);
+  if (tables.outputs.empty())
+    io << "  {0}\n";
+  io << "};\nstatic const kiln_weight_desc_t weights[] = {\n";
+  for (const GgufTensor &t : *tables.weights) {
+    io << "  {" << cString(t.name) << ", " << t.type << ", " << t.dims.size() << ", {";
+    for (size_t i = 0; i < t.dims.size(); ++i)
+      io << (i ? ", " : "") << t.dims[i];
+    if (t.dims.empty())
+      io << "0";
+    io << "}, " << t.data.size() << "u},\n";
+  }
+  if (tables.weights->empty())
+    io << "  {0}\n";
+  io << "};\nstatic const kiln_step_desc_t steps[] = {\n";
+  for (size_t i = 0; i < tables.calls.size(); ++i)
+    io << "  {" << cString(tables.calls[i].name) << ", step_" << i << "},\n";
+  if (tables.calls.empty())
+    io << "  {0}\n";
+  io << "};\n";
+
+  std::string deviceRef = "0";
+  if (device) {
+    io << "static const int32_t input_slices[] = {";
+    for (const ProgramIo &input : tables.inputs)
+      io << slices.indexOf(input.arenaOffset, byteSize(input.type)) << ", ";
+    io << "0};\nstatic const int32_t output_slices[] = {";
+    for (const ProgramIo &output : tables.outputs)
+      io << slices.indexOf(output.arenaOffset, byteSize(output.type)) << ", ";
+    io << "0};\nstatic const kiln_device_slice_t device_slices[] = {\n";
+    for (auto [offset, bytes] : slices.slices())
+      io << "  {" << offset << "u, " << bytes << "u},\n";
+    if (slices.slices().empty())
+      io << "  {0}\n";
+    io << "};\nextern const kiln_device_ops_t kiln_device_ops;\n"
+       << "static const kiln_device_desc_t device = {" << cString(needs.apiName) << ", "
+       << (needs.driverLibrary.empty() ? "0" : cString(needs.driverLibrary)) << ", "
+       << needs.interfaceGetter << ", " << slices.slices().size()
+       << ", device_slices, input_slices, output_slices, &kiln_device_ops};\n";
+    deviceRef = "&device";
+  }
+
+  std::ostringstream glue;
+  glue << "/* glue.c - generated by kiln compile from " << tables.sourceName
+       << "; do not edit. */\n"
+       << "#include <stdint.h>\n#include \"HalideRuntime.h\"\n";
+  if (device)
+    glue << "#include \"" << needs.runtimeHeader << "\"\n";
+  glue << "#include \"kiln/program.h\"\n\n"
+       << declarations.str() << "\n"
+       << steps.str() << io.str() << "\n"
+       << "const kiln_program_t kiln_program = {\n  KILN_PROGRAM_ABI_VERSION, "
+       << cString(tables.modelName) << ", " << cString(tables.fingerprint) << ", "
+       << tables.arenaSize << "u,\n  " << tables.inputs.size() << ", inputs, "
+       << tables.outputs.size() << ", outputs, " << tables.weights->size() << ", weights, "
+       << tables.calls.size() << ", steps, " << deviceRef << "};\n";
+  return glue.str();
+}
+
+} // namespace kiln

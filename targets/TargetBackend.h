@@ -1,0 +1,106 @@
+//===- TargetBackend.h - one seam per target family -----------------------===//
+//
+// A target family (x86, AArch64, CUDA, OpenCL, Metal) is a TargetBackend in its own folder
+// under targets/. The backend owns every decision that depends on the chip: the target
+// names it accepts and their Halide target strings and C toolchains, the options of the
+// layout passes (strip widths, Winograd, interleaved quantized weights), the KernelPlan
+// for each kernel and how a plan is applied to the target-independent algorithm, and what
+// the artifact needs at run time (a device API, link flags). Everything above this header
+// (pipeline, artifact builder, driver) asks the backend instead of testing target names.
+//
+// This header stays free of Halide's headers so the driver and the pipeline compile
+// quickly; the algorithm type is only declared here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef KILN_TARGETS_TARGETBACKEND_H
+#define KILN_TARGETS_TARGETBACKEND_H
+
+#include "targets/KernelPlan.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct KernelAlgorithm;
+class TargetBackend;
+
+/// The GPU API an artifact drives at run time; None for CPU targets.
+enum class DeviceApi { None, Cuda, OpenCl, Metal };
+
+/// How an artifact is packaged: a Linux executable that runs here (or under qemu), or the
+/// parts a macOS build needs (Metal cannot be linked on this machine).
+enum class ArtifactPackaging { Executable, MacBuildKit };
+
+struct TargetInfo {
+  std::string name;          // what the user typed
+  std::string halideTarget;  // e.g. "x86-64-linux-avx-avx2-f16c-fma-sse41"
+  const TargetBackend *backend = nullptr;
+  int vectorBytes = 16;      // natural SIMD width of the host CPU
+  std::string cc;            // C compiler that builds and links the artifact
+  std::vector<std::string> ccFlags;
+  /// Halide target for kernels with 8-bit integer dot products (quantized matmuls on
+  /// interleaved weights); empty when the target has no fast way to do them (aarch64 and
+  /// GPUs for now). Only those kernels use it: with VNNI it carries Halide 14's Sapphire
+  /// Rapids feature, which also tunes for that CPU, so float kernels keep `halideTarget`.
+  std::string integerDotTarget;
+  /// One line for `kiln targets`.
+  std::string description;
+};
+
+/// Options of the layout passes, chosen by the backend for its kernels.
+struct LayoutOptions {
+  /// Output channels per strip of packed weights (kiln-pack-conv-weights,
+  /// kiln-pack-matmul-weights, kiln-winograd-conv); 0 leaves weights in ONNX layout.
+  int64_t channelStrip = 16;
+  /// 3x3 stride-1 convolutions may run as Winograd F(4x4)/F(2x2) on transformed weights.
+  bool winograd = true;
+  /// Quantized weights may be interleaved for integer dot products (see integerDotTarget).
+  bool interleaveQuantized = false;
+  /// 1x1 convolution kernels run on flattened (N, C, 1, H*W) images.
+  bool flattenPointwise = true;
+};
+
+/// What the generated glue and the link step need for the device (GPU targets).
+struct RuntimeNeeds {
+  DeviceApi api = DeviceApi::None;
+  std::string apiName;          // "CUDA", "OpenCL", "Metal" (in messages)
+  std::string driverLibrary;    // loaded explicitly at open, e.g. "libcuda.so.1"
+  std::string interfaceGetter;  // Halide's device interface, e.g. "halide_cuda_device_interface"
+  std::string runtimeHeader;    // e.g. "HalideRuntimeCuda.h"
+  ArtifactPackaging packaging = ArtifactPackaging::Executable;
+  std::vector<std::string> linkFlags;
+};
+
+class TargetBackend {
+public:
+  virtual ~TargetBackend() = default;
+  /// The family's name as it appears in plans ("x86", "arm", "cuda", "opencl", "metal").
+  virtual std::string family() const = 0;
+  /// Target names the backend accepts, each with its description.
+  virtual std::vector<TargetInfo> targets() const = 0;
+  virtual LayoutOptions layoutOptions(const TargetInfo &target) const = 0;
+  /// The heuristic plan for a kernel whose algorithm has been built.
+  virtual KernelPlan planKernel(const KernelAlgorithm &algorithm,
+                                const TargetInfo &target) const = 0;
+  /// Schedules `algorithm` as `plan` says. Throws std::runtime_error when the plan does
+  /// not fit the kernel (its message says which stage and why).
+  virtual void applyPlan(KernelAlgorithm &algorithm, const KernelPlan &plan,
+                         const TargetInfo &target) const = 0;
+  virtual RuntimeNeeds runtimeNeeds(const TargetInfo &target) const = 0;
+  /// Integer dot products multiply signed weights (AArch64 SDOT) rather than unsigned
+  /// ones (x86 VPDPBUSD).
+  virtual bool signedIntegerDots() const { return false; }
+};
+
+/// The target named `name`, or std::nullopt (see targetNames() for the list).
+std::optional<TargetInfo> findTarget(const std::string &name);
+std::vector<std::string> targetNames();
+/// Every target with its description, for `kiln targets`.
+std::vector<TargetInfo> allTargets();
+
+} // namespace kiln
+
+#endif
