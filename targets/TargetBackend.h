@@ -61,6 +61,10 @@ struct LayoutOptions {
   bool interleaveQuantized = false;
   /// 1x1 convolution kernels run on flattened (N, C, 1, H*W) images.
   bool flattenPointwise = true;
+  /// Byte alignment of every tensor in the arena (kiln-plan-memory). OpenCL views a
+  /// tensor as a sub-buffer, whose origin must be a multiple of the device's
+  /// CL_DEVICE_MEM_BASE_ADDR_ALIGN (1024 bits on PoCL, up to 4096 on GPUs).
+  int64_t arenaAlignment = 64;
 };
 
 /// What the generated glue and the link step need for the device (GPU targets).

@@ -203,6 +203,7 @@ int compileCommand(int argc, char **argv) {
   pipelineOptions.integerDotWeights = layout.interleaveQuantized && !ggmlLayout;
   pipelineOptions.winograd = pipelineOptions.winograd && layout.winograd;
   pipelineOptions.flattenPointwise = layout.flattenPointwise;
+  pipelineOptions.arenaAlignment = layout.arenaAlignment;
   std::optional<kiln::PlanFile> plans;
   if (!plansPath.empty()) {
     std::string error;

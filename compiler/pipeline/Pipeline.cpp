@@ -37,7 +37,9 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   if (options.flattenPointwise)
     pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
-  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass());
+  PlanMemoryPassOptions memory;
+  memory.alignment = options.arenaAlignment;
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass(memory));
 }
 
 mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module, const PipelineOptions &options) {

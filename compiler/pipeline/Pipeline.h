@@ -32,6 +32,8 @@ struct PipelineOptions {
   bool winograd = true;
   /// 1x1 convolution kernels run on flattened (N, C, 1, H*W) images.
   bool flattenPointwise = true;
+  /// Byte alignment of every tensor in the arena.
+  int64_t arenaAlignment = 64;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

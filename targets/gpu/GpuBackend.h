@@ -27,6 +27,7 @@ public:
     // GPU the direct forms run one output per thread.
     options.winograd = false;
     options.interleaveQuantized = false;
+    options.arenaAlignment = 512;
     return options;
   }
   KernelPlan planKernel(const KernelAlgorithm &algorithm, const TargetInfo &) const override {

@@ -13,8 +13,24 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
-# Targets and the command that runs their executables here (aarch64: qemu when installed).
-TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']}
+# Targets and the command that runs their executables here (aarch64: qemu when installed;
+# opencl: on PoCL, OpenCL for the CPU, when an OpenCL platform is installed).
+TARGETS = {'host': [], 'aarch64': ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu'],
+           'opencl': []}
+
+# GPU targets: the backend runs every convolution directly (Winograd is a CPU schedule).
+GPU_TARGETS = {'opencl'}
+
+
+def opencl_available():
+    """Whether libOpenCL.so.1 loads and lists at least one platform (PoCL in CI)."""
+    import ctypes
+    try:
+        library = ctypes.CDLL('libOpenCL.so.1')
+    except OSError:
+        return False
+    count = ctypes.c_uint(0)
+    return library.clGetPlatformIDs(0, None, ctypes.byref(count)) == 0 and count.value > 0
 
 
 class Tally:
@@ -74,6 +90,9 @@ def targets():
     for target, runner in TARGETS.items():
         if runner and not shutil.which(runner[0]):
             print(f'SKIP {target}: {runner[0]} is not installed')
+            continue
+        if target == 'opencl' and not opencl_available():
+            print('SKIP opencl: no OpenCL platform (scripts/setup installs PoCL)')
             continue
         yield target, runner
 

@@ -84,6 +84,10 @@ def main():
         exe = os.path.join(work, f'winograd_{target}')
         text = end_to_end.compile_model(kiln, model, exe, '--target', target)
         for name, case in CASES.items():
+            if target in end_to_end.GPU_TARGETS:
+                tally.check('winograd_conv' not in text,
+                            f'{target} {name}: a GPU target keeps the convolution direct')
+                continue
             # The conv's weight is named after its initializer; find its winograd_conv.
             found = re.search(r'kiln\.winograd_conv[^\n]*tile = (\d)[^\n]*\(tensor<'
                               + r'x'.join(str(d) for d in (case[0], case[1], case[3], case[4])),
