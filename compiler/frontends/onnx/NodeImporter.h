@@ -102,13 +102,11 @@ public:
   template <typename OpTy> mlir::FailureOr<mlir::Value> binary(mlir::Value lhs, mlir::Value rhs) {
     auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
     if (!shape) {
-      fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " +
+      return fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " +
            shapeToString(shapeOf(rhs)) + " do not broadcast");
-      return mlir::failure();
     }
     if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
-      fail("operand element types differ");
-      return mlir::failure();
+      return fail("operand element types differ");
     }
     return create<OpTy>(tensorType(*shape, typeOf(lhs).getElementType()), lhs, rhs);
   }

@@ -115,10 +115,9 @@ std::optional<ConstantValues> NodeImporter::constantInput(int i) const {
 FailureOr<std::vector<int64_t>> NodeImporter::constantInts(int i, const std::string &what) {
   auto values = constantInput(i);
   if (!values || !values->isInteger) {
-    fail(what + " (input " + std::to_string(i) + ", '" +
+    return fail(what + " (input " + std::to_string(i) + ", '" +
          (i < node.input_size() ? node.input(i) : std::string()) +
          "') must be a compile-time integer constant");
-    return failure();
   }
   return values->ints;
 }
@@ -161,13 +160,11 @@ Value NodeImporter::transpose(Value value, ArrayRef<int64_t> perm) {
 FailureOr<Value> NodeImporter::compare(StringRef predicate, Value lhs, Value rhs) {
   auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
   if (!shape) {
-    fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " + shapeToString(shapeOf(rhs)) +
+    return fail("operand shapes " + shapeToString(shapeOf(lhs)) + " and " + shapeToString(shapeOf(rhs)) +
          " do not broadcast");
-    return failure();
   }
   if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
-    fail("operand element types differ");
-    return failure();
+    return fail("operand element types differ");
   }
   return create<CompareOp>(tensorType(*shape, builder.getI1Type()), lhs, rhs,
                            builder.getStringAttr(predicate));
@@ -177,20 +174,17 @@ FailureOr<Value> NodeImporter::select(Value condition, Value lhs, Value rhs) {
   auto partial = broadcastShapes(shapeOf(condition), shapeOf(lhs));
   auto shape = partial ? broadcastShapes(*partial, shapeOf(rhs)) : std::nullopt;
   if (!shape) {
-    fail("condition and values do not broadcast");
-    return failure();
+    return fail("condition and values do not broadcast");
   }
   if (typeOf(lhs).getElementType() != typeOf(rhs).getElementType()) {
-    fail("the two value operands have different element types");
-    return failure();
+    return fail("the two value operands have different element types");
   }
   return create<SelectOp>(tensorType(*shape, typeOf(lhs).getElementType()), condition, lhs, rhs);
 }
 
 FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
-    fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
-    return failure();
+    return fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   }
   return axis < 0 ? axis + rank : axis;
 }

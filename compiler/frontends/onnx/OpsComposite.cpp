@@ -32,9 +32,8 @@ Value sumAll(NodeImporter &n, Value x) {
 FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weight) {
   ArrayRef<int64_t> inShape = n.shapeOf(input), tShape = n.shapeOf(target);
   if (inShape.size() < 2 || tShape.size() != inShape.size() - 1) {
-    n.fail("input " + shapeToString(inShape) + " and target " + shapeToString(tShape) +
+    return n.fail("input " + shapeToString(inShape) + " and target " + shapeToString(tShape) +
            " do not fit [N, C, d...] and [N, d...]");
-    return failure();
   }
   Type t = n.typeOf(input).getElementType();
   Type indexType = n.typeOf(target).getElementType();
@@ -71,8 +70,7 @@ FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weigh
   if (reduction == "sum")
     return total;
   if (reduction != "mean") {
-    n.fail("unknown reduction '" + reduction + "'");
-    return failure();
+    return n.fail("unknown reduction '" + reduction + "'");
   }
   Value count = w ? sumAll(n, w) : n.scalar(double(elementCount(tShape)), t);
   return *n.binary<DivOp>(total, count);
@@ -216,8 +214,7 @@ FailureOr<Value> integerMatmul(NodeImporter &n, Value a, Value aZero, Value b, V
   std::string error;
   auto shape = matmulResultShape(n.shapeOf(lhs), n.shapeOf(rhs), error);
   if (!shape) {
-    n.fail(error);
-    return failure();
+    return n.fail(error);
   }
   return n.create<MatmulOp>(n.tensorType(*shape, n.builder.getI32Type()), lhs, rhs);
 }
@@ -242,8 +239,7 @@ FailureOr<Value> integerConv(NodeImporter &n, Value x, Value xZero, Value w, Val
   std::string error;
   auto shape = convResultShape(xs, ws, strides, pads, dilations, groups, error);
   if (!shape) {
-    n.fail(error);
-    return failure();
+    return n.fail(error);
   }
   auto &b = n.builder;
   return n.create<ConvOp>(n.tensorType(*shape, b.getI32Type()), input, weight, Value(),

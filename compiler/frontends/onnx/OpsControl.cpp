@@ -157,9 +157,8 @@ FailureOr<int64_t> position(NodeImporter &n, int i, int64_t size, int64_t fallba
   if (at < 0)
     at += size;
   if (at < 0 || at > size || (!inserting && at == size)) {
-    n.fail("position " + std::to_string(p->ints[0]) + " is out of range for a sequence of " +
+    return n.fail("position " + std::to_string(p->ints[0]) + " is out of range for a sequence of " +
            std::to_string(size));
-    return failure();
   }
   return at;
 }

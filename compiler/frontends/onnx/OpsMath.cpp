@@ -177,8 +177,7 @@ FailureOr<Value> buildMatmul(NodeImporter &n, Value lhs, Value rhs) {
   std::string error;
   auto shape = matmulResultShape(n.shapeOf(lhs), n.shapeOf(rhs), error);
   if (!shape) {
-    n.fail(error);
-    return failure();
+    return n.fail(error);
   }
   Value result =
       n.create<MatmulOp>(n.tensorType(*shape, n.typeOf(lhs).getElementType()), lhs, rhs);

@@ -29,9 +29,8 @@ FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
   w.pads = n.intsAttr("pads", std::vector<int64_t>(2 * spatial, 0));
   if (w.kernel.size() != spatial || w.strides.size() != spatial ||
       w.dilations.size() != spatial || w.pads.size() != 2 * spatial) {
-    n.fail("kernel_shape, strides, dilations or pads do not match " + std::to_string(spatial) +
+    return n.fail("kernel_shape, strides, dilations or pads do not match " + std::to_string(spatial) +
            " spatial axes");
-    return failure();
   }
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   if (autoPad == "VALID") {
@@ -47,8 +46,7 @@ FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
       w.pads[spatial + i] = autoPad == "SAME_UPPER" ? large : small;
     }
   } else if (autoPad != "NOTSET") {
-    n.fail("unsupported auto_pad '" + autoPad + "'");
-    return failure();
+    return n.fail("unsupported auto_pad '" + autoPad + "'");
   }
   return w;
 }

@@ -653,8 +653,7 @@ LogicalResult importGatherND(NodeImporter &n) {
 FailureOr<std::string> scatterReduction(NodeImporter &n) {
   std::string reduction = n.stringAttr("reduction", "none");
   if (reduction != "none" && reduction != "add" && reduction != "mul") {
-    n.fail("reduction '" + reduction + "' is not supported");
-    return failure();
+    return n.fail("reduction '" + reduction + "' is not supported");
   }
   return reduction;
 }
