@@ -144,7 +144,10 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
     Halide::Target halideTarget(integerDot && !target.integerDotTarget.empty()
                                     ? target.integerDotTarget
                                     : target.halideTarget);
-    halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime);
+    // UserContext: the kernel takes the model's runtime context first and hands it to
+    // halide_do_par_for and halide_malloc, so each model runs on its own pool and scratch.
+    halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime)
+                       .with_feature(Halide::Target::UserContext);
     Halide::Pipeline pipeline(outputs);
     // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work and tests).
     if (const char *print = std::getenv("KILN_PRINT_LOOP_NEST"); print && *print == '1') {

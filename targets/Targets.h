@@ -21,7 +21,8 @@ bool planKernel(KernelOp kernel, const TargetInfo &target, KernelPlan &plan,
                 std::string &error);
 
 /// Compiles one kiln.kernel to `objectPath`, exporting a C function `symbol` that takes
-/// one halide_buffer_t* per kernel input, then one per result. Schedules it with `plan`,
+/// Halide's user_context (the runtime context), then one halide_buffer_t* per kernel input,
+/// then one per result. Schedules it with `plan`,
 /// or with the backend's heuristic plan when `plan` is null; `usedPlan` (if given)
 /// receives the plan applied. Returns false and sets `error` (naming the kernel) on
 /// failure, a plan that does not fit included.

@@ -108,12 +108,15 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
       arguments += (arguments.empty() ? "&" : ", &") + var;
       resultVars.push_back(var);
     }
+    // Kernels take Halide's user_context first: the model's runtime context, which the
+    // runtime's hooks use to find its thread pool and scratch (runtime/src/context.c).
     if (declared.insert(call.symbol).second) {
-      declarations << "int " << call.symbol << "(";
+      declarations << "int " << call.symbol << "(void *";
       for (int i = 0; i < count; ++i)
-        declarations << (i ? ", " : "") << "struct halide_buffer_t *";
+        declarations << ", struct halide_buffer_t *";
       declarations << ");\n";
     }
+    arguments = "e->user_context, " + arguments;
     steps << "static int step_" << s << "(const kiln_exec_t *e) {\n" << body.str();
     if (!device) {
       steps << "  return " << call.symbol << "(" << arguments << ");\n}\n\n";

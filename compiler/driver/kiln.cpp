@@ -204,6 +204,7 @@ int compileCommand(int argc, char **argv) {
   pipelineOptions.winograd = pipelineOptions.winograd && layout.winograd;
   pipelineOptions.flattenPointwise = layout.flattenPointwise;
   pipelineOptions.arenaAlignment = layout.arenaAlignment;
+  pipelineOptions.channelStrip = layout.channelStrip;
   std::optional<kiln::PlanFile> plans;
   if (!plansPath.empty()) {
     std::string error;

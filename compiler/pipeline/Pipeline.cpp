@@ -30,10 +30,17 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     if (options.integerDotWeights)
       pm.addNestedPass<mlir::func::FuncOp>(createInterleaveQuantizedWeightsPass());
   }
-  if (options.winograd)
-    pm.addNestedPass<mlir::func::FuncOp>(createWinogradConvPass());
-  pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass());
-  pm.addNestedPass<mlir::func::FuncOp>(createPackMatmulWeightsPass());
+  if (options.winograd) {
+    WinogradConvPassOptions winograd;
+    winograd.strip = options.channelStrip;
+    pm.addNestedPass<mlir::func::FuncOp>(createWinogradConvPass(winograd));
+  }
+  PackConvWeightsPassOptions packConv;
+  packConv.strip = options.channelStrip;
+  pm.addNestedPass<mlir::func::FuncOp>(createPackConvWeightsPass(packConv));
+  PackMatmulWeightsPassOptions packMatmul;
+  packMatmul.strip = options.channelStrip;
+  pm.addNestedPass<mlir::func::FuncOp>(createPackMatmulWeightsPass(packMatmul));
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   if (options.flattenPointwise)
     pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());

@@ -34,6 +34,8 @@ struct PipelineOptions {
   bool flattenPointwise = true;
   /// Byte alignment of every tensor in the arena.
   int64_t arenaAlignment = 64;
+  /// Output channels per strip of packed weights (the target's choice).
+  int64_t channelStrip = 16;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

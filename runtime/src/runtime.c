@@ -10,15 +10,16 @@
 #include "kiln/runtime.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "context.h"
 #include "device.h"
 #include "error.h"
 #include "gguf.h"
-#include "thread_pool.h"
 
 typedef unsigned long long ull;
 
@@ -32,6 +33,8 @@ struct kiln_model_t {
   uint8_t *arena;
   kiln_exec_t exec;
   void *device;  // device.c's state for GPU programs
+  kiln_context_t *context;
+  bool owns_context;  // made by kiln_model_open, destroyed with the model
 };
 
 static _Thread_local char last_error[1024];
@@ -74,10 +77,6 @@ const char *kiln_dtype_name(kiln_dtype_t dtype) {
                                       "int16",   "int32",   "int64",   "uint8",
                                       "uint16",  "uint32",  "uint64",  "bool"};
   return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "unknown";
-}
-
-kiln_status_t kiln_set_num_threads(int32_t num_threads) {
-  return kiln_thread_pool_set_size(num_threads);
 }
 
 /// Checks that an input or output descriptor is self-consistent and inside the arena, so a
@@ -167,6 +166,23 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
                               kiln_model_t **out_model) {
   if (out_model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "out_model is NULL");
   *out_model = NULL;
+  kiln_context_t *context = NULL;
+  kiln_status_t status = kiln_context_create(0, &context);
+  if (status != KILN_OK) return status;
+  status = kiln_model_open_in(context, program, weights_path, out_model);
+  if (status != KILN_OK) {
+    kiln_context_destroy(context);
+    return status;
+  }
+  (*out_model)->owns_context = true;
+  return KILN_OK;
+}
+
+kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
+                                 const char *weights_path, kiln_model_t **out_model) {
+  if (out_model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "out_model is NULL");
+  if (context == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open_in: context is NULL");
+  *out_model = NULL;
   if (program == NULL || weights_path == NULL) {
     return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open: program or weights path is NULL");
   }
@@ -176,12 +192,10 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
     return kiln_set_error(KILN_ERROR_MEMORY, "program '%s': arena of %llu bytes is too large",
                           program->model_name, (ull)program->arena_size);
   }
-  status = kiln_thread_pool_install();
-  if (status != KILN_OK) return status;
-
   kiln_model_t *model = calloc(1, sizeof *model);
   if (model == NULL) return kiln_set_error(KILN_ERROR_MEMORY, "no memory for a model");
   model->program = program;
+  model->context = context;
   status = kiln_gguf_open(weights_path, &model->weights_file);
   if (status == KILN_OK && program->num_weights > 0) {
     model->weights = calloc((size_t)program->num_weights, sizeof *model->weights);
@@ -212,7 +226,7 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
   }
   model->exec.arena = model->arena;
   model->exec.weights = model->weights;
-  model->exec.user_context = NULL;
+  model->exec.user_context = context;  // Halide hands it to the hooks (context.c)
   if (program->device != NULL) {
     status = program->device->ops->open(program, model->arena, model->weights, &model->exec,
                                         &model->device);
@@ -234,6 +248,7 @@ void kiln_model_close(kiln_model_t *model) {
   free(model->arena);
   free(model->weights);
   kiln_gguf_close(&model->weights_file);
+  if (model->owns_context) kiln_context_destroy(model->context);
   free(model);
 }
 

@@ -1,4 +1,4 @@
-/* thread_pool.c - a small pthread pool that runs Halide's parallel loops.
+/* thread_pool->c - a small pthread pool that runs Halide's parallel loops.
  *
  * One loop ("job") runs at a time. The caller publishes it, wakes the workers and takes part
  * itself. The tasks are cut into BLOCKS_PER_THREAD contiguous blocks per thread; each thread
@@ -11,8 +11,8 @@
  * ran slow. One claim per task had made loops of many tiny tasks 6x slower at 2 threads than
  * at 1: the counter's cache line bounced between the cores.) Between jobs, workers spin briefly
  * (kernels of a model follow each other within microseconds) and then sleep on a condition
- * variable. Nothing allocates after
- * the workers start: the worker table is static and the job lives in the pool itself.
+ * variable. Each runtime context (context.c) owns one pool; nothing allocates after its
+ * workers start: the worker table and the job live in the pool itself.
  *
  * Publishing protocol (why the job fields may be plain, non-atomic memory):
  *   `generation` is odd while the job fields are being written, even while a job is open.
@@ -30,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,7 +42,15 @@
 /// Contiguous blocks of a loop's tasks per thread.
 #define BLOCKS_PER_THREAD 2
 
-typedef struct pool_t {
+struct kiln_thread_pool_t;
+
+/// What a worker thread is started with.
+typedef struct worker_start_t {
+  struct kiln_thread_pool_t *pool;
+  int slot;
+} worker_start_t;
+
+typedef struct kiln_thread_pool_t {
   pthread_mutex_t mutex;  // guards the sleeps below, never the job itself
   pthread_cond_t wake;    // workers sleep here between jobs
   pthread_cond_t done;    // the caller sleeps here until the last task finishes
@@ -64,16 +73,9 @@ typedef struct pool_t {
   int32_t num_workers;        // threads running besides the caller
   bool started;
   pthread_t workers[KILN_THREAD_POOL_MAX_THREADS];
+  worker_start_t starts[KILN_THREAD_POOL_MAX_THREADS];
+  pthread_mutex_t config_mutex;  // serializes start, stop and resize
 } pool_t;
-
-static pool_t pool = {
-    .mutex = PTHREAD_MUTEX_INITIALIZER,
-    .wake = PTHREAD_COND_INITIALIZER,
-    .done = PTHREAD_COND_INITIALIZER,
-    .busy = ATOMIC_FLAG_INIT,
-    .generation = 0,  // even: "job 0" is open and empty, so workers (seen = 0) wait
-};
-static pthread_mutex_t config_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /// True on pool workers and on a caller while it takes part in its own job: a par_for made
 /// there must not wait for the pool it is part of.
@@ -91,68 +93,69 @@ static inline void cpu_relax(void) {
 }
 
 /// Runs tasks [first, end) of the current job and counts them as completed.
-static void run_range(unsigned first, unsigned end) {
+static void run_range(pool_t *pool, unsigned first, unsigned end) {
   for (unsigned index = first; index < end; index++) {
-    if (atomic_load_explicit(&pool.result, memory_order_relaxed) != 0) break;
-    int result = pool.task(pool.user_context, pool.min + (int)index, pool.closure);
+    if (atomic_load_explicit(&pool->result, memory_order_relaxed) != 0) break;
+    int result = pool->task(pool->user_context, pool->min + (int)index, pool->closure);
     int expected = 0;
-    if (result != 0) atomic_compare_exchange_strong(&pool.result, &expected, result);
+    if (result != 0) atomic_compare_exchange_strong(&pool->result, &expected, result);
   }
   int count = (int)(end - first);
-  if (count > 0 && atomic_fetch_add(&pool.completed, count) + count == pool.size) {
-    pthread_mutex_lock(&pool.mutex);
-    pthread_cond_signal(&pool.done);
-    pthread_mutex_unlock(&pool.mutex);
+  if (count > 0 && atomic_fetch_add(&pool->completed, count) + count == pool->size) {
+    pthread_mutex_lock(&pool->mutex);
+    pthread_cond_signal(&pool->done);
+    pthread_mutex_unlock(&pool->mutex);
   }
 }
 
 /// Claims and runs blocks of the current job until none are left: first this thread's own
 /// blocks in order, then the other threads' blocks from their ends.
-static void run_tasks(void) {
-  int threads = pool.num_workers + 1, blocks = threads * BLOCKS_PER_THREAD;
+static void run_tasks(pool_t *pool) {
+  int threads = pool->num_workers + 1, blocks = threads * BLOCKS_PER_THREAD;
   for (int k = 0; k < blocks; k++) {
     int owner = (thread_slot + k / BLOCKS_PER_THREAD) % threads;
     int within = k % BLOCKS_PER_THREAD;
     int block = owner * BLOCKS_PER_THREAD +
                 (owner == thread_slot ? within : BLOCKS_PER_THREAD - 1 - within);
-    if (atomic_exchange(&pool.block_taken[block], true)) continue;
-    run_range((unsigned)((long long)pool.size * block / blocks),
-              (unsigned)((long long)pool.size * (block + 1) / blocks));
+    if (atomic_exchange(&pool->block_taken[block], true)) continue;
+    run_range(pool, (unsigned)((long long)pool->size * block / blocks),
+              (unsigned)((long long)pool->size * (block + 1) / blocks));
   }
 }
 
-static bool has_new_job(unsigned seen, unsigned *out_generation) {
-  unsigned generation = atomic_load(&pool.generation);
+static bool has_new_job(pool_t *pool, unsigned seen, unsigned *out_generation) {
+  unsigned generation = atomic_load(&pool->generation);
   *out_generation = generation;
   return (generation & 1u) == 0 && generation != seen;
 }
 
-static void *worker_main(void *slot) {
-  thread_slot = (int)(intptr_t)slot;
+static void *worker_main(void *start) {
+  pool_t *pool = ((worker_start_t *)start)->pool;
+  thread_slot = ((worker_start_t *)start)->slot;
   in_task = true;
   unsigned seen = 0, generation;
   for (;;) {
     // 1. Wait for a job we have not served: spin first, then sleep.
-    for (int spin = 0; !has_new_job(seen, &generation); spin++) {
-      if (atomic_load(&pool.stopping)) return NULL;
+    for (int spin = 0; !has_new_job(pool, seen, &generation); spin++) {
+      if (atomic_load(&pool->stopping)) return NULL;
       if (spin < SPIN_ITERATIONS) {
         cpu_relax();
         continue;
       }
-      pthread_mutex_lock(&pool.mutex);
-      atomic_fetch_add(&pool.sleepers, 1);
-      while (!has_new_job(seen, &generation) && !atomic_load(&pool.stopping)) {
-        pthread_cond_wait(&pool.wake, &pool.mutex);
+      pthread_mutex_lock(&pool->mutex);
+      atomic_fetch_add(&pool->sleepers, 1);
+      while (!has_new_job(pool, seen, &generation) && !atomic_load(&pool->stopping)) {
+        pthread_cond_wait(&pool->wake, &pool->mutex);
       }
-      atomic_fetch_sub(&pool.sleepers, 1);
-      pthread_mutex_unlock(&pool.mutex);
+      atomic_fetch_sub(&pool->sleepers, 1);
+      pthread_mutex_unlock(&pool->mutex);
       spin = 0;
     }
     seen = generation;
     // 2. Enter, and work only if the job did not change meanwhile.
-    atomic_fetch_add(&pool.inside, 1);
-    if (atomic_load(&pool.generation) == generation) run_tasks();
-    atomic_fetch_sub(&pool.inside, 1);
+    atomic_fetch_add(&pool->inside, 1);
+    if (atomic_load(&pool->generation) == generation) run_tasks(pool);
+    atomic_fetch_sub(&pool->inside, 1);
   }
 }
 
@@ -165,52 +168,52 @@ static int run_serially(void *user_context, halide_task_t task, int min, int siz
   return 0;
 }
 
-int kiln_thread_pool_do_par_for(void *user_context, halide_task_t task, int min, int size,
-                                uint8_t *closure) {
+int kiln_thread_pool_run(kiln_thread_pool_t *pool, void *user_context, halide_task_t task,
+                         int min, int size, uint8_t *closure) {
   if (size <= 0) return 0;
-  if (in_task || size == 1 || atomic_flag_test_and_set(&pool.busy)) {
+  if (in_task || size == 1 || atomic_flag_test_and_set(&pool->busy)) {
     return run_serially(user_context, task, min, size, closure);
   }
-  if (pool.num_workers == 0) {
-    atomic_flag_clear(&pool.busy);
+  if (pool->num_workers == 0) {
+    atomic_flag_clear(&pool->busy);
     return run_serially(user_context, task, min, size, closure);
   }
   // 1. Close the previous job and let late workers leave it (they find nothing to claim).
-  atomic_fetch_add(&pool.generation, 1u);
-  for (int spin = 0; atomic_load(&pool.inside) != 0; spin++) {
+  atomic_fetch_add(&pool->generation, 1u);
+  for (int spin = 0; atomic_load(&pool->inside) != 0; spin++) {
     if (spin < SPIN_ITERATIONS) cpu_relax(); else sched_yield();
   }
   // 2. Write and open the job, waking sleeping workers if there are any.
-  pool.task = task;
-  pool.user_context = user_context;
-  pool.min = min;
-  pool.size = size;
-  pool.closure = closure;
-  for (int b = 0; b < (pool.num_workers + 1) * BLOCKS_PER_THREAD; b++) {
-    atomic_store(&pool.block_taken[b], false);
+  pool->task = task;
+  pool->user_context = user_context;
+  pool->min = min;
+  pool->size = size;
+  pool->closure = closure;
+  for (int b = 0; b < (pool->num_workers + 1) * BLOCKS_PER_THREAD; b++) {
+    atomic_store(&pool->block_taken[b], false);
   }
-  atomic_store(&pool.completed, 0);
-  atomic_store(&pool.result, 0);
-  atomic_fetch_add(&pool.generation, 1u);
-  if (atomic_load(&pool.sleepers) > 0) {
-    pthread_mutex_lock(&pool.mutex);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.mutex);
+  atomic_store(&pool->completed, 0);
+  atomic_store(&pool->result, 0);
+  atomic_fetch_add(&pool->generation, 1u);
+  if (atomic_load(&pool->sleepers) > 0) {
+    pthread_mutex_lock(&pool->mutex);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->mutex);
   }
   // 3. Work, then wait for the tasks that workers are still running.
   in_task = true;
-  run_tasks();
+  run_tasks(pool);
   in_task = false;
-  for (int spin = 0; atomic_load(&pool.completed) < size && spin < SPIN_ITERATIONS; spin++) {
+  for (int spin = 0; atomic_load(&pool->completed) < size && spin < SPIN_ITERATIONS; spin++) {
     cpu_relax();
   }
-  if (atomic_load(&pool.completed) < size) {
-    pthread_mutex_lock(&pool.mutex);
-    while (atomic_load(&pool.completed) < size) pthread_cond_wait(&pool.done, &pool.mutex);
-    pthread_mutex_unlock(&pool.mutex);
+  if (atomic_load(&pool->completed) < size) {
+    pthread_mutex_lock(&pool->mutex);
+    while (atomic_load(&pool->completed) < size) pthread_cond_wait(&pool->done, &pool->mutex);
+    pthread_mutex_unlock(&pool->mutex);
   }
-  int result = atomic_load(&pool.result);
-  atomic_flag_clear(&pool.busy);
+  int result = atomic_load(&pool->result);
+  atomic_flag_clear(&pool->busy);
   return result;
 }
 
@@ -221,79 +224,98 @@ static int32_t default_thread_count(void) {
 }
 
 /// Joins all workers. Caller holds config_mutex.
-static void stop_locked(void) {
-  while (atomic_flag_test_and_set(&pool.busy)) sched_yield();  // let a running job finish
-  atomic_store(&pool.stopping, true);
-  pthread_mutex_lock(&pool.mutex);
-  pthread_cond_broadcast(&pool.wake);
-  pthread_mutex_unlock(&pool.mutex);
-  for (int32_t i = 0; i < pool.num_workers; i++) pthread_join(pool.workers[i], NULL);
-  pool.num_workers = 0;
-  pool.started = false;
-  atomic_store(&pool.stopping, false);
-  atomic_flag_clear(&pool.busy);
+static void stop_locked(pool_t *pool) {
+  while (atomic_flag_test_and_set(&pool->busy)) sched_yield();  // let a running job finish
+  atomic_store(&pool->stopping, true);
+  pthread_mutex_lock(&pool->mutex);
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->mutex);
+  for (int32_t i = 0; i < pool->num_workers; i++) pthread_join(pool->workers[i], NULL);
+  pool->num_workers = 0;
+  pool->started = false;
+  atomic_store(&pool->stopping, false);
+  atomic_flag_clear(&pool->busy);
 }
 
 /// Starts the configured number of workers. Caller holds config_mutex.
-static kiln_status_t start_locked(void) {
-  if (pool.started) return KILN_OK;
-  int32_t threads = pool.requested_threads > 0 ? pool.requested_threads : default_thread_count();
-  while (atomic_flag_test_and_set(&pool.busy)) sched_yield();
+static kiln_status_t start_locked(pool_t *pool) {
+  if (pool->started) return KILN_OK;
+  int32_t threads = pool->requested_threads > 0 ? pool->requested_threads : default_thread_count();
+  while (atomic_flag_test_and_set(&pool->busy)) sched_yield();
   for (int32_t i = 0; i < threads - 1; i++) {
-    int error = pthread_create(&pool.workers[i], NULL, worker_main, (void *)(intptr_t)(i + 1));
+    pool->starts[i].pool = pool;
+    pool->starts[i].slot = i + 1;
+    int error = pthread_create(&pool->workers[i], NULL, worker_main, &pool->starts[i]);
     if (error != 0) {
-      atomic_flag_clear(&pool.busy);
-      stop_locked();
+      atomic_flag_clear(&pool->busy);
+      stop_locked(pool);
       return kiln_set_error(KILN_ERROR_MEMORY, "thread pool: cannot start thread %d of %d: %s",
                             i + 2, threads, strerror(error));
     }
-    pool.num_workers = i + 1;
+    pool->num_workers = i + 1;
   }
-  pool.started = true;
-  atomic_flag_clear(&pool.busy);
+  pool->started = true;
+  atomic_flag_clear(&pool->busy);
   return KILN_OK;
 }
 
-kiln_status_t kiln_thread_pool_start(void) {
-  pthread_mutex_lock(&config_mutex);
-  kiln_status_t status = start_locked();
-  pthread_mutex_unlock(&config_mutex);
-  return status;
+kiln_status_t kiln_thread_pool_create(int32_t num_threads, kiln_thread_pool_t **out_pool) {
+  *out_pool = NULL;
+  if (num_threads < 0 || num_threads > KILN_THREAD_POOL_MAX_THREADS) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "thread count %d is not in [1, %d]", num_threads,
+                          KILN_THREAD_POOL_MAX_THREADS);
+  }
+  pool_t *pool = calloc(1, sizeof *pool);
+  if (pool == NULL) return kiln_set_error(KILN_ERROR_MEMORY, "no memory for a thread pool");
+  pthread_mutex_init(&pool->mutex, NULL);
+  pthread_cond_init(&pool->wake, NULL);
+  pthread_cond_init(&pool->done, NULL);
+  pthread_mutex_init(&pool->config_mutex, NULL);
+  atomic_flag_clear(&pool->busy);
+  atomic_init(&pool->generation, 0u);  // even: "job 0" is open and empty, so workers wait
+  pool->requested_threads = num_threads;
+  pthread_mutex_lock(&pool->config_mutex);
+  kiln_status_t status = start_locked(pool);
+  pthread_mutex_unlock(&pool->config_mutex);
+  if (status != KILN_OK) {
+    kiln_thread_pool_destroy(pool);
+    return status;
+  }
+  *out_pool = pool;
+  return KILN_OK;
 }
 
-kiln_status_t kiln_thread_pool_install(void) {
-  kiln_status_t status = kiln_thread_pool_start();
-  if (status == KILN_OK) halide_set_custom_do_par_for(kiln_thread_pool_do_par_for);
-  return status;
+void kiln_thread_pool_destroy(kiln_thread_pool_t *pool) {
+  if (pool == NULL) return;
+  pthread_mutex_lock(&pool->config_mutex);
+  stop_locked(pool);
+  pthread_mutex_unlock(&pool->config_mutex);
+  pthread_mutex_destroy(&pool->mutex);
+  pthread_cond_destroy(&pool->wake);
+  pthread_cond_destroy(&pool->done);
+  pthread_mutex_destroy(&pool->config_mutex);
+  free(pool);
 }
 
-kiln_status_t kiln_thread_pool_set_size(int32_t num_threads) {
+kiln_status_t kiln_thread_pool_set_size(kiln_thread_pool_t *pool, int32_t num_threads) {
   if (num_threads < 1 || num_threads > KILN_THREAD_POOL_MAX_THREADS) {
     return kiln_set_error(KILN_ERROR_ARGUMENT, "thread count %d is not in [1, %d]", num_threads,
                           KILN_THREAD_POOL_MAX_THREADS);
   }
-  pthread_mutex_lock(&config_mutex);
+  pthread_mutex_lock(&pool->config_mutex);
   kiln_status_t status = KILN_OK;
-  pool.requested_threads = num_threads;
-  if (pool.started && pool.num_workers != num_threads - 1) {
-    stop_locked();
-    status = start_locked();
+  pool->requested_threads = num_threads;
+  if (pool->num_workers != num_threads - 1) {
+    stop_locked(pool);
+    status = start_locked(pool);
   }
-  pthread_mutex_unlock(&config_mutex);
+  pthread_mutex_unlock(&pool->config_mutex);
   return status;
 }
 
-int32_t kiln_thread_pool_size(void) {
-  pthread_mutex_lock(&config_mutex);
-  int32_t size = pool.started             ? pool.num_workers + 1
-                 : pool.requested_threads ? pool.requested_threads
-                                          : default_thread_count();
-  pthread_mutex_unlock(&config_mutex);
+int32_t kiln_thread_pool_size(kiln_thread_pool_t *pool) {
+  pthread_mutex_lock(&pool->config_mutex);
+  int32_t size = pool->num_workers + 1;
+  pthread_mutex_unlock(&pool->config_mutex);
   return size;
-}
-
-void kiln_thread_pool_stop(void) {
-  pthread_mutex_lock(&config_mutex);
-  stop_locked();
-  pthread_mutex_unlock(&config_mutex);
 }

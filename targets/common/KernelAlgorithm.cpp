@@ -780,6 +780,7 @@ public:
     plan.channelsIn = int(in.shape[1]);
     plan.channelsOut = int(t.shape[1]);
     plan.channelsPadded = int(u.shape[2] * u.shape[4]);
+    int strip = int(u.shape[4]);  // output channels per strip of the transformed weight
     plan.tileCount = tilesX * tilesY;
     plan.alpha = alpha;
     // sum_k matrix[row][k] * term(k) for a rows x alpha matrix. `row` is unrolled by the
@@ -816,7 +817,7 @@ public:
     plan.product(f, tt, b, a, n) = 0.0f;
     plan.product(f, tt, b, a, n) +=
         plan.transformed(plan.channels, tt, b, a, n) *
-        call(u, {a, b, f / int(kChannelStrip), plan.channels, f % int(kChannelStrip)});
+        call(u, {a, b, f / strip, plan.channels, f % strip});
     plan.products = Func("winograd_ms_" + id);
     plan.products(f, tt, b, a, n) = plan.product(f, tt, b, a, n);
     // Q[j][a] = sum_b A^T[j][b] M[a][b]; Y[i][j] = sum_a A^T[i][a] Q[j][a].
@@ -1284,6 +1285,7 @@ public:
       for (int x = 0; x < outLen; ++x) {
         double s = sourceOf(i, x), f = std::floor(s);
         std::vector<double> w;
+        w.reserve(4);  // (GCC 12 otherwise warns of a null memmove in the assignments below)
         int base;
         if (mode == "nearest") {
           double r = nearest == "floor" ? f

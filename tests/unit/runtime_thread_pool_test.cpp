@@ -1,4 +1,5 @@
-// runtime_thread_pool_test.cpp - tests of the pool that serves Halide's parallel loops.
+// runtime_thread_pool_test.cpp - tests of the pools that serve Halide's parallel loops, and
+// of the runtime contexts that own them.
 //
 // Tasks add into shared atomics so every test can check that each task ran exactly once,
 // whatever thread ran it; the stress cases (many tiny loops, two callers at once, resizing)
@@ -13,12 +14,22 @@
 #include <thread>
 #include <vector>
 
+#include "context.h"
 #include "kiln/runtime.h"
 #include "thread_pool.h"
 
 extern "C" int halide_do_par_for(void *, halide_task_t, int, int, uint8_t *);
+extern "C" void *halide_malloc(void *, size_t);
+extern "C" void halide_free(void *, void *);
 
 namespace {
+
+// The pool the parameterized tests run on (made per test).
+kiln_thread_pool_t *pool = nullptr;
+
+int RunOnPool(halide_task_t task, int min, int size, uint8_t *closure) {
+  return kiln_thread_pool_run(pool, nullptr, task, min, size, closure);
+}
 
 struct SumClosure {
   std::atomic<int64_t> sum{0};
@@ -38,7 +49,7 @@ int64_t SumOfRange(int min, int size) {
 
 int64_t RunSum(int min, int size) {
   SumClosure state;
-  EXPECT_EQ(kiln_thread_pool_do_par_for(nullptr, AddIndex, min, size,
+  EXPECT_EQ(RunOnPool(AddIndex, min, size,
                                         reinterpret_cast<uint8_t *>(&state)),
             0);
   EXPECT_EQ(state.calls.load(), size > 0 ? size : 0);
@@ -48,9 +59,12 @@ int64_t RunSum(int min, int size) {
 class ThreadPool : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
-    ASSERT_EQ(kiln_thread_pool_set_size(GetParam()), KILN_OK);
-    ASSERT_EQ(kiln_thread_pool_start(), KILN_OK);
-    ASSERT_EQ(kiln_thread_pool_size(), GetParam());
+    ASSERT_EQ(kiln_thread_pool_create(GetParam(), &pool), KILN_OK);
+    ASSERT_EQ(kiln_thread_pool_size(pool), GetParam());
+  }
+  void TearDown() override {
+    kiln_thread_pool_destroy(pool);
+    pool = nullptr;
   }
 };
 
@@ -68,17 +82,17 @@ TEST_P(ThreadPool, ManySmallLoops) {
 int FailOnMultiplesOf7(void *, int index, uint8_t *) { return index % 7 == 6 ? index + 1000 : 0; }
 
 TEST_P(ThreadPool, ReturnsAFailingTaskResult) {
-  int result = kiln_thread_pool_do_par_for(nullptr, FailOnMultiplesOf7, 0, 100, nullptr);
+  int result = RunOnPool(FailOnMultiplesOf7, 0, 100, nullptr);
   EXPECT_GE(result, 1000);
   EXPECT_EQ((result - 1000) % 7, 6);
-  EXPECT_EQ(kiln_thread_pool_do_par_for(nullptr, FailOnMultiplesOf7, 0, 6, nullptr), 0);
+  EXPECT_EQ(RunOnPool(FailOnMultiplesOf7, 0, 6, nullptr), 0);
   EXPECT_EQ(RunSum(0, 100), SumOfRange(0, 100));  // the pool recovers
 }
 
 int NestedLoop(void *, int index, uint8_t *closure) {
   auto *outer = reinterpret_cast<SumClosure *>(closure);
   SumClosure inner;
-  int result = kiln_thread_pool_do_par_for(nullptr, AddIndex, 0, 10,
+  int result = RunOnPool(AddIndex, 0, 10,
                                            reinterpret_cast<uint8_t *>(&inner));
   outer->sum += inner.sum.load() + index;
   return result;
@@ -86,7 +100,7 @@ int NestedLoop(void *, int index, uint8_t *closure) {
 
 TEST_P(ThreadPool, NestedLoopsRunInline) {
   SumClosure outer;
-  ASSERT_EQ(kiln_thread_pool_do_par_for(nullptr, NestedLoop, 0, 64,
+  ASSERT_EQ(RunOnPool(NestedLoop, 0, 64,
                                         reinterpret_cast<uint8_t *>(&outer)),
             0);
   EXPECT_EQ(outer.sum.load(), 64 * 45 + SumOfRange(0, 64));
@@ -100,7 +114,7 @@ TEST_P(ThreadPool, ConcurrentCallers) {
     callers.emplace_back([&failures, t] {
       for (int i = 0; i < 2000; i++) {
         SumClosure state;
-        kiln_thread_pool_do_par_for(nullptr, AddIndex, t, 17, reinterpret_cast<uint8_t *>(&state));
+        RunOnPool(AddIndex, t, 17, reinterpret_cast<uint8_t *>(&state));
         if (state.sum.load() != SumOfRange(t, 17)) failures++;
       }
     });
@@ -124,7 +138,7 @@ int RecordThread(void *, int, uint8_t *closure) {
 
 TEST_P(ThreadPool, UsesItsWorkers) {
   ThreadSet threads;
-  ASSERT_EQ(kiln_thread_pool_do_par_for(nullptr, RecordThread, 0, 32,
+  ASSERT_EQ(RunOnPool(RecordThread, 0, 32,
                                         reinterpret_cast<uint8_t *>(&threads)),
             0);
   EXPECT_LE(static_cast<int>(threads.ids.size()), GetParam());
@@ -139,24 +153,72 @@ TEST(ThreadPoolConfig, RejectsBadSizesAndResizes) {
   EXPECT_EQ(kiln_set_num_threads(0), KILN_ERROR_ARGUMENT);
   EXPECT_NE(std::string(kiln_last_error()).find("thread count 0"), std::string::npos);
   EXPECT_EQ(kiln_set_num_threads(KILN_THREAD_POOL_MAX_THREADS + 1), KILN_ERROR_ARGUMENT);
+  ASSERT_EQ(kiln_thread_pool_create(2, &pool), KILN_OK);
+  EXPECT_EQ(kiln_thread_pool_set_size(pool, 0), KILN_ERROR_ARGUMENT);
   for (int size : {3, 1, 5, 2}) {
-    ASSERT_EQ(kiln_set_num_threads(size), KILN_OK);
-    EXPECT_EQ(kiln_thread_pool_size(), size);
+    ASSERT_EQ(kiln_thread_pool_set_size(pool, size), KILN_OK);
+    EXPECT_EQ(kiln_thread_pool_size(pool), size);
     EXPECT_EQ(RunSum(1, 999), SumOfRange(1, 999));
   }
-  kiln_thread_pool_stop();
-  EXPECT_EQ(RunSum(0, 50), SumOfRange(0, 50));  // stopped: runs serially
+  kiln_thread_pool_destroy(pool);
+  pool = nullptr;
 }
 
-TEST(ThreadPoolConfig, InstallServesHalideLoops) {
-  ASSERT_EQ(kiln_set_num_threads(2), KILN_OK);
-  ASSERT_EQ(kiln_thread_pool_install(), KILN_OK);
-  SumClosure state;
-  ASSERT_EQ(halide_do_par_for(nullptr, AddIndex, 0, 100, reinterpret_cast<uint8_t *>(&state)), 0);
-  EXPECT_EQ(state.sum.load(), SumOfRange(0, 100));
-  // The hook that Halide's loops go through is the pool's.
-  EXPECT_EQ(halide_set_custom_do_par_for(nullptr), &kiln_thread_pool_do_par_for);
-  ASSERT_EQ(kiln_thread_pool_install(), KILN_OK);
+// Halide's loops go through one process-wide hook; it runs each loop on the pool of the
+// context the kernel passes as user_context.
+TEST(Context, HalideLoopsRunOnTheirContextsPool) {
+  kiln_context_t *first = nullptr, *second = nullptr;
+  ASSERT_EQ(kiln_context_create(2, &first), KILN_OK);
+  ASSERT_EQ(kiln_context_create(3, &second), KILN_OK);
+  EXPECT_EQ(kiln_context_num_threads(first), 2);
+  EXPECT_EQ(kiln_context_num_threads(second), 3);
+  ThreadSet a, b;
+  ASSERT_EQ(halide_do_par_for(first, RecordThread, 0, 32, reinterpret_cast<uint8_t *>(&a)), 0);
+  ASSERT_EQ(halide_do_par_for(second, RecordThread, 0, 48, reinterpret_cast<uint8_t *>(&b)), 0);
+  EXPECT_LE(a.ids.size(), 2u);
+  EXPECT_LE(b.ids.size(), 3u);
+  // Workers belong to one context: only the calling thread is in both sets.
+  size_t shared = 0;
+  for (const auto &id : a.ids) shared += b.ids.count(id);
+  EXPECT_LE(shared, 1u);
+  // Without a context a loop runs serially on the caller.
+  ThreadSet none;
+  ASSERT_EQ(halide_do_par_for(nullptr, RecordThread, 0, 8, reinterpret_cast<uint8_t *>(&none)), 0);
+  EXPECT_EQ(none.ids.size(), 1u);
+  // Two contexts run loops at the same time without waiting for each other.
+  std::thread other([&] {
+    for (int i = 0; i < 500; i++) {
+      SumClosure state;
+      halide_do_par_for(second, AddIndex, 0, 64, reinterpret_cast<uint8_t *>(&state));
+      EXPECT_EQ(state.sum.load(), SumOfRange(0, 64));
+    }
+  });
+  for (int i = 0; i < 500; i++) {
+    SumClosure state;
+    halide_do_par_for(first, AddIndex, 0, 64, reinterpret_cast<uint8_t *>(&state));
+    EXPECT_EQ(state.sum.load(), SumOfRange(0, 64));
+  }
+  other.join();
+  kiln_context_destroy(first);
+  kiln_context_destroy(second);
+}
+
+TEST(Context, ScratchIsPerContext) {
+  kiln_context_t *first = nullptr, *second = nullptr;
+  ASSERT_EQ(kiln_context_create(1, &first), KILN_OK);
+  ASSERT_EQ(kiln_context_create(1, &second), KILN_OK);
+  void *block = halide_malloc(first, 4096);
+  ASSERT_NE(block, nullptr);
+  halide_free(first, block);
+  // The freed block is kept for its own context, not handed to another.
+  void *other = halide_malloc(second, 4096);
+  EXPECT_NE(other, block);
+  void *again = halide_malloc(first, 4096);
+  EXPECT_EQ(again, block);
+  halide_free(second, other);
+  halide_free(first, again);
+  kiln_context_destroy(first);
+  kiln_context_destroy(second);
 }
 
 }  // namespace

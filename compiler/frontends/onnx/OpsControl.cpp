@@ -149,10 +149,8 @@ FailureOr<int64_t> position(NodeImporter &n, int i, int64_t size, int64_t fallba
   if (!n.input(i))
     return fallback;
   auto p = n.constantInput(i);
-  if (!p) {
-    n.notConstant(i, "position");
-    return failure();
-  }
+  if (!p)
+    return n.notConstant(i, "position");
   int64_t at = p->ints.at(0);
   if (at < 0)
     at += size;

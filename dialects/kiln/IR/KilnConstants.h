@@ -23,11 +23,6 @@ struct ConstantValues {
   std::vector<int64_t> ints;    // filled when isInteger
 };
 
-/// Output channels per strip of a weight stored for kernels vectorized across output
-/// channels (`kiln.from_strips`, `kiln.winograd_conv`): one AVX-512 vector of float32, two
-/// AVX2 or four NEON vectors.
-constexpr int64_t kChannelStrip = 16;
-
 /// Constants above this many elements are not folded (folding is for shapes, scalars and
 /// per-channel vectors; whole weight tensors are transformed by dedicated passes).
 constexpr int64_t kMaxFoldedElements = 1 << 22;

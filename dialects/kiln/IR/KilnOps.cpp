@@ -379,7 +379,9 @@ LogicalResult ArgReduceOp::verify() {
   if (getKind() != "max" && getKind() != "min")
     return emitOpError("kind must be max or min");
   int64_t rank = shapeOf(getInput()).size();
-  if (getAxis() < 0 || getAxis() >= rank)
+  // The axis attribute is unsigned in ODS: read it as signed so a negative one is caught.
+  int64_t axis = int64_t(getAxis());
+  if (axis < 0 || axis >= rank)
     return emitOpError("axis out of range");
   return success();
 }
@@ -452,10 +454,10 @@ LogicalResult WinogradConvOp::verify() {
   ArrayRef<int64_t> input = shapeOf(getInput()), weight = shapeOf(getWeight());
   ArrayRef<int64_t> result = shapeOf(getResult());
   if (input.size() != 4 || result.size() != 4 || weight.size() != 5 || weight[0] != m + 2 ||
-      weight[1] != m + 2 || weight[2] != (result[1] + kChannelStrip - 1) / kChannelStrip ||
-      weight[3] != input[1] || weight[4] != kChannelStrip)
+      weight[1] != m + 2 || weight[4] < 1 ||
+      weight[2] != (result[1] + weight[4] - 1) / weight[4] || weight[3] != input[1])
     return emitOpError("expects input [N, C, H, W], result [N, F, H', W'] and weight [")
-           << m + 2 << ", " << m + 2 << ", ceil(F / 16), C, 16], got "
+           << m + 2 << ", " << m + 2 << ", ceil(F / S), C, S] for a strip of S channels, got "
            << shapeToString(input) << ", " << shapeToString(result) << " and "
            << shapeToString(weight);
   if (getPads().size() != 4 || llvm::any_of(getPads(), [](int64_t p) { return p < 0; }))
@@ -528,14 +530,16 @@ LogicalResult ReduceOp::verify() {
 }
 
 LogicalResult SoftmaxOp::verify() {
-  if (getAxis() < 0 || getAxis() >= int64_t(shapeOf(getInput()).size()))
-    return emitOpError("axis ") << getAxis() << " out of range";
+  int64_t axis = int64_t(getAxis());
+  if (axis < 0 || axis >= int64_t(shapeOf(getInput()).size()))
+    return emitOpError("axis ") << axis << " out of range";
   return success();
 }
 
 LogicalResult LayerNormOp::verify() {
-  if (getAxis() < 0 || getAxis() >= int64_t(shapeOf(getInput()).size()))
-    return emitOpError("axis ") << getAxis() << " out of range";
+  int64_t axis = int64_t(getAxis());
+  if (axis < 0 || axis >= int64_t(shapeOf(getInput()).size()))
+    return emitOpError("axis ") << axis << " out of range";
   if (!llvm::isa<FloatType>(llvm::cast<RankedTensorType>(getInput().getType()).getElementType()))
     return emitOpError("needs a float element type");
   if (!(getEpsilon().convertToDouble() >= 0))

@@ -39,11 +39,11 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       ArrayRef<int64_t> s = type.getShape();  // [F, C, kh, kw]
       int64_t f = s[0], inner = s[1] * s[2] * s[3];
       // Strips of 16 output channels where F allows: [F/16, C, kh, kw, 16]; else [C, kh, kw, F].
-      bool strips = f % kChannelStrip == 0;
+      bool strips = f % strip == 0;
       const float *from = reinterpret_cast<const float *>(bytes.data());
       std::vector<float> packed;
       if (strips) {
-        appendChannelStrips(packed, from, f, inner, inner, 1, f);
+        appendChannelStrips(packed, from, f, inner, inner, 1, f, strip);
       } else {
         packed.resize(bytes.size() / 4);
         for (int64_t o = 0; o < f; ++o)
@@ -52,14 +52,14 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       }
       OpBuilder builder(conv);
       auto packedType =
-          strips ? RankedTensorType::get({f / kChannelStrip, s[1], s[2], s[3], kChannelStrip}, type.getElementType())
+          strips ? RankedTensorType::get({f / strip, s[1], s[2], s[3], strip}, type.getElementType())
                  : RankedTensorType::get({s[1], s[2], s[3], s[0]}, type.getElementType());
       ConstantOp packedConstant =
           createRearrangedWeight(builder, constant, packedType, "packed", packed);
       Value view;
       if (strips) {
         view = FromStripsOp::create(builder, conv.getLoc(), type, packedConstant,
-                                    builder.getI64IntegerAttr(kChannelStrip));
+                                    builder.getI64IntegerAttr(strip));
       } else {
         auto transpose = TransposeOp::create(builder, conv.getLoc(), type, packedConstant,
                                              builder.getDenseI64ArrayAttr({3, 0, 1, 2}));

@@ -32,12 +32,12 @@ ConstantOp createRearrangedWeight(mlir::OpBuilder &builder, ConstantOp from,
                                   llvm::ArrayRef<float> values);
 
 /// Appends to `to` a weight of `channels` output channels and `others` values per channel
-/// (value (c, r) at from[c * channelStride + r * otherStride]) in strips of kChannelStrip
-/// channels: [paddedChannels / kChannelStrip, others, kChannelStrip], zero past `channels`
-/// (the layout `kiln.from_strips` reads).
+/// (value (c, r) at from[c * channelStride + r * otherStride]) in strips of `strip`
+/// channels: [paddedChannels / strip, others, strip], zero past `channels` (the layout
+/// `kiln.from_strips` reads).
 void appendChannelStrips(std::vector<float> &to, const float *from, int64_t channels,
                          int64_t others, int64_t channelStride, int64_t otherStride,
-                         int64_t paddedChannels);
+                         int64_t paddedChannels, int64_t strip);
 
 } // namespace kiln
 

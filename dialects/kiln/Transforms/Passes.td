@@ -190,7 +190,9 @@ def WinogradConvPass : Pass<"kiln-winograd-conv", "mlir::func::FuncOp"> {
     Option<"minChannels", "min-channels", "int64_t", /*default=*/"32",
            "Rewrite convolutions with at least this many input and output channels">,
     Option<"tile", "tile", "int64_t", /*default=*/"0",
-           "Output tile size m (2 or 4); 0 picks by output map size">
+           "Output tile size m (2 or 4); 0 picks by output map size">,
+    Option<"strip", "strip", "int64_t", /*default=*/"16",
+           "Output channels per strip of the packed weight (the target's vector width)">
   ];
 }
 
@@ -209,7 +211,12 @@ def PackMatmulWeightsPass : Pass<"kiln-pack-matmul-weights", "mlir::func::FuncOp
     Before: `%w = kiln.constant : tensor<120x6624xf32>`, `kiln.matmul %x, %w`.
     After: `%p = kiln.constant : tensor<414x120x16xf32>`,
     `%w = kiln.from_strips %p {axis = 1, width = 16}`, `kiln.matmul %x, %w`.
+    The strip width is an option the target's backend sets (16 by default).
   }];
+  let options = [
+    Option<"strip", "strip", "int64_t", /*default=*/"16",
+           "Output channels per strip of the packed weight (the target's vector width)">
+  ];
 }
 
 def PackConvWeightsPass : Pass<"kiln-pack-conv-weights", "mlir::func::FuncOp"> {
@@ -231,7 +238,9 @@ def PackConvWeightsPass : Pass<"kiln-pack-conv-weights", "mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"maxWidth", "max-width", "int64_t", /*default=*/"15",
-           "Pack convolutions whose output width is at most this">
+           "Pack convolutions whose output width is at most this">,
+    Option<"strip", "strip", "int64_t", /*default=*/"16",
+           "Output channels per strip of the packed weight (the target's vector width)">
   ];
 }
 

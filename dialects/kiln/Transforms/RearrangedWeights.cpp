@@ -31,12 +31,12 @@ ConstantOp createRearrangedWeight(OpBuilder &builder, ConstantOp from, RankedTen
 
 void appendChannelStrips(std::vector<float> &to, const float *from, int64_t channels,
                          int64_t others, int64_t channelStride, int64_t otherStride,
-                         int64_t paddedChannels) {
+                         int64_t paddedChannels, int64_t strip) {
   size_t base = to.size();
   to.resize(base + size_t(paddedChannels * others), 0.0f);
   for (int64_t c = 0; c < channels; ++c)
     for (int64_t r = 0; r < others; ++r)
-      to[base + ((c / kChannelStrip) * others + r) * kChannelStrip + c % kChannelStrip] =
+      to[base + ((c / strip) * others + r) * strip + c % strip] =
           from[c * channelStride + r * otherStride];
 }
 

@@ -26,10 +26,10 @@ bool allOnes(ArrayRef<int64_t> values) {
   return llvm::all_of(values, [](int64_t v) { return v == 1; });
 }
 
-/// U[a, b, f / 16, c, f % 16] = (G g[f, c] G^T)[a, b] (strips of kChannelStrip = 16),
+/// U[a, b, f / 16, c, f % 16] = (G g[f, c] G^T)[a, b] (strips of `strip` channels, 16 by default),
 /// accumulated in double; zero for the output channels that pad F to a multiple of 16.
 std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t channels,
-                                   const WinogradTransforms &w) {
+                                   const WinogradTransforms &w, int64_t strip) {
   int alpha = w.alpha;
   std::vector<float> points(size_t(alpha * alpha * filters * channels));  // [a, b, f, c]
   for (int64_t f = 0; f < filters; ++f)
@@ -50,11 +50,11 @@ std::vector<float> transformWeight(const float *weight, int64_t filters, int64_t
           points[((a * alpha + b) * filters + f) * channels + c] = float(sum);
         }
     }
-  int64_t padded = (filters + kChannelStrip - 1) / kChannelStrip * kChannelStrip;
+  int64_t padded = (filters + strip - 1) / strip * strip;
   std::vector<float> u;
   for (int point = 0; point < alpha * alpha; ++point)
     appendChannelStrips(u, points.data() + point * filters * channels, filters, channels,
-                        channels, 1, padded);
+                        channels, 1, padded, strip);
   return u;
 }
 
@@ -92,11 +92,10 @@ struct WinogradConvPass : impl::WinogradConvPassBase<WinogradConvPass> {
       int m = tile ? int(tile) : winogradCost(4, result) <= winogradCost(2, result) ? 4 : 2;
       WinogradTransforms transforms = winogradTransforms(m);
       std::vector<float> u = transformWeight(reinterpret_cast<const float *>(bytes.data()),
-                                             s[0], s[1], transforms);
+                                             s[0], s[1], transforms, strip);
       OpBuilder builder(conv);
       auto uType = RankedTensorType::get({transforms.alpha, transforms.alpha,
-                                          (s[0] + kChannelStrip - 1) / kChannelStrip, s[1],
-                                          kChannelStrip},
+                                          (s[0] + strip - 1) / strip, s[1], strip},
                                          type.getElementType());
       ConstantOp uConstant = createRearrangedWeight(builder, constant, uType, "winograd", u);
       auto winograd = WinogradConvOp::create(builder, conv.getLoc(), conv.getType(),

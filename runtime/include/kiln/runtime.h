@@ -21,6 +21,11 @@ extern "C" {
 /** An opened model: the program, its mapped weights and its arena. */
 typedef struct kiln_model_t kiln_model_t;
 
+/** A runtime context: the thread pool that runs the kernels' parallel loops and the scratch
+ *  memory they allocate from. Models opened in one context share them (and must not run
+ *  at the same time); models in different contexts share nothing and may run concurrently. */
+typedef struct kiln_context_t kiln_context_t;
+
 typedef enum kiln_status_e {
   KILN_OK = 0,
   KILN_ERROR_IO,        /**< a file could not be opened, mapped, read or written */
@@ -38,9 +43,24 @@ const char *kiln_status_string(kiln_status_t status);
  *  thread-local and stays valid until the next failing call on this thread. */
 const char *kiln_last_error(void);
 
-/** Sets the number of threads (the caller included) that run parallel kernel loops; n >= 1.
- *  The default is the number of online CPUs. Must not be called while a model runs. */
+/** Sets the number of threads (the caller included) of contexts created afterwards with
+ *  num_threads 0, kiln_model_open's among them; n >= 1. The default is the number of
+ *  online CPUs. */
 kiln_status_t kiln_set_num_threads(int32_t num_threads);
+
+/** Creates a context whose pool has `num_threads` threads, the caller of each loop
+ *  included (0: the kiln_set_num_threads default). Starts the threads now. */
+kiln_status_t kiln_context_create(int32_t num_threads, kiln_context_t **out_context);
+
+/** Resizes the context's pool; not while one of its models runs. */
+kiln_status_t kiln_context_set_num_threads(kiln_context_t *context, int32_t num_threads);
+
+/** Threads of the context's pool, the caller included (0 for NULL). */
+int32_t kiln_context_num_threads(kiln_context_t *context);
+
+/** Stops the context's threads and frees its scratch; close its models first. NULL is
+ *  allowed. */
+void kiln_context_destroy(kiln_context_t *context);
 
 /** Opens a model.
  *  1. validates the program tables (offsets inside the arena, sizes consistent),
@@ -51,7 +71,13 @@ kiln_status_t kiln_set_num_threads(int32_t num_threads);
 kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights_path,
                               kiln_model_t **out_model);
 
-/** Releases the arena and unmaps the weights. NULL is allowed. */
+/** Like kiln_model_open, in `context` (which must outlive the model) instead of a context
+ *  of the model's own. */
+kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
+                                 const char *weights_path, kiln_model_t **out_model);
+
+/** Releases the arena, unmaps the weights and destroys the model's own context (if it has
+ *  one). NULL is allowed. */
 void kiln_model_close(kiln_model_t *model);
 
 /** The program the model was opened with (names of steps, inputs, outputs...). */

@@ -122,9 +122,9 @@ func.func @bad_winograd_tile(%x: tensor<1x32x8x8xf32>, %u: tensor<5x5x2x32x16xf3
 
 // -----
 
-// ... and its weight holds the output channels in strips of 16.
+// ... and its weight holds the output channels in strips (of the last dimension's width).
 func.func @bad_winograd_weight(%x: tensor<1x32x8x8xf32>, %u: tensor<6x6x32x32xf32>) -> tensor<1x32x8x8xf32> {
-  // expected-error @+1 {{expects input [N, C, H, W], result [N, F, H', W'] and weight [6, 6, ceil(F / 16), C, 16], got [1,32,8,8], [1,32,8,8] and [6,6,32,32]}}
+  // expected-error @+1 {{expects input [N, C, H, W], result [N, F, H', W'] and weight [6, 6, ceil(F / S), C, S] for a strip of S channels, got [1,32,8,8], [1,32,8,8] and [6,6,32,32]}}
   %y = kiln.winograd_conv %x, %u {pads = array<i64: 1, 1, 1, 1>, tile = 4 : i64} : (tensor<1x32x8x8xf32>, tensor<6x6x32x32xf32>) -> tensor<1x32x8x8xf32>
   return %y : tensor<1x32x8x8xf32>
 }

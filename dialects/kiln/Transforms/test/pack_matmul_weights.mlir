@@ -1,4 +1,6 @@
 // RUN: kiln-opt --split-input-file --kiln-pack-matmul-weights %s | FileCheck %s
+// RUN: kiln-opt --split-input-file --kiln-pack-matmul-weights=strip=8 %s \
+// RUN:   | FileCheck --check-prefix=STRIP8 %s
 
 // A [K=2, N=32] weight read by a 2-row matmul is stored [N/16, K, 16]: column n of row k at
 // [n / 16, k, n % 16]. With w[k, n] = 32 k + n, strip 0 holds row 0's columns 0..15
@@ -11,6 +13,9 @@
 // CHECK-NOT: kiln.constant
 // CHECK: mm_w.strips: "0x4000000000000000
 // CHECK-SAME: 0000704100000042
+// A backend with 8-lane vectors asks for strips of 8: [N/8, K, 8].
+// STRIP8-LABEL: func @strips
+// STRIP8: kiln.from_strips %{{.*}} {axis = 1 : i64, width = 8 : i64} : (tensor<4x2x8xf32>) -> tensor<2x32xf32>
 func.func @strips(%x: tensor<2x2xf32>, %y: tensor<3x2xf32>) -> (tensor<2x32xf32>, tensor<3x32xf32>) {
   %w = kiln.constant dense_resource<mm_w> : tensor<2x32xf32>
   %0 = kiln.matmul %x, %w : (tensor<2x2xf32>, tensor<2x32xf32>) -> tensor<2x32xf32>
@@ -32,6 +37,8 @@ func.func @strips(%x: tensor<2x2xf32>, %y: tensor<3x2xf32>) -> (tensor<2x32xf32>
 // CHECK-LABEL: func @kept
 // CHECK: kiln.from_strips %{{.*}} {axis = 1 : i64, width = 16 : i64} : (tensor<4x2x16xf32>) -> tensor<2x40xf32>
 // CHECK-NOT: kiln.from_strips
+// STRIP8-LABEL: func @kept
+// STRIP8: kiln.from_strips %{{.*}} {axis = 1 : i64, width = 8 : i64} : (tensor<6x2x8xf32>) -> tensor<2x40xf32>
 func.func @kept(%x: tensor<1x2xf32>, %y: tensor<2x2xf32>, %v: tensor<2x32xf32>) -> (tensor<1x32xf32>, tensor<2x40xf32>, tensor<2x32xf32>) {
   %w = kiln.constant dense<1.0> : tensor<2x32xf32>
   %n = kiln.constant dense<1.0> : tensor<2x40xf32>
