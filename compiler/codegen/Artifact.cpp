@@ -14,11 +14,19 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <dirent.h>
 #include <fstream>
+#include <unistd.h>
+#include <map>
+#include <optional>
 
 using namespace mlir;
 
@@ -76,6 +84,48 @@ bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string 
 }
 
 namespace {
+
+/// The temporary directory of the build in progress, removed if kiln is interrupted
+/// (SIGINT, SIGTERM...), so an interrupted compile leaves nothing behind. Fixed storage:
+/// the interrupt handler reads it.
+char interruptTempDir[4096];
+
+/// Removes `path` and everything under it with only system calls and a fixed buffer (it
+/// runs in a signal handler; readdir is not formally async-signal-safe, but the compiler is
+/// then waiting for a child or a tool, not inside malloc).
+void removeTree(char *path, size_t length, size_t capacity) {
+  if (unlink(path) == 0)
+    return;
+  if (errno != EISDIR && errno != EPERM)  // (EPERM: how some systems refuse a directory)
+    return;
+  if (DIR *dir = opendir(path)) {
+    while (struct dirent *entry = readdir(dir)) {
+      const char *name = entry->d_name;
+      if (!std::strcmp(name, ".") || !std::strcmp(name, ".."))
+        continue;
+      size_t nameLength = std::strlen(name);
+      if (length + 1 + nameLength + 1 > capacity)
+        continue;
+      path[length] = '/';
+      std::memcpy(path + length + 1, name, nameLength + 1);
+      removeTree(path, length + 1 + nameLength, capacity);
+      path[length] = '\0';
+    }
+    closedir(dir);
+  }
+  rmdir(path);
+}
+
+void onInterrupt() {
+  killCompileJobs();
+  if (interruptTempDir[0]) {
+    static char path[sizeof interruptTempDir + 512];
+    size_t length = std::strlen(interruptTempDir);
+    std::memcpy(path, interruptTempDir, length + 1);
+    removeTree(path, length, sizeof path);
+  }
+  _exit(130);
+}
 
 uint64_t fnv1a(uint64_t hash, const void *data, size_t size) {
   const unsigned char *p = static_cast<const unsigned char *>(data);
@@ -196,7 +246,13 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     error = "cannot create a temporary directory in " + outputDir + ": " + ec.message();
     return false;
   }
+  if (tempDir.size() < sizeof interruptTempDir && !options.keepTemps) {
+    std::memcpy(interruptTempDir, tempDir.c_str(), tempDir.size() + 1);
+    llvm::sys::SetInterruptFunction(onInterrupt);
+  }
   auto cleanup = [&] {
+    llvm::sys::SetInterruptFunction(nullptr);
+    interruptTempDir[0] = '\0';
     if (!options.keepTemps)
       llvm::sys::fs::remove_directories(tempDir);
   };
@@ -217,7 +273,9 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     if (auto kernel = dyn_cast<KernelOp>(op))
       kernels.push_back(kernel);
 
+  // Halide work is collected first and run in child processes (CompileJobs.cpp).
   ObjectCache cache = ObjectCache::fromEnvironment();
+  std::vector<CompileJob> jobs;
   std::string runtimeKey =
       "halide-runtime-" + contentHash(compilerIdentity() + target.halideTarget) + ".o";
   std::string runtimeObject;
@@ -225,14 +283,17 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     runtimeObject = *cached;
   } else {
     runtimeObject = (tempDir + "/halide_runtime.o").str();
-    if (!compileHalideRuntime(target, runtimeObject, error))
-      return failWith(error);
-    cache.store(runtimeKey, runtimeObject);
+    CompileJob job;
+    job.kind = CompileJob::Kind::Runtime;
+    job.objectPath = runtimeObject;
+    job.errorPath = runtimeObject + ".error";
+    jobs.push_back(job);
   }
   std::vector<std::string> objects{runtimeObject};
-  std::set<std::string> compiledSymbols;
-  PlanFile emittedPlans;
-  int compiledCount = 0, reusedCount = 0, kernelIndex = 0, plannedFromFile = 0;
+  std::set<std::string> compiledSymbols, plannedKeys;
+  std::map<std::string, std::string> keyOfPlanPath;  // plan file -> plan key
+  std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
+  int compiledCount = 0, reusedCount = 0, plannedFromFile = 0;
   for (Operation &op : block) {
     if (auto reshape = dyn_cast<ReshapeOp>(op)) {
       auto offsets = reshape->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
@@ -259,38 +320,46 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     plannedFromFile += given != nullptr;
     std::string symbol = "kiln_" + objectKey(region, target, given).substr(0, 24);
     std::string object = (tempDir + "/" + symbol + ".o").str();
-    ++kernelIndex;
-    if (options.verbose)
-      llvm::errs() << "[kiln] kernel " << kernelIndex << "/" << kernels.size() << " "
-                   << kernel.getSymName() << "\n";
-    else if (kernelIndex == 1 || kernelIndex % 25 == 0 || kernelIndex == int(kernels.size()))
-      llvm::errs() << "[kiln] compiling kernels: " << kernelIndex << "/" << kernels.size()
-                   << "\n";
-    KernelPlan used;
-    bool havePlan = false;
-    if (!compiledSymbols.count(symbol)) {
-      compiledSymbols.insert(symbol);
+    // --emit-plans: a given plan is written as given; others come back from the child
+    // that compiles (or, for a cached object, plans) the kernel.
+    bool wantPlan = !options.emitPlansPath.empty() && plannedKeys.insert(key).second;
+    std::string planPath;
+    if (wantPlan && given) {
+      KernelPlan copy = *given;
+      copy.key = key;
+      copy.kernel = kernel.getSymName().str();
+      givenPlans.push_back(copy);
+    } else if (wantPlan) {
+      planPath = (tempDir + "/" + symbol + ".plan.json").str();
+      keyOfPlanPath[planPath] = key;
+    }
+    if (compiledSymbols.insert(symbol).second) {
       if (auto cached = cache.lookup(symbol + ".o")) {
         object = *cached;
         ++reusedCount;
+        if (!planPath.empty()) {  // a cached kernel's plan is made again (no compile)
+          CompileJob job;
+          job.kind = CompileJob::Kind::Plan;
+          job.kernel = kernel;
+          job.name = kernel.getSymName().str();
+          job.planPath = planPath;
+          job.errorPath = planPath + ".error";
+          jobs.push_back(job);
+        }
       } else {
-        if (!compileKernel(kernel, symbol, target, given, object, &used, error))
-          return failWith(error);
-        havePlan = true;
-        cache.store(symbol + ".o", object);
+        CompileJob job;
+        job.kind = CompileJob::Kind::Kernel;
+        job.kernel = kernel;
+        job.name = kernel.getSymName().str();
+        job.symbol = symbol;
+        job.plan = given;
+        job.objectPath = object;
+        job.planPath = planPath;
+        job.errorPath = object + ".error";
+        jobs.push_back(job);
         ++compiledCount;
       }
       objects.push_back(object);
-    }
-    if (!options.emitPlansPath.empty() && !emittedPlans.find(key)) {
-      if (given) {
-        used = *given;
-      } else if (!havePlan && !planKernel(kernel, target, used, error)) {
-        return failWith(error);
-      }
-      used.key = key;
-      used.kernel = kernel.getSymName().str();
-      emittedPlans.add(used);
     }
 
     KernelCall call;
@@ -313,6 +382,46 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       call.results.push_back({tensorType(result), buffers[result]});
     }
     tables.calls.push_back(std::move(call));
+  }
+  // Compile (and plan) in child processes, then keep the new objects in the cache.
+  int kernelJobs = 0, done = 0;
+  for (const CompileJob &job : jobs)
+    kernelJobs += job.kind != CompileJob::Kind::Runtime;
+  auto onDone = [&](const CompileJob &job) {
+    if (job.kind == CompileJob::Kind::Runtime) {
+      cache.store(runtimeKey, job.objectPath);
+      return;
+    }
+    if (job.kind == CompileJob::Kind::Kernel)
+      cache.store(job.symbol + ".o", job.objectPath);
+    ++done;
+    if (options.verbose)
+      llvm::errs() << "[kiln] kernel " << done << "/" << kernelJobs << " " << job.name << "\n";
+    else if (done == 1 || done % 25 == 0 || done == kernelJobs)
+      llvm::errs() << "[kiln] compiling kernels: " << done << "/" << kernelJobs << "\n";
+  };
+  if (!runCompileJobs(jobs, target, onDone, error))
+    return failWith(error);
+  PlanFile emittedPlans;
+  if (!options.emitPlansPath.empty()) {
+    for (const auto &[path, key] : keyOfPlanPath) {
+      auto text = llvm::MemoryBuffer::getFile(path);
+      std::string planError;
+      std::optional<PlanFile> one;
+      if (text)
+        one = PlanFile::fromJson("{\"format\": \"kiln-plans\", \"version\": 1, \"plans\": [" +
+                                     (*text)->getBuffer().str() + "]}",
+                                 planError);
+      const KernelPlan *plan = one ? one->find("") : nullptr;
+      if (!plan)
+        return failWith("cannot read back the plan of a kernel (" + path + ")" +
+                        (planError.empty() ? "" : ": " + planError));
+      KernelPlan copy = *plan;
+      copy.key = key;
+      emittedPlans.add(copy);
+    }
+    for (const KernelPlan &plan : givenPlans)
+      emittedPlans.add(plan);
   }
   if (options.plans && plannedFromFile == 0 && options.plans->size() > 0)
     llvm::errs() << "[kiln] warning: none of the " << options.plans->size()

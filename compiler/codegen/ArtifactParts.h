@@ -12,6 +12,7 @@
 #include "compiler/codegen/Gguf.h"
 #include "dialects/kiln/IR/KilnOps.h"
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -93,6 +94,29 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
                   const std::string &tempDir, const std::string &gluePath,
                   const std::vector<std::string> &objects, const std::string &outputTemp,
                   const std::string &modelName, bool verbose, std::string &error);
+
+/// Halide work for the artifact: one kernel's object, one kernel's plan, or the Halide
+/// runtime. Each runs in a child process (CompileJobs.cpp).
+struct CompileJob {
+  enum class Kind { Kernel, Plan, Runtime };
+  Kind kind = Kind::Kernel;
+  KernelOp kernel;
+  std::string name;              // the kernel's name (messages)
+  std::string symbol;            // Kernel: the exported function
+  const KernelPlan *plan = nullptr;  // Kernel: the plan to apply (null: the heuristic's)
+  std::string objectPath;        // Kernel, Runtime: where the object goes
+  std::string planPath;          // Kernel, Plan: where the plan used goes (empty: nowhere)
+  std::string errorPath;         // the child's error message, if it fails
+};
+
+/// Runs `jobs` in child processes (KILN_JOBS at a time, default the CPU count), calling
+/// `onDone` for each that succeeds; stops starting new ones after the first failure,
+/// whose message (or the signal that killed it) is returned in `error`.
+bool runCompileJobs(std::vector<CompileJob> &jobs, const TargetInfo &target,
+                    const std::function<void(const CompileJob &)> &onDone, std::string &error);
+
+/// Kills the compile processes now running (async-signal-safe: for interrupt handlers).
+void killCompileJobs();
 
 /// Runs a tool; false with `error` on a missing tool or non-zero exit.
 bool runCommand(const std::vector<std::string> &argv, bool verbose, std::string &error);

@@ -409,7 +409,9 @@ kiln_status_t kiln_gguf_parse(const char *label, const uint8_t *bytes, uint64_t 
 
 kiln_status_t kiln_gguf_open(const char *path, kiln_gguf_t *out_file) {
   memset(out_file, 0, sizeof *out_file);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever; it
+  // fails the regular-file check below instead. (Regular files ignore the flag.)
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     return kiln_set_error(KILN_ERROR_IO, "weights file %s: cannot open: %s", path,
                           strerror(errno));

