@@ -9,7 +9,14 @@ truncated.onnx     the first half of tiny.onnx
 names.onnx         three outputs named a/b, a:b and a_b (one file name each once '/' and ':'
                    become '_', so the executable must tell them apart)
 bad_header.npy     a .npy whose header holds control bytes (they must not reach the terminal)
+ext/*.onnx         tiny.onnx with its conv weight as external data in ext/weights.bin: valid
+                   (ok.onnx), and with locations that leave the folder (../secret.bin, an
+                   absolute path, a symlink to outside) or fields that are not numbers
+dynamic.onnx       Relu on an input [1, h] (h given with --input-shape)
+negative_dim.onnx  the same with dimension -1 instead of h
+huge_fill.onnx     ConstantOfShape of [2^20, 2^20, 2^22] from a 1 KB model
 """
+import os
 import sys
 import numpy as np
 import onnx
@@ -76,6 +83,57 @@ header = b"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 8, 8), \x1b[
 header += b' ' * ((64 - (10 + len(header) + 1) % 64) % 64) + b'\n'
 with open(f'{out}/bad_header.npy', 'wb') as f:
     f.write(b'\x93NUMPY\x01\x00' + len(header).to_bytes(2, 'little') + header + b'\0' * 768)
+
+# External data.
+os.makedirs(f'{out}/ext', exist_ok=True)
+weight_bytes = numpy_helper.to_array(tiny.graph.initializer[0]).tobytes()
+with open(f'{out}/ext/weights.bin', 'wb') as f:
+    f.write(weight_bytes)
+with open(f'{out}/secret.bin', 'wb') as f:
+    f.write(b'SECRET' * (len(weight_bytes) // 6 + 1))
+if not os.path.lexists(f'{out}/ext/link.bin'):
+    os.symlink('../secret.bin', f'{out}/ext/link.bin')
+
+
+def external(name, **fields):
+    model = onnx.ModelProto()
+    model.CopyFrom(tiny)
+    tensor = model.graph.initializer[0]
+    tensor.ClearField('raw_data')
+    tensor.ClearField('float_data')
+    tensor.data_location = TensorProto.EXTERNAL
+    for key, value in fields.items():
+        entry = tensor.external_data.add()
+        entry.key, entry.value = key, value
+    with open(f'{out}/ext/{name}.onnx', 'wb') as f:
+        f.write(model.SerializeToString())
+
+
+external('ok', location='weights.bin', offset='0', length=str(len(weight_bytes)))
+external('escape', location='../secret.bin')
+external('absolute', location=os.path.abspath(f'{out}/secret.bin'))
+external('symlink', location='link.bin')
+external('bad_offset', location='weights.bin', offset='abc')
+external('huge_length', location='weights.bin', length=str(1 << 40))
+external('past_end', location='weights.bin', offset=str(len(weight_bytes)))
+
+# Sizes no kernel can hold.
+graph = helper.make_graph([helper.make_node('Relu', ['x'], ['y'], name='relu')], 'dynamic',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 'h'])],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 'h'])])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
+          f'{out}/dynamic.onnx')
+negative = onnx.load(f'{out}/dynamic.onnx')
+negative.graph.input[0].type.tensor_type.shape.dim[1].dim_value = -1
+with open(f'{out}/negative_dim.onnx', 'wb') as f:
+    f.write(negative.SerializeToString())
+fill_shape = numpy_helper.from_array(np.array([1 << 20, 1 << 20, 1 << 22], dtype=np.int64), 'shape')
+graph = helper.make_graph([helper.make_node('ConstantOfShape', ['shape'], ['big'], name='fill'),
+                           helper.make_node('ReduceSum', ['big'], ['y'], name='sum', keepdims=0)],
+                          'huge_fill', [], [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])],
+                          [fill_shape])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
+          f'{out}/huge_fill.onnx')
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

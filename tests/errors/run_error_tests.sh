@@ -84,6 +84,35 @@ expect wrong_gguf_version 1 "v2.gguf" -- "$work/tiny" --weights "$work/v2.gguf" 
 expect foreign_weights 1 "other.gguf" -- "$work/tiny" --weights "$work/other.gguf" --input "x=$work/x.npy"
 expect bad_usage 2 -- "$work/tiny" --bench
 
+# External data: read beside the model (from any directory), never from outside its folder.
+expect external_data_ok 0 "wrote" -- bash -c "cd / && '$kiln' compile '$work/ext/ok.onnx' -o '$work/ext_ok'"
+expect run_external_data 0 -- "$work/ext_ok" --input "x=$work/x.npy" --output-dir "$work/ext_ok_out"
+if cmp -s "$work/ext_ok_out/y.npy" "$work/out/y.npy"; then
+  passed=$((passed + 1)); echo "PASS external_data_same_result"
+else
+  failed=$((failed + 1)); echo "FAIL external_data_same_result"
+fi
+for case in escape absolute symlink; do
+  expect "external_data_$case" 2 "conv.weight" -- "$kiln" compile "$work/ext/$case.onnx" -o "$work/ext_$case"
+  no_file "external_data_${case}_no_output" "$work/ext_$case" "$work/ext_$case.gguf"
+done
+expect external_data_bad_offset 2 "conv.weight" "offset" "abc" -- \
+  "$kiln" compile "$work/ext/bad_offset.onnx" -o "$work/ext_bad_offset"
+expect external_data_huge_length 2 "conv.weight" "length 1099511627776" -- \
+  "$kiln" compile "$work/ext/huge_length.onnx" -o "$work/ext_huge"
+expect external_data_past_end 2 "conv.weight" "shorter than offset" -- \
+  "$kiln" compile "$work/ext/past_end.onnx" -o "$work/ext_past_end"
+# Sizes: negative dimensions and tensors beyond what a kernel addresses are errors naming the
+# input or node (a dimension of 2^40 must not wrap around into a small arena).
+expect negative_dim 2 "input 'x' has dimension -1" -- "$kiln" compile "$work/negative_dim.onnx" -o "$work/negative"
+expect huge_input_shape 2 "input 'x' of shape [1,1099511627776]" "2^31 - 1 elements" -- \
+  "$kiln" compile "$work/dynamic.onnx" -o "$work/huge_input" --input-shape x=1,1099511627776
+expect huge_fill 2 "fill" "2^31 - 1 elements" -- timeout 60 "$kiln" compile "$work/huge_fill.onnx" -o "$work/huge_fill"
+no_file huge_no_output "$work/huge_input" "$work/huge_fill" "$work/negative"
+# A FIFO as the model fails at once too.
+mkfifo "$work/fifo.onnx"
+expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"
+
 # A FIFO given as weights or as an input fails at once (it would block forever).
 mkfifo "$work/fifo.gguf" "$work/fifo.npy"
 expect fifo_weights 1 "fifo.gguf: not a regular file" -- \

@@ -17,6 +17,8 @@
 #include "onnx/checker.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <cstring>
@@ -232,6 +234,48 @@ static std::string sanitizeBlobName(const std::string &name) {
   return out;
 }
 
+/// Resolves an external-data `location` inside the model's folder: a relative path without
+/// "..", to a regular file whose real path (symlinks resolved) is still inside the folder.
+/// Anything else would let a model read (and bake into its weights) any file the user can.
+static LogicalResult resolveExternalData(const std::string &modelDir, const std::string &location,
+                                         std::string &path, const std::string &where,
+                                         std::string &error) {
+  llvm::StringRef text(location);
+  bool escapes = text.empty() || llvm::sys::path::is_absolute(text) ||
+                 text.find('\0') != llvm::StringRef::npos;
+  for (auto it = llvm::sys::path::begin(text), end = llvm::sys::path::end(text);
+       !escapes && it != end; ++it)
+    escapes = *it == "..";
+  if (escapes) {
+    error = where + " location '" + location.substr(0, 200) +
+            "' is not a relative path inside the model's folder";
+    return failure();
+  }
+  llvm::SmallString<256> folder, file;
+  if (llvm::sys::fs::real_path(modelDir.empty() ? "." : modelDir, folder)) {
+    error = where + ": cannot resolve the model's folder " + modelDir;
+    return failure();
+  }
+  std::string joined = std::string(folder) + "/" + location;
+  if (llvm::sys::fs::real_path(joined, file)) {
+    error = where + " file " + joined + " does not exist";
+    return failure();
+  }
+  llvm::StringRef resolved(file);
+  if (!resolved.starts_with(std::string(folder) + "/")) {
+    error = where + " location '" + location + "' leads outside the model's folder (to " +
+            std::string(file) + ")";
+    return failure();
+  }
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(file, status) || !llvm::sys::fs::is_regular_file(status)) {
+    error = where + " file " + std::string(file) + " is not a regular file";
+    return failure();
+  }
+  path = std::string(file);
+  return success();
+}
+
 FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
                                         const std::string &modelDir, std::string &error) {
   Type elementType = onnxElementType(context, tensor.data_type());
@@ -251,27 +295,47 @@ FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::Tensor
   int64_t elementSize = elementByteSize(elementType);
   std::string bytes;
   if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string where = "tensor '" + tensor.name() + "': external data";
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto &entry : tensor.external_data()) {
-      if (entry.key() == "location") location = entry.value();
-      else if (entry.key() == "offset") offset = std::stoll(entry.value());
-      else if (entry.key() == "length") length = std::stoll(entry.value());
+      int64_t *field = entry.key() == "offset" ? &offset : entry.key() == "length" ? &length
+                                                                                   : nullptr;
+      if (entry.key() == "location")
+        location = entry.value();
+      else if (field && (llvm::StringRef(entry.value()).getAsInteger(10, *field) || *field < 0)) {
+        error = where + " field '" + entry.key() + "' is '" + entry.value().substr(0, 40) +
+                "', not a non-negative integer";
+        return failure();
+      }
     }
-    std::string path = modelDir + "/" + location;
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-      error = "tensor '" + tensor.name() + "': cannot open external data file " + path;
+    if (count < 0 || (elementSize > 0 && count > INT64_MAX / elementSize)) {
+      error = where + ": the tensor's size overflows";
       return failure();
     }
-    if (length < 0)
-      length = count * elementSize;
+    if (length >= 0 && length != count * elementSize) {
+      error = where + ": length " + std::to_string(length) + " differs from the " +
+              std::to_string(count * elementSize) + " bytes of shape " + shapeToString(shape);
+      return failure();
+    }
+    length = count * elementSize;
+    std::string path;
+    if (failed(resolveExternalData(modelDir, location, path, where, error)))
+      return failure();
+    uint64_t fileSize = 0;
+    if (llvm::sys::fs::file_size(path, fileSize) || uint64_t(offset) > fileSize ||
+        uint64_t(length) > fileSize - uint64_t(offset)) {
+      error = where + " file " + path + " (" + std::to_string(fileSize) +
+              " bytes) is shorter than offset " + std::to_string(offset) + " + length " +
+              std::to_string(length);
+      return failure();
+    }
+    std::ifstream file(path, std::ios::binary);
     bytes.resize(length);
     file.seekg(offset);
-    if (!file.read(bytes.data(), length)) {
-      error = "tensor '" + tensor.name() + "': external data file " + path +
-              " is shorter than offset " + std::to_string(offset) + " + length " +
-              std::to_string(length);
+    if (!file || !file.read(bytes.data(), length)) {
+      error = where + ": cannot read " + std::to_string(length) + " bytes at offset " +
+              std::to_string(offset) + " of " + path;
       return failure();
     }
   } else if (tensor.has_raw_data()) {
@@ -380,7 +444,12 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   context.getOrLoadDialect<KilnDialect>();
   context.getOrLoadDialect<func::FuncDialect>();
 
-  // 1. Parse, check, convert.
+  // 1. Parse, check, convert. Only a regular file (a FIFO or device would block or never end).
+  llvm::sys::fs::file_status status;
+  if (!llvm::sys::fs::status(path, status) && !llvm::sys::fs::is_regular_file(status)) {
+    error.messages.push_back(path + ": not a regular file");
+    return nullptr;
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     error.messages.push_back(path + ": cannot open file");
@@ -395,7 +464,9 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     return nullptr;
   }
   try {
-    onnx::checker::check_model(model);
+    // By path, so the checker finds external data files beside the model, not in the
+    // current directory.
+    onnx::checker::check_model(path);
   } catch (const std::exception &e) {
     error.messages.push_back(path + ": ONNX checker: " + e.what());
     return nullptr;
@@ -452,7 +523,12 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       continue;
     }
     for (int i = 0; i < shape->dim_size(); ++i)
-      if (!shape->dim(i).has_dim_value()) {
+      if (shape->dim(i).has_dim_value() && shape->dim(i).dim_value() < 0) {
+        error.messages.push_back("input '" + input.name() + "' has dimension " +
+                                 std::to_string(shape->dim(i).dim_value()) +
+                                 "; give its shape with --input-shape " + input.name() + "=...");
+        break;
+      } else if (!shape->dim(i).has_dim_value()) {
         std::string param = shape->dim(i).dim_param();
         error.messages.push_back("input '" + input.name() + "' has dynamic dimension " +
                                  std::to_string(i) + (param.empty() ? "" : " (" + param + ")") +
@@ -541,8 +617,15 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       return nullptr;
     }
     SmallVector<int64_t> shape;
-    for (const auto &dim : tensorType.shape().dim())
+    for (const auto &dim : tensorType.shape().dim()) {
+      if (dim.dim_value() < 0) {
+        error.messages.push_back("input '" + input.name() + "' has dimension " +
+                                 std::to_string(dim.dim_value()) +
+                                 "; give a size with --input-shape " + input.name() + "=...");
+        return nullptr;
+      }
       shape.push_back(dim.dim_value());
+    }
     inputTypes.push_back(RankedTensorType::get(shape, elementType));
     inputNames.push_back(input.name());
   }
@@ -614,7 +697,15 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
           return failure();
         }
       NodeImporter importer(builder, values, sequences, node, loc, opset, importGraph);
-      if (failed(table.at(node.op_type())(importer))) {
+      // A handler that throws (a library call on a malformed node) fails this node with
+      // the node's name, never the whole process.
+      LogicalResult imported = failure();
+      try {
+        imported = table.at(node.op_type())(importer);
+      } catch (const std::exception &e) {
+        importer.error = std::string("import failed: ") + e.what();
+      }
+      if (failed(imported)) {
         if (!importer.error.empty() || error.messages.empty())
           error.messages.push_back(label + ": " +
                                    (importer.error.empty() ? "import failed" : importer.error));
@@ -653,6 +744,44 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     inputNameAttrs.push_back(builder.getStringAttr(name));
   func->setAttr("kiln.input_names", builder.getArrayAttr(inputNameAttrs));
   func->setAttr("kiln.output_names", builder.getArrayAttr(outputNames));
+  // Sizes every later stage can hold: kernels address tensors with Halide's 32-bit
+  // extents and strides, so a tensor has at most 2^31 - 1 elements (checked without
+  // overflow: a dimension of 2^62 must not wrap into a small size).
+  auto tooLarge = [](RankedTensorType type) {
+    uint64_t elements = 1;
+    for (int64_t d : type.getShape()) {
+      if (d < 0 || (d > 0 && elements > uint64_t(INT32_MAX) / uint64_t(d)))
+        return true;
+      elements *= uint64_t(d);
+    }
+    return false;
+  };
+  std::string sizeError;
+  for (auto [name, type] : llvm::zip(argNames, argTypes))
+    if (auto ranked = llvm::dyn_cast<RankedTensorType>(type); ranked && tooLarge(ranked)) {
+      error.messages.push_back("input '" + name + "' of shape " +
+                               shapeToString(ranked.getShape()) +
+                               " has more than 2^31 - 1 elements (the most a kiln kernel can "
+                               "address)");
+      return nullptr;
+    }
+  module->walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto type = llvm::dyn_cast<RankedTensorType>(result.getType());
+      if (!type || !sizeError.empty() || !tooLarge(type))
+        continue;
+      std::string where;
+      llvm::raw_string_ostream os(where);
+      op->getLoc().print(os);
+      sizeError = where + ": a result of shape " + shapeToString(type.getShape()) +
+                  " has more than 2^31 - 1 elements (the most a kiln kernel can address) or a "
+                  "negative dimension";
+    }
+  });
+  if (!sizeError.empty()) {
+    error.messages.push_back(sizeError);
+    return nullptr;
+  }
   return module;
 }
 

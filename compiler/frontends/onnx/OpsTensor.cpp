@@ -80,10 +80,30 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
     value = values->floats[0];
     intValue = values->isInteger ? values->ints[0] : int64_t(value);
   }
-  int64_t count = elementCount(*shape);
-  n.setOutput(0, n.constant(*shape, elementType, std::vector<double>(count, value),
-                            isIntegerElement(elementType) ? std::vector<int64_t>(count, intValue)
-                                                          : std::vector<int64_t>{}));
+  // The shape comes from the model: check it before anything is sized by it (a 1 KB model
+  // may ask for 2^62 elements).
+  uint64_t count = 1;
+  for (int64_t d : *shape) {
+    if (d < 0 || (d > 0 && count > uint64_t(INT32_MAX) / uint64_t(d)))
+      return n.fail("shape " + shapeToString(*shape) + " is negative or has more than 2^31 - 1 "
+                    "elements (the most a kiln kernel can address)");
+    count *= uint64_t(d);
+  }
+  if (count <= 16) {
+    n.setOutput(0, n.constant(*shape, elementType, std::vector<double>(count, value),
+                              isIntegerElement(elementType)
+                                  ? std::vector<int64_t>(count, intValue)
+                                  : std::vector<int64_t>{}));
+    return success();
+  }
+  // Larger fills stay one splat value: no memory in proportion to the shape.
+  auto type = RankedTensorType::get(*shape, elementType);
+  Attribute element = isIntegerElement(elementType)
+                          ? Attribute(n.builder.getIntegerAttr(elementType, intValue))
+                          : Attribute(n.builder.getFloatAttr(elementType, value));
+  if (elementType.isInteger(1))
+    element = n.builder.getBoolAttr(intValue != 0);
+  n.setOutput(0, ConstantOp::create(n.builder, n.loc, type, DenseElementsAttr::get(type, element)));
   return success();
 }
 
