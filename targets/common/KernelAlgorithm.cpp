@@ -685,18 +685,12 @@ public:
                         r[rk + i] * int(op.getDilations()[i]));
       wIndex.push_back(r[rk + i]);
     }
-    // With padding, read a zero-bordered copy (a stage of its own) so the inner loop has no
-    // bounds selects; without, read the input directly.
-    // A depthwise convolution reads each input plane about once: a whole bordered copy
-    // would be an extra pass over memory, so where its rows take whole vectors (16 wide and
-    // up, or 8 when strided) the copy is made per channel, in L1/L2, and a strided one reads
-    // it with dense stride-2 vector loads (MobileNetV2, AVX-512, 1 thread: 56x56 -> 28x28
-    // 0.127 -> 0.063 ms, 28x28 -> 14x14 0.045 -> 0.028 ms and 14x14 -> 7x7 0.043 -> 0.027
-    // ms against x phases, 28x28 stride 1 0.088 -> 0.041 ms against a whole copy). Stride-1
-    // convolutions on 14x14 and 7x7 maps measured faster with one whole copy (0.039
-    // against 0.061 ms per channel for 576 channels at 14x14).
+    // The input paths below are Data stages whose placement the target's plan decides:
+    // the zero-bordered input (materialized, so the inner loop has no bounds selects; per
+    // output channel for a depthwise convolution; or inline) and, for a window strided
+    // along x, the bordered input split into x phases (materialized, so every window column
+    // is a dense vector load; or inline, which reads the bordered input at stride x).
     int64_t inWidth = in.shape.back();
-    bool planeCopy = depthwise && (inWidth >= 16 || (strided && inWidth >= 8));
     Func source = in.func;
     if (subsample) {
       TensorFunc picked = in;
@@ -717,20 +711,24 @@ public:
     // shuffle per multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see
     // docs/benchmarks.md).
     int64_t strideX = op.getStrides()[spatial - 1], dilationX = op.getDilations()[spatial - 1];
-    // Strided depthwise convolutions on planes under 8 wide too; wider ones read the
-    // per-channel copy above.
-    bool xPhases = strideX > 1 && !pointwise && !planeCopy;
-    if (anyPad && !xPhases) {
-      source = padded(in, 0);
+    bool xPhases = strideX > 1 && !pointwise && !subsample;
+    int borderStage = -1, phasesStage = -1;
+    Func bordered;
+    if (anyPad || xPhases) {
+      // Bordered even without padding when split into phases: the last phase may run past
+      // the input's end.
+      bordered = padded(in, 0);
       TensorFunc border = in;
-      border.func = source;
+      border.func = bordered;
       addStage(border, StageClass::Data);
-      algorithm.stages.back().perOutputChannel = planeCopy;
+      algorithm.stages.back().role = DataRole::Border;
+      algorithm.stages.back().perOutputChannel = depthwise;
+      borderStage = int(algorithm.stages.size()) - 1;
+      if (anyPad)
+        source = bordered;
     }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
     if (xPhases) {
-      // Bordered even without padding: the last phase may run past the input's end.
-      Func bordered = padded(in, 0);
       std::vector<int64_t> phaseShape = in.shape;
       phaseShape.back() = t.shape.back() + (w.shape.back() - 1) * dilationX / strideX;
       phaseShape.insert(phaseShape.end() - 1, strideX);
@@ -740,6 +738,8 @@ public:
                 int(op.getPads()[spatial - 1]);
       phases.func(std::vector<Var>(phases.vars.begin(), phases.vars.end())) = bordered(from);
       addStage(phases, StageClass::Data);
+      algorithm.stages.back().role = DataRole::Phases;
+      phasesStage = int(algorithm.stages.size()) - 1;
       // Input column out_x * sx + kx * dx is phase (kx * dx) % sx, column out_x + (kx * dx) / sx.
       Expr offset = r[rk + spatial - 1] * int(dilationX);
       inArgs[0] = out[2 + spatial - 1] + offset / int(strideX);
@@ -757,6 +757,12 @@ public:
       throw std::runtime_error("float16 convolution is not supported yet");
     addStage(t, depthwise ? StageClass::Depthwise : StageClass::Conv, r);
     algorithm.stages.back().pointwise = pointwise;
+    ConvInputPaths &paths = algorithm.stages.back().inputPaths;
+    paths.borderStage = borderStage;
+    paths.phasesStage = phasesStage;
+    paths.padded = anyPad;
+    paths.strided = strided;
+    paths.inputWidth = inWidth;
     if (auto view = op.getWeight().getDefiningOp<TransposeOp>())
       algorithm.stages.back().channelsContiguous =
           view->hasAttr("kiln.weight_view") && view.getPerm() == llvm::ArrayRef<int64_t>{3, 0, 1, 2};

@@ -74,6 +74,18 @@ inline const char *stageClassName(StageClass kind) {
   return "unknown";
 }
 
+/// What a Data stage is to the convolution that reads it (the plan places it).
+enum class DataRole { Other, Border /* the zero-bordered input */, Phases /* split into x phases */ };
+
+/// A convolution's input paths: its Data stages and what a plan needs to place them.
+struct ConvInputPaths {
+  int borderStage = -1;  // index in KernelAlgorithm::stages of the bordered input, or -1
+  int phasesStage = -1;  // index of the x phases (reading the bordered input), or -1
+  bool padded = false;   // the window reads padding
+  bool strided = false;  // a stride above 1 on some axis
+  int64_t inputWidth = 0;
+};
+
 /// A Func with the static shape (ONNX order) of the tensor it computes.
 struct TensorFunc {
   Halide::Func func;
@@ -97,9 +109,13 @@ struct KernelStage {
   bool weightsInStrips = false;
   /// Weights: the Halide dimension that runs along a packed row (vectorized when decoding).
   int rowDimension = -1;
-  /// Data: a bordered input copy made per output channel (dimension 2 of the kernel's
-  /// output) rather than whole, when a depthwise convolution is scheduled at the output.
+  /// Data: a depthwise convolution's bordered input, which a plan may make per output
+  /// channel (dimension 2 of the kernel's output) when the convolution is tiled at the output.
   bool perOutputChannel = false;
+  /// Data: the stage's role for the convolution that reads it.
+  DataRole role = DataRole::Other;
+  /// Conv, Depthwise: the input paths a plan places.
+  ConvInputPaths inputPaths;
   /// QuantizedMatmul: `tensor` reads `integerDot.accumulator` (lane = column % 16).
   IntegerDot integerDot;
   /// Winograd: `tensor` reads `winograd.tiles` (plus the bias).

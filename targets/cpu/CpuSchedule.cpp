@@ -586,7 +586,8 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
     const KernelStage &stage = algorithm.stages[i];
     StagePlan &s = plan.stages[i];
-    if (stage.kind == StageClass::Weights || (stage.kind == StageClass::Data && stage.perOutputChannel))
+    if (stage.kind == StageClass::Weights ||
+        (stage.kind == StageClass::Data && stage.role != DataRole::Other))
       continue;  // decided below, once the contraction's template is known
     if (stage.kind == StageClass::Winograd) {
       s.schedule = "winograd";
@@ -664,16 +665,47 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
       s.schedule = weightsWithContraction ? "with_contraction" : "inline";
       s.parallel = false;
       s.vectorLanes = 0;
-    } else if (stage.kind == StageClass::Data && stage.perOutputChannel) {
+    }
+  }
+  // A convolution's input paths: its bordered input and x phases.
+  for (const KernelStage &stage : algorithm.stages) {
+    const ConvInputPaths &paths = stage.inputPaths;
+    if (stage.kind != StageClass::Conv && stage.kind != StageClass::Depthwise)
+      continue;
+    // A depthwise convolution reads each input plane about once: a whole bordered copy
+    // would be an extra pass over memory, so where its rows take whole vectors (16 wide and
+    // up, or 8 when strided) the copy is made per channel, in L1/L2, and a strided one reads
+    // it with dense stride-2 vector loads (MobileNetV2, AVX-512, 1 thread: 56x56 -> 28x28
+    // 0.127 -> 0.063 ms, 28x28 -> 14x14 0.045 -> 0.028 ms and 14x14 -> 7x7 0.043 -> 0.027
+    // ms against x phases, 28x28 stride 1 0.088 -> 0.041 ms against a whole copy). Stride-1
+    // convolutions on 14x14 and 7x7 maps measured faster with one whole copy (0.039
+    // against 0.061 ms per channel for 576 channels at 14x14).
+    bool planeCopy = stage.kind == StageClass::Depthwise &&
+                     (paths.inputWidth >= 16 || (paths.strided && paths.inputWidth >= 8));
+    // A window strided along x (a stem: 7x7 or 3x3, stride 2; depthwise convolutions on
+    // planes under 8 wide) reads a copy of its bordered input split into x phases, so that
+    // each window column is read with dense vector loads instead of a stride-2 shuffle per
+    // multiply-add (ResNet-50's 7x7 stem, AVX-512 1 thread: see docs/benchmarks.md).
+    bool phasesCopy = paths.phasesStage >= 0 && !planeCopy;
+    if (paths.phasesStage >= 0)
+      plan.stages[paths.phasesStage].schedule = phasesCopy ? "root" : "inline";
+    if (paths.borderStage < 0)
+      continue;
+    StagePlan &border = plan.stages[paths.borderStage];
+    const KernelStage &borderStage = algorithm.stages[paths.borderStage];
+    if (phasesCopy || !paths.padded) {
+      border.schedule = "inline";  // read through the phases (which border it themselves)
+    } else if (planeCopy && depthwiseAtOutput) {
       // A plane larger than L1 (112x112) is made a few rows at a time as the row tiles
       // need them, into a rolling buffer (Halide's sliding window over the row-tile loop):
       // MobileNetV2's 112x112 -> 56x56 layer 0.216 -> 0.183 ms at 1 thread, its 112x112
       // stride-1 layer 0.112 -> 0.101 ms; smaller planes measured 5-20% slower this way.
-      int64_t planeBytes = int64_t(extentOf(stage.tensor, 0)) * extentOf(stage.tensor, 1) *
-                           stage.tensor.type.bytes();
-      s.schedule = !depthwiseAtOutput ? "root" : planeBytes > 32 * 1024 ? "rolling" : "per_channel";
-      if (depthwiseAtOutput)
-        s.parallel = false;
+      int64_t planeBytes = int64_t(extentOf(borderStage.tensor, 0)) *
+                           extentOf(borderStage.tensor, 1) * borderStage.tensor.type.bytes();
+      border.schedule = planeBytes > 32 * 1024 ? "rolling" : "per_channel";
+      border.parallel = false;
+    } else {
+      border.schedule = "root";
     }
   }
   plan.outputs = outputScheduled ? "by_stage" : "root";
@@ -749,13 +781,15 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
                                 std::to_string(16 * stage.integerDot.groups) +
                                 " columns and rows from 1 to 64");
     }
-    if ((s.schedule == "inline" || s.schedule == "with_contraction") &&
-        stage.kind != StageClass::Weights)
-      planMismatch(where, s.schedule + " applies to decoded weights only");
+    if (s.schedule == "with_contraction" && stage.kind != StageClass::Weights)
+      planMismatch(where, "with_contraction applies to decoded weights only");
+    if (s.schedule == "inline" && stage.kind != StageClass::Weights &&
+        stage.kind != StageClass::Data)
+      planMismatch(where, "only decoded weights and data stages (copies) can be inline");
     if (stage.kind == StageClass::Weights && s.schedule != "inline" && s.schedule != "with_contraction")
       planMismatch(where, "decoded weights are scheduled 'inline' or 'with_contraction'");
-    if ((s.schedule == "per_channel" || s.schedule == "rolling") !=
-        (stage.kind == StageClass::Data && stage.perOutputChannel && s.schedule != "root"))
+    if ((s.schedule == "per_channel" || s.schedule == "rolling") &&
+        !(stage.kind == StageClass::Data && stage.perOutputChannel))
       planMismatch(where, "per_channel and rolling apply to a depthwise convolution's bordered planes");
   }
   if (outputTemplates > 1)
@@ -788,7 +822,8 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
                                   int(s.rows), lanes, s.parallel, weights,
                                   depthwiseRows ? &depthwiseRowTiles : nullptr);
       depthwiseAtOutput = depthwiseRows;
-    } else if (s.schedule == "root" && !(stage.kind == StageClass::Data && stage.perOutputChannel)) {
+    } else if (s.schedule == "root" &&
+               !(stage.kind == StageClass::Data && stage.perOutputChannel)) {
       if (stage.kind == StageClass::Conv || stage.kind == StageClass::Depthwise ||
           stage.kind == StageClass::Matmul) {
         scheduleReductionUpdate(stage, lanes, s.parallel);
@@ -804,7 +839,7 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
     KernelStage &stage = algorithm.stages[i];
     const StagePlan &s = plan.stages[i];
-    if (stage.kind != StageClass::Data || !stage.perOutputChannel)
+    if (stage.kind != StageClass::Data || !stage.perOutputChannel || s.schedule == "inline")
       continue;
     Func f = stage.tensor.func;
     int lanes = int(s.vectorLanes);

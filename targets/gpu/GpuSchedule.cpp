@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "targets/gpu/GpuBackend.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 using namespace Halide;
@@ -188,6 +189,18 @@ KernelPlan planGpuKernel(const KernelAlgorithm &algorithm) {
       // Decoding a block element is a few integer ops: redo it where the product reads it.
       s.schedule = "inline";
       s.parallel = false;
+    } else if (stage.kind == StageClass::Data && stage.role == DataRole::Phases) {
+      // x phases serve CPU vector loads; a GPU thread reads the bordered input at stride.
+      s.schedule = "inline";
+      s.parallel = false;
+    } else if (stage.kind == StageClass::Data && stage.role == DataRole::Border &&
+               !std::any_of(algorithm.stages.begin(), algorithm.stages.end(),
+                            [&](const KernelStage &conv) {
+                              return conv.inputPaths.padded &&
+                                     conv.inputPaths.borderStage == int(plan.stages.size());
+                            })) {
+      s.schedule = "inline";  // bordered only for the phases: nothing to copy
+      s.parallel = false;
     } else if (int rowDim = threadTileRowDim(stage, algorithm);
                rowDim >= 0 && plan.outputs != "by_stage") {
       // Thread tiles: 32 threads along the contiguous axis (coalesced loads and stores),
@@ -233,9 +246,9 @@ void applyGpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
                                stageClassName(stage.kind) + " stages (the GPU backends turn "
                                "the passes that make them off)");
     if (s.schedule == "inline") {
-      if (stage.kind != StageClass::Weights)
+      if (stage.kind != StageClass::Weights && stage.kind != StageClass::Data)
         throw std::runtime_error("the plan does not fit: " + where +
-                                 ": only decoded weights can stay inline on a GPU");
+                                 ": only decoded weights and data stages can stay inline");
       continue;
     }
     if (s.schedule == "gpu_thread_tiles") {
