@@ -82,7 +82,9 @@ def main():
     report = {}
     for name, (model, shape) in MODELS.items():
         # A cache of this check's own: every kernel object of the model lands in it.
+        # (emptied first: objects of an earlier kiln must not be counted).
         cache = os.path.join(work, 'cache', name)
+        shutil.rmtree(cache, ignore_errors=True)
         exe = os.path.join(work, name)
         flags = ['--input-shape', shape] if shape else []
         result = subprocess.run([kiln, 'compile', model, '-o', exe, '--target', 'cuda', *flags],
