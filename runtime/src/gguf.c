@@ -305,6 +305,39 @@ static bool locate_tensor(const kiln_gguf_t *file, kiln_gguf_tensor_t *tensor) {
 }
 
 /// Parses header, metadata and tensor infos of file->bytes into *file.
+static int compare_by_offset(const void *a, const void *b) {
+  const kiln_gguf_tensor_t *x = *(const kiln_gguf_tensor_t *const *)a;
+  const kiln_gguf_tensor_t *y = *(const kiln_gguf_tensor_t *const *)b;
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/// Tensors must not share bytes: a moved offset that made two weights overlap would
+/// otherwise pass every other check and run with wrong values.
+static kiln_status_t check_no_overlap(const kiln_gguf_t *file) {
+  if (file->tensor_count < 2) return KILN_OK;
+  const kiln_gguf_tensor_t **order = malloc((size_t)file->tensor_count * sizeof *order);
+  if (order == NULL) {
+    return kiln_set_error(KILN_ERROR_MEMORY, "weights file %s: no memory", file->label);
+  }
+  for (uint64_t i = 0; i < file->tensor_count; i++) order[i] = &file->tensors[i];
+  qsort(order, (size_t)file->tensor_count, sizeof *order, compare_by_offset);
+  kiln_status_t status = KILN_OK;
+  for (uint64_t i = 1; i < file->tensor_count && status == KILN_OK; i++) {
+    const kiln_gguf_tensor_t *previous = order[i - 1], *tensor = order[i];
+    if (previous->byte_size > 0 && tensor->byte_size > 0 &&
+        previous->offset + previous->byte_size > tensor->offset) {
+      status = kiln_set_error(
+          KILN_ERROR_FORMAT,
+          "weights file %s: tensors '%.*s' (data bytes %llu..%llu) and '%.*s' (from %llu) overlap",
+          file->label, NAME_CLIP(previous->name_length), previous->name, (ull)previous->offset,
+          (ull)(previous->offset + previous->byte_size), NAME_CLIP(tensor->name_length),
+          tensor->name, (ull)tensor->offset);
+    }
+  }
+  free(order);
+  return status;
+}
+
 static kiln_status_t parse(kiln_gguf_t *file) {
   reader_t reader = {file->bytes, file->size, 0, file->label};
   uint32_t magic;
@@ -387,7 +420,7 @@ static kiln_status_t parse(kiln_gguf_t *file) {
       return KILN_ERROR_FORMAT;
     }
   }
-  return KILN_OK;
+  return check_no_overlap(file);
 }
 
 kiln_status_t kiln_gguf_parse(const char *label, const uint8_t *bytes, uint64_t size,

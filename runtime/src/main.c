@@ -34,6 +34,7 @@ typedef struct options_t {
   long bench_runs;  // 0: run once, no timing
   long threads;     // 0: one per online CPU
   bool profile;
+  bool verify_weights;
   bool help;
 } options_t;
 
@@ -66,6 +67,7 @@ static void print_usage(FILE *stream, const char *argv0) {
           "  --threads N          threads for parallel loops (default: online CPUs)\n"
           "  --profile            print each step's mean time\n"
           "  --weights PATH       weights file (default: this executable's path + .gguf)\n"
+          "  --verify-weights     check every weight's bytes against the model's checksum first\n"
           "  --help               this text\n\n",
           argv0, kiln_program.model_name);
   print_io_list(stream, "inputs:", kiln_program.inputs, kiln_program.num_inputs);
@@ -117,12 +119,16 @@ static int parse_options(int argc, char **argv, options_t *options) {
     for (size_t k = 0; k < sizeof kValueOptions / sizeof kValueOptions[0]; k++) {
       takes_value = takes_value || strcmp(name, kValueOptions[k]) == 0;
     }
-    if (!takes_value && strcmp(name, "help") != 0 && strcmp(name, "profile") != 0) {
+    bool flag = strcmp(name, "help") == 0 || strcmp(name, "profile") == 0 ||
+                strcmp(name, "verify-weights") == 0;
+    if (!takes_value && !flag) {
       return usage_error(argv[0], "unknown option '%s'", arg);
     }
     if (!takes_value) {
       if (equals != NULL) return usage_error(argv[0], "--%s takes no value", name);
-      if (name[0] == 'h') options->help = true; else options->profile = true;
+      if (name[0] == 'h') options->help = true;
+      else if (name[0] == 'p') options->profile = true;
+      else options->verify_weights = true;
       continue;
     }
     if (equals != NULL) value = equals + 1;
@@ -446,6 +452,9 @@ int main(int argc, char **argv) {
   if (weights_path == NULL) return EXIT_RUNTIME_ERROR;
   kiln_model_t *model = NULL;
   if (kiln_model_open(&kiln_program, weights_path, &model) != KILN_OK) {
+    exit_code = runtime_error();
+  }
+  if (exit_code == 0 && options.verify_weights && kiln_model_verify_weights(model) != KILN_OK) {
     exit_code = runtime_error();
   }
   if (exit_code == 0) exit_code = load_inputs(model, input_files);

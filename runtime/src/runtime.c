@@ -242,6 +242,30 @@ kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *
   return KILN_OK;
 }
 
+kiln_status_t kiln_model_verify_weights(const kiln_model_t *model) {
+  if (model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_verify_weights: model is NULL");
+  const kiln_program_t *program = model->program;
+  uint64_t hash = 1469598103934665603ull;
+  for (int32_t i = 0; i < program->num_weights; i++) {
+    const unsigned char *name = (const unsigned char *)program->weights[i].name;
+    for (size_t k = 0; name[k] != '\0'; k++) hash = (hash ^ name[k]) * 1099511628211ull;
+    const uint8_t *data = model->weights[i];
+    for (uint64_t k = 0; k < program->weights[i].byte_size; k++) {
+      hash = (hash ^ data[k]) * 1099511628211ull;
+    }
+  }
+  char text[32];
+  snprintf(text, sizeof text, "%016llx", (ull)hash);
+  if (strcmp(text, program->fingerprint) != 0) {
+    return kiln_set_error(KILN_ERROR_MISMATCH,
+                          "weights file %s: the tensor data does not match model '%s' (checksum "
+                          "%s, expected %s): the file is damaged",
+                          model->weights_file.label, program->model_name, text,
+                          program->fingerprint);
+  }
+  return KILN_OK;
+}
+
 void kiln_model_close(kiln_model_t *model) {
   if (model == NULL) return;
   if (model->device != NULL) model->program->device->ops->close(model->device);

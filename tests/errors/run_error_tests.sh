@@ -113,6 +113,29 @@ no_file huge_no_output "$work/huge_input" "$work/huge_fill" "$work/negative"
 mkfifo "$work/fifo.onnx"
 expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"
 
+# A weights file with one flipped data byte is well formed: --verify-weights catches it.
+cp "$work/good.gguf" "$work/flipped.gguf"
+size=$(stat -c %s "$work/flipped.gguf")
+byte=$(od -An -tu1 -j $((size - 7)) -N1 "$work/flipped.gguf" | tr -d ' ')
+printf "\\$(printf '%03o' $(( (byte + 1) % 256 )))" | dd of="$work/flipped.gguf" bs=1 seek=$((size - 7)) conv=notrunc 2>/dev/null
+expect verify_good_weights 0 -- "$work/tiny" --weights "$work/good.gguf" --verify-weights --input "x=$work/x.npy"
+expect verify_flipped_weights 1 "flipped.gguf: the tensor data does not match model 'tiny'" -- \
+  "$work/tiny" --weights "$work/flipped.gguf" --verify-weights --input "x=$work/x.npy"
+# A damaged object in the kernel cache is evicted with a warning and rebuilt, not linked.
+rm -rf "$work/cache"
+KILN_CACHE_DIR="$work/cache" "$kiln" compile "$work/tiny.onnx" -o "$work/cached1" > /dev/null 2>&1
+for object in "$work/cache"/kiln_*.o; do
+  printf '\xde\xad\xbe\xef' | dd of="$object" bs=1 seek=200 conv=notrunc 2>/dev/null
+done
+expect corrupted_cache_entry 0 "does not match its checksum; removed, and rebuilt" -- \
+  env KILN_CACHE_DIR="$work/cache" "$kiln" compile "$work/tiny.onnx" -o "$work/cached2"
+expect run_after_corrupted_cache 0 -- "$work/cached2" --input "x=$work/x.npy" --output-dir "$work/cached2_out"
+if cmp -s "$work/cached2_out/y.npy" "$work/out/y.npy"; then
+  passed=$((passed + 1)); echo "PASS rebuilt_kernel_same_result"
+else
+  failed=$((failed + 1)); echo "FAIL rebuilt_kernel_same_result"
+fi
+
 # A FIFO given as weights or as an input fails at once (it would block forever).
 mkfifo "$work/fifo.gguf" "$work/fifo.npy"
 expect fifo_weights 1 "fifo.gguf: not a regular file" -- \

@@ -5,6 +5,9 @@
 // require an error that names the file, never a crash (run them under ASan to be sure).
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 #include <stdlib.h>
 
 #include <cstring>
@@ -69,6 +72,11 @@ class GgufWriter {
     tensors_.push_back({name, ggml_type, std::move(ne), std::move(data)});
     return *this;
   }
+  /// Stores tensor `index` at `offset` in the data section instead of the next free slot.
+  GgufWriter &MoveTensor(size_t index, uint64_t offset) {
+    moved_[index] = offset;
+    return *this;
+  }
 
   Bytes Build() const {
     Bytes out = {'G', 'G', 'U', 'F'};
@@ -78,20 +86,24 @@ class GgufWriter {
     out.insert(out.end(), kv_.begin(), kv_.end());
     std::vector<uint64_t> offsets;
     uint64_t offset = 0;
-    for (const TensorEntry &tensor : tensors_) {
-      offsets.push_back(offset);
+    for (size_t i = 0; i < tensors_.size(); i++) {
+      const TensorEntry &tensor = tensors_[i];
+      uint64_t at = moved_.count(i) ? moved_.at(i) : offset;
+      offsets.push_back(at);
       AppendString(out, tensor.name);
       AppendLe(out, tensor.ne.size(), 4);
       for (uint64_t extent : tensor.ne) AppendLe(out, extent, 8);
       AppendLe(out, tensor.ggml_type, 4);
-      AppendLe(out, offset, 8);
-      offset = AlignUp(offset + tensor.data.size());
+      AppendLe(out, at, 8);
+      offset = AlignUp(std::max(offset, at + tensor.data.size()));
     }
     if (tensors_.empty()) return out;
     uint64_t data_start = AlignUp(out.size());
     for (size_t i = 0; i < tensors_.size(); i++) {
-      out.resize(data_start + offsets[i], 0);
-      out.insert(out.end(), tensors_[i].data.begin(), tensors_[i].data.end());
+      if (out.size() < data_start + offsets[i] + tensors_[i].data.size())
+        out.resize(data_start + offsets[i] + tensors_[i].data.size(), 0);
+      std::copy(tensors_[i].data.begin(), tensors_[i].data.end(),
+                out.begin() + long(data_start + offsets[i]));
     }
     return out;
   }
@@ -103,6 +115,7 @@ class GgufWriter {
     std::vector<uint64_t> ne;
     Bytes data;
   };
+  std::map<size_t, uint64_t> moved_;
   void Key(const std::string &key, uint32_t type) {
     AppendString(kv_, key);
     AppendLe(kv_, type, 4);
@@ -192,6 +205,30 @@ TEST(GgufParse, ValidFileRoundTrip) {
   EXPECT_FALSE(kiln_gguf_find_string(&file, "absent", &text, &length));
   kiln_gguf_close(&file);
   kiln_gguf_close(nullptr);
+}
+
+// A moved offset that makes two tensors share bytes is refused, naming both.
+TEST(GgufParse, RejectsOverlappingTensors) {
+  Bytes data(64, 0x3f);
+  Bytes bytes = GgufWriter()
+                    .Tensor("first", KILN_GGML_F32, {16}, data)
+                    .Tensor("second", KILN_GGML_F32, {16}, data)
+                    .MoveTensor(1, 32)
+                    .Build();
+  kiln_gguf_t file;
+  EXPECT_EQ(kiln_gguf_parse("overlap.gguf", bytes.data(), bytes.size(), &file), KILN_ERROR_FORMAT);
+  EXPECT_NE(std::string(kiln_last_error()).find("tensors 'first' (data bytes 0..64) and 'second' (from 32) overlap"),
+            std::string::npos)
+      << kiln_last_error();
+  // Side by side they are fine.
+  Bytes apart = GgufWriter()
+                    .Tensor("first", KILN_GGML_F32, {16}, data)
+                    .Tensor("second", KILN_GGML_F32, {16}, data)
+                    .MoveTensor(1, 64)
+                    .Build();
+  ASSERT_EQ(kiln_gguf_parse("apart.gguf", apart.data(), apart.size(), &file), KILN_OK)
+      << kiln_last_error();
+  kiln_gguf_close(&file);
 }
 
 TEST(GgufParse, HonoursAlignmentAndBlockTypes) {

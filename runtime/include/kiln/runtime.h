@@ -76,6 +76,12 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
 kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
                                  const char *weights_path, kiln_model_t **out_model);
 
+/** Reads every weight the program uses and checks them against the program's fingerprint
+ *  (FNV-1a over each weight's name and bytes, in program order, computed by kiln compile):
+ *  catches flipped or shifted bytes in a weights file that is otherwise well formed.
+ *  Reads the whole file, so it is a request, not part of kiln_model_open. */
+kiln_status_t kiln_model_verify_weights(const kiln_model_t *model);
+
 /** Releases the arena, unmaps the weights and destroys the model's own context (if it has
  *  one). NULL is allowed. */
 void kiln_model_close(kiln_model_t *model);
