@@ -15,6 +15,8 @@ ext/*.onnx         tiny.onnx with its conv weight as external data in ext/weight
 dynamic.onnx       Relu on an input [1, h] (h given with --input-shape)
 negative_dim.onnx  the same with dimension -1 instead of h
 huge_fill.onnx     ConstantOfShape of [2^20, 2^20, 2^22] from a 1 KB model
+stft_swapped.onnx  STFT with its signal and frame_step swapped (libonnx's shape inference
+                   segfaults on it)
 """
 import os
 import sys
@@ -134,6 +136,14 @@ graph = helper.make_graph([helper.make_node('ConstantOfShape', ['shape'], ['big'
                           [fill_shape])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
           f'{out}/huge_fill.onnx')
+
+# A malformed model that crashes the ONNX library itself.
+graph = helper.make_graph([helper.make_node('STFT', ['step', 'x'], ['y'], name='stft')], 'stft',
+                          [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 64, 1])],
+                          [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 8, 33, 2])],
+                          [numpy_helper.from_array(np.array(8, dtype=np.int64), 'step')])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
+          f'{out}/stft_swapped.onnx')
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

@@ -109,6 +109,10 @@ expect huge_input_shape 2 "input 'x' of shape [1,1099511627776]" "2^31 - 1 eleme
   "$kiln" compile "$work/dynamic.onnx" -o "$work/huge_input" --input-shape x=1,1099511627776
 expect huge_fill 2 "fill" "2^31 - 1 elements" -- timeout 60 "$kiln" compile "$work/huge_fill.onnx" -o "$work/huge_fill"
 no_file huge_no_output "$work/huge_input" "$work/huge_fill" "$work/negative"
+# A model that crashes libonnx's shape inference is an error, not a crashed compiler.
+expect onnx_library_crash 2 "stft_swapped.onnx: ONNX shape inference: the ONNX library crashed" \
+  "the model is malformed" -- "$kiln" compile "$work/stft_swapped.onnx" -o "$work/stft"
+no_file onnx_library_crash_no_output "$work/stft" "$work/stft.gguf"
 # A FIFO as the model fails at once too.
 mkfifo "$work/fifo.onnx"
 expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"

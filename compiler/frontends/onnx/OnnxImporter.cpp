@@ -18,10 +18,14 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <functional>
 #include <set>
 #include <fstream>
@@ -433,6 +437,76 @@ std::vector<std::string> supportedOnnxOps() {
   return names;
 }
 
+/// How an isolated libonnx step ended.
+enum class StepResult { Done, Failed, Crashed };
+
+/// Runs `step` (a libonnx call that may change `model`: checker, shape inference, version
+/// conversion) in a child process, and takes the changed model back. libonnx crashes on
+/// some malformed models (STFT with its inputs swapped segfaults in shape inference); in
+/// a child that is an error message naming the step, not a dead compiler. A step that
+/// throws reports its message in `message` (Failed); a crash says which signal (Crashed).
+static StepResult isolatedOnnxStep(onnx::ModelProto &model, bool changesModel,
+                                   const std::function<void(onnx::ModelProto &)> &step,
+                                   std::string &message) {
+  llvm::SmallString<128> modelFile, errorFile;
+  if (llvm::sys::fs::createTemporaryFile("kiln-onnx", "pb", modelFile) ||
+      llvm::sys::fs::createTemporaryFile("kiln-onnx", "err", errorFile)) {
+    message = "cannot create a temporary file";
+    return StepResult::Failed;
+  }
+  auto removeFiles = [&] {
+    llvm::sys::fs::remove(modelFile);
+    llvm::sys::fs::remove(errorFile);
+  };
+  llvm::outs().flush();
+  llvm::errs().flush();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int code = 0;
+    try {
+      step(model);
+      if (changesModel) {
+        std::ofstream out(std::string(modelFile), std::ios::binary);
+        code = model.SerializeToOstream(&out) && out.good() ? 0 : 1;
+      }
+    } catch (const std::exception &e) {
+      std::ofstream(std::string(errorFile)) << e.what();
+      code = 1;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (pid < 0) {
+    removeFiles();
+    message = std::string("cannot start a process: ") + std::strerror(errno);
+    return StepResult::Failed;
+  }
+  StepResult result = StepResult::Done;
+  if (WIFSIGNALED(status)) {
+    message = "the ONNX library crashed (signal " + std::to_string(WTERMSIG(status)) + ", " +
+              strsignal(WTERMSIG(status)) + "); the model is malformed";
+    result = StepResult::Crashed;
+  } else if (WEXITSTATUS(status) != 0) {
+    auto text = llvm::MemoryBuffer::getFile(errorFile);
+    message = text && !(*text)->getBuffer().empty() ? (*text)->getBuffer().str()
+                                                    : "the step failed with no message";
+    result = StepResult::Failed;
+  } else if (changesModel) {
+    std::ifstream in(std::string(modelFile), std::ios::binary);
+    onnx::ModelProto changed;
+    if (!changed.ParseFromIstream(&in)) {
+      message = "cannot read the model back from the ONNX step";
+      result = StepResult::Failed;
+    } else {
+      model = std::move(changed);
+    }
+  }
+  removeFiles();
+  return result;
+}
+
 static std::string nodeLabel(const onnx::NodeProto &node, int index) {
   std::string name = node.name().empty() ? node.op_type() + "#" + std::to_string(index)
                                          : node.name();
@@ -463,12 +537,12 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     error.messages.push_back(path + ": not a valid ONNX model (protobuf parse failed or no graph)");
     return nullptr;
   }
-  try {
-    // By path, so the checker finds external data files beside the model, not in the
-    // current directory.
-    onnx::checker::check_model(path);
-  } catch (const std::exception &e) {
-    error.messages.push_back(path + ": ONNX checker: " + e.what());
+  std::string stepMessage;
+  // By path, so the checker finds external data files beside the model, not in the
+  // current directory.
+  if (isolatedOnnxStep(model, false, [&](onnx::ModelProto &) { onnx::checker::check_model(path); },
+                       stepMessage) != StepResult::Done) {
+    error.messages.push_back(path + ": ONNX checker: " + stepMessage);
     return nullptr;
   }
   int64_t opset = 0;
@@ -538,35 +612,34 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   }
   if (!error.empty())
     return nullptr;
-  try {
+  auto inferShapes = [](onnx::ModelProto &m) {
     onnx::ShapeInferenceOptions inferenceOptions{/*check_type=*/false, /*error_mode=*/0,
                                                  /*enable_data_propagation=*/true};
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       inferenceOptions);
-  } catch (const std::exception &e) {
-    error.messages.push_back(path + ": ONNX shape inference: " + e.what());
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), inferenceOptions);
+  };
+  if (isolatedOnnxStep(model, true, inferShapes, stepMessage) != StepResult::Done) {
+    error.messages.push_back(path + ": ONNX shape inference: " + stepMessage);
     return nullptr;
   }
+  graph = model.mutable_graph();  // the model was replaced by the inferred one
 
   // Convert to the target opset. Some adapters need shapes that ONNX's inference cannot
   // derive before kiln folds shape arithmetic (Softmax 12->13 on a computed Reshape); the
   // importer then reads the model at its own opset, where every handler checks n.opset.
   if (opset < options.targetOpset) {
-    try {
-      onnx::ModelProto converted =
-          onnx::version_conversion::ConvertVersion(model, options.targetOpset);
-      model = std::move(converted);
+    int64_t target = options.targetOpset;
+    StepResult converted = isolatedOnnxStep(
+        model, true,
+        [&](onnx::ModelProto &m) { m = onnx::version_conversion::ConvertVersion(m, target); },
+        stepMessage);
+    if (converted == StepResult::Done) {
       opset = options.targetOpset;
-    } catch (const std::exception &e) {
-      if (options.verbose)
-        llvm::errs() << "[kiln] importing at opset " << opset << ": conversion to "
-                     << options.targetOpset << " failed: " << e.what() << "\n";
+    } else if (options.verbose) {
+      llvm::errs() << "[kiln] importing at opset " << opset << ": conversion to "
+                   << options.targetOpset << " failed: " << stepMessage << "\n";
     }
-    try {
-      onnx::ShapeInferenceOptions again{false, 0, true};
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), again);
-    } catch (const std::exception &e) {
-      error.messages.push_back(path + ": ONNX shape inference after conversion: " + e.what());
+    if (isolatedOnnxStep(model, true, inferShapes, stepMessage) != StepResult::Done) {
+      error.messages.push_back(path + ": ONNX shape inference after conversion: " + stepMessage);
       return nullptr;
     }
     graph = model.mutable_graph();
