@@ -17,6 +17,10 @@ negative_dim.onnx  the same with dimension -1 instead of h
 huge_fill.onnx     ConstantOfShape of [2^20, 2^20, 2^22] from a 1 KB model
 stft_swapped.onnx  STFT with its signal and frame_step swapped (libonnx's shape inference
                    segfaults on it)
+matmul_empty.onnx  MatMul of x [2, 0] and a [0, 3] constant (K = 0: the result is zeros)
+instnorm_bias.onnx InstanceNormalization with a bias longer than the channel count
+qlinear_zp.onnx    QLinearMatMul whose zero point has shape [0]
+fill_add.onnx      y = x + ConstantOfShape([4, 8], 2.5): a large fill kept as one value
 """
 import os
 import sys
@@ -144,6 +148,42 @@ graph = helper.make_graph([helper.make_node('STFT', ['step', 'x'], ['y'], name='
                           [numpy_helper.from_array(np.array(8, dtype=np.int64), 'step')])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
           f'{out}/stft_swapped.onnx')
+
+# Nodes whose operands do not fit (the importer used to read failed results as values).
+def save_model(name, nodes, inputs, outputs, inits):
+    graph = helper.make_graph(nodes, name, inputs, outputs, inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
+              f'{out}/{name}.onnx')
+
+
+save_model('matmul_empty', [helper.make_node('MatMul', ['x', 'b'], ['y'], name='mm')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 0])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 3])],
+           [numpy_helper.from_array(np.zeros((0, 3), np.float32), 'b')])
+np.save(f'{out}/x_empty.npy', np.zeros((2, 0), np.float32))
+save_model('instnorm_bias',
+           [helper.make_node('InstanceNormalization', ['x', 's', 'b'], ['y'], name='inorm')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 3, 8, 8])],
+           [numpy_helper.from_array(np.ones(3, np.float32), 's'),
+            numpy_helper.from_array(np.ones(5, np.float32), 'b')])
+quant = [('as', np.array(0.1, np.float32)), ('az', np.zeros((0,), np.uint8)),
+         ('b', np.ones((3, 4), np.uint8)), ('bs', np.array(0.1, np.float32)),
+         ('bz', np.array(0, np.uint8)), ('ys', np.array(0.1, np.float32)),
+         ('yz', np.array(0, np.uint8))]
+save_model('qlinear_zp',
+           [helper.make_node('QLinearMatMul', ['a'] + [k for k, _ in quant], ['y'], name='qmm')],
+           [helper.make_tensor_value_info('a', TensorProto.UINT8, [2, 3])],
+           [helper.make_tensor_value_info('y', TensorProto.UINT8, [2, 4])],
+           [numpy_helper.from_array(v, k) for k, v in quant])
+save_model('fill_add',
+           [helper.make_node('ConstantOfShape', ['shape'], ['fill'], name='fill',
+                             value=numpy_helper.from_array(np.array([2.5], np.float32))),
+            helper.make_node('Add', ['x', 'fill'], ['y'], name='add')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [4, 8])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [4, 8])],
+           [numpy_helper.from_array(np.array([4, 8], np.int64), 'shape')])
+np.save(f'{out}/x_fill.npy', np.arange(32, dtype=np.float32).reshape(4, 8))
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

@@ -113,6 +113,27 @@ no_file huge_no_output "$work/huge_input" "$work/huge_fill" "$work/negative"
 expect onnx_library_crash 2 "stft_swapped.onnx: ONNX shape inference: the ONNX library crashed" \
   "the model is malformed" -- "$kiln" compile "$work/stft_swapped.onnx" -o "$work/stft"
 no_file onnx_library_crash_no_output "$work/stft" "$work/stft.gguf"
+# Operands that do not fit a node are an error naming it, never a crash.
+expect instnorm_long_bias 2 "node 'inorm' (InstanceNormalization)" "do not broadcast" -- \
+  "$kiln" compile "$work/instnorm_bias.onnx" -o "$work/instnorm"
+expect qlinear_empty_zero_point 2 "node 'qmm' (QLinearMatMul)" -- \
+  "$kiln" compile "$work/qlinear_zp.onnx" -o "$work/qlinear"
+# A matmul over an empty axis gives zeros; a large fill stays one value and still computes.
+expect compile_matmul_empty 0 "wrote" -- "$kiln" compile "$work/matmul_empty.onnx" -o "$work/matmul_empty"
+expect run_matmul_empty 0 -- "$work/matmul_empty" --input "x=$work/x_empty.npy" --output-dir "$work/matmul_empty_out"
+expect compile_fill_add 0 "wrote" -- "$kiln" compile "$work/fill_add.onnx" -o "$work/fill_add"
+expect run_fill_add 0 -- "$work/fill_add" --input "x=$work/x_fill.npy" --output-dir "$work/fill_add_out"
+if /usr/bin/python3 -c "
+import numpy as np, sys
+zeros = np.load('$work/matmul_empty_out/y.npy')
+fill = np.load('$work/fill_add_out/y.npy')
+ok = zeros.shape == (2, 3) and not zeros.any() and \
+     np.array_equal(fill, np.arange(32, dtype=np.float32).reshape(4, 8) + 2.5)
+sys.exit(0 if ok else 1)"; then
+  passed=$((passed + 1)); echo "PASS empty_matmul_and_fill_values"
+else
+  failed=$((failed + 1)); echo "FAIL empty_matmul_and_fill_values"
+fi
 # A FIFO as the model fails at once too.
 mkfifo "$work/fifo.onnx"
 expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"

@@ -65,6 +65,20 @@ public:
   /// Records `message` as this node's error and returns failure.
   mlir::LogicalResult fail(const std::string &message);
 
+  /// Thrown by must(); the importer catches it per node (the error is already recorded).
+  struct Failure {};
+  /// The value of a helper's result that must have succeeded: a failure (already reported
+  /// with fail(), such as operands that do not broadcast) abandons the node instead of
+  /// reading a value that is not there.
+  template <typename T> T must(mlir::FailureOr<T> result) {
+    if (mlir::failed(result)) {
+      if (error.empty())
+        (void)fail("import failed");
+      throw Failure{};
+    }
+    return *result;
+  }
+
   bool hasAttr(const std::string &name) const;
   int64_t intAttr(const std::string &name, int64_t fallback) const;
   double floatAttr(const std::string &name, double fallback) const;

@@ -775,6 +775,8 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       LogicalResult imported = failure();
       try {
         imported = table.at(node.op_type())(importer);
+      } catch (const NodeImporter::Failure &) {
+        imported = failure();  // the message is in importer.error
       } catch (const std::exception &e) {
         importer.error = std::string("import failed: ") + e.what();
       }

@@ -42,9 +42,9 @@ FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weigh
   Value safe = target, valid;
   if (hasIgnore) {
     // valid = !(target == ignore_index)
-    valid = *n.compare("eq", target, n.constant({}, indexType, {double(ignore)}, {ignore}));
+    valid = n.must(n.compare("eq", target, n.constant({}, indexType, {double(ignore)}, {ignore})));
     valid = n.create<NotOp>(valid.getType(), valid);
-    safe = *n.select(valid, target, n.constant({}, indexType, {0.0}, {0}));
+    safe = n.must(n.select(valid, target, n.constant({}, indexType, {0.0}, {0})));
   }
   Shape column(tShape);
   column.insert(column.begin() + 1, 1);
@@ -57,12 +57,12 @@ FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weigh
     w = n.create<GatherOp>(n.tensorType(tShape, t), weight, safe, n.builder.getI64IntegerAttr(0));
   if (hasIgnore) {
     Value one = n.scalar(1.0, t), zero = n.scalar(0.0, t);
-    Value mask = *n.select(valid, one, zero);
-    w = w ? *n.binary<MulOp>(w, mask) : mask;
+    Value mask = n.must(n.select(valid, one, zero));
+    w = w ? n.must(n.binary<MulOp>(w, mask)) : mask;
   }
   Value loss = n.unary<NegOp>(picked);
   if (w)
-    loss = *n.binary<MulOp>(loss, w);
+    loss = n.must(n.binary<MulOp>(loss, w));
   std::string reduction = n.stringAttr("reduction", "mean");
   if (reduction == "none")
     return loss;
@@ -73,7 +73,7 @@ FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weigh
     return n.fail("unknown reduction '" + reduction + "'");
   }
   Value count = w ? sumAll(n, w) : n.scalar(double(elementCount(tShape)), t);
-  return *n.binary<DivOp>(total, count);
+  return n.must(n.binary<DivOp>(total, count));
 }
 
 LogicalResult importNllLoss(NodeImporter &n) {
@@ -127,7 +127,7 @@ Value quantize(NodeImporter &n, Value x, Value zeroPoint, Type to) {
   Type f = n.typeOf(x).getElementType();
   Value y = n.unary<RoundOp>(x);
   if (zeroPoint)
-    y = *n.binary<AddOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zeroPoint), f), zeroPoint));
+    y = n.must(n.binary<AddOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zeroPoint), f), zeroPoint)));
   auto intType = llvm::cast<IntegerType>(to);
   double lo = intType.isUnsigned() ? 0 : -std::ldexp(1.0, intType.getWidth() - 1);
   double hi = intType.isUnsigned() ? std::ldexp(1.0, intType.getWidth()) - 1
@@ -152,7 +152,7 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
     return failure();
   Type to = zeroPoint ? n.typeOf(zeroPoint).getElementType()
                       : n.builder.getIntegerType(8, /*isSigned=*/false);
-  Value scaled = *n.binary<DivOp>(x, alongAxis(n, scale, *axis, rank));
+  Value scaled = n.must(n.binary<DivOp>(x, alongAxis(n, scale, *axis, rank)));
   n.setOutput(0, quantize(n, scaled, zeroPoint ? alongAxis(n, zeroPoint, *axis, rank) : Value(), to));
   return success();
 }
@@ -167,9 +167,9 @@ LogicalResult importDequantizeLinear(NodeImporter &n) {
   Value y = n.create<CastOp>(n.tensorType(n.shapeOf(x), f), x);
   if (zeroPoint) {
     Value zp = alongAxis(n, zeroPoint, *axis, rank);
-    y = *n.binary<SubOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zp), f), zp));
+    y = n.must(n.binary<SubOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zp), f), zp)));
   }
-  n.setOutput(0, *n.binary<MulOp>(y, alongAxis(n, scale, *axis, rank)));
+  n.setOutput(0, n.must(n.binary<MulOp>(y, alongAxis(n, scale, *axis, rank))));
   return success();
 }
 
@@ -185,12 +185,12 @@ LogicalResult importDynamicQuantizeLinear(NodeImporter &n) {
                               n.builder.getDenseI64ArrayAttr(axes));
   };
   Value zero = n.scalar(0.0, f);
-  Value lo = *n.binary<MinOp>(reduceAll("min"), zero);
-  Value hi = *n.binary<MaxOp>(reduceAll("max"), zero);
-  Value scale = *n.binary<DivOp>(*n.binary<SubOp>(hi, lo), n.scalar(255.0, f));
+  Value lo = n.must(n.binary<MinOp>(reduceAll("min"), zero));
+  Value hi = n.must(n.binary<MaxOp>(reduceAll("max"), zero));
+  Value scale = n.must(n.binary<DivOp>(n.must(n.binary<SubOp>(hi, lo)), n.scalar(255.0, f)));
   Type u8 = n.builder.getIntegerType(8, false);
-  Value zeroPoint = quantize(n, *n.binary<SubOp>(zero, *n.binary<DivOp>(lo, scale)), Value(), u8);
-  Value y = quantize(n, *n.binary<DivOp>(x, scale), zeroPoint, u8);
+  Value zeroPoint = quantize(n, n.must(n.binary<SubOp>(zero, n.must(n.binary<DivOp>(lo, scale)))), Value(), u8);
+  Value y = quantize(n, n.must(n.binary<DivOp>(x, scale)), zeroPoint, u8);
   n.setOutput(0, y);
   n.setOutput(1, scale);
   n.setOutput(2, zeroPoint);
@@ -204,7 +204,7 @@ Value centered(NodeImporter &n, Value x, Value zeroPoint, int64_t axis) {
   if (!zeroPoint)
     return y;
   Value zp = alongAxis(n, zeroPoint, axis, n.shapeOf(x).size());
-  return *n.binary<SubOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zp), i32), zp));
+  return n.must(n.binary<SubOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zp), i32), zp)));
 }
 
 FailureOr<Value> integerMatmul(NodeImporter &n, Value a, Value aZero, Value b, Value bZero) {
@@ -261,8 +261,8 @@ Value requantize(NodeImporter &n, Value acc, Value aScale, Value bScale, Value y
   Type f = n.typeOf(aScale).getElementType();
   int64_t rank = n.shapeOf(acc).size();
   Value real = n.create<CastOp>(n.tensorType(n.shapeOf(acc), f), acc);
-  Value multiplier = *n.binary<DivOp>(*n.binary<MulOp>(aScale, alongAxis(n, bScale, channelAxis, rank)), yScale);
-  real = *n.binary<MulOp>(real, multiplier);
+  Value multiplier = n.must(n.binary<DivOp>(n.must(n.binary<MulOp>(aScale, alongAxis(n, bScale, channelAxis, rank))), yScale));
+  real = n.must(n.binary<MulOp>(real, multiplier));
   return quantize(n, real, yZero, n.typeOf(yZero).getElementType());
 }
 
@@ -281,7 +281,7 @@ LogicalResult importQLinearConv(NodeImporter &n) {
     return failure();
   Value sum = *acc;
   if (Value bias = n.input(8))
-    sum = *n.binary<AddOp>(sum, alongAxis(n, bias, 1, n.shapeOf(sum).size()));
+    sum = n.must(n.binary<AddOp>(sum, alongAxis(n, bias, 1, n.shapeOf(sum).size())));
   n.setOutput(0, requantize(n, sum, n.input(1), n.input(4), n.input(6), n.input(7), 1));
   return success();
 }

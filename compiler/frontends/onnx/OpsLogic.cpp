@@ -74,9 +74,9 @@ LogicalResult importElu(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
   double alpha = n.floatAttr("alpha", 1.0);
-  Value negative = *n.binary<MulOp>(
-      *n.binary<SubOp>(n.unary<ExpOp>(x), n.scalar(1.0, t)), n.scalar(alpha, t));
-  return n.setOutput(0, n.select(*n.compare("lt", x, n.scalar(0.0, t)), negative, x));
+  Value negative = n.must(n.binary<MulOp>(
+      n.must(n.binary<SubOp>(n.unary<ExpOp>(x), n.scalar(1.0, t))), n.scalar(alpha, t)));
+  return n.setOutput(0, n.select(n.must(n.compare("lt", x, n.scalar(0.0, t))), negative, x));
 }
 
 LogicalResult importSelu(NodeImporter &n) {
@@ -84,10 +84,10 @@ LogicalResult importSelu(NodeImporter &n) {
   Type t = n.typeOf(x).getElementType();
   double alpha = n.floatAttr("alpha", 1.67326319217681884765625);
   double gamma = n.floatAttr("gamma", 1.05070102214813232421875);
-  Value negative = *n.binary<SubOp>(*n.binary<MulOp>(n.unary<ExpOp>(x), n.scalar(alpha, t)),
-                                    n.scalar(alpha, t));
-  Value picked = *n.select(*n.compare("le", x, n.scalar(0.0, t)), negative, x);
-  n.setOutput(0, *n.binary<MulOp>(picked, n.scalar(gamma, t)));
+  Value negative = n.must(n.binary<SubOp>(n.must(n.binary<MulOp>(n.unary<ExpOp>(x), n.scalar(alpha, t))),
+                                    n.scalar(alpha, t)));
+  Value picked = n.must(n.select(n.must(n.compare("le", x, n.scalar(0.0, t))), negative, x));
+  n.setOutput(0, n.must(n.binary<MulOp>(picked, n.scalar(gamma, t))));
   return success();
 }
 
@@ -96,33 +96,33 @@ LogicalResult importCelu(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
   double alpha = n.floatAttr("alpha", 1.0);
-  Value scaled = *n.binary<DivOp>(x, n.scalar(alpha, t));
-  Value negative = *n.binary<MulOp>(*n.binary<SubOp>(n.unary<ExpOp>(scaled), n.scalar(1.0, t)),
-                                    n.scalar(alpha, t));
+  Value scaled = n.must(n.binary<DivOp>(x, n.scalar(alpha, t)));
+  Value negative = n.must(n.binary<MulOp>(n.must(n.binary<SubOp>(n.unary<ExpOp>(scaled), n.scalar(1.0, t))),
+                                    n.scalar(alpha, t)));
   Value zero = n.scalar(0.0, t);
-  n.setOutput(0, *n.binary<AddOp>(*n.binary<MaxOp>(x, zero), *n.binary<MinOp>(negative, zero)));
+  n.setOutput(0, n.must(n.binary<AddOp>(n.must(n.binary<MaxOp>(x, zero)), n.must(n.binary<MinOp>(negative, zero)))));
   return success();
 }
 
 LogicalResult importSoftplus(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
-  n.setOutput(0, n.unary<LogOp>(*n.binary<AddOp>(n.unary<ExpOp>(x), n.scalar(1.0, t))));
+  n.setOutput(0, n.unary<LogOp>(n.must(n.binary<AddOp>(n.unary<ExpOp>(x), n.scalar(1.0, t)))));
   return success();
 }
 
 LogicalResult importSoftsign(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
-  n.setOutput(0, *n.binary<DivOp>(x, *n.binary<AddOp>(n.unary<AbsOp>(x), n.scalar(1.0, t))));
+  n.setOutput(0, n.must(n.binary<DivOp>(x, n.must(n.binary<AddOp>(n.unary<AbsOp>(x), n.scalar(1.0, t))))));
   return success();
 }
 
 LogicalResult importThresholdedRelu(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
-  Value above = *n.compare("gt", x, n.scalar(n.floatAttr("alpha", 1.0), t));
-  n.setOutput(0, *n.select(above, x, n.scalar(0.0, t)));
+  Value above = n.must(n.compare("gt", x, n.scalar(n.floatAttr("alpha", 1.0), t)));
+  n.setOutput(0, n.must(n.select(above, x, n.scalar(0.0, t))));
   return success();
 }
 
@@ -130,10 +130,10 @@ LogicalResult importShrink(NodeImporter &n) {
   Value x = n.input(0);
   Type t = n.typeOf(x).getElementType();
   double bias = n.floatAttr("bias", 0.0), lambd = n.floatAttr("lambd", 0.5);
-  Value below = *n.compare("lt", x, n.scalar(-lambd, t));
-  Value above = *n.compare("gt", x, n.scalar(lambd, t));
-  Value inner = *n.select(above, *n.binary<SubOp>(x, n.scalar(bias, t)), n.scalar(0.0, t));
-  n.setOutput(0, *n.select(below, *n.binary<AddOp>(x, n.scalar(bias, t)), inner));
+  Value below = n.must(n.compare("lt", x, n.scalar(-lambd, t)));
+  Value above = n.must(n.compare("gt", x, n.scalar(lambd, t)));
+  Value inner = n.must(n.select(above, n.must(n.binary<SubOp>(x, n.scalar(bias, t))), n.scalar(0.0, t)));
+  n.setOutput(0, n.must(n.select(below, n.must(n.binary<AddOp>(x, n.scalar(bias, t))), inner)));
   return success();
 }
 
@@ -150,7 +150,7 @@ LogicalResult importPRelu(NodeImporter &n) {
   auto scaled = n.binary<MulOp>(x, slope);
   if (failed(scaled))
     return failure();
-  auto out = n.select(*n.compare("lt", x, n.scalar(0.0, t)), *scaled, x);
+  auto out = n.select(n.must(n.compare("lt", x, n.scalar(0.0, t))), *scaled, x);
   if (failed(out))
     return failure();
   // select broadcasts to the larger of x and slope; PRelu's result has x's shape.

@@ -179,8 +179,14 @@ FailureOr<Value> buildMatmul(NodeImporter &n, Value lhs, Value rhs) {
   if (!shape) {
     return n.fail(error);
   }
-  Value result =
-      n.create<MatmulOp>(n.tensorType(*shape, n.typeOf(lhs).getElementType()), lhs, rhs);
+  Type elementType = n.typeOf(lhs).getElementType();
+  // An empty reduction (K = 0) sums nothing: the result is zeros, with no kernel to run.
+  Value result = n.shapeOf(lhs).back() == 0
+                     ? Value(ConstantOp::create(
+                           n.builder, n.loc, n.tensorType(*shape, elementType),
+                           DenseElementsAttr::get(n.tensorType(*shape, elementType),
+                                                  n.builder.getZeroAttr(elementType))))
+                     : n.create<MatmulOp>(n.tensorType(*shape, elementType), lhs, rhs);
   Shape finalShape(*shape);
   if (rhsVector)
     finalShape.erase(finalShape.end() - 1);
@@ -210,10 +216,10 @@ LogicalResult importGemm(NodeImporter &n) {
   Type elementType = n.typeOf(y).getElementType();
   double alpha = n.floatAttr("alpha", 1.0), beta = n.floatAttr("beta", 1.0);
   if (alpha != 1.0)
-    y = *n.binary<MulOp>(y, n.scalar(alpha, elementType));
+    y = n.must(n.binary<MulOp>(y, n.scalar(alpha, elementType)));
   if (Value c = n.input(2)) {
     if (beta != 1.0)
-      c = *n.binary<MulOp>(c, n.scalar(beta, elementType));
+      c = n.must(n.binary<MulOp>(c, n.scalar(beta, elementType)));
     auto sum = n.binary<AddOp>(y, c);
     if (failed(sum))
       return failure();
@@ -309,7 +315,7 @@ LogicalResult importHardmax(NodeImporter &n) {
     int64_t width = n.shapeOf(rows)[1];
     std::vector<int64_t> iota(width);
     for (int64_t i = 0; i < width; ++i) iota[i] = i;
-    Value hot = *n.compare("eq", index, n.constant({1, width}, n.builder.getI64Type(), {}, iota));
+    Value hot = n.must(n.compare("eq", index, n.constant({1, width}, n.builder.getI64Type(), {}, iota)));
     n.setOutput(0, n.reshape(n.create<CastOp>(n.tensorType(n.shapeOf(hot), n.typeOf(x).getElementType()), hot), original));
     return success();
   }
@@ -321,7 +327,7 @@ LogicalResult importHardmax(NodeImporter &n) {
   iotaShape[*axis] = shape[*axis];
   std::vector<int64_t> iota(shape[*axis]);
   for (int64_t i = 0; i < shape[*axis]; ++i) iota[i] = i;
-  Value hot = *n.compare("eq", index, n.constant(iotaShape, n.builder.getI64Type(), {}, iota));
+  Value hot = n.must(n.compare("eq", index, n.constant(iotaShape, n.builder.getI64Type(), {}, iota)));
   n.setOutput(0, n.create<CastOp>(n.tensorType(shape, n.typeOf(x).getElementType()), hot));
   return success();
 }

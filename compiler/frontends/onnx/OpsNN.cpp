@@ -206,11 +206,11 @@ LogicalResult importBatchNorm(NodeImporter &n) {
       return n.fail("training-mode outputs (running mean/var) are not supported");
   Type elementType = n.typeOf(x).getElementType();
   Value eps = n.scalar(n.floatAttr("epsilon", 1e-5), elementType);
-  Value stddev = n.create<SqrtOp>(var.getType(), *n.binary<AddOp>(var, eps));
-  Value a = *n.binary<DivOp>(scale, stddev);
-  Value shift = *n.binary<SubOp>(bias, *n.binary<MulOp>(mean, a));
-  Value y = *n.binary<MulOp>(x, channelVector(n, a, rank));
-  n.setOutput(0, *n.binary<AddOp>(y, channelVector(n, shift, rank)));
+  Value stddev = n.create<SqrtOp>(var.getType(), n.must(n.binary<AddOp>(var, eps)));
+  Value a = n.must(n.binary<DivOp>(scale, stddev));
+  Value shift = n.must(n.binary<SubOp>(bias, n.must(n.binary<MulOp>(mean, a))));
+  Value y = n.must(n.binary<MulOp>(x, channelVector(n, a, rank)));
+  n.setOutput(0, n.must(n.binary<AddOp>(y, channelVector(n, shift, rank))));
   return success();
 }
 
@@ -302,11 +302,11 @@ struct Normalized {
 Normalized normalize(NodeImporter &n, Value x, ArrayRef<int64_t> axes, double epsilon) {
   Type t = n.typeOf(x).getElementType();
   Value mean = meanOver(n, x, axes);
-  Value centered = *n.binary<SubOp>(x, mean);
-  Value variance = meanOver(n, *n.binary<MulOp>(centered, centered), axes);
+  Value centered = n.must(n.binary<SubOp>(x, mean));
+  Value variance = meanOver(n, n.must(n.binary<MulOp>(centered, centered)), axes);
   Value inverseStd = n.unary<ReciprocalOp>(
-      n.unary<SqrtOp>(*n.binary<AddOp>(variance, n.scalar(epsilon, t))));
-  return {*n.binary<MulOp>(centered, inverseStd), mean, inverseStd};
+      n.unary<SqrtOp>(n.must(n.binary<AddOp>(variance, n.scalar(epsilon, t)))));
+  return {n.must(n.binary<MulOp>(centered, inverseStd)), mean, inverseStd};
 }
 
 LogicalResult importLayerNorm(NodeImporter &n) {
@@ -354,8 +354,8 @@ LogicalResult importInstanceNorm(NodeImporter &n) {
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);
   Normalized r = normalize(n, x, axes, n.floatAttr("epsilon", 1e-5));
-  Value y = *n.binary<MulOp>(r.y, channelVector(n, scale, rank));
-  n.setOutput(0, *n.binary<AddOp>(y, channelVector(n, bias, rank)));
+  Value y = n.must(n.binary<MulOp>(r.y, channelVector(n, scale, rank)));
+  n.setOutput(0, n.must(n.binary<AddOp>(y, channelVector(n, bias, rank))));
   return success();
 }
 
@@ -369,10 +369,10 @@ LogicalResult importMeanVarianceNorm(NodeImporter &n) {
     return failure();
   std::sort(axes.begin(), axes.end());
   Value mean = meanOver(n, x, axes);
-  Value meanOfSquares = meanOver(n, *n.binary<MulOp>(x, x), axes);
-  Value variance = *n.binary<SubOp>(meanOfSquares, *n.binary<MulOp>(mean, mean));
-  Value denominator = *n.binary<AddOp>(n.unary<SqrtOp>(variance), n.scalar(1e-9, t));
-  n.setOutput(0, *n.binary<DivOp>(*n.binary<SubOp>(x, mean), denominator));
+  Value meanOfSquares = meanOver(n, n.must(n.binary<MulOp>(x, x)), axes);
+  Value variance = n.must(n.binary<SubOp>(meanOfSquares, n.must(n.binary<MulOp>(mean, mean))));
+  Value denominator = n.must(n.binary<AddOp>(n.unary<SqrtOp>(variance), n.scalar(1e-9, t)));
+  n.setOutput(0, n.must(n.binary<DivOp>(n.must(n.binary<SubOp>(x, mean)), denominator)));
   return success();
 }
 
@@ -391,7 +391,7 @@ LogicalResult importLRN(NodeImporter &n) {
          bias = n.floatAttr("bias", 1.0);
   Shape original(shape);
   int64_t rest = elementCount(shape.drop_front(2));
-  Value squares = *n.binary<MulOp>(x, x);
+  Value squares = n.must(n.binary<MulOp>(x, x));
   Value planes = n.reshape(squares, {shape[0], 1, shape[1], rest});
   int64_t before = (size - 1) / 2, after = size - 1 - before;
   auto &b = n.builder;
@@ -401,9 +401,9 @@ LogicalResult importLRN(NodeImporter &n) {
                                   b.getDenseI64ArrayAttr({before, 0, after, 0}),
                                   b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(true));
   Value sum = n.reshape(window, original);  // average * size = sum; folded into alpha below
-  Value scaled = *n.binary<AddOp>(*n.binary<MulOp>(sum, n.scalar(alpha, t)), n.scalar(bias, t));
-  Value denominator = *n.binary<PowOp>(scaled, n.scalar(beta, t));
-  n.setOutput(0, *n.binary<DivOp>(x, denominator));
+  Value scaled = n.must(n.binary<AddOp>(n.must(n.binary<MulOp>(sum, n.scalar(alpha, t))), n.scalar(bias, t)));
+  Value denominator = n.must(n.binary<PowOp>(scaled, n.scalar(beta, t)));
+  n.setOutput(0, n.must(n.binary<DivOp>(x, denominator)));
   return success();
 }
 

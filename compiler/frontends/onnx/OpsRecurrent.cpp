@@ -33,8 +33,8 @@ struct Recurrent {
     Shape shape{n.shapeOf(x)[0], n.shapeOf(wt)[1]};
     return n.create<MatmulOp>(n.tensorType(shape, t), x, wt);
   }
-  Value add(Value a, Value b) { return *n.binary<AddOp>(a, b); }
-  Value mul(Value a, Value b) { return *n.binary<MulOp>(a, b); }
+  Value add(Value a, Value b) { return n.must(n.binary<AddOp>(a, b)); }
+  Value mul(Value a, Value b) { return n.must(n.binary<MulOp>(a, b)); }
   Value sigmoid(Value x) { return n.unary<SigmoidOp>(x); }
   Value tanh(Value x) { return n.unary<TanhOp>(x); }
   Value clip(Value x, double limit) {
@@ -153,7 +153,7 @@ LogicalResult importRecurrent(NodeImporter &n, Cell cell) {
         }
         candidate = rc.tanh(rc.clip(candidate, clipLimit));
         Value one = n.scalar(1.0, t);
-        h = rc.add(rc.mul(*n.binary<SubOp>(one, z), candidate), rc.mul(z, h));
+        h = rc.add(rc.mul(n.must(n.binary<SubOp>(one, z)), candidate), rc.mul(z, h));
       }
       outputs[d][step] = h;
     }
@@ -234,7 +234,7 @@ LogicalResult importTopK(NodeImporter &n) {
                                              n.builder.getI64IntegerAttr(*axis));
     valueParts.push_back(value);
     indexParts.push_back(index);
-    remaining = *n.select(*n.compare("eq", positions, index), fill, remaining);
+    remaining = n.must(n.select(n.must(n.compare("eq", positions, index)), fill, remaining));
   }
   Shape outShape(shape);
   outShape[*axis] = k;

@@ -557,7 +557,7 @@ LogicalResult importTrilu(NodeImporter &n) {
       mask[i * columns + j] = upper ? (j - i >= k) : (j - i <= k);
   Value keep = n.constant({rows, columns}, n.builder.getI1Type(), mask);
   Type t = n.typeOf(x).getElementType();
-  n.setOutput(0, *n.select(keep, x, n.constant({}, t, {0.0}, {0})));
+  n.setOutput(0, n.must(n.select(keep, x, n.constant({}, t, {0.0}, {0}))));
   return success();
 }
 
@@ -595,9 +595,9 @@ LogicalResult importOneHot(NodeImporter &n) {
   Type indexType = n.typeOf(indices).getElementType();
   // Negative indices count from the end.
   Value zero = n.constant({}, indexType, {0.0}, {0});
-  Value wrapped = *n.select(*n.compare("lt", indices, zero),
-                            *n.binary<AddOp>(indices, n.constant({}, indexType, {double(depth)}, {depth})),
-                            indices);
+  Value wrapped = n.must(n.select(n.must(n.compare("lt", indices, zero)),
+                            n.must(n.binary<AddOp>(indices, n.constant({}, indexType, {double(depth)}, {depth}))),
+                            indices));
   Shape expandedShape(shape);
   expandedShape.insert(expandedShape.begin() + *axis, 1);
   Value column = n.reshape(wrapped, expandedShape);
@@ -605,13 +605,13 @@ LogicalResult importOneHot(NodeImporter &n) {
   iotaShape[*axis] = depth;
   std::vector<double> iota(depth);
   for (int64_t i = 0; i < depth; ++i) iota[i] = double(i);
-  Value hot = *n.compare("eq", column, n.constant(iotaShape, indexType, iota));
+  Value hot = n.must(n.compare("eq", column, n.constant(iotaShape, indexType, iota)));
   Type valueType = n.typeOf(values).getElementType();
   auto sliceAt = [&](int64_t i) {
     return n.create<SliceOp>(n.tensorType({1}, valueType), values,
                              n.builder.getDenseI64ArrayAttr({i}), n.builder.getDenseI64ArrayAttr({1}));
   };
-  n.setOutput(0, *n.select(hot, sliceAt(1), sliceAt(0)));
+  n.setOutput(0, n.must(n.select(hot, sliceAt(1), sliceAt(0))));
   return success();
 }
 
