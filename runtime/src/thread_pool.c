@@ -48,6 +48,7 @@ struct kiln_thread_pool_t;
 typedef struct worker_start_t {
   struct kiln_thread_pool_t *pool;
   int slot;
+  unsigned seen;  // the job generation open when the worker started: already served
 } worker_start_t;
 
 typedef struct kiln_thread_pool_t {
@@ -133,7 +134,9 @@ static void *worker_main(void *start) {
   pool_t *pool = ((worker_start_t *)start)->pool;
   thread_slot = ((worker_start_t *)start)->slot;
   in_task = true;
-  unsigned seen = 0, generation;
+  // A worker started by a resize must not join the last job, which finished before it
+  // existed (it would run that job's unclaimed blocks with a dangling closure).
+  unsigned seen = ((worker_start_t *)start)->seen, generation;
   for (;;) {
     // 1. Wait for a job we have not served: spin first, then sleep.
     for (int spin = 0; !has_new_job(pool, seen, &generation); spin++) {
@@ -245,6 +248,7 @@ static kiln_status_t start_locked(pool_t *pool) {
   for (int32_t i = 0; i < threads - 1; i++) {
     pool->starts[i].pool = pool;
     pool->starts[i].slot = i + 1;
+    pool->starts[i].seen = atomic_load(&pool->generation);
     int error = pthread_create(&pool->workers[i], NULL, worker_main, &pool->starts[i]);
     if (error != 0) {
       atomic_flag_clear(&pool->busy);

@@ -21,6 +21,7 @@ matmul_empty.onnx  MatMul of x [2, 0] and a [0, 3] constant (K = 0: the result i
 instnorm_bias.onnx InstanceNormalization with a bias longer than the channel count
 qlinear_zp.onnx    QLinearMatMul whose zero point has shape [0]
 fill_add.onnx      y = x + ConstantOfShape([4, 8], 2.5): a large fill kept as one value
+chain.onnx         1,000 chained elementwise ops (Add, Mul, Sub with 1.0001), x [1, 64]
 """
 import os
 import sys
@@ -184,6 +185,17 @@ save_model('fill_add',
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [4, 8])],
            [numpy_helper.from_array(np.array([4, 8], np.int64), 'shape')])
 np.save(f'{out}/x_fill.npy', np.arange(32, dtype=np.float32).reshape(4, 8))
+
+# A 1,000-op elementwise chain: fused into kernels of bounded depth, not one expression.
+chain, previous = [], 'x'
+for i in range(1000):
+    chain.append(helper.make_node(['Add', 'Mul', 'Sub'][i % 3], [previous, 'c'], [f't{i}'],
+                                  name=f'op{i}'))
+    previous = f't{i}'
+save_model('chain', chain, [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 64])],
+           [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 64])],
+           [numpy_helper.from_array(np.array(1.0001, np.float32), 'c')])
+np.save(f'{out}/x_chain.npy', np.linspace(-1, 1, 64, dtype=np.float32).reshape(1, 64))
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

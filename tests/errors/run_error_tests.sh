@@ -134,6 +134,21 @@ sys.exit(0 if ok else 1)"; then
 else
   failed=$((failed + 1)); echo "FAIL empty_matmul_and_fill_values"
 fi
+# A 1,000-op elementwise chain splits into kernels of at most 64 fused ops (as one Halide
+# expression it took minutes) and computes the same as numpy's float32 steps.
+expect compile_chain 0 "wrote" "16 kernels" -- "$kiln" compile "$work/chain.onnx" -o "$work/chain"
+expect run_chain 0 -- "$work/chain" --input "x=$work/x_chain.npy" --output-dir "$work/chain_out"
+if /usr/bin/python3 -c "
+import numpy as np, sys
+x = np.load('$work/x_chain.npy'); c = np.float32(1.0001)
+for i in range(1000):
+    x = [x + c, x * c, x - c][i % 3].astype(np.float32)
+got = np.load('$work/chain_out/t999.npy')
+sys.exit(0 if np.abs(got - x).max() <= 1e-4 * max(1.0, np.abs(x).max()) else 1)"; then
+  passed=$((passed + 1)); echo "PASS chain_values"
+else
+  failed=$((failed + 1)); echo "FAIL chain_values"
+fi
 # A FIFO as the model fails at once too.
 mkfifo "$work/fifo.onnx"
 expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"

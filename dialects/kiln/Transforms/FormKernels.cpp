@@ -68,6 +68,7 @@ struct Group {
 };
 
 struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
+  using FormKernelsPassBase::FormKernelsPassBase;
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     if (!func.getBody().hasOneBlock()) {
@@ -86,6 +87,9 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
     // 1. Group assignment.
     std::vector<Group> groups;
     llvm::DenseMap<Operation *, int> groupOf;
+    // Length of the longest elementwise chain ending at an op within its group: the depth
+    // of the expression codegen builds for it.
+    llvm::DenseMap<Operation *, int64_t> depthOf;
     auto producerGroup = [&](Value value) -> int {
       Operation *def = value.getDefiningOp();
       auto it = def ? groupOf.find(def) : groupOf.end();
@@ -93,17 +97,25 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
     };
     for (Operation *op : ops) {
       int joined = -1;
+      int64_t depth = 1;
       if (isElementwise(op)) {
         for (Value operand : op->getOperands()) {
           int g = producerGroup(operand);
           if (g < 0 || groups[g].isView || operand.getType() != op->getResult(0).getType())
             continue;
+          int64_t joinedDepth = 1;
+          for (Value other : op->getOperands())
+            if (producerGroup(other) == g)
+              joinedDepth = std::max(joinedDepth, depthOf.lookup(other.getDefiningOp()) + 1);
+          if (joinedDepth > maxDepth)
+            continue;  // too deep: this op starts the next kernel
           bool cycle = llvm::any_of(op->getOperands(), [&](Value other) {
             int h = producerGroup(other);
             return h >= 0 && h != g && groups[h].depends.test(g);
           });
           if (!cycle) {
             joined = g;
+            depth = joinedDepth;
             break;
           }
         }
@@ -118,6 +130,7 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       }
       groups[g].ops.push_back(op);
       groupOf[op] = g;
+      depthOf[op] = depth;
       bool grew = false;
       for (Value operand : op->getOperands()) {
         int h = producerGroup(operand);

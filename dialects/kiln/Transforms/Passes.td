@@ -35,6 +35,12 @@ def FormKernelsPass : Pass<"kiln-form-kernels", "mlir::func::FuncOp"> {
     }
     ```
   }];
+  let options = [
+    Option<"maxDepth", "max-depth", "int64_t", /*default=*/"64",
+           "Longest chain of elementwise ops fused into one kernel expression; a longer "
+           "chain continues in a new kernel (a 1,000-op chain as one expression took "
+           "minutes in Halide's recursive passes)">
+  ];
   let dependentDialects = ["::kiln::KilnDialect"];
 }
 

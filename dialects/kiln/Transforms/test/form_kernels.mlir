@@ -81,3 +81,20 @@ func.func @residual_into_packed_conv(%x: tensor<1x32x7x7xf32>, %r: tensor<1x16x7
   %a = kiln.add %c, %r : (tensor<1x16x7x7xf32>, tensor<1x16x7x7xf32>) -> tensor<1x16x7x7xf32>
   return %a : tensor<1x16x7x7xf32>
 }
+
+// -----
+
+// An elementwise chain longer than max-depth continues in a new kernel: with max-depth=2,
+// four chained ops become two kernels of two.
+// RUN: kiln-opt --split-input-file --kiln-form-kernels=max-depth=2 %s | FileCheck --check-prefix=DEPTH %s
+// DEPTH-LABEL: func @deep_chain
+// DEPTH: %[[A:.*]] = kiln.kernel "k0_neg_abs"
+// DEPTH: kiln.kernel "k1_exp_sqrt" (%[[A]])
+// DEPTH-NOT: kiln.kernel
+func.func @deep_chain(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %a = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+  %b = kiln.abs %a : (tensor<4xf32>) -> tensor<4xf32>
+  %c = kiln.exp %b : (tensor<4xf32>) -> tensor<4xf32>
+  %d = kiln.sqrt %c : (tensor<4xf32>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}
