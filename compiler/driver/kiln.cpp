@@ -61,6 +61,14 @@ compile options:
   --plans FILE             schedule the kernels FILE has a plan for with that plan
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
+  --max-model-bytes N      refuse models whose file plus external data exceed N bytes
+                           (default 16G; K, M, G, T suffixes are powers of 1024)
+  --max-nodes N            refuse models that import more than N nodes, counting unrolled
+                           loop iterations and subgraphs (default 1000000)
+  --max-folded-bytes N     stop constant folding after N bytes of folded constants; the
+                           rest computes at run time (default 2G)
+  --max-arena-bytes N      refuse models whose activation arena exceeds N bytes
+                           (default 64G)
   -v, --verbose            print each kernel and tool invocation
 )";
 
@@ -86,6 +94,22 @@ bool parseShape(const std::string &text, std::string &name, std::vector<int64_t>
       return false;
     dims.push_back(value);
   }
+  return true;
+}
+
+/// A byte count or count: digits with an optional K, M, G or T suffix (powers of 1024).
+bool parseCount(llvm::StringRef text, int64_t &value) {
+  int shift = 0;
+  if (!text.empty()) {
+    size_t unit = llvm::StringRef("KMGT").find(char(toupper(text.back())));
+    if (unit != llvm::StringRef::npos) {
+      shift = 10 * int(unit + 1);
+      text = text.drop_back();
+    }
+  }
+  if (text.getAsInteger(10, value) || value <= 0 || value > (int64_t(1) << 62) >> shift)
+    return false;
+  value <<= shift;
   return true;
 }
 
@@ -176,6 +200,18 @@ int compileCommand(int argc, char **argv) {
       const char *v = value("--emit-mlir");
       if (!v) return kExitModelError;
       emitMlir = v;
+    } else if (arg == "--max-model-bytes" || arg == "--max-nodes" ||
+               arg == "--max-folded-bytes" || arg == "--max-arena-bytes") {
+      const char *v = value(arg.c_str());
+      if (!v) return kExitModelError;
+      int64_t count;
+      if (!parseCount(v, count))
+        return usageError(arg + " expects a positive count (K, M, G, T suffixes allowed), got '" +
+                          std::string(v) + "'");
+      if (arg == "--max-model-bytes") importOptions.maxModelBytes = count;
+      else if (arg == "--max-nodes") importOptions.maxNodes = count;
+      else if (arg == "--max-folded-bytes") importOptions.maxFoldedBytes = count;
+      else pipelineOptions.maxArenaBytes = count;
     } else if (arg == "--keep-temps") {
       keepTemps = true;
     } else if (arg == "-v" || arg == "--verbose") {
@@ -246,6 +282,10 @@ int compileCommand(int argc, char **argv) {
     llvm::errs() << "kiln: error: the pass pipeline failed on " << modelPath << "\n";
     return kExitFailure;
   }
+  if (context.getOrLoadDialect<kiln::KilnDialect>()->foldingStopped)
+    llvm::errs() << "kiln: warning: constant folding stopped at the --max-folded-bytes limit ("
+                 << importOptions.maxFoldedBytes
+                 << " bytes); the remaining constant computations run in kernels\n";
   if (!emitMlir.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream out(emitMlir, ec);

@@ -46,6 +46,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
     pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
   PlanMemoryPassOptions memory;
   memory.alignment = options.arenaAlignment;
+  memory.maxBytes = options.maxArenaBytes;
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass(memory));
 }
 

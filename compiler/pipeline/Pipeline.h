@@ -36,6 +36,8 @@ struct PipelineOptions {
   int64_t arenaAlignment = 64;
   /// Output channels per strip of packed weights (the target's choice).
   int64_t channelStrip = 16;
+  /// The largest arena the memory plan may need (--max-arena-bytes).
+  int64_t maxArenaBytes = int64_t(64) << 30;
 };
 
 /// Adds kiln's default pipeline to `pm` (anchored on the module).

@@ -22,6 +22,10 @@ instnorm_bias.onnx InstanceNormalization with a bias longer than the channel cou
 qlinear_zp.onnx    QLinearMatMul whose zero point has shape [0]
 fill_add.onnx      y = x + ConstantOfShape([4, 8], 2.5): a large fill kept as one value
 chain.onnx         1,000 chained elementwise ops (Add, Mul, Sub with 1.0001), x [1, 64]
+lstm_rank2.onnx    LSTM with a rank-2 X (it used to be read as rank 3)
+sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
+folded_shape.onnx  Reshape to a shape folded from Concat(constants) (for --max-folded-bytes)
+folded_weight.onnx MatMul by a weight transposed at compile time (folding limited: it runs)
 """
 import os
 import sys
@@ -196,6 +200,35 @@ save_model('chain', chain, [helper.make_tensor_value_info('x', TensorProto.FLOAT
            [helper.make_tensor_value_info(previous, TensorProto.FLOAT, [1, 64])],
            [numpy_helper.from_array(np.array(1.0001, np.float32), 'c')])
 np.save(f'{out}/x_chain.npy', np.linspace(-1, 1, 64, dtype=np.float32).reshape(1, 64))
+
+# Recurrent operands of the wrong rank (X [T, I] instead of [T, B, I]) and an operand the
+# schema requires given as an empty name.
+hidden = 4
+save_model('lstm_rank2', [helper.make_node('LSTM', ['x', 'w', 'r'], ['y'], name='lstm',
+                                           hidden_size=hidden)],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [5, 8])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [5, 1, 1, hidden])],
+           [numpy_helper.from_array(np.ones((1, 4 * hidden, 8), np.float32), 'w'),
+            numpy_helper.from_array(np.ones((1, 4 * hidden, hidden), np.float32), 'r')])
+save_model('sum_empty_input', [helper.make_node('Sum', ['', 'x'], ['y'], name='sum')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [3])], [])
+# A reshape whose shape is a folded Concat of constants (folding can be limited).
+save_model('folded_shape',
+           [helper.make_node('Concat', ['c1', 'c2'], ['shape'], name='shape_concat', axis=0),
+            helper.make_node('Reshape', ['x', 'shape'], ['y'], name='reshape')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 6])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [3, 4])],
+           [numpy_helper.from_array(np.array([3], np.int64), 'c1'),
+            numpy_helper.from_array(np.array([4], np.int64), 'c2')])
+# A weight transposed at compile time (a fold of 64 KiB) before a MatMul.
+save_model('folded_weight',
+           [helper.make_node('Transpose', ['w'], ['wt'], name='wt', perm=[1, 0]),
+            helper.make_node('MatMul', ['x', 'wt'], ['y'], name='mm')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 128])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 128])],
+           [numpy_helper.from_array(rng.standard_normal((128, 128)).astype(np.float32), 'w')])
+np.save(f'{out}/x_folded.npy', rng.standard_normal((2, 128)).astype(np.float32))
 
 # Inputs: the right one, a wrong shape, a wrong dtype.
 np.save(f'{out}/x.npy', rng.standard_normal((1, 3, 8, 8)).astype(np.float32))

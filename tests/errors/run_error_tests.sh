@@ -149,6 +149,43 @@ sys.exit(0 if np.abs(got - x).max() <= 1e-4 * max(1.0, np.abs(x).max()) else 1)"
 else
   failed=$((failed + 1)); echo "FAIL chain_values"
 fi
+# Recurrent operands are checked before use; empty names for required operands are refused.
+expect lstm_rank2 2 "node 'lstm' (LSTM)" "X has shape [5,8], expected rank 3" -- \
+  "$kiln" compile "$work/lstm_rank2.onnx" -o "$work/lstm_rank2"
+expect empty_required_input 2 "node 'sum' (Sum)" "input 0 (data_0) is required but has no name" -- \
+  "$kiln" compile "$work/sum_empty_input.onnx" -o "$work/sum_empty"
+# Limits: each an error naming the model, tensor or node, with the flag that raises it.
+expect max_model_bytes 2 "tiny.onnx" "over the model size limit" "--max-model-bytes" -- \
+  "$kiln" compile "$work/tiny.onnx" -o "$work/limit_model" --max-model-bytes 100
+ext_model_size=$(stat -c %s "$work/ext/ok.onnx")
+expect max_model_bytes_external 2 "tensor 'conv.weight': external data" "past the size limit" -- \
+  "$kiln" compile "$work/ext/ok.onnx" -o "$work/limit_ext" --max-model-bytes $((ext_model_size + 100))
+expect max_nodes 2 "more than 100 nodes" "--max-nodes" -- \
+  "$kiln" compile "$work/chain.onnx" -o "$work/limit_nodes" --max-nodes 100
+expect max_arena_bytes 1 "input 'x' of type 'tensor<1x1000000xf32>' needs 3.8 MiB" \
+  "over the arena limit of 1.0 MiB" "--max-arena-bytes" -- \
+  "$kiln" compile "$work/dynamic.onnx" -o "$work/limit_arena" --input-shape x=1,1000000 --max-arena-bytes 1M
+expect max_folded_bytes_shape 2 "node 'reshape' (Reshape)" \
+  "must be a compile-time constant (constant folding stopped at the --max-folded-bytes limit)" -- \
+  "$kiln" compile "$work/folded_shape.onnx" -o "$work/limit_fold_shape" --max-folded-bytes 8
+expect bad_limit_flag 2 "--max-nodes expects a positive count" -- \
+  "$kiln" compile "$work/tiny.onnx" -o "$work/limit_bad" --max-nodes 0
+no_file limits_no_output "$work/limit_model" "$work/limit_ext" "$work/limit_nodes" \
+  "$work/limit_arena" "$work/limit_fold_shape" "$work/lstm_rank2" "$work/sum_empty"
+# Past the folding limit a compile-time transpose runs as a kernel instead: same result.
+expect folding_limited 0 "constant folding stopped at the --max-folded-bytes limit" -- \
+  "$kiln" compile "$work/folded_weight.onnx" -o "$work/fold_limited" --max-folded-bytes 1K
+expect folding_default 0 "wrote" -- "$kiln" compile "$work/folded_weight.onnx" -o "$work/fold_default"
+"$work/fold_limited" --input "x=$work/x_folded.npy" --output-dir "$work/fold_limited_out" > /dev/null 2>&1
+"$work/fold_default" --input "x=$work/x_folded.npy" --output-dir "$work/fold_default_out" > /dev/null 2>&1
+if /usr/bin/python3 -c "
+import numpy as np, sys
+a = np.load('$work/fold_limited_out/y.npy'); b = np.load('$work/fold_default_out/y.npy')
+sys.exit(0 if a.shape == b.shape and np.abs(a - b).max() <= 1e-5 * max(1.0, np.abs(b).max()) else 1)"; then
+  passed=$((passed + 1)); echo "PASS folding_limited_same_result"
+else
+  failed=$((failed + 1)); echo "FAIL folding_limited_same_result"
+fi
 # A FIFO as the model fails at once too.
 mkfifo "$work/fifo.onnx"
 expect fifo_model 2 "fifo.onnx: not a regular file" -- timeout 20 "$kiln" compile "$work/fifo.onnx" -o "$work/fifo_model"

@@ -92,18 +92,23 @@ public:
   std::optional<ConstantValues> constantInput(int i) const;
   /// Fails with a message that names input `i` ("'name' must be a compile-time constant"),
   /// which tools can answer with --bind.
-  mlir::LogicalResult notConstant(int i, const std::string &what) {
-    return fail(what + " (input " + std::to_string(i) + ", '" +
-                (i < node.input_size() ? node.input(i) : std::string()) +
-                "') must be a compile-time constant");
-  }
+  mlir::LogicalResult notConstant(int i, const std::string &what);
   /// Integer values of a constant operand (error if not constant).
   mlir::FailureOr<std::vector<int64_t>> constantInts(int i, const std::string &what);
 
   /// Type helpers.
   static mlir::RankedTensorType typeOf(mlir::Value value);
   static llvm::ArrayRef<int64_t> shapeOf(mlir::Value value) { return typeOf(value).getShape(); }
+  /// The type of a tensor the node makes. A shape no kernel can address (a negative
+  /// dimension, over 2^31 - 1 elements: a scale of 1e30, a Range to infinity) abandons
+  /// the node with an error naming the shape before anything is computed on it.
   mlir::RankedTensorType tensorType(llvm::ArrayRef<int64_t> shape, mlir::Type elementType) {
+    if (!isAddressableShape(shape)) {
+      (void)fail("a result of shape " + shapeToString(shape) +
+                 " has a negative dimension or more than 2^31 - 1 elements (the most a "
+                 "kiln kernel can address)");
+      throw Failure{};
+    }
     return mlir::RankedTensorType::get(shape, elementType);
   }
 
@@ -159,10 +164,13 @@ void registerRecurrentOps(OpTable &table);
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);
 /// Reads a TensorProto (raw_data, typed fields or external data next to `modelDir`).
+/// External data is charged to `*byteBudget` (when given) before it is read; a tensor
+/// that does not fit is an error naming it.
 mlir::FailureOr<mlir::ElementsAttr> readTensorProto(mlir::MLIRContext *context,
                                                     const onnx::TensorProto &tensor,
                                                     const std::string &modelDir,
-                                                    std::string &error);
+                                                    std::string &error,
+                                                    int64_t *byteBudget = nullptr);
 
 } // namespace kiln
 

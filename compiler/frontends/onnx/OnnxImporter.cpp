@@ -23,12 +23,13 @@
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <fstream>
 #include <functional>
 #include <set>
-#include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sstream>
 
 using namespace mlir;
@@ -118,13 +119,23 @@ std::optional<ConstantValues> NodeImporter::constantInput(int i) const {
   return readConstant(constant.getValue());
 }
 
+LogicalResult NodeImporter::notConstant(int i, const std::string &what) {
+  std::string message = what + " (input " + std::to_string(i) + ", '" +
+                        (i < node.input_size() ? node.input(i) : std::string()) +
+                        "') must be a compile-time constant";
+  if (builder.getContext()->getOrLoadDialect<KilnDialect>()->foldingStopped)
+    message += " (constant folding stopped at the --max-folded-bytes limit)";
+  return fail(message);
+}
+
 FailureOr<std::vector<int64_t>> NodeImporter::constantInts(int i, const std::string &what) {
   auto values = constantInput(i);
-  if (!values || !values->isInteger) {
+  if (!values)
+    return notConstant(i, what);
+  if (!values->isInteger)
     return fail(what + " (input " + std::to_string(i) + ", '" +
-         (i < node.input_size() ? node.input(i) : std::string()) +
-         "') must be a compile-time integer constant");
-  }
+                (i < node.input_size() ? node.input(i) : std::string()) +
+                "') must be integers");
   return values->ints;
 }
 
@@ -138,7 +149,7 @@ Value NodeImporter::constant(ArrayRef<int64_t> shape, Type elementType, ArrayRef
   std::vector<int64_t> intValues(ints.begin(), ints.end());
   if (isIntegerElement(elementType) && intValues.empty())
     for (double f : floats)
-      intValues.push_back(int64_t(f));
+      intValues.push_back(toInt64(f));
   std::vector<double> floatValues(floats.begin(), floats.end());
   if (floatValues.empty())
     for (int64_t i : ints)
@@ -148,7 +159,7 @@ Value NodeImporter::constant(ArrayRef<int64_t> shape, Type elementType, ArrayRef
 }
 
 Value NodeImporter::scalar(double value, Type elementType) {
-  return constant({}, elementType, {value}, {int64_t(value)});
+  return constant({}, elementType, {value}, {toInt64(value)});
 }
 
 Value NodeImporter::reshape(Value value, ArrayRef<int64_t> shape) {
@@ -281,7 +292,8 @@ static LogicalResult resolveExternalData(const std::string &modelDir, const std:
 }
 
 FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::TensorProto &tensor,
-                                        const std::string &modelDir, std::string &error) {
+                                        const std::string &modelDir, std::string &error,
+                                        int64_t *byteBudget) {
   Type elementType = onnxElementType(context, tensor.data_type());
   if (!elementType) {
     error = "tensor '" + tensor.name() + "' has unsupported data type " +
@@ -333,6 +345,14 @@ FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::Tensor
               " bytes) is shorter than offset " + std::to_string(offset) + " + length " +
               std::to_string(length);
       return failure();
+    }
+    if (byteBudget) {
+      if (length > *byteBudget) {
+        error = where + ": its " + std::to_string(length) +
+                " bytes take the model past the size limit (raise it with --max-model-bytes)";
+        return failure();
+      }
+      *byteBudget -= length;
     }
     std::ifstream file(path, std::ios::binary);
     bytes.resize(length);
@@ -437,6 +457,9 @@ std::vector<std::string> supportedOnnxOps() {
   return names;
 }
 
+/// How long one isolated libonnx step may take.
+constexpr unsigned kOnnxStepSeconds = 300;
+
 /// How an isolated libonnx step ended.
 enum class StepResult { Done, Failed, Crashed };
 
@@ -462,6 +485,12 @@ static StepResult isolatedOnnxStep(onnx::ModelProto &model, bool changesModel,
   llvm::errs().flush();
   pid_t pid = fork();
   if (pid == 0) {
+    // The child dies of its own crash: sanitizer or fuzzer handlers inherited from the
+    // parent must not report libonnx's crash as the compiler's. A step that hangs is
+    // stopped by the alarm.
+    for (int signal : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGALRM})
+      std::signal(signal, SIG_DFL);
+    alarm(kOnnxStepSeconds);
     int code = 0;
     try {
       step(model);
@@ -484,7 +513,11 @@ static StepResult isolatedOnnxStep(onnx::ModelProto &model, bool changesModel,
     return StepResult::Failed;
   }
   StepResult result = StepResult::Done;
-  if (WIFSIGNALED(status)) {
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+    message = "the ONNX library did not finish within " + std::to_string(kOnnxStepSeconds) +
+              " s; the model is malformed or too large";
+    result = StepResult::Crashed;
+  } else if (WIFSIGNALED(status)) {
     message = "the ONNX library crashed (signal " + std::to_string(WTERMSIG(status)) + ", " +
               strsignal(WTERMSIG(status)) + "); the model is malformed";
     result = StepResult::Crashed;
@@ -507,6 +540,36 @@ static StepResult isolatedOnnxStep(onnx::ModelProto &model, bool changesModel,
   return result;
 }
 
+/// Operand counts against the op's schema, and no empty name where an operand is
+/// required: libonnx's checker lets `Sum(, x)` through, and handlers index operands they
+/// may assume present.
+static LogicalResult checkNodeArity(const onnx::NodeProto &node, int64_t opset,
+                                    const std::string &label, OnnxImportError &error) {
+  const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+      node.op_type(), int(opset), node.domain() == "ai.onnx" ? "" : node.domain());
+  if (!schema)
+    return success();  // handlers check what they read
+  int count = node.input_size();
+  if (count < schema->min_input() || count > schema->max_input()) {
+    error.messages.push_back(label + ": " + std::to_string(count) + " inputs; " +
+                             node.op_type() + " takes " + std::to_string(schema->min_input()) +
+                             (schema->max_input() == schema->min_input()
+                                  ? ""
+                                  : " to " + std::to_string(schema->max_input())));
+    return failure();
+  }
+  const auto &formals = schema->inputs();
+  for (int i = 0; i < count && !formals.empty(); ++i) {
+    const auto &formal = formals[std::min<size_t>(i, formals.size() - 1)];
+    if (node.input(i).empty() && formal.GetOption() != onnx::OpSchema::Optional) {
+      error.messages.push_back(label + ": input " + std::to_string(i) + " (" + formal.GetName() +
+                               ") is required but has no name");
+      return failure();
+    }
+  }
+  return success();
+}
+
 static std::string nodeLabel(const onnx::NodeProto &node, int index) {
   std::string name = node.name().empty() ? node.op_type() + "#" + std::to_string(index)
                                          : node.name();
@@ -515,7 +578,10 @@ static std::string nodeLabel(const onnx::NodeProto &node, int index) {
 
 OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &path,
                                       const OnnxImportOptions &options, OnnxImportError &error) {
-  context.getOrLoadDialect<KilnDialect>();
+  KilnDialect *kiln = context.getOrLoadDialect<KilnDialect>();
+  kiln->maxFoldedBytes = options.maxFoldedBytes;
+  kiln->foldedBytes = 0;
+  kiln->foldingStopped = false;
   context.getOrLoadDialect<func::FuncDialect>();
 
   // 1. Parse, check, convert. Only a regular file (a FIFO or device would block or never end).
@@ -527,6 +593,15 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     error.messages.push_back(path + ": cannot open file");
+    return nullptr;
+  }
+  // The model file and its external data share one size budget, checked before reading.
+  int64_t modelBytesLeft = options.maxModelBytes - int64_t(status.getSize());
+  if (modelBytesLeft < 0) {
+    error.messages.push_back(path + ": " + std::to_string(status.getSize()) +
+                             " bytes, over the model size limit of " +
+                             std::to_string(options.maxModelBytes) +
+                             " (raise it with --max-model-bytes)");
     return nullptr;
   }
   std::stringstream buffer;
@@ -737,7 +812,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
         floats.assign(type.getNumElements(), floats[0]);
       std::vector<int64_t> ints;
       for (double f : floats)
-        ints.push_back(int64_t(f));
+        ints.push_back(toInt64(f));
       values[inputNames[i]] = ConstantOp::create(
           builder, fileLoc, type, buildConstant(type, floats, ints, "bound"));
     } else {
@@ -745,13 +820,14 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     }
   }
   NodeImporter::Sequences sequences;
+  int64_t importedNodes = 0;
   // Imports a graph's initializers and nodes into the current scope; subgraphs of If and
   // Loop come through here too (their names see the enclosing scope, as ONNX specifies).
   std::function<LogicalResult(const onnx::GraphProto &)> importGraph =
       [&](const onnx::GraphProto &g) -> LogicalResult {
     for (const auto &init : g.initializer()) {
       std::string message;
-      auto attr = readTensorProto(&context, init, modelDir, message);
+      auto attr = readTensorProto(&context, init, modelDir, message, &modelBytesLeft);
       if (failed(attr)) {
         error.messages.push_back(message);
         return failure();
@@ -763,12 +839,21 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     for (int i = 0; i < g.node_size(); ++i) {
       const auto &node = g.node(i);
       std::string label = nodeLabel(node, i);
+      if (++importedNodes > options.maxNodes) {
+        error.messages.push_back(label + ": the model imports more than " +
+                                 std::to_string(options.maxNodes) +
+                                 " nodes, counting unrolled loops and subgraphs (raise the "
+                                 "limit with --max-nodes)");
+        return failure();
+      }
       auto loc = NameLoc::get(builder.getStringAttr(label), fileLoc);
       for (const auto &name : node.input())
         if (!name.empty() && !values.count(name) && !sequences.count(name)) {
           error.messages.push_back(label + ": input '" + name + "' is not defined before use");
           return failure();
         }
+      if (failed(checkNodeArity(node, opset, label, error)))
+        return failure();
       NodeImporter importer(builder, values, sequences, node, loc, opset, importGraph);
       // A handler that throws (a library call on a malformed node) fails this node with
       // the node's name, never the whole process.
@@ -822,15 +907,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   // Sizes every later stage can hold: kernels address tensors with Halide's 32-bit
   // extents and strides, so a tensor has at most 2^31 - 1 elements (checked without
   // overflow: a dimension of 2^62 must not wrap into a small size).
-  auto tooLarge = [](RankedTensorType type) {
-    uint64_t elements = 1;
-    for (int64_t d : type.getShape()) {
-      if (d < 0 || (d > 0 && elements > uint64_t(INT32_MAX) / uint64_t(d)))
-        return true;
-      elements *= uint64_t(d);
-    }
-    return false;
-  };
+  auto tooLarge = [](RankedTensorType type) { return !isAddressableShape(type.getShape()); };
   std::string sizeError;
   for (auto [name, type] : llvm::zip(argNames, argTypes))
     if (auto ranked = llvm::dyn_cast<RankedTensorType>(type); ranked && tooLarge(ranked)) {

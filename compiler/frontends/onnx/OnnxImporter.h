@@ -26,6 +26,14 @@ struct OnnxImportOptions {
   int targetOpset = 17;
   /// Report import decisions (opset fallback) on stderr.
   bool verbose = false;
+  /// Limits against hostile or broken models, each an error naming what passed it
+  /// (driver flags --max-model-bytes, --max-nodes, --max-folded-bytes):
+  /// the model file plus its external data, checked before anything is read;
+  int64_t maxModelBytes = int64_t(16) << 30;
+  /// nodes imported, counting every unrolled loop iteration and subgraph node;
+  int64_t maxNodes = 1000000;
+  /// bytes of constants built by constant folding (past it, ops compute at run time).
+  int64_t maxFoldedBytes = int64_t(2) << 30;
 };
 
 /// Why an import failed. `unsupported` lists every unsupported op type with the nodes that

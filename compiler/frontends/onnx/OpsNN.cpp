@@ -228,7 +228,7 @@ LogicalResult importResize(NodeImporter &n) {
       return n.fail("scales must have one entry per axis");
     for (size_t i = 0; i < rank; ++i) {
       scales.push_back(attr[i]);
-      shape.push_back(int64_t(std::floor(double(xShape[i]) * attr[i])));
+      shape.push_back(toInt64(std::floor(double(xShape[i]) * attr[i])));
     }
   } else if (scalesInput == 2 && n.input(3)) {
     auto sizes = n.constantInts(3, "sizes");
@@ -249,7 +249,7 @@ LogicalResult importResize(NodeImporter &n) {
       return n.fail("scales must have one entry per axis");
     for (size_t i = 0; i < rank; ++i) {
       scales.push_back(constant->floats[i]);
-      shape.push_back(int64_t(std::floor(double(xShape[i]) * constant->floats[i])));
+      shape.push_back(toInt64(std::floor(double(xShape[i]) * constant->floats[i])));
     }
   }
   std::string mode = n.stringAttr("mode", "nearest");

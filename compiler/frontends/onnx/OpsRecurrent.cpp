@@ -57,13 +57,62 @@ LogicalResult importRecurrent(NodeImporter &n, Cell cell) {
   if (n.intAttr("input_forget", 0))
     return n.fail("input_forget is not supported");
   int64_t layout = n.intAttr("layout", 0);
+  std::string direction = n.stringAttr("direction", "forward");
+  if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+    return n.fail("direction '" + direction + "' is not forward, reverse or bidirectional");
+  int64_t directions = direction == "bidirectional" ? 2 : 1;
+  int gates = cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1;
+  // Every operand's shape is checked before any is indexed: a rank-2 X read as rank 3
+  // used to print whatever lay past its shape as a dimension.
+  auto expectRank = [&](Value v, const char *what, size_t rank) {
+    if (v && n.shapeOf(v).size() != rank)
+      return n.fail(std::string(what) + " has shape " + shapeToString(n.shapeOf(v)) +
+                    ", expected rank " + std::to_string(rank));
+    return success();
+  };
+  if (!x || !w || !r)
+    return n.fail("X, W and R are required");
+  if (failed(expectRank(x, "X", 3)) || failed(expectRank(w, "W", 3)) ||
+      failed(expectRank(r, "R", 3)) || failed(expectRank(b, "B", 2)) ||
+      failed(expectRank(h0, "initial_h", 3)) || failed(expectRank(c0, "initial_c", 3)) ||
+      failed(expectRank(peephole, "P", 2)) || failed(expectRank(lens, "sequence_lens", 1)))
+    return failure();
   if (layout)
     x = n.transpose(x, {1, 0, 2});
   ArrayRef<int64_t> xs = n.shapeOf(x);
-  int64_t steps = xs[0], batch = xs[1];
+  int64_t steps = xs[0], batch = xs[1], inputSize = xs[2];
   int64_t hidden = n.intAttr("hidden_size", 0);
   if (hidden <= 0)
     hidden = n.shapeOf(r)[2];
+  auto expectShape = [&](Value v, const char *what, Shape want) {
+    if (v && n.shapeOf(v) != ArrayRef<int64_t>(want))
+      return n.fail(std::string(what) + " has shape " + shapeToString(n.shapeOf(v)) +
+                    ", expected " + shapeToString(want));
+    return success();
+  };
+  Shape stateShape = layout ? Shape{batch, directions, hidden} : Shape{directions, batch, hidden};
+  if (failed(expectShape(w, "W", {directions, gates * hidden, inputSize})) ||
+      failed(expectShape(r, "R", {directions, gates * hidden, hidden})) ||
+      failed(expectShape(b, "B", {directions, 2 * gates * hidden})) ||
+      failed(expectShape(h0, "initial_h", stateShape)) ||
+      failed(expectShape(c0, "initial_c", stateShape)) ||
+      failed(expectShape(peephole, "P", {directions, 3 * hidden})) ||
+      failed(expectShape(lens, "sequence_lens", {batch})))
+    return failure();
+  if (layout) {  // states are [batch, directions, hidden] in layout 1
+    if (h0)
+      h0 = n.transpose(h0, {1, 0, 2});
+    if (c0)
+      c0 = n.transpose(c0, {1, 0, 2});
+  }
+  for (Value v : {w, r, b, h0, c0, peephole})
+    if (v && n.typeOf(v).getElementType() != t)
+      return n.fail("X, W, R, B, initial_h, initial_c and P must have one element type");
+  // Each step becomes its own ops (the recurrence is unrolled at compile time).
+  constexpr int64_t kMaxSteps = 4096;
+  if (steps * directions > kMaxSteps)
+    return n.fail("sequence length " + std::to_string(steps) + " runs more than " +
+                  std::to_string(kMaxSteps) + " steps; kiln unrolls recurrences at compile time");
   if (lens) {
     auto values = n.constantInput(4);
     if (!values)
@@ -72,9 +121,6 @@ LogicalResult importRecurrent(NodeImporter &n, Cell cell) {
       if (v != steps)
         return n.fail("sequence_lens other than the full sequence length are not supported");
   }
-  std::string direction = n.stringAttr("direction", "forward");
-  int64_t directions = direction == "bidirectional" ? 2 : 1;
-  int gates = cell == Cell::Lstm ? 4 : cell == Cell::Gru ? 3 : 1;
   double clipLimit = n.floatAttr("clip", 0.0);
   bool linearBeforeReset = n.intAttr("linear_before_reset", 0);
   std::vector<std::vector<Value>> outputs(directions);

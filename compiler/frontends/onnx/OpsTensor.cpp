@@ -78,7 +78,7 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
       return n.fail("value must hold one element");
     elementType = llvm::cast<RankedTensorType>(attr->getType()).getElementType();
     value = values->floats[0];
-    intValue = values->isInteger ? values->ints[0] : int64_t(value);
+    intValue = values->isInteger ? values->ints[0] : toInt64(value);
   }
   // The shape comes from the model: check it before anything is sized by it (a 1 KB model
   // may ask for 2^62 elements).
@@ -519,10 +519,17 @@ LogicalResult importRange(NodeImporter &n) {
     if (!n.constantInput(i))
       return n.notConstant(i, i == 0 ? "start" : i == 1 ? "limit" : "delta");
   Type t = n.typeOf(n.input(0)).getElementType();
+  if (start->floats.size() != 1 || limit->floats.size() != 1 || delta->floats.size() != 1)
+    return n.fail("start, limit and delta must be scalars");
   double s = start->floats[0], l = limit->floats[0], d = delta->floats[0];
-  if (d == 0)
-    return n.fail("delta is zero");
-  int64_t count = std::max<int64_t>(0, int64_t(std::ceil((l - s) / d)));
+  if (d == 0 || !std::isfinite(s) || !std::isfinite(l) || !std::isfinite(d))
+    return n.fail("delta is zero or a bound is not finite");
+  double steps = std::ceil((l - s) / d);
+  if (steps > double(kMaxFoldedElements))
+    return n.fail("the range has " + std::to_string(toInt64(steps)) +
+                  " elements; kiln computes ranges at compile time, up to " +
+                  std::to_string(kMaxFoldedElements));
+  int64_t count = std::max<int64_t>(0, toInt64(steps));
   std::vector<double> floats;
   std::vector<int64_t> ints;
   for (int64_t i = 0; i < count; ++i) {

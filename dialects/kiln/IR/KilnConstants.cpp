@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/kiln/IR/KilnConstants.h"
+#include "dialects/kiln/IR/KilnDialect.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -179,6 +180,32 @@ ElementsAttr buildConstant(RankedTensorType type, ArrayRef<double> floats,
   AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
       ArrayRef<char>(bytes.data(), bytes.size()), 64);
   return DenseResourceElementsAttr::get(type, blobHint, std::move(blob));
+}
+
+static KilnDialect *kilnDialect(MLIRContext *context) {
+  return context->getOrLoadDialect<KilnDialect>();
+}
+
+bool mayFold(RankedTensorType type) {
+  KilnDialect *dialect = kilnDialect(type.getContext());
+  int64_t count = type.getNumElements();
+  if (count > kMaxFoldedElements)
+    return false;
+  if (dialect->foldedBytes + count * elementByteSize(type.getElementType()) >
+      dialect->maxFoldedBytes) {
+    dialect->foldingStopped = true;
+    return false;
+  }
+  return true;
+}
+
+Attribute buildFoldedConstant(RankedTensorType type, ArrayRef<double> floats,
+                              ArrayRef<int64_t> ints) {
+  if (!mayFold(type))
+    return {};
+  kilnDialect(type.getContext())->foldedBytes +=
+      type.getNumElements() * elementByteSize(type.getElementType());
+  return buildConstant(type, floats, ints, "folded");
 }
 
 std::vector<char> constantBytes(ElementsAttr attr) {

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -27,6 +28,18 @@ struct ConstantValues {
 /// per-channel vectors; whole weight tensors are transformed by dedicated passes).
 constexpr int64_t kMaxFoldedElements = 1 << 22;
 
+/// A double as int64, saturating at the range's ends and 0 for NaN (a plain cast of inf
+/// or NaN is undefined behavior; models carry both).
+inline int64_t toInt64(double value) {
+  if (!(value == value))
+    return 0;
+  if (value >= 9223372036854775807.0)
+    return INT64_MAX;
+  if (value <= -9223372036854775808.0)
+    return INT64_MIN;
+  return int64_t(value);
+}
+
 /// Decodes little-endian element bytes of `type` (bool: one byte per element);
 /// std::nullopt when the byte count does not match.
 std::optional<ConstantValues> decodeConstant(mlir::RankedTensorType type,
@@ -39,6 +52,15 @@ std::optional<ConstantValues> readConstant(mlir::Attribute attr);
 /// than 16 elements become dense_resource blobs named after `blobHint`.
 mlir::ElementsAttr buildConstant(mlir::RankedTensorType type, llvm::ArrayRef<double> floats,
                                  llvm::ArrayRef<int64_t> ints, llvm::StringRef blobHint);
+
+/// buildConstant for a folder's result, within the context's folding budget
+/// (KilnDialect::maxFoldedBytes): a null attribute (the op stays unfolded) when the result
+/// has over kMaxFoldedElements elements or would pass the budget.
+mlir::Attribute buildFoldedConstant(mlir::RankedTensorType type, llvm::ArrayRef<double> floats,
+                                    llvm::ArrayRef<int64_t> ints);
+
+/// Whether a folder may build a constant of `type` (checked before computing its values).
+bool mayFold(mlir::RankedTensorType type);
 
 /// Little-endian bytes of `type`'s element encoding for the values (what the weights file
 /// stores). Bool is one byte per element.

@@ -21,6 +21,14 @@ def Kiln_Dialect : Dialect {
     Weights are `kiln.constant` ops holding `dense_resource` blobs, never inline attributes.
   }];
   let hasConstantMaterializer = 1;
+  let extraClassDeclaration = [{
+    /// Bytes of the constants folders built in this context, and the most they may build
+    /// (--max-folded-bytes): past it ops stay unfolded and compute at run time, so a tiny
+    /// model cannot make the compiler allocate gigabytes (buildFoldedConstant).
+    int64_t foldedBytes = 0;
+    int64_t maxFoldedBytes = int64_t(2) << 30;
+    bool foldingStopped = false;
+  }];
 }
 
 #endif // KILN_DIALECT_TD

@@ -60,6 +60,8 @@ static int64_t broadcastOffset(const ConstantValues &v, ArrayRef<int64_t> index,
 /// Builds the constant `type` whose element at each index is source element `map(index)`.
 static Attribute gatherConstant(const ConstantValues &source, RankedTensorType type,
                                 const std::function<int64_t(ArrayRef<int64_t>)> &map) {
+  if (!mayFold(type))
+    return {};
   int64_t count = type.getNumElements();
   ArrayRef<int64_t> shape = type.getShape();
   std::vector<double> floats(count);
@@ -72,7 +74,7 @@ static Attribute gatherConstant(const ConstantValues &source, RankedTensorType t
       ints[linear] = source.ints[from];
     nextIndex(index, shape);
   }
-  return buildConstant(type, floats, ints, "folded");
+  return buildFoldedConstant(type, floats, ints);
 }
 
 //===----------------------------------------------------------------------===//
@@ -120,11 +122,11 @@ static OpFoldResult foldUnary(Attribute operand, Type resultType,
     out[i] = fn(values->floats[i]);
     if (values->isInteger) {
       // Integer tensors fold through double: exact for shape-sized values.
-      ints.push_back(int64_t(out[i]));
+      ints.push_back(toInt64(out[i]));
       out[i] = double(ints.back());
     }
   }
-  return buildConstant(llvm::cast<RankedTensorType>(resultType), out, ints, "folded");
+  return buildFoldedConstant(llvm::cast<RankedTensorType>(resultType), out, ints);
 }
 
 OpFoldResult NegOp::fold(FoldAdaptor a) {
@@ -206,14 +208,14 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
   std::vector<int64_t> ints;
   if (isIntegerElement(to)) {
     for (size_t i = 0; i < floats.size(); ++i) {
-      int64_t v = values->isInteger ? values->ints[i] : int64_t(std::trunc(floats[i]));
+      int64_t v = values->isInteger ? values->ints[i] : toInt64(std::trunc(floats[i]));
       if (to.getIntOrFloatBitWidth() == 1)
         v = values->isInteger ? v != 0 : floats[i] != 0;
       ints.push_back(v);
       floats[i] = double(v);
     }
   }
-  return buildConstant(getType(), floats, ints, "folded");
+  return buildFoldedConstant(getType(), floats, ints);
 }
 
 /// Shared verifier of the binary ops: the result shape is the broadcast of the operands.
@@ -261,11 +263,11 @@ static OpFoldResult foldBinary(Attribute lhsAttr, Attribute rhsAttr, Type result
     } else {
       floats[linear] = floatFn(lhs->floats[l], rhs->floats[r]);
       if (integerResult)
-        ints[linear] = int64_t(floats[linear]);
+        ints[linear] = toInt64(floats[linear]);
     }
     nextIndex(index, shape);
   }
-  return buildConstant(type, floats, ints, "folded");
+  return buildFoldedConstant(type, floats, ints);
 }
 
 #define KILN_BINARY_OP(OP, FLOAT_EXPR, INT_EXPR)                                              \
@@ -372,7 +374,7 @@ OpFoldResult SelectOp::fold(FoldAdaptor a) {
       ints[linear] = from.ints[offset];
     nextIndex(index, shape);
   }
-  return buildConstant(getType(), floats, ints, "folded");
+  return buildFoldedConstant(getType(), floats, ints);
 }
 
 LogicalResult ArgReduceOp::verify() {
@@ -672,6 +674,8 @@ LogicalResult ConcatOp::verify() {
 OpFoldResult ConcatOp::fold(FoldAdaptor a) {
   if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
     return getInputs()[0];
+  if (!mayFold(getType()))
+    return {};
   SmallVector<ConstantValues> parts;
   for (Attribute attr : a.getInputs()) {
     auto values = readConstant(attr);
@@ -699,7 +703,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor a) {
           joined.ints.push_back(part.ints[o * block + i]);
       }
     }
-  return buildConstant(getType(), joined.floats, joined.ints, "folded");
+  return buildFoldedConstant(getType(), joined.floats, joined.ints);
 }
 
 LogicalResult SliceOp::verify() {

@@ -135,4 +135,14 @@ std::string shapeToString(llvm::ArrayRef<int64_t> shape) {
   return s + "]";
 }
 
+bool isAddressableShape(llvm::ArrayRef<int64_t> shape) {
+  uint64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || (d > 0 && elements > uint64_t(INT32_MAX) / uint64_t(d)))
+      return false;
+    elements *= uint64_t(d);
+  }
+  return true;
+}
+
 } // namespace kiln

@@ -288,10 +288,14 @@ def PlanMemoryPass : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
     at the same time. Writes `kiln.arena_offsets` on each kernel, `kiln.arg_offsets` and
     `kiln.result_offsets` on the function, and `kiln.arena_size` on the function, with
     `kiln.arena_lower_bound`, the most bytes alive at once (no plan can use less).
+    Sizes are computed with checked arithmetic; a tensor or an arena over `max-bytes`
+    (64 GiB by default) is an error naming the kernel.
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
-           "Byte alignment of every buffer">
+           "Byte alignment of every buffer">,
+    Option<"maxBytes", "max-bytes", "int64_t", /*default=*/"int64_t(64) << 30",
+           "Largest arena allowed (an error names the tensor or says the plan is too big)">
   ];
 }
 

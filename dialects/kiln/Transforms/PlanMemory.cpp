@@ -19,7 +19,10 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 #include <algorithm>
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/FormatVariadic.h"
 #include <limits>
+#include <optional>
 
 namespace kiln {
 #define GEN_PASS_DEF_PLANMEMORYPASS
@@ -37,9 +40,24 @@ struct Buffer {
   int64_t offset = -1;
 };
 
-int64_t byteSize(Value value) {
+/// Bytes of `value`'s tensor; std::nullopt when the count overflows int64.
+std::optional<int64_t> byteSize(Value value) {
   auto type = llvm::cast<RankedTensorType>(value.getType());
-  return type.getNumElements() * elementByteSize(type.getElementType());
+  std::optional<int64_t> bytes = elementByteSize(type.getElementType());
+  for (int64_t dim : type.getShape()) {
+    if (!bytes || dim < 0)
+      return std::nullopt;
+    bytes = llvm::checkedMul(*bytes, dim);
+  }
+  return bytes;
+}
+
+std::string humanBytes(int64_t bytes) {
+  if (bytes < (int64_t(1) << 20))
+    return std::to_string(bytes) + " bytes";
+  if (bytes < (int64_t(1) << 30))
+    return llvm::formatv("{0:F1} MiB", double(bytes) / double(1 << 20)).str();
+  return llvm::formatv("{0:F2} GiB", double(bytes) / double(int64_t(1) << 30)).str();
 }
 
 struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
@@ -50,17 +68,40 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     Block &block = func.getBody().front();
     std::vector<Buffer> buffers;
     llvm::DenseMap<Value, int> bufferOf;
-    auto align = [&](int64_t n) { return (n + alignment - 1) / alignment * alignment; };
-    auto newBuffer = [&](Value value, int64_t birth) {
+    // Sizes are checked against the limit (at most 2^62) as they are computed, so no sum
+    // below overflows: offsets stay within the arena checked after each placement, and
+    // buffers alive at one step are disjoint, so their sum is at most the arena.
+    auto inputNames = func->getAttrOfType<ArrayAttr>("kiln.input_names");
+    auto newBuffer = [&](Value value, int64_t birth, Operation *owner) {
+      std::optional<int64_t> bytes = byteSize(value);
+      if (!bytes || *bytes > maxBytes - alignment) {
+        std::string what = "a tensor";
+        if (auto arg = llvm::dyn_cast<BlockArgument>(value))
+          if (inputNames && arg.getArgNumber() < inputNames.size())
+            if (auto name = llvm::dyn_cast<StringAttr>(inputNames[arg.getArgNumber()]))
+              what = "input '" + name.str() + "'";
+        owner->emitError() << what << " of type " << value.getType() << " needs "
+                           << (bytes ? humanBytes(*bytes) : std::string("over 2^63 bytes"))
+                           << ", over the arena limit of " << humanBytes(maxBytes)
+                           << " (raise it with --max-arena-bytes)";
+        return false;
+      }
+      int64_t size = (*bytes + alignment - 1) / alignment * alignment;
       bufferOf[value] = int(buffers.size());
-      buffers.push_back({std::max<int64_t>(align(byteSize(value)), alignment), birth, birth});
+      buffers.push_back({std::max<int64_t>(size, alignment), birth, birth});
+      return true;
     };
+    if (maxBytes <= 0 || maxBytes > (int64_t(1) << 62) || alignment <= 0) {
+      func.emitError("kiln-plan-memory: max-bytes must be in (0, 2^62] and alignment positive");
+      return signalPassFailure();
+    }
 
     // 1. Live ranges.
     // Inputs stay alive for the whole run: a caller may run the model again on the same
     // inputs without writing them anew (the benchmark loop does).
     for (BlockArgument arg : block.getArguments()) {
-      newBuffer(arg, -1);
+      if (!newBuffer(arg, -1, func))
+        return signalPassFailure();
       buffers.back().death = std::numeric_limits<int64_t>::max();
     }
     int64_t time = 0;
@@ -88,7 +129,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
         bufferOf[reshape.getResult()] = it->second;
       } else if (isa<KernelOp>(op)) {
         for (Value result : op.getResults())
-          newBuffer(result, time);
+          if (!newBuffer(result, time, &op))
+            return signalPassFailure();
       }
       ++time;
     }
@@ -122,6 +164,11 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       buffer.offset = offset;
       arenaSize = std::max(arenaSize, offset + buffer.size);
       placed.push_back(index);
+      if (arenaSize > maxBytes) {
+        func.emitError() << "the arena needs more than " << humanBytes(maxBytes)
+                         << " (the limit; raise it with --max-arena-bytes)";
+        return signalPassFailure();
+      }
     }
 
     // The liveness lower bound: the most bytes alive at any one step. No placement can use
