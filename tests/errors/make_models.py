@@ -23,6 +23,8 @@ qlinear_zp.onnx    QLinearMatMul whose zero point has shape [0]
 fill_add.onnx      y = x + ConstantOfShape([4, 8], 2.5): a large fill kept as one value
 chain.onnx         1,000 chained elementwise ops (Add, Mul, Sub with 1.0001), x [1, 64]
 lstm_rank2.onnx    LSTM with a rank-2 X (it used to be read as rank 3)
+gemm_f16_c.onnx    Gemm with a float16 C and float32 A, B
+layernorm_axis.onnx  LayerNormalization with axis 7 on a rank-2 input
 sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
 folded_shape.onnx  Reshape to a shape folded from Concat(constants) (for --max-folded-bytes)
 folded_weight.onnx MatMul by a weight transposed at compile time (folding limited: it runs)
@@ -213,6 +215,18 @@ save_model('lstm_rank2', [helper.make_node('LSTM', ['x', 'w', 'r'], ['y'], name=
 save_model('sum_empty_input', [helper.make_node('Sum', ['', 'x'], ['y'], name='sum')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3])],
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [3])], [])
+# Gemm with a float16 C beside float32 A and B; LayerNormalization with an axis past the rank.
+save_model('gemm_f16_c', [helper.make_node('Gemm', ['a', 'b', 'c'], ['y'], name='gemm')],
+           [helper.make_tensor_value_info('a', TensorProto.FLOAT, [2, 3])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 4])],
+           [numpy_helper.from_array(np.ones((3, 4), np.float32), 'b'),
+            numpy_helper.from_array(np.ones((4,), np.float16), 'c')])
+save_model('layernorm_axis', [helper.make_node('LayerNormalization', ['x', 's', 'b'], ['y'],
+                                               name='ln', axis=7)],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2, 4])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 4])],
+           [numpy_helper.from_array(np.ones((4,), np.float32), 's'),
+            numpy_helper.from_array(np.zeros((4,), np.float32), 'b')])
 # A reshape whose shape is a folded Concat of constants (folding can be limited).
 save_model('folded_shape',
            [helper.make_node('Concat', ['c1', 'c2'], ['shape'], name='shape_concat', axis=0),

@@ -154,6 +154,9 @@ expect lstm_rank2 2 "node 'lstm' (LSTM)" "X has shape [5,8], expected rank 3" --
   "$kiln" compile "$work/lstm_rank2.onnx" -o "$work/lstm_rank2"
 expect empty_required_input 2 "node 'sum' (Sum)" "input 0 (data_0) is required but has no name" -- \
   "$kiln" compile "$work/sum_empty_input.onnx" -o "$work/sum_empty"
+expect gemm_mixed_types 2 "node 'gemm' (Gemm)" "element types differ" -- "$kiln" compile "$work/gemm_f16_c.onnx" -o "$work/gemm_f16"
+expect layernorm_bad_axis 2 "node 'ln' (LayerNormalization)" "axis 7 is out of range" -- "$kiln" compile "$work/layernorm_axis.onnx" -o "$work/ln_axis"
+no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis"
 # Limits: each an error naming the model, tensor or node, with the flag that raises it.
 expect max_model_bytes 2 "tiny.onnx" "over the model size limit" "--max-model-bytes" -- \
   "$kiln" compile "$work/tiny.onnx" -o "$work/limit_model" --max-model-bytes 100
