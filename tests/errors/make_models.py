@@ -23,6 +23,8 @@ qlinear_zp.onnx    QLinearMatMul whose zero point has shape [0]
 fill_add.onnx      y = x + ConstantOfShape([4, 8], 2.5): a large fill kept as one value
 chain.onnx         1,000 chained elementwise ops (Add, Mul, Sub with 1.0001), x [1, 64]
 lstm_rank2.onnx    LSTM with a rank-2 X (it used to be read as rank 3)
+gather_sequence.onnx  Gather given a sequence (from SplitToSequence) as its data
+huge_initializer.onnx  an initializer whose first dimension is 2^63 - 1
 gemm_f16_c.onnx    Gemm with a float16 C and float32 A, B
 layernorm_axis.onnx  LayerNormalization with axis 7 on a rank-2 input
 sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
@@ -227,6 +229,18 @@ save_model('layernorm_axis', [helper.make_node('LayerNormalization', ['x', 's', 
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2, 4])],
            [numpy_helper.from_array(np.ones((4,), np.float32), 's'),
             numpy_helper.from_array(np.zeros((4,), np.float32), 'b')])
+# Found by fuzzing: a sequence where a tensor is taken; an initializer of 2^63 - 1 rows.
+save_model('gather_sequence',
+           [helper.make_node('SplitToSequence', ['x'], ['seq'], name='split'),
+            helper.make_node('Gather', ['seq', 'i'], ['y'], name='gather')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3, 4])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [4])],
+           [numpy_helper.from_array(np.array(0, np.int64), 'i')])
+huge = helper.make_tensor('w', TensorProto.FLOAT, [1, 4], np.ones(4, np.float32).tobytes(), raw=True)
+huge.dims[0] = (1 << 63) - 1
+save_model('huge_initializer', [helper.make_node('Add', ['x', 'w'], ['y'], name='add')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 4])], [huge])
 # A reshape whose shape is a folded Concat of constants (folding can be limited).
 save_model('folded_shape',
            [helper.make_node('Concat', ['c1', 'c2'], ['shape'], name='shape_concat', axis=0),

@@ -156,7 +156,11 @@ expect empty_required_input 2 "node 'sum' (Sum)" "input 0 (data_0) is required b
   "$kiln" compile "$work/sum_empty_input.onnx" -o "$work/sum_empty"
 expect gemm_mixed_types 2 "node 'gemm' (Gemm)" "element types differ" -- "$kiln" compile "$work/gemm_f16_c.onnx" -o "$work/gemm_f16"
 expect layernorm_bad_axis 2 "node 'ln' (LayerNormalization)" "axis 7 is out of range" -- "$kiln" compile "$work/layernorm_axis.onnx" -o "$work/ln_axis"
-no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis"
+expect sequence_as_tensor 2 "node 'gather' (Gather)" "input 0 ('seq') is a sequence; Gather takes a tensor there" -- \
+  "$kiln" compile "$work/gather_sequence.onnx" -o "$work/gather_seq"
+expect huge_initializer 2 "tensor 'w' has shape [9223372036854775807,4]" -- \
+  "$kiln" compile "$work/huge_initializer.onnx" -o "$work/huge_init"
+no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis" "$work/gather_seq" "$work/huge_init"
 # Limits: each an error naming the model, tensor or node, with the flag that raises it.
 expect max_model_bytes 2 "tiny.onnx" "over the model size limit" "--max-model-bytes" -- \
   "$kiln" compile "$work/tiny.onnx" -o "$work/limit_model" --max-model-bytes 100

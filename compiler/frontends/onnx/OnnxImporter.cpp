@@ -301,11 +301,11 @@ FailureOr<ElementsAttr> readTensorProto(MLIRContext *context, const onnx::Tensor
     return failure();
   }
   SmallVector<int64_t> shape(tensor.dims().begin(), tensor.dims().end());
-  for (int64_t d : shape)
-    if (d < 0) {
-      error = "tensor '" + tensor.name() + "' has a negative dimension";
-      return failure();
-    }
+  if (!isAddressableShape(shape)) {
+    error = "tensor '" + tensor.name() + "' has shape " + shapeToString(shape) +
+            ": a negative dimension or more than 2^31 - 1 elements";
+    return failure();
+  }
   auto type = RankedTensorType::get(shape, elementType);
   int64_t count = type.getNumElements();
   int64_t elementSize = elementByteSize(elementType);
@@ -544,7 +544,9 @@ static StepResult isolatedOnnxStep(onnx::ModelProto &model, bool changesModel,
 /// required: libonnx's checker lets `Sum(, x)` through, and handlers index operands they
 /// may assume present.
 static LogicalResult checkNodeArity(const onnx::NodeProto &node, int64_t opset,
-                                    const std::string &label, OnnxImportError &error) {
+                                    const std::string &label,
+                                    const NodeImporter::Sequences &sequences,
+                                    OnnxImportError &error) {
   const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
       node.op_type(), int(opset), node.domain() == "ai.onnx" ? "" : node.domain());
   if (!schema)
@@ -564,6 +566,23 @@ static LogicalResult checkNodeArity(const onnx::NodeProto &node, int64_t opset,
     if (node.input(i).empty() && formal.GetOption() != onnx::OpSchema::Optional) {
       error.messages.push_back(label + ": input " + std::to_string(i) + " (" + formal.GetName() +
                                ") is required but has no name");
+      return failure();
+    }
+    // A sequence where the schema takes only tensors (or the reverse): handlers read one
+    // kind of value and would find none.
+    bool takesSequence = false, takesTensor = false;
+    for (onnx::DataType type : formal.GetTypes()) {
+      bool sequence = llvm::StringRef(*type).starts_with("seq(");
+      takesSequence |= sequence;
+      takesTensor |= !sequence;
+    }
+    bool isSequence = !node.input(i).empty() && sequences.count(node.input(i));
+    if (!node.input(i).empty() && !formal.GetTypes().empty() &&
+        (isSequence ? !takesSequence : !takesTensor)) {
+      error.messages.push_back(label + ": input " + std::to_string(i) + " ('" + node.input(i) +
+                               "') is a " + (isSequence ? "sequence" : "tensor") + "; " +
+                               node.op_type() + " takes a " +
+                               (isSequence ? "tensor" : "sequence") + " there");
       return failure();
     }
   }
@@ -852,7 +871,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
           error.messages.push_back(label + ": input '" + name + "' is not defined before use");
           return failure();
         }
-      if (failed(checkNodeArity(node, opset, label, error)))
+      if (failed(checkNodeArity(node, opset, label, sequences, error)))
         return failure();
       NodeImporter importer(builder, values, sequences, node, loc, opset, importGraph);
       // A handler that throws (a library call on a malformed node) fails this node with
