@@ -534,7 +534,7 @@ LogicalResult importRange(NodeImporter &n) {
   std::vector<int64_t> ints;
   for (int64_t i = 0; i < count; ++i) {
     if (start->isInteger) {
-      ints.push_back(start->ints[0] + i * delta->ints[0]);
+      ints.push_back(int64_t(uint64_t(start->ints[0]) + uint64_t(i) * uint64_t(delta->ints[0])));
       floats.push_back(double(ints.back()));
     } else {
       floats.push_back(double(float(s + double(i) * d)));

@@ -278,21 +278,27 @@ static OpFoldResult foldBinary(Attribute lhsAttr, Attribute rhsAttr, Type result
         INT_EXPR);                                                                            \
   }
 
-KILN_BINARY_OP(AddOp, x + y, [](int64_t x, int64_t y) { return x + y; })
-KILN_BINARY_OP(SubOp, x - y, [](int64_t x, int64_t y) { return x - y; })
-KILN_BINARY_OP(MulOp, x *y, [](int64_t x, int64_t y) { return x * y; })
-KILN_BINARY_OP(DivOp, x / y,
-               [](int64_t x, int64_t y) -> int64_t { return y == 0 ? 0 : x / y; })
+// Integer folds wrap around in two's complement, as the kernels do (signed overflow in
+// C++ is undefined, and models do overflow); x / 0 and x % 0 fold to 0.
+KILN_BINARY_OP(AddOp, x + y,
+               [](int64_t x, int64_t y) { return int64_t(uint64_t(x) + uint64_t(y)); })
+KILN_BINARY_OP(SubOp, x - y,
+               [](int64_t x, int64_t y) { return int64_t(uint64_t(x) - uint64_t(y)); })
+KILN_BINARY_OP(MulOp, x *y,
+               [](int64_t x, int64_t y) { return int64_t(uint64_t(x) * uint64_t(y)); })
+KILN_BINARY_OP(DivOp, x / y, [](int64_t x, int64_t y) -> int64_t {
+  return y == 0 ? 0 : y == -1 ? int64_t(0 - uint64_t(x)) : x / y;
+})
 KILN_BINARY_OP(PowOp, std::pow(x, y), nullptr)
 KILN_BINARY_OP(MaxOp, std::fmax(x, y), [](int64_t x, int64_t y) { return std::max(x, y); })
 KILN_BINARY_OP(MinOp, std::fmin(x, y), [](int64_t x, int64_t y) { return std::min(x, y); })
 KILN_BINARY_OP(ModOp, x - std::floor(x / y) * y, [](int64_t x, int64_t y) -> int64_t {
-  if (y == 0) return 0;
+  if (y == 0 || y == -1) return 0;
   int64_t r = x % y;
   return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
 })
 KILN_BINARY_OP(FmodOp, std::fmod(x, y),
-               [](int64_t x, int64_t y) -> int64_t { return y == 0 ? 0 : x % y; })
+               [](int64_t x, int64_t y) -> int64_t { return y == 0 || y == -1 ? 0 : x % y; })
 KILN_BINARY_OP(AndOp, double(x != 0 && y != 0),
                [](int64_t x, int64_t y) -> int64_t { return x != 0 && y != 0; })
 KILN_BINARY_OP(OrOp, double(x != 0 || y != 0),
@@ -300,10 +306,10 @@ KILN_BINARY_OP(OrOp, double(x != 0 || y != 0),
 KILN_BINARY_OP(XorOp, double((x != 0) != (y != 0)),
                [](int64_t x, int64_t y) -> int64_t { return (x != 0) != (y != 0); })
 KILN_BINARY_OP(ShiftLeftOp, 0, [](int64_t x, int64_t y) -> int64_t {
-  return y >= 64 ? 0 : int64_t(uint64_t(x) << y);
+  return uint64_t(y) >= 64 ? 0 : int64_t(uint64_t(x) << y);
 })
 KILN_BINARY_OP(ShiftRightOp, 0, [](int64_t x, int64_t y) -> int64_t {
-  return y >= 64 ? 0 : int64_t(uint64_t(x) >> y);
+  return uint64_t(y) >= 64 ? 0 : int64_t(uint64_t(x) >> y);
 })
 
 LogicalResult ClassifyOp::verify() {
