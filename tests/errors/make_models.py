@@ -25,6 +25,11 @@ chain.onnx         1,000 chained elementwise ops (Add, Mul, Sub with 1.0001), x 
 lstm_rank2.onnx    LSTM with a rank-2 X (it used to be read as rank 3)
 gather_sequence.onnx  Gather given a sequence (from SplitToSequence) as its data
 huge_initializer.onnx  an initializer whose first dimension is 2^63 - 1
+short_raw_data.onnx  an int64 shape initializer [2] holding 9 bytes of raw data (libonnx's
+                   shape inference read past it)
+constant_short.onnx  a Constant whose value tensor has shape [3] and two floats
+split_scalar.onnx  Split of a scalar (axis 0 does not exist)
+gather_scalar.onnx Gather from a scalar
 gemm_f16_c.onnx    Gemm with a float16 C and float32 A, B
 layernorm_axis.onnx  LayerNormalization with axis 7 on a rank-2 input
 sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
@@ -241,6 +246,27 @@ huge.dims[0] = (1 << 63) - 1
 save_model('huge_initializer', [helper.make_node('Add', ['x', 'w'], ['y'], name='add')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4])],
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 4])], [huge])
+# Found by fuzzing: tensor data that does not match its shape (libonnx read past it), and
+# axis 0 of a scalar.
+short = numpy_helper.from_array(np.array([4, 8], np.int64), 'shape')
+short.raw_data = short.raw_data[:9]
+save_model('short_raw_data',
+           [helper.make_node('ConstantOfShape', ['shape'], ['y'], name='fill')], [],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [4, 8])], [short])
+three = helper.make_tensor('v', TensorProto.FLOAT, [3], [1.0, 2.0, 3.0])
+del three.float_data[2]
+save_model('constant_short',
+           [helper.make_node('Constant', [], ['c'], name='const', value=three),
+            helper.make_node('Add', ['x', 'c'], ['y'], name='add')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [3])], [])
+save_model('split_scalar', [helper.make_node('Split', ['x'], ['y'], name='split')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])], [])
+save_model('gather_scalar', [helper.make_node('Gather', ['x', 'i'], ['y'], name='gather')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])],
+           [numpy_helper.from_array(np.array(0, np.int64), 'i')])
 # A reshape whose shape is a folded Concat of constants (folding can be limited).
 save_model('folded_shape',
            [helper.make_node('Concat', ['c1', 'c2'], ['shape'], name='shape_concat', axis=0),

@@ -158,9 +158,18 @@ expect gemm_mixed_types 2 "node 'gemm' (Gemm)" "element types differ" -- "$kiln"
 expect layernorm_bad_axis 2 "node 'ln' (LayerNormalization)" "axis 7 is out of range" -- "$kiln" compile "$work/layernorm_axis.onnx" -o "$work/ln_axis"
 expect sequence_as_tensor 2 "node 'gather' (Gather)" "input 0 ('seq') is a sequence; Gather takes a tensor there" -- \
   "$kiln" compile "$work/gather_sequence.onnx" -o "$work/gather_seq"
-expect huge_initializer 2 "tensor 'w' has shape [9223372036854775807,4]" -- \
+expect huge_initializer 2 "initializer 'w' has shape [9223372036854775807,4]" -- \
   "$kiln" compile "$work/huge_initializer.onnx" -o "$work/huge_init"
-no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis" "$work/gather_seq" "$work/huge_init"
+expect short_raw_data 2 "short_raw_data.onnx" "initializer 'shape' holds 9 bytes of raw data, its shape takes 16" -- \
+  "$kiln" compile "$work/short_raw_data.onnx" -o "$work/short_raw"
+expect constant_short 2 "node 'const' attribute 'value' holds 2 values, its shape takes 3" -- \
+  "$kiln" compile "$work/constant_short.onnx" -o "$work/const_short"
+expect split_scalar 2 "node 'split' (Split)" "axis 0 is out of range for rank 0" -- \
+  "$kiln" compile "$work/split_scalar.onnx" -o "$work/split_scalar"
+expect gather_scalar 2 "node 'gather' (Gather)" "axis 0 is out of range for rank 0" -- \
+  "$kiln" compile "$work/gather_scalar.onnx" -o "$work/gather_scalar"
+no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis" "$work/gather_seq" "$work/huge_init" \
+  "$work/short_raw" "$work/const_short" "$work/split_scalar" "$work/gather_scalar"
 # Limits: each an error naming the model, tensor or node, with the flag that raises it.
 expect max_model_bytes 2 "tiny.onnx" "over the model size limit" "--max-model-bytes" -- \
   "$kiln" compile "$work/tiny.onnx" -o "$work/limit_model" --max-model-bytes 100

@@ -200,7 +200,8 @@ FailureOr<Value> NodeImporter::select(Value condition, Value lhs, Value rhs) {
 }
 
 FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+  // Strict for scalars too: every caller indexes the shape with the result.
+  if (axis < -rank || axis >= rank) {
     return fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   }
   return axis < 0 ? axis + rank : axis;
@@ -288,6 +289,101 @@ static LogicalResult resolveExternalData(const std::string &modelDir, const std:
     return failure();
   }
   path = std::string(file);
+  return success();
+}
+
+/// Checks that a tensor's inline data matches its shape: dimensions non-negative with a
+/// product that fits, and exactly as many values (raw bytes or typed entries) as the shape
+/// holds. libonnx's checker does not check this and its shape inference reads such data
+/// past its end, so every tensor in the model is checked before libonnx sees it.
+static LogicalResult checkTensorData(const onnx::TensorProto &tensor, const std::string &where,
+                                     std::string &error) {
+  int64_t count = 1;
+  for (int64_t d : tensor.dims())
+    if (d < 0 || (d > 0 && count > INT64_MAX / 16 / d)) {
+      error = where + " has shape " + shapeToString(SmallVector<int64_t>(tensor.dims().begin(),
+                                                                          tensor.dims().end())) +
+              ": a negative dimension or a size that overflows";
+      return failure();
+    } else {
+      count *= d;
+    }
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL)
+    return success();  // checked against the file's size when read
+  using T = onnx::TensorProto;
+  // Bits per element in raw_data, and which typed field holds the values (and how many
+  // entries per element: complex numbers take two).
+  int64_t bits = 0, perElement = 1, typed = 0;
+  switch (tensor.data_type()) {
+  case T::FLOAT: bits = 32; typed = tensor.float_data_size(); break;
+  case T::COMPLEX64: bits = 64; perElement = 2; typed = tensor.float_data_size(); break;
+  case T::DOUBLE: bits = 64; typed = tensor.double_data_size(); break;
+  case T::COMPLEX128: bits = 128; perElement = 2; typed = tensor.double_data_size(); break;
+  case T::INT64: bits = 64; typed = tensor.int64_data_size(); break;
+  case T::UINT32: bits = 32; typed = tensor.uint64_data_size(); break;
+  case T::UINT64: bits = 64; typed = tensor.uint64_data_size(); break;
+  case T::INT32: bits = 32; typed = tensor.int32_data_size(); break;
+  case T::INT16: case T::UINT16: case T::FLOAT16: case T::BFLOAT16:
+    bits = 16; typed = tensor.int32_data_size(); break;
+  case T::INT8: case T::UINT8: case T::BOOL: bits = 8; typed = tensor.int32_data_size(); break;
+  case T::STRING: typed = tensor.string_data_size(); break;
+  default:
+    error = where + " has unknown data type " + std::to_string(tensor.data_type());
+    return failure();
+  }
+  if (tensor.has_raw_data()) {
+    if (bits == 0 || int64_t(tensor.raw_data().size()) * 8 != count * bits) {
+      error = where + " holds " + std::to_string(tensor.raw_data().size()) + " bytes of raw data, " +
+              "its shape takes " + std::to_string(count * bits / 8);
+      return failure();
+    }
+  } else if (typed != count * perElement) {
+    error = where + " holds " + std::to_string(typed) + " values, its shape takes " +
+            std::to_string(count * perElement);
+    return failure();
+  }
+  return success();
+}
+
+static LogicalResult checkGraphTensors(const onnx::GraphProto &graph, std::string &error);
+
+static LogicalResult checkNodeTensors(const onnx::NodeProto &node, int index,
+                                      std::string &error) {
+  std::string label = node.name().empty() ? node.op_type() + "#" + std::to_string(index)
+                                          : node.name();
+  for (const auto &attr : node.attribute()) {
+    std::string where = "node '" + label + "' attribute '" + attr.name() + "'";
+    if (attr.has_t() && failed(checkTensorData(attr.t(), where, error)))
+      return failure();
+    for (const auto &t : attr.tensors())
+      if (failed(checkTensorData(t, where, error)))
+        return failure();
+    if (attr.has_sparse_tensor() &&
+        (failed(checkTensorData(attr.sparse_tensor().values(), where + " values", error)) ||
+         failed(checkTensorData(attr.sparse_tensor().indices(), where + " indices", error))))
+      return failure();
+    if (attr.has_g() && failed(checkGraphTensors(attr.g(), error)))
+      return failure();
+    for (const auto &g : attr.graphs())
+      if (failed(checkGraphTensors(g, error)))
+        return failure();
+  }
+  return success();
+}
+
+static LogicalResult checkGraphTensors(const onnx::GraphProto &graph, std::string &error) {
+  for (const auto &init : graph.initializer())
+    if (failed(checkTensorData(init, "initializer '" + init.name() + "'", error)))
+      return failure();
+  for (const auto &sparse : graph.sparse_initializer()) {
+    std::string where = "sparse initializer '" + sparse.values().name() + "'";
+    if (failed(checkTensorData(sparse.values(), where + " values", error)) ||
+        failed(checkTensorData(sparse.indices(), where + " indices", error)))
+      return failure();
+  }
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(checkNodeTensors(graph.node(i), i, error)))
+      return failure();
   return success();
 }
 
@@ -632,6 +728,17 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
     return nullptr;
   }
   std::string stepMessage;
+  {
+    std::string message;
+    LogicalResult tensorsFit = checkGraphTensors(model.graph(), message);
+    for (const auto &function : model.functions())
+      for (int i = 0; succeeded(tensorsFit) && i < function.node_size(); ++i)
+        tensorsFit = checkNodeTensors(function.node(i), i, message);
+    if (failed(tensorsFit)) {
+      error.messages.push_back(path + ": " + message);
+      return nullptr;
+    }
+  }
   // By path, so the checker finds external data files beside the model, not in the
   // current directory.
   if (isolatedOnnxStep(model, false, [&](onnx::ModelProto &) { onnx::checker::check_model(path); },
