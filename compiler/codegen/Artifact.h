@@ -15,12 +15,17 @@
 
 namespace kiln {
 
-/// What the linker produces. Libraries come next (static and shared, with a C header).
-enum class OutputKind { Executable };
+/// What the linker produces: an executable (OUT, OUT.gguf) or a library with a C header
+/// (DIR/libNAME.a or .so, DIR/NAME.h, DIR/NAME.gguf, DIR/NAME.pc for -o DIR/NAME).
+enum class OutputKind { Executable, StaticLibrary, SharedLibrary };
+
+/// "exe", "static-lib", "shared-lib" (the --emit values).
+const char *outputKindName(OutputKind kind);
 
 struct ArtifactOptions {
   std::string outputPath;   // executable (or Mac build kit directory); weights: + ".gguf"
-  std::string modelName;    // C identifier used as symbol prefix
+                            // a library: DIR/NAME, the files are named after it
+  std::string modelName;    // the output's file name (a library's symbols: as a C identifier)
   std::string sourceName;   // model file name, recorded in the weights metadata
   TargetInfo target;
   OutputKind outputKind = OutputKind::Executable;

@@ -88,12 +88,33 @@ struct ProgramTables {
 /// handles on every buffer and a device table.
 std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs);
 
+/// What a library's header says beyond the program tables.
+struct LibraryFacts {
+  std::string prefix;      // every exported symbol starts with prefix + "_"
+  std::string fileName;    // NAME in libNAME.a, NAME.h, NAME.gguf, NAME.pc
+  std::string kindName;    // "static-lib" or "shared-lib"
+  std::string targetName;
+  int64_t arenaAlignment = 64;
+  uint64_t weightsFileBytes = 0;
+};
+
+/// `name` as a C identifier for symbol prefixes ("my-model" -> "my_model").
+std::string libraryPrefix(const std::string &name);
+
+/// 3b. A library's C header (NAME.h) and the C source of its API over kiln's runtime.
+std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &facts);
+std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &facts);
+
 /// 4. Compiles glue and runtime with the target's C toolchain and links them with the
 /// kernel `objects` into `outputTemp` (a file, or a directory for a Mac build kit).
+/// A library (`library` set) links glue, `apiSourcePath`, runtime (without main.c) and
+/// kernels into one relocatable object whose only global symbols are `library->prefix`_*,
+/// archived (static) or linked as a shared object with only those symbols exported.
 bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds &needs,
                   const std::string &tempDir, const std::string &gluePath,
                   const std::vector<std::string> &objects, const std::string &outputTemp,
-                  const std::string &modelName, bool verbose, std::string &error);
+                  const std::string &modelName, const LibraryFacts *library,
+                  const std::string &apiSourcePath, bool verbose, std::string &error);
 
 /// Halide work for the artifact: one kernel's object, one kernel's plan, or the Halide
 /// runtime. Each runs in a child process (CompileJobs.cpp).

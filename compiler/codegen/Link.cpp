@@ -5,7 +5,8 @@
 // (runtime/CMakeLists.txt), so adding a runtime file needs no change here. Device targets
 // add the device runtime (device.c) and libdl. A Metal target cannot be linked on this
 // machine: its output is a build kit (the objects, glue, runtime sources and a Makefile)
-// to link on a Mac.
+// to link on a Mac. A library links the same parts (without main.c) into one object whose
+// only global symbols are the library's API.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/ArtifactParts.h"
@@ -20,6 +21,9 @@
 #if !defined(KILN_RUNTIME_DIR) || !defined(KILN_RUNTIME_SOURCES) || \
     !defined(KILN_DEVICE_RUNTIME_SOURCES) || !defined(KILN_RUNTIME_HEADERS)
 #error "CMake passes the runtime's directory, sources and headers"
+#endif
+#ifndef KILN_LLVM_TOOLS_DIR
+#error "CMake passes LLVM's tools directory (llvm-objcopy, llvm-ar)"
 #endif
 #ifndef KILN_HALIDE_INCLUDE_DIR
 #define KILN_HALIDE_INCLUDE_DIR "/usr/include/halide14"
@@ -107,18 +111,24 @@ bool writeMacBuildKit(const RuntimeNeeds &needs, const std::string &gluePath,
 bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds &needs,
                   const std::string &tempDir, const std::string &gluePath,
                   const std::vector<std::string> &objects, const std::string &outputTemp,
-                  const std::string &modelName, bool verbose, std::string &error) {
-  (void)kind;  // only executables so far
+                  const std::string &modelName, const LibraryFacts *library,
+                  const std::string &apiSourcePath, bool verbose, std::string &error) {
   if (needs.packaging == ArtifactPackaging::MacBuildKit)
     return writeMacBuildKit(needs, gluePath, objects, outputTemp, modelName, error);
 
+  // A library's code may land in a shared object: everything in it is position independent.
+  std::vector<std::string> ccFlags = target.ccFlags;
+  if (library)
+    ccFlags.push_back("-fPIC");
   std::string runtimeDir = KILN_RUNTIME_DIR;
   std::vector<std::string> include = {"-I" + runtimeDir + "/include",
                                       "-I" KILN_HALIDE_INCLUDE_DIR};
   std::vector<std::string> command = {target.cc, "-O2", "-std=c11"};
   command.insert(command.end(), include.begin(), include.end());
-  command.insert(command.end(), target.ccFlags.begin(), target.ccFlags.end());
+  command.insert(command.end(), ccFlags.begin(), ccFlags.end());
   command.push_back(gluePath);
+  if (library)
+    command.push_back(apiSourcePath);
   // The runtime's sources compile once per toolchain (cached), then link into every artifact.
   std::string runtimeHeaders;
   for (const std::string &header : splitList(KILN_RUNTIME_HEADERS)) {
@@ -126,8 +136,10 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
     runtimeHeaders += buffer ? (*buffer)->getBuffer().str() : header;
   }
   ObjectCache cache = ObjectCache::fromEnvironment();
-  std::string flags = llvm::join(target.ccFlags, " ");
+  std::string flags = llvm::join(ccFlags, " ");
   for (const std::string &source : runtimeSources(needs)) {
+    if (library && source == "main.c")
+      continue;  // a library's caller has its own main
     std::string sourcePath = runtimeDir + "/src/" + source;
     auto buffer = llvm::MemoryBuffer::getFile(sourcePath);
     if (!buffer) {
@@ -144,7 +156,7 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
     std::string object = tempDir + "/runtime_" + source + ".o";
     std::vector<std::string> compile = {target.cc, "-O2", "-std=c11", "-c"};
     compile.insert(compile.end(), include.begin(), include.end());
-    compile.insert(compile.end(), target.ccFlags.begin(), target.ccFlags.end());
+    compile.insert(compile.end(), ccFlags.begin(), ccFlags.end());
     compile.insert(compile.end(), {sourcePath, "-o", object});
     if (!runCommand(compile, verbose, error)) {
       error = "compiling the runtime: " + error;
@@ -154,10 +166,56 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
     command.push_back(object);
   }
   command.insert(command.end(), objects.begin(), objects.end());
-  command.insert(command.end(), {"-o", outputTemp, "-lpthread", "-ldl", "-lm"});
-  command.insert(command.end(), needs.linkFlags.begin(), needs.linkFlags.end());
-  if (!runCommand(command, verbose, error)) {
-    error = "linking " + modelName + ": " + error;
+  if (!library) {
+    command.insert(command.end(), {"-o", outputTemp, "-lpthread", "-ldl", "-lm"});
+    command.insert(command.end(), needs.linkFlags.begin(), needs.linkFlags.end());
+    if (!runCommand(command, verbose, error)) {
+      error = "linking " + modelName + ": " + error;
+      return false;
+    }
+    return true;
+  }
+
+  // A library: one relocatable object (glue, API, runtime, Halide's runtime, kernels) whose
+  // only global definitions are PREFIX_*. Everything else, kiln_program, the runtime and
+  // Halide's runtime included, becomes local, so libraries of two models (each with its own
+  // copy of the runtime) link into one program without clashes or shared state.
+  std::string combined = tempDir + "/" + library->prefix + ".o";
+  command.insert(command.end(), {"-r", "-nostdlib", "-o", combined});
+  std::string pattern = library->prefix + "_*";
+  if (!runCommand(command, verbose, error) ||
+      !runCommand({KILN_LLVM_TOOLS_DIR "/llvm-objcopy", "--wildcard",
+                   "--keep-global-symbol=" + pattern, combined},
+                  verbose, error)) {
+    error = "linking the library " + modelName + ": " + error;
+    return false;
+  }
+  if (kind == OutputKind::StaticLibrary) {
+    // D: zero timestamps and owners, so the archive is reproducible.
+    llvm::sys::fs::remove(outputTemp);
+    if (!runCommand({KILN_LLVM_TOOLS_DIR "/llvm-ar", "rcsD", outputTemp, combined}, verbose,
+                    error)) {
+      error = "archiving the library " + modelName + ": " + error;
+      return false;
+    }
+    return true;
+  }
+  std::string versionScript = tempDir + "/exports.map";
+  {
+    std::ofstream out(versionScript);
+    out << "{\n  global: " << pattern << ";\n  local: *;\n};\n";
+    if (!out.good()) {
+      error = "cannot write " + versionScript;
+      return false;
+    }
+  }
+  std::vector<std::string> link = {target.cc, "-shared", "-o", outputTemp, combined,
+                                   "-Wl,-soname,lib" + library->fileName + ".so",
+                                   "-Wl,--version-script=" + versionScript,
+                                   "-Wl,-z,noexecstack", "-lpthread", "-ldl", "-lm"};
+  link.insert(link.end(), needs.linkFlags.begin(), needs.linkFlags.end());
+  if (!runCommand(link, verbose, error)) {
+    error = "linking the shared library " + modelName + ": " + error;
     return false;
   }
   return true;

@@ -15,6 +15,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
@@ -35,6 +36,10 @@ usage:
   kiln ops                                   list supported ONNX op types
 
 compile options:
+  --emit KIND              exe (default): executable OUT and weights OUT.gguf;
+                           static-lib or shared-lib: for -o DIR/NAME, DIR/libNAME.a (.so),
+                           the C header DIR/NAME.h, DIR/NAME.pc and weights DIR/NAME.gguf
+                           (symbols: NAME_*, NAME as a C identifier)
   --target NAME            host (default), x86-64-avx2, x86-64-avx512, x86-64-avx512-vnni,
                            aarch64, aarch64-dotprod, cuda, cuda-sm80, opencl, metal, ...
                            ('kiln targets' lists them all)
@@ -117,6 +122,7 @@ int compileCommand(int argc, char **argv) {
   std::string modelPath, outputPath, targetName = "host", emitMlir, emitPlans, plansPath;
   kiln::OnnxImportOptions importOptions;
   bool verbose = false, keepTemps = false, ggmlLayout = false;
+  kiln::OutputKind outputKind = kiln::OutputKind::Executable;
   kiln::PipelineOptions pipelineOptions;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -188,6 +194,18 @@ int compileCommand(int argc, char **argv) {
       pipelineOptions.winograd = false;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
+    } else if (arg == "--emit") {
+      const char *v = value("--emit");
+      if (!v) return kExitModelError;
+      std::string kind = v;
+      if (kind == "exe")
+        outputKind = kiln::OutputKind::Executable;
+      else if (kind == "static-lib")
+        outputKind = kiln::OutputKind::StaticLibrary;
+      else if (kind == "shared-lib")
+        outputKind = kiln::OutputKind::SharedLibrary;
+      else
+        return usageError("--emit takes exe, static-lib or shared-lib, not '" + kind + "'");
     } else if (arg == "--emit-plans") {
       const char *v = value("--emit-plans");
       if (!v) return kExitModelError;
@@ -234,6 +252,20 @@ int compileCommand(int argc, char **argv) {
     for (const auto &n : kiln::targetNames())
       names += " " + n;
     return usageError("unknown target '" + targetName + "' (known:" + names + ")");
+  }
+  if (outputKind != kiln::OutputKind::Executable) {
+    if (target->backend->runtimeNeeds(*target).packaging != kiln::ArtifactPackaging::Executable)
+      return usageError("--emit " + std::string(kiln::outputKindName(outputKind)) +
+                        ": target " + target->name + " builds a kit to link on its own "
+                        "machine; libraries are for targets kiln links here");
+    // NAME names the files (libNAME.a, NAME.h) and, as an identifier, the symbols.
+    std::string name = llvm::sys::path::filename(outputPath).str();
+    bool plain = !name.empty() && name != "." && name != "..";
+    for (char c : name)
+      plain &= llvm::isAlnum(c) || c == '_' || c == '-' || c == '.';
+    if (!plain)
+      return usageError("-o " + outputPath + ": a library's name (the last part) may use "
+                        "letters, digits, '_', '-' and '.' only");
   }
   kiln::LayoutOptions layout = target->backend->layoutOptions(*target);
   pipelineOptions.integerDotWeights = layout.interleaveQuantized && !ggmlLayout;
@@ -303,6 +335,7 @@ int compileCommand(int argc, char **argv) {
   artifact.modelName = llvm::sys::path::filename(outputPath).str();
   artifact.sourceName = llvm::sys::path::filename(modelPath).str();
   artifact.target = *target;
+  artifact.outputKind = outputKind;
   artifact.verbose = verbose;
   artifact.plans = plans ? &*plans : nullptr;
   if (!emitPlans.empty()) {

@@ -1,0 +1,123 @@
+#!/bin/bash
+# run_library_tests.sh - `kiln compile --emit static-lib|shared-lib`: two models' libraries
+# link into one C program (tests/library/two_models.c), give the same bytes as the models'
+# executables, export only NAME_* symbols, and their headers compile as strict C99 and C++.
+# With qemu-aarch64 installed, the static libraries are also built for aarch64 and run there.
+#
+# usage: run_library_tests.sh KILN_BINARY WORK_DIR
+set -uo pipefail
+kiln="$1"
+work="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+rm -rf "$work" && mkdir -p "$work/models" || exit 1
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+check() { local name="$1"; shift; if "$@" > "$work/$name.log" 2>&1; then pass "$name"; else fail "$name"; sed 's/^/  | /' "$work/$name.log" | tail -20; fi; }
+
+/usr/bin/python3 "$here/make_models.py" "$work/models" || { echo "FAIL: cannot generate models"; exit 1; }
+m="$work/models"
+nm=/usr/lib/llvm-22/bin/llvm-nm
+
+# The reference: each model as an executable.
+for model in convnet mlp; do
+  check "exe_$model" "$kiln" compile "$m/$model.onnx" -o "$work/exe/$model"
+done
+check exe_runs bash -c "'$work/exe/convnet' --input x='$m/x.npy' --output-dir '$work/exe/out' &&
+  '$work/exe/mlp' --input a='$m/a.npy' --input b='$m/b.npy' --output-dir '$work/exe/out'"
+
+# Compares DIR/{y,p,n}.bin with the executables' .npy outputs, byte for byte.
+same_as_exe() {
+  /usr/bin/python3 - "$1" "$work/exe/out" <<'PY'
+import sys, numpy as np
+got, ref = sys.argv[1], sys.argv[2]
+for name in 'ypn':
+    want = np.load(f'{ref}/{name}.npy')
+    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
+    if have.tobytes() != want.tobytes():
+        sys.exit(f'{name} differs from the executable: max diff {np.abs(have - want).max()}')
+PY
+}
+
+for kind in static-lib shared-lib; do
+  d="$work/$kind"
+  for model in convnet mlp; do
+    check "${kind}_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit "$kind"
+  done
+  ext=a; [ "$kind" = shared-lib ] && ext=so
+  check "${kind}_files" bash -c "cd '$d' && ls libconvnet.$ext convnet.h convnet.pc convnet.gguf \
+    libmlp.$ext mlp.h mlp.pc mlp.gguf && ! ls -a | grep -q kiln"
+  # Only the API is global: everything else (runtime, Halide's runtime, kiln_program) is local.
+  for model in convnet mlp; do
+    if [ "$kind" = static-lib ]; then
+      symbols=$("$nm" -g --defined-only "$d/lib$model.a" | awk 'NF == 3 {print $3}')
+    else
+      symbols=$("$nm" -D --defined-only "$d/lib$model.so" | awk 'NF == 3 {print $3}')
+    fi
+    others=$(echo "$symbols" | grep -v "^${model}_" || true)
+    if [ -n "$symbols" ] && [ -z "$others" ] && echo "$symbols" | grep -qx "${model}_run"; then
+      pass "${kind}_${model}_symbols"
+    else
+      fail "${kind}_${model}_symbols"; echo "$symbols" | sed 's/^/  | /' | head -20
+    fi
+  done
+  # Built with pkg-config, as a user would; both libraries in one program.
+  flags="--cflags --libs"; [ "$kind" = static-lib ] && flags="--static $flags"
+  check "${kind}_link" bash -c "cc -std=c99 -Wall -Wextra -Werror -pedantic -o '$d/two_models' \
+    '$here/two_models.c' \$(PKG_CONFIG_PATH='$d' pkg-config $flags convnet mlp)"
+  cp "$m"/*.bin "$d/"
+  check "${kind}_run" "$d/two_models" "$d"
+  check "${kind}_same_as_exe" same_as_exe "$d"
+done
+
+# Reproducible: a cold kernel cache gives the same bytes as the warm one.
+check reproducible bash -c "KILN_CACHE_DIR='$work/cold-cache' '$kiln' compile '$m/mlp.onnx' \
+  -o '$work/cold/mlp' --emit static-lib && cmp '$work/cold/libmlp.a' '$work/static-lib/libmlp.a' &&
+  cmp '$work/cold/mlp.h' '$work/static-lib/mlp.h' && cmp '$work/cold/mlp.gguf' '$work/static-lib/mlp.gguf'"
+
+# The headers alone: strict C99 and C++, both in one translation unit.
+printf '#include "convnet.h"\n#include "mlp.h"\nint main(void) { return MLP_OK + CONVNET_OK; }\n' \
+  > "$work/headers.c"
+check header_c99 cc -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -I"$work/static-lib" "$work/headers.c"
+check header_cxx c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ -I"$work/static-lib" "$work/headers.c"
+
+# Bad uses are refused before anything is built.
+if "$kiln" compile "$m/mlp.onnx" -o "$work/bad/my model" --emit static-lib > "$work/bad_name.log" 2>&1 ||
+   ! grep -q "a library's name" "$work/bad_name.log" || [ -e "$work/bad" ]; then
+  fail bad_name; sed 's/^/  | /' "$work/bad_name.log"
+else
+  pass bad_name
+fi
+if "$kiln" compile "$m/mlp.onnx" -o "$work/bad/mlp" --emit static > "$work/bad_kind.log" 2>&1 ||
+   ! grep -q "exe, static-lib or shared-lib" "$work/bad_kind.log"; then
+  fail bad_kind; sed 's/^/  | /' "$work/bad_kind.log"
+else
+  pass bad_kind
+fi
+
+# Cross: aarch64 static libraries in the same program, run under qemu.
+if command -v qemu-aarch64 > /dev/null && command -v aarch64-linux-gnu-gcc > /dev/null; then
+  d="$work/aarch64"
+  for model in convnet mlp; do
+    check "aarch64_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit static-lib --target aarch64
+  done
+  check aarch64_link aarch64-linux-gnu-gcc -std=c99 -Wall -Werror -O2 -o "$d/two_models" \
+    "$here/two_models.c" -I"$d" -L"$d" -lconvnet -lmlp -lpthread -ldl -lm
+  cp "$m"/*.bin "$d/"
+  check aarch64_run qemu-aarch64 -L /usr/aarch64-linux-gnu "$d/two_models" "$d"
+  # Other kernels (aarch64 schedules), so close to the host's rather than identical.
+  check aarch64_close_to_exe /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
+import sys, numpy as np
+got, ref = sys.argv[1], sys.argv[2]
+for name in 'ypn':
+    want = np.load(f'{ref}/{name}.npy')
+    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
+    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
+    if np.abs(have.astype(np.float64) - want).max() > tol:
+        sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
+PY
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
