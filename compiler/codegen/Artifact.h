@@ -29,6 +29,8 @@ struct ArtifactOptions {
   std::string sourceName;   // model file name, recorded in the weights metadata
   TargetInfo target;
   OutputKind outputKind = OutputKind::Executable;
+  /// Link the weights file into the output (`--weights embed`) instead of writing it beside.
+  bool embedWeights = false;
   /// Plans to apply where a kernel's key has one (`--plans`); the heuristic elsewhere.
   const PlanFile *plans = nullptr;
   /// Where to write every kernel's plan (`--emit-plans`); empty: nowhere.

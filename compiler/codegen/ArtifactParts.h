@@ -81,6 +81,8 @@ struct ProgramTables {
   int64_t arenaSize = 0;
   std::vector<ProgramIo> inputs, outputs;
   const std::vector<GgufTensor> *weights = nullptr;
+  /// The weights file's size when it is linked in (kiln_embedded_weights), else 0.
+  uint64_t embeddedWeightsBytes = 0;
   std::vector<KernelCall> calls;
 };
 
@@ -96,6 +98,7 @@ struct LibraryFacts {
   std::string targetName;
   int64_t arenaAlignment = 64;
   uint64_t weightsFileBytes = 0;
+  bool embeddedWeights = false;  // linked in: no NAME.gguf
 };
 
 /// `name` as a C identifier for symbol prefixes ("my-model" -> "my_model").

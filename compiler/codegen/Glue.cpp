@@ -186,14 +186,18 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
        << "#include <stdint.h>\n#include \"HalideRuntime.h\"\n";
   if (device)
     glue << "#include \"" << needs.runtimeHeader << "\"\n";
-  glue << "#include \"kiln/program.h\"\n\n"
-       << declarations.str() << "\n"
+  glue << "#include \"kiln/program.h\"\n\n";
+  if (tables.embeddedWeightsBytes)
+    glue << "extern const uint8_t kiln_embedded_weights[];  /* weights.s */\n";
+  glue << declarations.str() << "\n"
        << steps.str() << io.str() << "\n"
        << "const kiln_program_t kiln_program = {\n  KILN_PROGRAM_ABI_VERSION, "
        << cString(tables.modelName) << ", " << cString(tables.fingerprint) << ", "
        << tables.arenaSize << "u,\n  " << tables.inputs.size() << ", inputs, "
        << tables.outputs.size() << ", outputs, " << tables.weights->size() << ", weights, "
-       << tables.calls.size() << ", steps, " << deviceRef << "};\n";
+       << tables.calls.size() << ", steps, " << deviceRef << ",\n  "
+       << (tables.embeddedWeightsBytes ? "kiln_embedded_weights, " : "0, ")
+       << tables.embeddedWeightsBytes << "u};\n";
   return glue.str();
 }
 

@@ -40,6 +40,9 @@ compile options:
                            static-lib or shared-lib: for -o DIR/NAME, DIR/libNAME.a (.so),
                            the C header DIR/NAME.h, DIR/NAME.pc and weights DIR/NAME.gguf
                            (symbols: NAME_*, NAME as a C identifier)
+  --weights WHERE          external (default): the GGUF file beside the output, mapped at
+                           open; embed: linked into the output as read-only data (no
+                           .gguf file; an executable's --weights PATH still overrides)
   --target NAME            host (default), x86-64-avx2, x86-64-avx512, x86-64-avx512-vnni,
                            aarch64, aarch64-dotprod, cuda, cuda-sm80, opencl, metal, ...
                            ('kiln targets' lists them all)
@@ -123,6 +126,7 @@ int compileCommand(int argc, char **argv) {
   kiln::OnnxImportOptions importOptions;
   bool verbose = false, keepTemps = false, ggmlLayout = false;
   kiln::OutputKind outputKind = kiln::OutputKind::Executable;
+  bool embedWeights = false;
   kiln::PipelineOptions pipelineOptions;
   for (int i = 0; i < argc; ++i) {
     std::string arg = argv[i];
@@ -206,6 +210,12 @@ int compileCommand(int argc, char **argv) {
         outputKind = kiln::OutputKind::SharedLibrary;
       else
         return usageError("--emit takes exe, static-lib or shared-lib, not '" + kind + "'");
+    } else if (arg == "--weights") {
+      const char *v = value("--weights");
+      if (!v) return kExitModelError;
+      if (std::string(v) != "external" && std::string(v) != "embed")
+        return usageError("--weights takes external or embed, not '" + std::string(v) + "'");
+      embedWeights = std::string(v) == "embed";
     } else if (arg == "--emit-plans") {
       const char *v = value("--emit-plans");
       if (!v) return kExitModelError;
@@ -253,6 +263,10 @@ int compileCommand(int argc, char **argv) {
       names += " " + n;
     return usageError("unknown target '" + targetName + "' (known:" + names + ")");
   }
+  if (embedWeights &&
+      target->backend->runtimeNeeds(*target).packaging != kiln::ArtifactPackaging::Executable)
+    return usageError("--weights embed: target " + target->name +
+                      " builds a kit to link on its own machine; its weights stay a file");
   if (outputKind != kiln::OutputKind::Executable) {
     if (target->backend->runtimeNeeds(*target).packaging != kiln::ArtifactPackaging::Executable)
       return usageError("--emit " + std::string(kiln::outputKindName(outputKind)) +
@@ -336,6 +350,7 @@ int compileCommand(int argc, char **argv) {
   artifact.sourceName = llvm::sys::path::filename(modelPath).str();
   artifact.target = *target;
   artifact.outputKind = outputKind;
+  artifact.embedWeights = embedWeights;
   artifact.verbose = verbose;
   artifact.plans = plans ? &*plans : nullptr;
   if (!emitPlans.empty()) {

@@ -66,7 +66,8 @@ static void print_usage(FILE *stream, const char *argv0) {
           "  --bench N            one warm-up run, then N timed runs\n"
           "  --threads N          threads for parallel loops (default: online CPUs)\n"
           "  --profile            print each step's mean time\n"
-          "  --weights PATH       weights file (default: this executable's path + .gguf)\n"
+          "  --weights PATH       weights file (default: the embedded weights, else this\n"
+          "                       executable's path + .gguf)\n"
           "  --verify-weights     check every weight's bytes against the model's checksum first\n"
           "  --help               this text\n\n",
           argv0, kiln_program.model_name);
@@ -447,9 +448,13 @@ int main(int argc, char **argv) {
   if (options.threads > 0 && kiln_set_num_threads((int32_t)options.threads) != KILN_OK) {
     return runtime_error();
   }
-  char *weights_path = options.weights_path != NULL ? concat(options.weights_path, "")
-                                                    : find_weights(argv0);
-  if (weights_path == NULL) return EXIT_RUNTIME_ERROR;
+  // Embedded weights (kiln compile --weights embed) unless a file is given.
+  char *weights_path = NULL;
+  if (options.weights_path != NULL || kiln_program.embedded_weights == NULL) {
+    weights_path = options.weights_path != NULL ? concat(options.weights_path, "")
+                                                : find_weights(argv0);
+    if (weights_path == NULL) return EXIT_RUNTIME_ERROR;
+  }
   kiln_model_t *model = NULL;
   if (kiln_model_open(&kiln_program, weights_path, &model) != KILN_OK) {
     exit_code = runtime_error();

@@ -31,6 +31,7 @@ struct kiln_model_t {
   kiln_gguf_t weights_file;
   const uint8_t **weights;  // weights[i]: program->weights[i] inside the mapped file
   uint8_t *arena;
+  bool owns_arena;  // allocated at open (not the caller's)
   kiln_exec_t exec;
   void *device;  // device.c's state for GPU programs
   kiln_context_t *context;
@@ -178,25 +179,48 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
   return KILN_OK;
 }
 
-kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
-                                 const char *weights_path, kiln_model_t **out_model) {
+/// Where the weights come from: a file to map, or bytes in memory (the caller's or the
+/// program's embedded ones); and the caller's arena, if any.
+typedef struct weights_source_t {
+  const char *path;
+  const char *label;
+  const uint8_t *bytes;
+  uint64_t size;
+  uint8_t *arena;
+  uint64_t arena_size;
+} weights_source_t;
+
+static kiln_status_t open_model(kiln_context_t *context, const kiln_program_t *program,
+                                const weights_source_t *source, kiln_model_t **out_model) {
   if (out_model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "out_model is NULL");
-  if (context == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open_in: context is NULL");
   *out_model = NULL;
-  if (program == NULL || weights_path == NULL) {
-    return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open: program or weights path is NULL");
-  }
+  if (context == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open_in: context is NULL");
+  if (program == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_open: program is NULL");
   kiln_status_t status = check_program(program);
   if (status != KILN_OK) return status;
   if (program->arena_size > (uint64_t)SIZE_MAX - ARENA_ALIGNMENT) {
     return kiln_set_error(KILN_ERROR_MEMORY, "program '%s': arena of %llu bytes is too large",
                           program->model_name, (ull)program->arena_size);
   }
+  if (source->arena != NULL &&
+      (source->arena_size < program->arena_size || (uintptr_t)source->arena % ARENA_ALIGNMENT)) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT,
+                          "program '%s': the caller's arena (%llu bytes at %p) must hold %llu "
+                          "bytes at a multiple of %d", program->model_name,
+                          (ull)source->arena_size, (void *)source->arena,
+                          (ull)program->arena_size, ARENA_ALIGNMENT);
+  }
+  if (source->path == NULL && (uintptr_t)source->bytes % ARENA_ALIGNMENT) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "%s: weights at %p are not %d-byte aligned",
+                          source->label, (const void *)source->bytes, ARENA_ALIGNMENT);
+  }
   kiln_model_t *model = calloc(1, sizeof *model);
   if (model == NULL) return kiln_set_error(KILN_ERROR_MEMORY, "no memory for a model");
   model->program = program;
   model->context = context;
-  status = kiln_gguf_open(weights_path, &model->weights_file);
+  status = source->path != NULL
+               ? kiln_gguf_open(source->path, &model->weights_file)
+               : kiln_gguf_parse(source->label, source->bytes, source->size, &model->weights_file);
   if (status == KILN_OK && program->num_weights > 0) {
     model->weights = calloc((size_t)program->num_weights, sizeof *model->weights);
     if (model->weights == NULL) {
@@ -207,12 +231,16 @@ kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *
   if (status == KILN_OK) {
     status = kiln_gguf_bind_program(&model->weights_file, program, model->weights);
   }
-  if (status == KILN_OK) {
+  if (status == KILN_OK && source->arena != NULL) {
+    model->arena = source->arena;
+    memset(model->arena, 0, (size_t)program->arena_size);
+  } else if (status == KILN_OK) {
     // aligned_alloc wants a multiple of the alignment; an empty arena still gets one line.
     size_t arena_bytes = (size_t)((program->arena_size + ARENA_ALIGNMENT - 1) /
                                   ARENA_ALIGNMENT * ARENA_ALIGNMENT);
     if (arena_bytes == 0) arena_bytes = ARENA_ALIGNMENT;
     model->arena = aligned_alloc(ARENA_ALIGNMENT, arena_bytes);
+    model->owns_arena = true;
     if (model->arena == NULL) {
       status = kiln_set_error(KILN_ERROR_MEMORY, "program '%s': no memory for an arena of %zu bytes",
                               program->model_name, arena_bytes);
@@ -242,6 +270,44 @@ kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *
   return KILN_OK;
 }
 
+/// The program's embedded weights as a source; an error when it has none.
+static kiln_status_t embedded_source(const kiln_program_t *program, weights_source_t *source) {
+  if (program == NULL || program->embedded_weights == NULL) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s' has no embedded weights: give the "
+                          "weights file", program && program->model_name ? program->model_name
+                                                                         : "(null)");
+  }
+  source->label = "embedded weights";
+  source->bytes = program->embedded_weights;
+  source->size = program->embedded_weights_size;
+  return KILN_OK;
+}
+
+kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
+                                 const char *weights_path, kiln_model_t **out_model) {
+  weights_source_t source = {weights_path, weights_path, NULL, 0, NULL, 0};
+  if (weights_path == NULL) {
+    if (out_model != NULL) *out_model = NULL;
+    kiln_status_t status = embedded_source(program, &source);
+    if (status != KILN_OK) return status;
+  }
+  return open_model(context, program, &source, out_model);
+}
+
+kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_program_t *program,
+                                        const char *label, const void *weights,
+                                        uint64_t weights_size, void *arena,
+                                        uint64_t arena_size, kiln_model_t **out_model) {
+  weights_source_t source = {NULL, label != NULL ? label : "weights in memory", weights,
+                             weights_size, arena, arena_size};
+  if (weights == NULL) {
+    if (out_model != NULL) *out_model = NULL;
+    kiln_status_t status = embedded_source(program, &source);
+    if (status != KILN_OK) return status;
+  }
+  return open_model(context, program, &source, out_model);
+}
+
 kiln_status_t kiln_model_verify_weights(const kiln_model_t *model) {
   if (model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_verify_weights: model is NULL");
   const kiln_program_t *program = model->program;
@@ -269,7 +335,7 @@ kiln_status_t kiln_model_verify_weights(const kiln_model_t *model) {
 void kiln_model_close(kiln_model_t *model) {
   if (model == NULL) return;
   if (model->device != NULL) model->program->device->ops->close(model->device);
-  free(model->arena);
+  if (model->owns_arena) free(model->arena);
   free(model->weights);
   kiln_gguf_close(&model->weights_file);
   if (model->owns_context) kiln_context_destroy(model->context);

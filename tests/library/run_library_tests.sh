@@ -71,6 +71,27 @@ for kind in static-lib shared-lib; do
   check "${kind}_same_as_exe" same_as_exe "$d"
 done
 
+# --weights embed: the weights file linked in, as an executable (no .gguf beside it) and as
+# a library opened from its embedded weights, the caller's arena or the caller's memory.
+d="$work/embed"
+check embed_exe "$kiln" compile "$m/mlp.onnx" -o "$d/exe/mlp" --weights embed
+check embed_exe_alone bash -c "! ls '$d/exe/mlp.gguf' 2> /dev/null &&
+  '$d/exe/mlp' --input a='$m/a.npy' --input b='$m/b.npy' --output-dir '$d/exe/out' &&
+  cmp '$d/exe/out/p.npy' '$work/exe/out/p.npy' && cmp '$d/exe/out/n.npy' '$work/exe/out/n.npy'"
+check embed_lib "$kiln" compile "$m/mlp.onnx" -o "$d/mlp" --emit static-lib --weights embed
+check embed_lib_files bash -c "! ls '$d/mlp.gguf' 2> /dev/null && ! grep -q weights= '$d/mlp.pc' &&
+  /usr/lib/llvm-22/bin/llvm-objdump -h '$d/libmlp.a' | grep -q '\.rodata\.kiln_weights'"
+check embed_link bash -c "cc -std=c11 -Wall -Wextra -Werror -pedantic -o '$d/embedded' \
+  '$here/embedded.c' \$(PKG_CONFIG_PATH='$d' pkg-config --static --cflags --libs mlp)"
+cp "$m"/a.bin "$m"/b.bin "$d/" && cp "$work/static-lib/mlp.gguf" "$d/mlp-file.gguf"
+check embed_run "$d/embedded" "$d"
+check embed_same_as_exe /usr/bin/python3 -c "
+import numpy as np, sys
+for name in 'pn':
+    want = np.load('$work/exe/out/%s.npy' % name)
+    have = np.fromfile('$d/%s.bin' % name, want.dtype)
+    assert have.tobytes() == want.tobytes(), name"
+
 # Reproducible: a cold kernel cache gives the same bytes as the warm one.
 check reproducible bash -c "KILN_CACHE_DIR='$work/cold-cache' '$kiln' compile '$m/mlp.onnx' \
   -o '$work/cold/mlp' --emit static-lib && cmp '$work/cold/libmlp.a' '$work/static-lib/libmlp.a' &&

@@ -21,7 +21,7 @@ extern "C" {
 
 /** Bumped whenever a table below changes shape; the runtime refuses other versions, so
  *  glue from one kiln never runs against another kiln's runtime by accident. */
-#define KILN_PROGRAM_ABI_VERSION 2
+#define KILN_PROGRAM_ABI_VERSION 3
 
 struct halide_device_interface_t;
 
@@ -102,6 +102,10 @@ typedef struct kiln_program_t {
   int32_t num_steps;
   const kiln_step_desc_t *steps;
   const kiln_device_desc_t *device;  /* NULL for CPU programs */
+  /* The weights file linked into the artifact (`kiln compile --weights embed`), 64-byte
+   * aligned in a read-only section of its own; NULL when the weights are a separate file. */
+  const uint8_t *embedded_weights;
+  uint64_t embedded_weights_size;
 } kiln_program_t;
 
 /** Size in bytes of one element of `dtype` (0 for an unknown value). */

@@ -67,6 +67,8 @@ void kiln_context_destroy(kiln_context_t *context);
  *  2. maps the GGUF file at `weights_path` read-only and validates every count and offset,
  *  3. checks its "kiln.fingerprint" and every weight's presence, type, shape and size,
  *  4. allocates the zeroed, 64-byte aligned arena and starts the thread pool.
+ *  A NULL `weights_path` takes the weights embedded in the program (an error when it has
+ *  none).
  *  `program` must outlive the model. On failure *out_model is NULL. */
 kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights_path,
                               kiln_model_t **out_model);
@@ -75,6 +77,21 @@ kiln_status_t kiln_model_open(const kiln_program_t *program, const char *weights
  *  of the model's own. */
 kiln_status_t kiln_model_open_in(kiln_context_t *context, const kiln_program_t *program,
                                  const char *weights_path, kiln_model_t **out_model);
+
+/** The alignment kiln_model_open_memory_in asks of the weights bytes and of an arena. */
+#define KILN_MEMORY_ALIGNMENT 64
+
+/** Like kiln_model_open_in, with memory the caller owns instead of files and allocations:
+ *  `weights` holds the whole weights file (weights_size bytes, KILN_MEMORY_ALIGNMENT
+ *  aligned; in flash or ROM is fine: it is only read), checked as kiln_model_open checks a
+ *  file; NULL takes the program's embedded weights. `arena`, when not NULL, is used instead
+ *  of an allocated arena: at least program->arena_size bytes, KILN_MEMORY_ALIGNMENT aligned
+ *  (its contents are overwritten). Both must outlive the model; `label` names the weights
+ *  in messages (NULL: "weights in memory"). */
+kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_program_t *program,
+                                        const char *label, const void *weights,
+                                        uint64_t weights_size, void *arena,
+                                        uint64_t arena_size, kiln_model_t **out_model);
 
 /** Reads every weight the program uses and checks them against the program's fingerprint
  *  (FNV-1a over each weight's name and bytes, in program order, computed by kiln compile):
