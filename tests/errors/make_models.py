@@ -30,6 +30,7 @@ short_raw_data.onnx  an int64 shape initializer [2] holding 9 bytes of raw data 
 constant_short.onnx  a Constant whose value tensor has shape [3] and two floats
 split_scalar.onnx  Split of a scalar (axis 0 does not exist)
 gather_scalar.onnx Gather from a scalar
+huge_declared_input.onnx  Size of an input declared [3, 2^63 - 1] (the element count overflowed)
 gemm_f16_c.onnx    Gemm with a float16 C and float32 A, B
 layernorm_axis.onnx  LayerNormalization with axis 7 on a rank-2 input
 sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
@@ -263,6 +264,9 @@ save_model('constant_short',
 save_model('split_scalar', [helper.make_node('Split', ['x'], ['y'], name='split')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [])],
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])], [])
+save_model('huge_declared_input', [helper.make_node('Size', ['x'], ['y'], name='size')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3, (1 << 63) - 1])],
+           [helper.make_tensor_value_info('y', TensorProto.INT64, [])], [])
 save_model('gather_scalar', [helper.make_node('Gather', ['x', 'i'], ['y'], name='gather')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [])],
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])],

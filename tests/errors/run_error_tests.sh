@@ -168,7 +168,9 @@ expect split_scalar 2 "node 'split' (Split)" "axis 0 is out of range for rank 0"
   "$kiln" compile "$work/split_scalar.onnx" -o "$work/split_scalar"
 expect gather_scalar 2 "node 'gather' (Gather)" "axis 0 is out of range for rank 0" -- \
   "$kiln" compile "$work/gather_scalar.onnx" -o "$work/gather_scalar"
-no_file mixed_no_output "$work/gemm_f16" "$work/ln_axis" "$work/gather_seq" "$work/huge_init" \
+expect huge_declared_input 2 "input 'x' of shape [3,9223372036854775807]" "2^31 - 1 elements" -- \
+  "$kiln" compile "$work/huge_declared_input.onnx" -o "$work/huge_declared"
+no_file mixed_no_output "$work/huge_declared" "$work/gemm_f16" "$work/ln_axis" "$work/gather_seq" "$work/huge_init" \
   "$work/short_raw" "$work/const_short" "$work/split_scalar" "$work/gather_scalar"
 # Limits: each an error naming the model, tensor or node, with the flag that raises it.
 expect max_model_bytes 2 "tiny.onnx" "over the model size limit" "--max-model-bytes" -- \

@@ -795,8 +795,21 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       shape->clear_dim();
       for (int64_t d : given->second)
         shape->add_dim()->set_dim_value(d);
+    }
+    bool known = true;
+    SmallVector<int64_t> dims;
+    for (const auto &dim : shape->dim()) {
+      known &= dim.has_dim_value() && dim.dim_value() >= 0;
+      dims.push_back(dim.dim_value());
+    }
+    if (known && !isAddressableShape(dims)) {
+      error.messages.push_back("input '" + input.name() + "' of shape " + shapeToString(dims) +
+                               " has more than 2^31 - 1 elements (the most a kiln kernel can "
+                               "address)");
       continue;
     }
+    if (given != options.inputShapes.end())
+      continue;
     for (int i = 0; i < shape->dim_size(); ++i)
       if (shape->dim(i).has_dim_value() && shape->dim(i).dim_value() < 0) {
         error.messages.push_back("input '" + input.name() + "' has dimension " +
@@ -1035,14 +1048,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   // overflow: a dimension of 2^62 must not wrap into a small size).
   auto tooLarge = [](RankedTensorType type) { return !isAddressableShape(type.getShape()); };
   std::string sizeError;
-  for (auto [name, type] : llvm::zip(argNames, argTypes))
-    if (auto ranked = llvm::dyn_cast<RankedTensorType>(type); ranked && tooLarge(ranked)) {
-      error.messages.push_back("input '" + name + "' of shape " +
-                               shapeToString(ranked.getShape()) +
-                               " has more than 2^31 - 1 elements (the most a kiln kernel can "
-                               "address)");
-      return nullptr;
-    }
+  // (Inputs were checked before shape inference.)
   module->walk([&](Operation *op) {
     for (Value result : op->getResults()) {
       auto type = llvm::dyn_cast<RankedTensorType>(result.getType());
