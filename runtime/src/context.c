@@ -27,10 +27,33 @@ kiln_context_t *kiln_context_from_user(void *user_context) {
   return context != NULL && context->magic == KILN_CONTEXT_MAGIC ? context : NULL;
 }
 
+/// A Halide loop handed to the caller's parallel_for.
+typedef struct caller_loop_t {
+  void *user_context;
+  halide_task_t task;
+  int min;
+  uint8_t *closure;
+} caller_loop_t;
+
+// Set while a task of a caller's loop runs on this thread: loops nested in it run here.
+static _Thread_local int in_caller_task;
+
+static int run_caller_task(void *data, int32_t index) {
+  const caller_loop_t *loop = data;
+  in_caller_task++;
+  int result = loop->task(loop->user_context, loop->min + index, loop->closure);
+  in_caller_task--;
+  return result;
+}
+
 static int context_do_par_for(void *user_context, halide_task_t task, int min, int size,
                               uint8_t *closure) {
   kiln_context_t *context = kiln_context_from_user(user_context);
-  if (context != NULL) {
+  if (context != NULL && context->parallel_for != NULL && !in_caller_task) {
+    caller_loop_t loop = {user_context, task, min, closure};
+    return context->parallel_for(context->parallel_for_user, size, run_caller_task, &loop);
+  }
+  if (context != NULL && context->parallel_for == NULL) {
     return kiln_thread_pool_run(context->pool, user_context, task, min, size, closure);
   }
   for (int i = 0; i < size; i++) {
@@ -82,6 +105,14 @@ kiln_status_t kiln_context_create(int32_t num_threads, kiln_context_t **out_cont
 kiln_status_t kiln_context_set_num_threads(kiln_context_t *context, int32_t num_threads) {
   if (context == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "context is NULL");
   return kiln_thread_pool_set_size(context->pool, num_threads);
+}
+
+kiln_status_t kiln_context_set_parallel_for(kiln_context_t *context,
+                                            kiln_parallel_for_fn parallel_for, void *user) {
+  if (context == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "context is NULL");
+  context->parallel_for = parallel_for;
+  context->parallel_for_user = user;
+  return KILN_OK;
 }
 
 int32_t kiln_context_num_threads(kiln_context_t *context) {

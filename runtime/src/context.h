@@ -16,6 +16,8 @@ struct kiln_context_t {
   uint32_t magic;  // tells a context from other user_context values
   kiln_thread_pool_t *pool;
   kiln_scratch_t scratch;
+  kiln_parallel_for_fn parallel_for;  // the caller's loops instead of the pool (or NULL)
+  void *parallel_for_user;
 };
 
 /// The context `user_context` points at, or NULL when it is not one.

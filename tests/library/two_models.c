@@ -47,6 +47,21 @@ static void write_file(const char *dir, const char *name, const void *data, size
   }
 }
 
+/* The application's own "thread pool": runs the tasks in reverse order on this thread and
+ * counts them. */
+static int loops = 0, tasks = 0;
+static int reverse_parallel_for(void *user, int32_t count,
+                                int (*task)(void *task_data, int32_t index), void *task_data) {
+  CHECK(user == &loops, "parallel_for gets its user pointer");
+  loops++;
+  for (int32_t i = count - 1; i >= 0; i--) {
+    tasks++;
+    int result = task(task_data, i);
+    if (result != 0) return result;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -114,6 +129,14 @@ int main(int argc, char **argv) {
   CHECK(mlp_run(mlp, NULL, NULL) == MLP_OK, "run mlp in place");
   CHECK(memcmp(mlp_output(mlp, MLP_OUTPUT_P), p, sizeof p) == 0, "in-place run differs");
   CHECK(mlp_run(mlp, mlp_in, mlp_out) == MLP_OK, "run mlp again");
+  /* The caller's parallel loops give the same outputs. */
+  static float y2[CONVNET_OUTPUT_0_BYTES / 4];
+  void *conv_out2[] = {y2};
+  CHECK(convnet_set_parallel_for(conv, reverse_parallel_for, &loops) == CONVNET_OK, "hook");
+  CHECK(convnet_run(conv, conv_in, conv_out2) == CONVNET_OK, "run convnet on the hook");
+  CHECK(loops > 0 && tasks >= loops, "the hook ran the loops (%d loops, %d tasks)", loops, tasks);
+  CHECK(memcmp(y, y2, sizeof y) == 0, "the hook's outputs differ");
+  CHECK(convnet_set_parallel_for(conv, NULL, NULL) == CONVNET_OK, "unhook");
   write_file(dir, "y.bin", y, sizeof y);
   write_file(dir, "p.bin", p, sizeof p);
   write_file(dir, "n.bin", n, sizeof n);

@@ -58,6 +58,20 @@ kiln_status_t kiln_context_set_num_threads(kiln_context_t *context, int32_t num_
 /** Threads of the context's pool, the caller included (0 for NULL). */
 int32_t kiln_context_num_threads(kiln_context_t *context);
 
+/** A parallel loop on the caller's threads: calls task(task_data, i) once for every i in
+ *  [0, count), in any order, on any threads, and returns when all have returned: 0, or
+ *  the non-zero result of a failing task. */
+typedef int (*kiln_parallel_for_fn)(void *user, int32_t count,
+                                    int (*task)(void *task_data, int32_t index),
+                                    void *task_data);
+
+/** Runs the context's parallel loops with `parallel_for` (an application's own thread
+ *  pool, an RTOS's workers) instead of the context's pool; NULL goes back to the pool.
+ *  Loops nested inside a task run serially on that task's thread. Not while one of the
+ *  context's models runs. */
+kiln_status_t kiln_context_set_parallel_for(kiln_context_t *context,
+                                            kiln_parallel_for_fn parallel_for, void *user);
+
 /** Stops the context's threads and frees its scratch; close its models first. NULL is
  *  allowed. */
 void kiln_context_destroy(kiln_context_t *context);
