@@ -32,6 +32,7 @@ const char *kUsage = R"(kiln - ahead-of-time model compiler
 
 usage:
   kiln compile MODEL.onnx -o OUT [options]   build executable OUT and weights OUT.gguf
+                                             (or a library: --emit)
   kiln targets                               list target names
   kiln ops                                   list supported ONNX op types
 
