@@ -13,6 +13,9 @@
 #include "compiler/codegen/ObjectCache.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -106,6 +109,37 @@ bool writeMacBuildKit(const RuntimeNeeds &needs, const std::string &gluePath,
   return true;
 }
 
+/// "code N, read-only data N, data N, zero-initialized N bytes" for an ELF object: what a
+/// library adds to a program, by kind of memory (flash or RAM on a device).
+std::string sectionSizes(const std::string &path) {
+  auto object = llvm::object::ObjectFile::createObjectFile(path);
+  if (!object) {
+    llvm::consumeError(object.takeError());
+    return "";
+  }
+  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(object->getBinary());
+  if (!elf)
+    return "";
+  uint64_t code = 0, rodata = 0, data = 0, bss = 0;
+  for (llvm::object::ELFSectionRef section : elf->sections()) {
+    uint64_t flags = section.getFlags();
+    if (!(flags & llvm::ELF::SHF_ALLOC))
+      continue;
+    uint64_t size = llvm::object::SectionRef(section).getSize();
+    if (flags & llvm::ELF::SHF_EXECINSTR)
+      code += size;
+    else if (section.getType() == llvm::ELF::SHT_NOBITS)
+      bss += size;
+    else if (flags & llvm::ELF::SHF_WRITE)
+      data += size;
+    else
+      rodata += size;
+  }
+  return "code " + std::to_string(code) + ", read-only data " + std::to_string(rodata) +
+         ", data " + std::to_string(data) + ", zero-initialized " + std::to_string(bss) +
+         " bytes";
+}
+
 } // namespace
 
 bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds &needs,
@@ -190,6 +224,10 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
     error = "linking the library " + modelName + ": " + error;
     return false;
   }
+  std::string sizes = sectionSizes(combined);
+  if (!sizes.empty())
+    llvm::errs() << "[kiln] library " << library->fileName << ": " << sizes
+                 << (library->embeddedWeights ? " (the weights included)" : "") << "\n";
   if (kind == OutputKind::StaticLibrary) {
     // D: zero timestamps and owners, so the archive is reproducible.
     llvm::sys::fs::remove(outputTemp);
