@@ -19,7 +19,8 @@ namespace kiln {
 namespace {
 
 std::vector<const TargetBackend *> backends() {
-  return {&x86Backend(), &armBackend(), &cudaBackend(), &openClBackend(), &metalBackend()};
+  return {&x86Backend(), &armBackend(), &riscvBackend(), &cudaBackend(), &openClBackend(),
+          &metalBackend()};
 }
 
 TargetInfo hostTarget() {

@@ -45,7 +45,8 @@ compile options:
                            open; embed: linked into the output as read-only data (no
                            .gguf file; an executable's --weights PATH still overrides)
   --target NAME            host (default), x86-64-avx2, x86-64-avx512, x86-64-avx512-vnni,
-                           aarch64, aarch64-dotprod, cuda, cuda-sm80, opencl, metal, ...
+                           aarch64, aarch64-dotprod, armhf, riscv64, cuda, cuda-sm80,
+                           opencl, metal, ...
                            ('kiln targets' lists them all)
   --input-shape NAME=D,..  fix the shape of an input with dynamic dimensions (repeatable)
   --bind NAME=V[,V...]     fix an input to constant values at compile time, row-major

@@ -53,6 +53,7 @@ protected:
 
 const TargetBackend &x86Backend();
 const TargetBackend &armBackend();
+const TargetBackend &riscvBackend();
 
 } // namespace kiln
 

@@ -2,7 +2,7 @@
 # run_library_tests.sh - `kiln compile --emit static-lib|shared-lib`: two models' libraries
 # link into one C program (tests/library/two_models.c), give the same bytes as the models'
 # executables, export only NAME_* symbols, and their headers compile as strict C99 and C++.
-# With qemu-aarch64 installed, the static libraries are also built for aarch64 and run there.
+# The static libraries are also built for aarch64, armhf and riscv64 and run under qemu.
 #
 # usage: run_library_tests.sh KILN_BINARY WORK_DIR
 set -uo pipefail
@@ -118,18 +118,22 @@ else
   pass bad_kind
 fi
 
-# Cross: aarch64 static libraries in the same program, run under qemu.
-if command -v qemu-aarch64 > /dev/null && command -v aarch64-linux-gnu-gcc > /dev/null; then
-  d="$work/aarch64"
+# Cross: static libraries for 64- and 32-bit ARM and RISC-V in the same program, run under
+# qemu (each where its cross compiler and qemu are installed).
+for cross in "aarch64 aarch64-linux-gnu qemu-aarch64" "armhf arm-linux-gnueabihf qemu-arm" \
+             "riscv64 riscv64-linux-gnu qemu-riscv64"; do
+  read -r target triple qemu <<< "$cross"
+  command -v "$qemu" > /dev/null && command -v "$triple-gcc" > /dev/null || continue
+  d="$work/$target"
   for model in convnet mlp; do
-    check "aarch64_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit static-lib --target aarch64
+    check "${target}_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit static-lib --target "$target"
   done
-  check aarch64_link aarch64-linux-gnu-gcc -std=c99 -Wall -Werror -O2 -o "$d/two_models" \
-    "$here/two_models.c" -I"$d" -L"$d" -lconvnet -lmlp -lpthread -ldl -lm
+  check "${target}_link" bash -c "'$triple-gcc' -std=c99 -Wall -Werror -O2 -o '$d/two_models' \
+    '$here/two_models.c' \$(PKG_CONFIG_PATH='$d' pkg-config --static --cflags --libs convnet mlp)"
   cp "$m"/*.bin "$d/"
-  check aarch64_run qemu-aarch64 -L /usr/aarch64-linux-gnu "$d/two_models" "$d"
-  # Other kernels (aarch64 schedules), so close to the host's rather than identical.
-  check aarch64_close_to_exe /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
+  check "${target}_run" "$qemu" -L "/usr/$triple" "$d/two_models" "$d"
+  # Other kernels (the target's schedules), so close to the host's rather than identical.
+  check "${target}_close_to_exe" /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
 import sys, numpy as np
 got, ref = sys.argv[1], sys.argv[2]
 for name in 'ypn':
@@ -139,7 +143,7 @@ for name in 'ypn':
     if np.abs(have.astype(np.float64) - want).max() > tol:
         sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
 PY
-fi
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
