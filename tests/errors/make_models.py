@@ -31,6 +31,13 @@ constant_short.onnx  a Constant whose value tensor has shape [3] and two floats
 split_scalar.onnx  Split of a scalar (axis 0 does not exist)
 gather_scalar.onnx Gather from a scalar
 huge_declared_input.onnx  Size of an input declared [3, 2^63 - 1] (the element count overflowed)
+depth_block.onnx   DepthToSpace with blocksize 5000 (blocksize is bounded: 2^32 wrapped to 0 when
+                   squared, a division by zero; libonnx's inference crashes on that one)
+pool_stride0.onnx  MaxPool with strides 2^21 (strides are bounded, like kernel sizes, dilations
+                   and pads; 0 was a division by zero, on which libonnx's inference crashes)
+concat_types.onnx  Concat of a float and an int64 constant (the fold read the wrong values)
+trilu_empty_k.onnx Trilu whose k is an empty tensor
+split_over.onnx    Split of a constant [3] into [5] (slices were built before the sizes were checked)
 gemm_f16_c.onnx    Gemm with a float16 C and float32 A, B
 layernorm_axis.onnx  LayerNormalization with axis 7 on a rank-2 input
 sum_empty_input.onnx  Sum whose first operand has an empty name (required by the schema)
@@ -267,6 +274,29 @@ save_model('split_scalar', [helper.make_node('Split', ['x'], ['y'], name='split'
 save_model('huge_declared_input', [helper.make_node('Size', ['x'], ['y'], name='size')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3, (1 << 63) - 1])],
            [helper.make_tensor_value_info('y', TensorProto.INT64, [])], [])
+save_model('depth_block', [helper.make_node('DepthToSpace', ['x'], ['y'], name='d2s', blocksize=5000)],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4, 2, 2])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 'c', 'h', 'w'])], [])
+save_model('pool_stride0', [helper.make_node('MaxPool', ['x'], ['y'], name='pool', kernel_shape=[2, 2],
+                                             strides=[1 << 21, 1 << 21])],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 1, 4, 4])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, ['n', 'c', 'h', 'w'])], [])
+save_model('concat_types', [helper.make_node('Concat', ['a', 'b'], ['c'], name='concat', axis=0),
+                            helper.make_node('Add', ['x', 'c'], ['y'], name='add')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [2])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [2])],
+           [numpy_helper.from_array(np.ones(1, np.float32), 'a'),
+            numpy_helper.from_array(np.ones(1, np.int64), 'b')])
+save_model('trilu_empty_k', [helper.make_node('Trilu', ['x', 'k'], ['y'], name='trilu')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3, 3])],
+           [helper.make_tensor_value_info('y', TensorProto.FLOAT, [3, 3])],
+           [numpy_helper.from_array(np.zeros(0, np.int64), 'k')])
+save_model('split_over', [helper.make_node('Split', ['c', 's'], ['y'], name='split'),
+                          helper.make_node('Add', ['x', 'y'], ['z'], name='add')],
+           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [3])],
+           [helper.make_tensor_value_info('z', TensorProto.FLOAT, [3])],
+           [numpy_helper.from_array(np.ones(3, np.float32), 'c'),
+            numpy_helper.from_array(np.array([5], np.int64), 's')])
 save_model('gather_scalar', [helper.make_node('Gather', ['x', 'i'], ['y'], name='gather')],
            [helper.make_tensor_value_info('x', TensorProto.FLOAT, [])],
            [helper.make_tensor_value_info('y', TensorProto.FLOAT, [])],

@@ -146,6 +146,12 @@ public:
 
   /// Normalizes a possibly negative axis against `rank`; fails when out of range.
   mlir::FailureOr<int64_t> axis(int64_t axis, int64_t rank);
+  /// Fails naming `what` unless every value lies in [lo, hi]: model values that size
+  /// shapes and loops are bounded before any arithmetic on them.
+  mlir::LogicalResult checkRange(llvm::ArrayRef<int64_t> values, int64_t lo, int64_t hi,
+                                 const std::string &what);
+  /// Fails naming `what` unless `value` has the given rank.
+  mlir::LogicalResult checkRank(mlir::Value value, int64_t rank, const std::string &what);
   /// axis() applied to every entry of `axes`, in place.
   mlir::LogicalResult normalizeAxes(std::vector<int64_t> &axes, int64_t rank);
 };

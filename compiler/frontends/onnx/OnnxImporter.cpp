@@ -207,6 +207,22 @@ FailureOr<int64_t> NodeImporter::axis(int64_t axis, int64_t rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
+LogicalResult NodeImporter::checkRange(ArrayRef<int64_t> values, int64_t lo, int64_t hi,
+                                       const std::string &what) {
+  for (int64_t v : values)
+    if (v < lo || v > hi)
+      return fail(what + " " + std::to_string(v) + " is out of range [" + std::to_string(lo) +
+                  ", " + std::to_string(hi) + "]");
+  return success();
+}
+
+LogicalResult NodeImporter::checkRank(Value value, int64_t rank, const std::string &what) {
+  if (int64_t(shapeOf(value).size()) != rank)
+    return fail(what + " has shape " + shapeToString(shapeOf(value)) + ", expected rank " +
+                std::to_string(rank));
+  return success();
+}
+
 LogicalResult NodeImporter::normalizeAxes(std::vector<int64_t> &axes, int64_t rank) {
   for (int64_t &a : axes) {
     auto normalized = axis(a, rank);

@@ -31,10 +31,19 @@ Value sumAll(NodeImporter &n, Value x) {
 /// loss[n, d...] = -input[n, target[n, d...], d...] * weight[target]; see the ONNX spec.
 FailureOr<Value> nllLoss(NodeImporter &n, Value input, Value target, Value weight) {
   ArrayRef<int64_t> inShape = n.shapeOf(input), tShape = n.shapeOf(target);
-  if (inShape.size() < 2 || tShape.size() != inShape.size() - 1) {
+  bool fits = inShape.size() >= 2 && tShape.size() == inShape.size() - 1 &&
+              tShape[0] == inShape[0];
+  for (size_t i = 1; fits && i < tShape.size(); ++i)
+    fits = tShape[i] == inShape[i + 1];
+  if (!fits)
     return n.fail("input " + shapeToString(inShape) + " and target " + shapeToString(tShape) +
            " do not fit [N, C, d...] and [N, d...]");
-  }
+  if (!isIntegerElement(n.typeOf(target).getElementType()))
+    return n.fail("target must be integers");
+  if (weight && (n.shapeOf(weight).size() != 1 || n.shapeOf(weight)[0] != inShape[1] ||
+                 n.typeOf(weight).getElementType() != n.typeOf(input).getElementType()))
+    return n.fail("weight must have shape [" + std::to_string(inShape[1]) +
+                  "] and the input's element type");
   Type t = n.typeOf(input).getElementType();
   Type indexType = n.typeOf(target).getElementType();
   bool hasIgnore = n.hasAttr("ignore_index");
@@ -94,11 +103,17 @@ LogicalResult importSoftmaxCrossEntropy(NodeImporter &n) {
   return success();
 }
 
+/// The longest window generated at compile time (a window is a constant).
+constexpr int64_t kMaxWindowLength = 1 << 24;
+
 /// Hann, Hamming and Blackman windows: a0 - a1 cos(2 pi k / N) + a2 cos(4 pi k / N).
 LogicalResult importWindow(NodeImporter &n, double a0, double a1, double a2) {
   auto size = n.constantInput(0);
   if (!size)
     return n.notConstant(0, "size");
+  if (size->floats.size() != 1 || !std::isfinite(size->floats[0]) || size->floats[0] < 0 ||
+      size->floats[0] > double(kMaxWindowLength))
+    return n.fail("size must be one value in [0, " + std::to_string(kMaxWindowLength) + "]");
   int64_t length = int64_t(size->floats[0]);
   Type t = onnxElementType(n.builder.getContext(), n.intAttr("output_datatype", 1));
   if (!t)
@@ -128,7 +143,9 @@ Value quantize(NodeImporter &n, Value x, Value zeroPoint, Type to) {
   Value y = n.unary<RoundOp>(x);
   if (zeroPoint)
     y = n.must(n.binary<AddOp>(y, n.create<CastOp>(n.tensorType(n.shapeOf(zeroPoint), f), zeroPoint)));
-  auto intType = llvm::cast<IntegerType>(to);
+  auto intType = llvm::dyn_cast<IntegerType>(to);
+  if (!intType)
+    n.must(FailureOr<Value>(n.fail("the zero point must have an integer type")));
   double lo = intType.isUnsigned() ? 0 : -std::ldexp(1.0, intType.getWidth() - 1);
   double hi = intType.isUnsigned() ? std::ldexp(1.0, intType.getWidth()) - 1
                                    : std::ldexp(1.0, intType.getWidth() - 1) - 1;
@@ -220,6 +237,9 @@ FailureOr<Value> integerMatmul(NodeImporter &n, Value a, Value aZero, Value b, V
 }
 
 FailureOr<Value> integerConv(NodeImporter &n, Value x, Value xZero, Value w, Value wZero) {
+  if (n.shapeOf(x).size() < 3 || n.shapeOf(w).size() != n.shapeOf(x).size())
+    return n.fail("input " + shapeToString(n.shapeOf(x)) + " and weight " +
+                  shapeToString(n.shapeOf(w)) + " must have the same rank >= 3");
   Value input = centered(n, x, xZero, 1);
   Value weight = centered(n, w, wZero, 0);
   ArrayRef<int64_t> xs = n.shapeOf(input), ws = n.shapeOf(weight);
@@ -228,6 +248,13 @@ FailureOr<Value> integerConv(NodeImporter &n, Value x, Value xZero, Value w, Val
   std::vector<int64_t> dilations = n.intsAttr("dilations", std::vector<int64_t>(spatial, 1));
   std::vector<int64_t> pads = n.intsAttr("pads", std::vector<int64_t>(2 * spatial, 0));
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
+  if (strides.size() != spatial || dilations.size() != spatial || pads.size() != 2 * spatial)
+    return n.fail("strides, dilations or pads do not match " + std::to_string(spatial) +
+                  " spatial axes");
+  if (failed(n.checkRange(strides, 1, 1 << 20, "stride")) ||
+      failed(n.checkRange(dilations, 1, 1 << 20, "dilation")) ||
+      failed(n.checkRange(pads, 0, 1 << 20, "pad")))
+    return failure();
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER")
     for (size_t i = 0; i < spatial; ++i) {
       int64_t out = (xs[2 + i] + strides[i] - 1) / strides[i];

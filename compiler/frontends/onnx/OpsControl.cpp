@@ -58,21 +58,26 @@ LogicalResult importLoop(NodeImporter &n) {
     auto m = n.constantInput(0);
     if (!m)
       return n.notConstant(0, "M");
-    tripCount = m->ints.at(0);
+    if (!m->isInteger || m->ints.size() != 1)
+      return n.fail("M must be one integer");
+    tripCount = m->ints[0];
   }
   bool keepGoing = true;
   if (n.input(1)) {
     auto c = n.constantInput(1);
     if (!c)
       return n.notConstant(1, "cond");
-    keepGoing = c->floats.at(0) != 0;
+    if (c->floats.size() != 1)
+      return n.fail("cond must be one value");
+    keepGoing = c->floats[0] != 0;
   }
   if (tripCount == std::numeric_limits<int64_t>::max() && !n.input(1))
     return n.fail("a loop without trip count or condition never ends");
   int carried = n.inputCount() - 2;
   int scans = body->output_size() - 1 - carried;
-  if (carried < 0 || scans < 0)
-    return n.fail("body outputs do not match the loop-carried inputs");
+  if (carried < 0 || scans < 0 || body->input_size() != 2 + carried ||
+      n.node.output_size() != carried + scans)
+    return n.fail("the body's inputs and outputs do not match the loop's");
   // Current loop-carried values by the names the body reads them under.
   std::vector<std::string> state;
   for (int k = 0; k < carried; ++k) {
@@ -102,7 +107,9 @@ LogicalResult importLoop(NodeImporter &n) {
                                          : Attribute());
     if (!condConstant)
       return n.fail("the loop condition computed by the body is not a compile-time constant");
-    keepGoing = condConstant->floats.at(0) != 0;
+    if (condConstant->floats.size() != 1)
+      return n.fail("the body's condition must be one value");
+    keepGoing = condConstant->floats[0] != 0;
     for (int k = 0; k < carried; ++k)
       if (!forward(n, body->output(1 + k).name(), state[k]))
         return n.fail("body output '" + body->output(1 + k).name() + "' is never produced");
@@ -110,6 +117,9 @@ LogicalResult importLoop(NodeImporter &n) {
       auto it = n.values.find(body->output(1 + carried + k).name());
       if (it == n.values.end())
         return n.fail("scan output '" + body->output(1 + carried + k).name() + "' is not a tensor");
+      if (!scanValues[k].empty() && it->second.getType() != scanValues[k][0].getType())
+        return n.fail("scan output '" + body->output(1 + carried + k).name() +
+                      "' changes type between iterations");
       scanValues[k].push_back(it->second);
     }
   }
@@ -219,6 +229,9 @@ LogicalResult importSequenceLength(NodeImporter &n) {
   return success();
 }
 
+/// Sequences are unrolled into one value per tensor at compile time.
+constexpr int64_t kMaxSequenceLength = 1 << 16;
+
 LogicalResult importSplitToSequence(NodeImporter &n) {
   Value x = n.input(0);
   ArrayRef<int64_t> shape = n.shapeOf(x);
@@ -231,16 +244,28 @@ LogicalResult importSplitToSequence(NodeImporter &n) {
     auto split = n.constantInput(1);
     if (!split)
       return n.notConstant(1, "split");
+    if (!split->isInteger || split->type.getRank() > 1)
+      return n.fail("split must be an integer scalar or list");
     if (split->type.getRank() == 0) {
+      if (split->ints[0] < 1)
+        return n.fail("split must be positive");
       for (int64_t left = shape[*axis]; left > 0; left -= split->ints[0])
         sizes.push_back(std::min(left, split->ints[0]));
     } else {
       sizes = split->ints;
+      int64_t total = 0;
+      for (int64_t size : sizes)
+        if (size < 0 || (total += size) > shape[*axis])
+          return n.fail("split sizes must be non-negative and add up to " +
+                        std::to_string(shape[*axis]));
     }
   } else {
-    sizes.assign(shape[*axis], 1);
+    sizes.assign(std::min<int64_t>(shape[*axis], kMaxSequenceLength + 1), 1);
     squeeze = !n.intAttr("keepdims", 1);
   }
+  if (int64_t(sizes.size()) > kMaxSequenceLength)
+    return n.fail("the sequence would have more than " + std::to_string(kMaxSequenceLength) +
+                  " tensors");
   std::vector<Value> list;
   int64_t offset = 0;
   for (int64_t size : sizes) {
@@ -273,6 +298,18 @@ LogicalResult importConcatFromSequence(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", 0), rank);
   if (failed(axis))
     return failure();
+  ArrayRef<int64_t> first = n.shapeOf((*list)[0]);
+  for (Value v : *list) {
+    ArrayRef<int64_t> s = n.shapeOf(v);
+    bool fits = s.size() == first.size() &&
+                n.typeOf(v).getElementType() == n.typeOf((*list)[0]).getElementType();
+    for (size_t i = 0; fits && i < s.size(); ++i)
+      fits = s[i] == first[i] || (!newAxis && int64_t(i) == *axis);
+    if (!fits)
+      return n.fail("the sequence's tensors " + shapeToString(first) + " and " +
+                    shapeToString(s) + " do not concatenate along axis " +
+                    std::to_string(*axis));
+  }
   SmallVector<Value> parts;
   Shape total;
   for (Value v : *list) {

@@ -313,6 +313,8 @@ LogicalResult importHardmax(NodeImporter &n) {
                                elementCount(shape.drop_front(*axis))});
     Value index = *buildArgReduce(n, rows, "max", 1, true, false);
     int64_t width = n.shapeOf(rows)[1];
+    if (width > kMaxFoldedElements)
+      return n.fail("Hardmax over " + std::to_string(width) + " elements is not supported");
     std::vector<int64_t> iota(width);
     for (int64_t i = 0; i < width; ++i) iota[i] = i;
     Value hot = n.must(n.compare("eq", index, n.constant({1, width}, n.builder.getI64Type(), {}, iota)));
@@ -322,6 +324,8 @@ LogicalResult importHardmax(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", -1), shape.size());
   if (failed(axis))
     return failure();
+  if (shape[*axis] > kMaxFoldedElements)
+    return n.fail("Hardmax over " + std::to_string(shape[*axis]) + " elements is not supported");
   Value index = *buildArgReduce(n, x, "max", *axis, true, false);
   Shape iotaShape(shape.size(), 1);
   iotaShape[*axis] = shape[*axis];

@@ -19,6 +19,10 @@ struct Window {
   std::vector<int64_t> kernel, strides, pads, dilations;
 };
 
+/// Bound of kernel sizes, strides, dilations and pads (far above any real model's), so
+/// window arithmetic on dimensions below 2^31 cannot overflow.
+constexpr int64_t kMaxWindow = 1 << 20;
+
 FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
                              ArrayRef<int64_t> kernel) {
   size_t spatial = inputShape.size() - 2;
@@ -32,6 +36,11 @@ FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
     return n.fail("kernel_shape, strides, dilations or pads do not match " + std::to_string(spatial) +
            " spatial axes");
   }
+  if (failed(n.checkRange(w.kernel, 1, kMaxWindow, "kernel size")) ||
+      failed(n.checkRange(w.strides, 1, kMaxWindow, "stride")) ||
+      failed(n.checkRange(w.dilations, 1, kMaxWindow, "dilation")) ||
+      failed(n.checkRange(w.pads, 0, kMaxWindow, "pad")))
+    return failure();
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   if (autoPad == "VALID") {
     std::fill(w.pads.begin(), w.pads.end(), 0);
@@ -90,8 +99,16 @@ LogicalResult importConvTranspose(NodeImporter &n) {
   std::vector<int64_t> outputShape = n.intsAttr("output_shape");
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   if (strides.size() != spatial || dilations.size() != spatial || pads.size() != 2 * spatial ||
-      outputPadding.size() != spatial)
+      outputPadding.size() != spatial || kernel.size() != spatial ||
+      (!outputShape.empty() && outputShape.size() < spatial))
     return n.fail("window attributes do not match " + std::to_string(spatial) + " spatial axes");
+  if (failed(n.checkRange(kernel, 1, kMaxWindow, "kernel size")) ||
+      failed(n.checkRange(strides, 1, kMaxWindow, "stride")) ||
+      failed(n.checkRange(dilations, 1, kMaxWindow, "dilation")) ||
+      failed(n.checkRange(pads, 0, kMaxWindow, "pad")) ||
+      failed(n.checkRange(outputPadding, 0, kMaxWindow, "output padding")) ||
+      failed(n.checkRange(outputShape, 0, INT32_MAX, "output shape")))
+    return failure();
   if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     // Total padding from the requested output size (ONNX ConvTranspose spec).
     if (outputShape.size() > spatial)
@@ -350,6 +367,9 @@ LogicalResult importInstanceNorm(NodeImporter &n) {
   int64_t rank = n.shapeOf(x).size();
   if (rank < 3)
     return n.fail("input must have rank >= 3");
+  for (Value v : {scale, bias})
+    if (n.shapeOf(v).size() != 1 || n.shapeOf(v)[0] != n.shapeOf(x)[1])
+      return n.fail("scale and bias must have shape [" + std::to_string(n.shapeOf(x)[1]) + "]");
   SmallVector<int64_t> axes;
   for (int64_t i = 2; i < rank; ++i)
     axes.push_back(i);

@@ -81,9 +81,18 @@ LogicalResult importRecurrent(NodeImporter &n, Cell cell) {
     x = n.transpose(x, {1, 0, 2});
   ArrayRef<int64_t> xs = n.shapeOf(x);
   int64_t steps = xs[0], batch = xs[1], inputSize = xs[2];
-  int64_t hidden = n.intAttr("hidden_size", 0);
-  if (hidden <= 0)
-    hidden = n.shapeOf(r)[2];
+  // R [directions, gates * hidden, hidden] gives the hidden size; the attribute must agree
+  // (it is not trusted in arithmetic before that).
+  int64_t hidden = n.shapeOf(r)[2];
+  if (n.hasAttr("hidden_size") && n.intAttr("hidden_size", 0) != hidden)
+    return n.fail("hidden_size " + std::to_string(n.intAttr("hidden_size", 0)) +
+                  " differs from R's last dimension " + std::to_string(hidden));
+  if (steps < 1 || hidden < 1)
+    return n.fail("X " + shapeToString(xs) + " and R " + shapeToString(n.shapeOf(r)) +
+                  " leave no steps or no hidden units");
+  if (elementCount({batch, hidden}) > kMaxFoldedElements)
+    return n.fail("a state of " + shapeToString({batch, hidden}) + " is over the " +
+                  std::to_string(kMaxFoldedElements) + " elements of a compile-time constant");
   auto expectShape = [&](Value v, const char *what, Shape want) {
     if (v && n.shapeOf(v) != ArrayRef<int64_t>(want))
       return n.fail(std::string(what) + " has shape " + shapeToString(n.shapeOf(v)) +
@@ -254,8 +263,12 @@ LogicalResult importTopK(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", -1), shape.size());
   if (failed(axis))
     return failure();
-  if (k < 0 || k > shape[*axis])
-    return n.fail("K is out of range");
+  if (k < 1 || k > shape[*axis])
+    return n.fail("K " + std::to_string(k) + " is out of range [1, " +
+                  std::to_string(shape[*axis]) + "]");
+  if (shape[*axis] > kMaxFoldedElements)
+    return n.fail("TopK along an axis of " + std::to_string(shape[*axis]) +
+                  " elements is not supported");
   if (k > 64)
     return n.fail("K above 64 is not supported (TopK unrolls K selection rounds)");
   bool largest = n.intAttr("largest", 1);

@@ -37,6 +37,8 @@ LogicalResult importConstant(NodeImporter &n) {
   auto *ctx = n.builder.getContext();
   if (const onnx::TensorProto *tensor = n.tensorAttr("value")) {
     std::string error;
+    if (tensor->data_location() == onnx::TensorProto::EXTERNAL)
+      return n.fail("value has external data, which kiln reads only for initializers");
     auto attr = readTensorProto(ctx, *tensor, ".", error);
     if (failed(attr))
       return n.fail(error);
@@ -70,6 +72,8 @@ LogicalResult importConstantOfShape(NodeImporter &n) {
   int64_t intValue = 0;
   if (const onnx::TensorProto *tensor = n.tensorAttr("value")) {
     std::string error;
+    if (tensor->data_location() == onnx::TensorProto::EXTERNAL)
+      return n.fail("value has external data, which kiln reads only for initializers");
     auto attr = readTensorProto(n.builder.getContext(), *tensor, ".", error);
     if (failed(attr))
       return n.fail(error);
@@ -267,6 +271,8 @@ LogicalResult importConcat(NodeImporter &n) {
     ArrayRef<int64_t> s = n.shapeOf(v);
     if (s.size() != first.size())
       return n.fail("inputs differ in rank");
+    if (n.typeOf(v).getElementType() != n.typeOf(inputs[0]).getElementType())
+      return n.fail("inputs differ in element type");
     for (size_t i = 0; i < s.size(); ++i)
       if (int64_t(i) != *axis && s[i] != first[i])
         return n.fail("input shapes " + shapeToString(first) + " and " + shapeToString(s) +
@@ -344,8 +350,13 @@ LogicalResult importSlice(NodeImporter &n) {
     int64_t start = (*starts)[k], end = (*ends)[k];
     if (start < 0) start += dim;
     if (end < 0) end += dim;
+    // A step past the axis takes one element, as a step of dim + 1 does (no overflow).
+    step = std::clamp<int64_t>(step, -(dim + 1), dim + 1);
     int64_t size;
-    if (step > 0) {
+    if (dim == 0) {
+      start = 0;
+      size = 0;
+    } else if (step > 0) {
       start = std::clamp<int64_t>(start, 0, dim);
       end = std::clamp<int64_t>(end, 0, dim);
       size = end > start ? (end - start + step - 1) / step : 0;
@@ -385,6 +396,12 @@ LogicalResult importSplit(NodeImporter &n) {
   if (int64_t(split.size()) != n.outputCount())
     return n.fail("split has " + std::to_string(split.size()) + " parts for " +
                   std::to_string(n.outputCount()) + " outputs");
+  // Checked before any slice is built: a constant input folds the slices right away.
+  int64_t total = 0;
+  for (int64_t part : split)
+    if (part < 0 || (total += part) > xShape[*axis])
+      return n.fail("split sizes must be non-negative and add up to " +
+                    std::to_string(xShape[*axis]));
   int64_t offset = 0;
   for (size_t i = 0; i < split.size(); ++i) {
     SmallVector<int64_t> starts(xShape.size(), 0), sizes(xShape), steps(xShape.size(), 1);
@@ -405,6 +422,8 @@ LogicalResult importGather(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", 0), xShape.size());
   if (failed(axis))
     return failure();
+  if (!isIntegerElement(n.typeOf(indices).getElementType()))
+    return n.fail("indices must be integers");
   if (auto constant = n.constantInput(1))
     for (int64_t i : constant->ints)
       if (i < -xShape[*axis] || i >= xShape[*axis])
@@ -460,6 +479,8 @@ LogicalResult importPad(NodeImporter &n) {
   std::string mode = n.stringAttr("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
     return n.fail("unsupported mode '" + mode + "'");
+  if (failed(n.checkRange(full, -INT32_MAX, INT32_MAX, "pad")))
+    return failure();
   Shape shape;
   for (int64_t i = 0; i < rank; ++i)
     shape.push_back(n.shapeOf(x)[i] + full[i] + full[rank + i]);
@@ -500,8 +521,8 @@ LogicalResult importTile(NodeImporter &n) {
                   std::to_string(shape.size()));
   Shape spread, expanded, result;
   for (size_t i = 0; i < shape.size(); ++i) {
-    if ((*repeats)[i] < 0)
-      return n.fail("repeats must be non-negative");
+    if ((*repeats)[i] < 0 || (*repeats)[i] > INT32_MAX)
+      return n.fail("repeats must be in [0, 2^31 - 1]");
     spread.append({1, shape[i]});
     expanded.append({(*repeats)[i], shape[i]});
     result.push_back((*repeats)[i] * shape[i]);
@@ -519,6 +540,8 @@ LogicalResult importRange(NodeImporter &n) {
     if (!n.constantInput(i))
       return n.notConstant(i, i == 0 ? "start" : i == 1 ? "limit" : "delta");
   Type t = n.typeOf(n.input(0)).getElementType();
+  if (n.typeOf(n.input(1)).getElementType() != t || n.typeOf(n.input(2)).getElementType() != t)
+    return n.fail("start, limit and delta must have one element type");
   if (start->floats.size() != 1 || limit->floats.size() != 1 || delta->floats.size() != 1)
     return n.fail("start, limit and delta must be scalars");
   double s = start->floats[0], l = limit->floats[0], d = delta->floats[0];
@@ -554,10 +577,15 @@ LogicalResult importTrilu(NodeImporter &n) {
     auto values = n.constantInts(1, "k");
     if (failed(values))
       return failure();
-    k = (*values)[0];
+    if (values->size() != 1)
+      return n.fail("k must be one value");
+    k = std::clamp<int64_t>((*values)[0], -INT32_MAX, INT32_MAX);
   }
   bool upper = n.intAttr("upper", 1);
   int64_t rows = shape[shape.size() - 2], columns = shape.back();
+  // The mask is a constant: [rows, columns] must be addressable on its own (a batch of 0
+  // makes the tensor empty, not the mask small).
+  (void)n.tensorType({rows, columns}, n.builder.getI1Type());
   std::vector<double> mask(rows * columns);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < columns; ++j)
@@ -578,6 +606,10 @@ LogicalResult importEyeLike(NodeImporter &n) {
   if (!t)
     return n.fail("unsupported dtype");
   int64_t k = n.intAttr("k", 0);
+  if (elementCount(shape) > kMaxFoldedElements)
+    return n.fail("an identity of " + std::to_string(elementCount(shape)) +
+                  " elements; kiln builds it at compile time, up to " +
+                  std::to_string(kMaxFoldedElements));
   std::vector<double> values(shape[0] * shape[1]);
   for (int64_t i = 0; i < shape[0]; ++i)
     for (int64_t j = 0; j < shape[1]; ++j)
@@ -591,8 +623,11 @@ LogicalResult importOneHot(NodeImporter &n) {
   auto depthValues = n.constantInput(1);
   if (!depthValues)
     return n.notConstant(1, "depth");
-  if (depthValues->floats.size() != 1)
-    return n.fail("depth must be a scalar");
+  if (depthValues->floats.size() != 1 || !(depthValues->floats[0] >= 1) ||
+      depthValues->floats[0] > double(kMaxFoldedElements))
+    return n.fail("depth must be one value in [1, " + std::to_string(kMaxFoldedElements) + "]");
+  if (n.shapeOf(values).size() != 1 || n.shapeOf(values)[0] != 2)
+    return n.fail("values must have shape [2] (off, on)");
   int64_t depth = int64_t(depthValues->floats[0]);
   ArrayRef<int64_t> shape = n.shapeOf(indices);
   int64_t rank = shape.size() + 1;
@@ -628,7 +663,9 @@ LogicalResult importDepthToSpace(NodeImporter &n) {
   if (s.size() != 4)
     return n.fail("input must be 4-D");
   int64_t b = n.intAttr("blocksize", 0);
-  if (b < 1 || s[1] % (b * b))
+  if (failed(n.checkRange({b}, 1, 4096, "blocksize")))
+    return failure();
+  if (s[1] % (b * b))
     return n.fail("blocksize must divide the channels as blocksize^2");
   int64_t c = s[1] / (b * b);
   bool crd = n.stringAttr("mode", "DCR") == "CRD";
@@ -644,7 +681,9 @@ LogicalResult importSpaceToDepth(NodeImporter &n) {
   if (s.size() != 4)
     return n.fail("input must be 4-D");
   int64_t b = n.intAttr("blocksize", 0);
-  if (b < 1 || s[2] % b || s[3] % b)
+  if (failed(n.checkRange({b}, 1, 4096, "blocksize")))
+    return failure();
+  if (s[2] % b || s[3] % b)
     return n.fail("blocksize must divide height and width");
   Value y = n.reshape(x, {s[0], s[1], s[2] / b, b, s[3] / b, b});
   y = n.transpose(y, {0, 3, 5, 1, 2, 4});
@@ -657,6 +696,9 @@ LogicalResult importGatherElements(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", 0), n.shapeOf(x).size());
   if (failed(axis))
     return failure();
+  if (!isIntegerElement(n.typeOf(indices).getElementType()) ||
+      n.shapeOf(indices).size() != n.shapeOf(x).size())
+    return n.fail("indices must be integers of the data's rank");
   n.setOutput(0, n.create<GatherElementsOp>(
                      n.tensorType(n.shapeOf(indices), n.typeOf(x).getElementType()), x, indices,
                      n.builder.getI64IntegerAttr(*axis)));
@@ -667,8 +709,16 @@ LogicalResult importGatherND(NodeImporter &n) {
   Value x = n.input(0), indices = n.input(1);
   ArrayRef<int64_t> xs = n.shapeOf(x), is = n.shapeOf(indices);
   int64_t batch = n.intAttr("batch_dims", 0);
-  if (is.empty() || is.back() > int64_t(xs.size()) - batch)
-    return n.fail("indices' last dimension is too large");
+  if (!isIntegerElement(n.typeOf(indices).getElementType()))
+    return n.fail("indices must be integers");
+  if (is.empty() || batch < 0 || batch >= int64_t(is.size()) || batch > int64_t(xs.size()))
+    return n.fail("batch_dims " + std::to_string(batch) + " does not fit data " +
+                  shapeToString(xs) + " and indices " + shapeToString(is));
+  for (int64_t i = 0; i < batch; ++i)
+    if (xs[i] != is[i])
+      return n.fail("data and indices differ in batch dimension " + std::to_string(i));
+  if (is.back() < 1 || is.back() > int64_t(xs.size()) - batch)
+    return n.fail("indices' last dimension is out of range");
   Shape shape(is.begin(), is.end() - 1);
   shape.append(xs.begin() + batch + is.back(), xs.end());
   n.setOutput(0, n.create<GatherNdOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
@@ -693,6 +743,13 @@ LogicalResult importScatterElements(NodeImporter &n) {
   auto reduction = scatterReduction(n);
   if (failed(reduction))
     return failure();
+  Value indices = n.input(1), updates = n.input(2);
+  if (!isIntegerElement(n.typeOf(indices).getElementType()) ||
+      n.shapeOf(indices).size() != n.shapeOf(x).size() ||
+      n.shapeOf(updates) != n.shapeOf(indices) ||
+      n.typeOf(updates).getElementType() != n.typeOf(x).getElementType())
+    return n.fail("indices must be integers of the data's rank, updates of the indices' shape "
+                  "and the data's element type");
   n.setOutput(0, n.create<ScatterElementsOp>(x.getType(), x, n.input(1), n.input(2),
                                              n.builder.getI64IntegerAttr(*axis),
                                              n.builder.getStringAttr(*reduction)));
@@ -704,6 +761,17 @@ LogicalResult importScatterND(NodeImporter &n) {
   auto reduction = scatterReduction(n);
   if (failed(reduction))
     return failure();
+  Value indices = n.input(1), updates = n.input(2);
+  ArrayRef<int64_t> xs = n.shapeOf(x), is = n.shapeOf(indices);
+  if (!isIntegerElement(n.typeOf(indices).getElementType()) || is.empty() || is.back() < 1 ||
+      is.back() > int64_t(xs.size()))
+    return n.fail("indices must be integers whose last dimension is in [1, rank of the data]");
+  Shape want(is.begin(), is.end() - 1);
+  want.append(xs.begin() + is.back(), xs.end());
+  if (n.shapeOf(updates) != ArrayRef<int64_t>(want) ||
+      n.typeOf(updates).getElementType() != n.typeOf(x).getElementType())
+    return n.fail("updates must have shape " + shapeToString(want) +
+                  " and the data's element type");
   n.setOutput(0, n.create<ScatterNdOp>(x.getType(), x, n.input(1), n.input(2),
                                        n.builder.getStringAttr(*reduction)));
   return success();

@@ -122,9 +122,12 @@ std::optional<Shape> matmulResultShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayR
 }
 
 int64_t elementCount(llvm::ArrayRef<int64_t> shape) {
+  // Saturating: shapes from hostile models are checked by isAddressableShape, and a count
+  // computed before that check must not overflow.
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return d < 0 ? INT64_MIN : INT64_MAX;
   return n;
 }
 
@@ -136,11 +139,14 @@ std::string shapeToString(llvm::ArrayRef<int64_t> shape) {
 }
 
 bool isAddressableShape(llvm::ArrayRef<int64_t> shape) {
+  // Zero dimensions count as 1: an empty tensor's other dimensions (and products of them,
+  // which importers compute for sub-shapes) must fit as well.
   uint64_t elements = 1;
   for (int64_t d : shape) {
-    if (d < 0 || (d > 0 && elements > uint64_t(INT32_MAX) / uint64_t(d)))
+    uint64_t extent = d == 0 ? 1 : uint64_t(d);
+    if (d < 0 || elements > uint64_t(INT32_MAX) / extent)
       return false;
-    elements *= uint64_t(d);
+    elements *= extent;
   }
   return true;
 }

@@ -48,8 +48,9 @@ std::optional<Shape> matmulResultShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayR
 int64_t elementCount(llvm::ArrayRef<int64_t> shape);
 
 /// "1x3x48x192" style text for messages.
-/// Whether every dimension is non-negative and the element count is at most 2^31 - 1
-/// (kernels address tensors with Halide's 32-bit extents), computed without overflow.
+/// Whether every dimension is non-negative and the element count, zero dimensions counted
+/// as 1, is at most 2^31 - 1 (kernels address tensors with Halide's 32-bit extents), so
+/// any product of its dimensions fits; computed without overflow.
 bool isAddressableShape(llvm::ArrayRef<int64_t> shape);
 
 std::string shapeToString(llvm::ArrayRef<int64_t> shape);
