@@ -316,7 +316,7 @@ static LogicalResult checkTensorData(const onnx::TensorProto &tensor, const std:
                                      std::string &error) {
   int64_t count = 1;
   for (int64_t d : tensor.dims())
-    if (d < 0 || (d > 0 && count > INT64_MAX / 16 / d)) {
+    if (d < 0 || (d > 0 && count > INT64_MAX / 256 / d)) {  // count * bits fits
       error = where + " has shape " + shapeToString(SmallVector<int64_t>(tensor.dims().begin(),
                                                                           tensor.dims().end())) +
               ": a negative dimension or a size that overflows";
