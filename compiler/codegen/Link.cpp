@@ -172,8 +172,8 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
   ObjectCache cache = ObjectCache::fromEnvironment();
   std::string flags = llvm::join(ccFlags, " ");
   for (const std::string &source : runtimeSources(needs)) {
-    if (library && source == "main.c")
-      continue;  // a library's caller has its own main
+    if (library && (source == "main.c" || source == "npy.c"))
+      continue;  // the executable's command line and .npy files; a library's caller has its own
     std::string sourcePath = runtimeDir + "/src/" + source;
     auto buffer = llvm::MemoryBuffer::getFile(sourcePath);
     if (!buffer) {
