@@ -1,8 +1,8 @@
 #!/bin/bash
 # bench/library_sizes.sh [WORK] - what a model's static library adds to a program, per
 # target: code, read-only data, data and zero-initialized bytes (kiln compile's report of
-# the linked object's ELF sections), with the weights linked in and without, plus the
-# arena and the weights file. Models: PaddleOCR's classifier (npm) and the two small test
+# the linked object's ELF sections; weights as a separate file), plus the arena and the
+# weights file. Models: PaddleOCR's classifier (npm) and the two small test
 # models of tests/library. Prints a Markdown table (docs/embedded.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -22,6 +22,10 @@ enum class OutputKind { Executable, StaticLibrary, SharedLibrary };
 /// "exe", "static-lib", "shared-lib" (the --emit values).
 const char *outputKindName(OutputKind kind);
 
+/// Why `name` (a library's file name) cannot name a library, "" if it can: its symbol
+/// prefix must be a C identifier that cannot clash with the library's internal symbols.
+std::string libraryNameProblem(const std::string &name);
+
 struct ArtifactOptions {
   std::string outputPath;   // executable (or Mac build kit directory); weights: + ".gguf"
                             // a library: DIR/NAME, the files are named after it

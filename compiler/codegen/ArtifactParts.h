@@ -103,6 +103,8 @@ struct LibraryFacts {
 
 /// `name` as a C identifier for symbol prefixes ("my-model" -> "my_model").
 std::string libraryPrefix(const std::string &name);
+/// The functions a library exports: PREFIX_open, PREFIX_run, ... (nothing else is global).
+std::vector<std::string> libraryExports(const std::string &prefix);
 
 /// 3b. A library's C header (NAME.h) and the C source of its API over kiln's runtime.
 std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &facts);

@@ -80,15 +80,41 @@ std::string libraryPrefix(const std::string &name) {
   std::string out;
   for (char c : name)
     out += llvm::isAlnum(c) ? c : '_';
-  if (out.empty() || llvm::isDigit(out[0]) || out[0] == '_')
-    out = "kiln_" + out;  // identifiers starting with '_' are the implementation's
   return out;
+}
+
+std::string libraryNameProblem(const std::string &name) {
+  std::string prefix = libraryPrefix(name), lower = llvm::StringRef(prefix).lower();
+  if (name.empty() || !llvm::isAlpha(name[0]))
+    return "must start with a letter";
+  if (prefix.find("__") != std::string::npos)
+    return "must not make '__' in a C identifier (reserved)";
+  // The library's own symbols (kiln's runtime, Halide's runtime, kernels kN_...) stay
+  // local; an API prefix must not look like them.
+  if (llvm::StringRef(lower).starts_with("kiln") || llvm::StringRef(lower).starts_with("halide"))
+    return "must not start with 'kiln' or 'halide' (the library's own runtimes)";
+  size_t digits = 1;
+  while (digits < lower.size() && llvm::isDigit(lower[digits]))
+    ++digits;
+  if (lower[0] == 'k' && digits > 1 && digits < lower.size() && lower[digits] == '_')
+    return "must not look like a kernel's name (k<number>_)";
+  return "";
+}
+
+std::vector<std::string> libraryExports(const std::string &prefix) {
+  std::vector<std::string> names;
+  for (const char *function : {"open", "open_memory", "run", "input", "output",
+                               "set_parallel_for", "verify_weights", "close", "last_error",
+                               "status_string"})
+    names.push_back(prefix + "_" + function);
+  return names;
 }
 
 std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &facts) {
   const std::string &p = facts.prefix, &f = facts.fileName;
   std::string upper = llvm::StringRef(p).upper();
-  std::string guard = upper + "_H_";
+  // The fingerprint keeps two headers apart whose names map to one identifier ("Net", "NET").
+  std::string guard = upper + "_" + llvm::StringRef(tables.fingerprint).upper() + "_H_";
   std::ostringstream h;
   h << "/* " << p << ".h - the C interface of model '" << commentText(tables.modelName)
     << "', compiled by kiln from " << commentText(tables.sourceName) << " for target "
@@ -119,6 +145,7 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << "#define " << upper << "_ARENA_BYTES " << tables.arenaSize
     << "u  /* activations, inputs and outputs: one block, allocated by _open */\n"
     << "#define " << upper << "_ARENA_ALIGNMENT " << facts.arenaAlignment << "u\n"
+    << "#define " << upper << "_WEIGHTS_ALIGNMENT 64u  /* of weights given in memory */\n"
     << "#define " << upper << "_WEIGHTS_BYTES " << facts.weightsFileBytes
     << "u  /* the size of the weights file */\n"
     << "#define " << upper << "_WEIGHTS_EMBEDDED " << (facts.embeddedWeights ? 1 : 0)
@@ -154,14 +181,16 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << "/* Like " << p << "_open with memory the caller owns, which must outlive the model:\n"
     << " * `weights` holds the whole weights file (" << upper << "_WEIGHTS_BYTES bytes; "
     << "NULL: the\n * embedded weights), `arena` at least " << upper << "_ARENA_BYTES bytes "
-    << "(NULL: allocated);\n * both aligned to " << upper << "_ARENA_ALIGNMENT. The weights "
-    << "are checked as a file is and only read\n * (flash is fine). */\n"
+    << "(NULL: allocated),\n * aligned to " << upper << "_WEIGHTS_ALIGNMENT and " << upper
+    << "_ARENA_ALIGNMENT. The weights are checked as\n * a file is and only read (flash is "
+    << "fine). */\n"
     << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
     << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model);\n\n"
     << "/* Copies inputs[i] (" << upper << "_INPUT_i_BYTES each) in, runs the model, copies\n"
     << " * the outputs to outputs[i]. A NULL array or entry skips that copy: write inputs\n"
     << " * in place with " << p << "_input and read outputs with " << p
-    << "_output instead.\n * Does not allocate. */\n"
+    << "_output instead.\n * After the first run (which sizes the kernels' scratch) it does "
+    << "not allocate. */\n"
     << p << "_status " << p << "_run(" << p << "_model *model, const void *const *inputs, "
     << "void *const *outputs);\n\n"
     << "/* A parallel loop on the caller's threads: calls task(task_data, i) once for every i\n"
@@ -174,7 +203,7 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << " * NULL goes back to them. Not while the model runs. */\n"
     << p << "_status " << p << "_set_parallel_for(" << p << "_model *model, " << p
     << "_parallel_for_fn parallel_for,\n    void *user);\n\n"
-    << "/* Where input `index` lives in the arena (write it before every run), and where\n"
+    << "/* Where input `index` lives in the arena (it keeps what was written across runs), and where\n"
     << " * output `index` is after a run; NULL for an index out of range. */\n"
     << "void *" << p << "_input(" << p << "_model *model, int index);\n"
     << "const void *" << p << "_output(const " << p << "_model *model, int index);\n\n"
@@ -206,7 +235,7 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
     << "struct " << p << "_model {\n  kiln_context_t *context;\n  kiln_model_t *model;\n};\n\n"
     << "/* Both ways of opening: a context of the model's own, then the weights from a file\n"
     << " * or from memory (NULL for either: the embedded weights). */\n"
-    << "static " << p << "_status open_model(const char *weights_path, const void *weights,\n"
+    << "static " << p << "_status " << p << "_open_common(const char *weights_path, const void *weights,\n"
     << "    size_t weights_bytes, void *arena, size_t arena_bytes, int num_threads,\n"
     << "    " << p << "_model **out_model, int from_memory) {\n"
     << "  if (out_model == NULL || num_threads < 0) {\n"
@@ -226,16 +255,16 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
     << "  *out_model = m;\n  return " << upper << "_OK;\n}\n\n"
     << p << "_status " << p << "_open(const char *weights_path, int num_threads, " << p
     << "_model **out_model) {\n"
-    << "  return open_model(weights_path, NULL, 0, NULL, 0, num_threads, out_model, 0);\n}\n\n"
+    << "  return " << p << "_open_common(weights_path, NULL, 0, NULL, 0, num_threads, out_model, 0);\n}\n\n"
     << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
     << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model) {\n"
-    << "  return open_model(NULL, weights, weights_bytes, arena, arena_bytes, num_threads, "
+    << "  return " << p << "_open_common(NULL, weights, weights_bytes, arena, arena_bytes, num_threads, "
     << "out_model, 1);\n}\n\n"
     << p << "_status " << p << "_run(" << p
     << "_model *model, const void *const *inputs, void *const *outputs) {\n"
     << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
     << "  for (int32_t i = 0; inputs != NULL && i < kiln_program.num_inputs; i++)\n"
-    << "    if (inputs[i] != NULL)\n"
+    << "    if (inputs[i] != NULL && inputs[i] != kiln_model_input_data(model->model, i))\n"
     << "      memcpy(kiln_model_input_data(model->model, i), inputs[i],\n"
     << "             kiln_program.inputs[i].byte_size);\n"
     << "  kiln_status_t status = kiln_model_run(model->model);\n"
@@ -264,7 +293,15 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
     << "  free(model);\n}\n\n"
     << "const char *" << p << "_last_error(void) { return kiln_last_error(); }\n\n"
     << "const char *" << p << "_status_string(" << p << "_status status) {\n"
-    << "  return kiln_status_string((kiln_status_t)status);\n}\n";
+    << "  switch (status) {\n"
+    << "  case " << upper << "_OK: return \"" << upper << "_OK\";\n"
+    << "  case " << upper << "_ERROR_IO: return \"" << upper << "_ERROR_IO\";\n"
+    << "  case " << upper << "_ERROR_FORMAT: return \"" << upper << "_ERROR_FORMAT\";\n"
+    << "  case " << upper << "_ERROR_MISMATCH: return \"" << upper << "_ERROR_MISMATCH\";\n"
+    << "  case " << upper << "_ERROR_ARGUMENT: return \"" << upper << "_ERROR_ARGUMENT\";\n"
+    << "  case " << upper << "_ERROR_KERNEL: return \"" << upper << "_ERROR_KERNEL\";\n"
+    << "  case " << upper << "_ERROR_MEMORY: return \"" << upper << "_ERROR_MEMORY\";\n"
+    << "  }\n  return \"unknown status\";\n}\n";
   std::string text = c.str();
   // calloc and free need stdlib.h.
   return text.insert(text.find("#include <string.h>"), "#include <stdlib.h>\n");

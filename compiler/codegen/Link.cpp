@@ -214,13 +214,14 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
   // only global definitions are PREFIX_*. Everything else, kiln_program, the runtime and
   // Halide's runtime included, becomes local, so libraries of two models (each with its own
   // copy of the runtime) link into one program without clashes or shared state.
-  std::string combined = tempDir + "/" + library->prefix + ".o";
+  // In a folder of its own: no input of the link can have its name.
+  std::string combined = tempDir + "/lib/combined.o";
   command.insert(command.end(), {"-r", "-nostdlib", "-o", combined});
-  std::string pattern = library->prefix + "_*";
-  if (!runCommand(command, verbose, error) ||
-      !runCommand({KILN_LLVM_TOOLS_DIR "/llvm-objcopy", "--wildcard",
-                   "--keep-global-symbol=" + pattern, combined},
-                  verbose, error)) {
+  std::vector<std::string> localize = {KILN_LLVM_TOOLS_DIR "/llvm-objcopy"};
+  for (const std::string &name : libraryExports(library->prefix))
+    localize.push_back("--keep-global-symbol=" + name);
+  localize.push_back(combined);
+  if (!runCommand(command, verbose, error) || !runCommand(localize, verbose, error)) {
     error = "linking the library " + modelName + ": " + error;
     return false;
   }
@@ -241,7 +242,10 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
   std::string versionScript = tempDir + "/exports.map";
   {
     std::ofstream out(versionScript);
-    out << "{\n  global: " << pattern << ";\n  local: *;\n};\n";
+    out << "{\n  global:";
+    for (const std::string &name : libraryExports(library->prefix))
+      out << " " << name << ";";
+    out << "\n  local: *;\n};\n";
     if (!out.good()) {
       error = "cannot write " + versionScript;
       return false;

@@ -282,6 +282,8 @@ int compileCommand(int argc, char **argv) {
     if (!plain)
       return usageError("-o " + outputPath + ": a library's name (the last part) may use "
                         "letters, digits, '_', '-' and '.' only");
+    if (std::string problem = kiln::libraryNameProblem(name); !problem.empty())
+      return usageError("-o " + outputPath + ": a library's name " + problem);
   }
   kiln::LayoutOptions layout = target->backend->layoutOptions(*target);
   pipelineOptions.integerDotWeights = layout.interleaveQuantized && !ggmlLayout;

@@ -1,8 +1,9 @@
 /* main.c - a firmware-style program: the model's static library with its weights linked
  * in (read-only data, for flash), the arena a static buffer, one thread, no files.
  *
- * After cls_open_memory, running never allocates. (Opening still allocates the model's
- * small bookkeeping; the heap-free profile for microcontrollers is future work.)
+ * After the first run (which sizes the kernels' scratch), running never allocates.
+ * (Opening still allocates the model's small bookkeeping; the heap-free profile for
+ * microcontrollers is future work.)
  */
 #include <stdalign.h>
 #include <stdio.h>

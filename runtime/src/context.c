@@ -35,21 +35,24 @@ typedef struct caller_loop_t {
   uint8_t *closure;
 } caller_loop_t;
 
-// Set while a task of a caller's loop runs on this thread: loops nested in it run here.
-static _Thread_local int in_caller_task;
+// The context whose caller's-loop task runs on this thread (NULL: none): loops nested in
+// that task run here. Per context, so a pool thread that picks up another model's run
+// while it waits still hands that model's loops to its parallel_for.
+static _Thread_local kiln_context_t *caller_task_context;
 
 static int run_caller_task(void *data, int32_t index) {
   const caller_loop_t *loop = data;
-  in_caller_task++;
+  kiln_context_t *outer = caller_task_context;
+  caller_task_context = kiln_context_from_user(loop->user_context);
   int result = loop->task(loop->user_context, loop->min + index, loop->closure);
-  in_caller_task--;
+  caller_task_context = outer;
   return result;
 }
 
 static int context_do_par_for(void *user_context, halide_task_t task, int min, int size,
                               uint8_t *closure) {
   kiln_context_t *context = kiln_context_from_user(user_context);
-  if (context != NULL && context->parallel_for != NULL && !in_caller_task) {
+  if (context != NULL && context->parallel_for != NULL && caller_task_context != context) {
     caller_loop_t loop = {user_context, task, min, closure};
     return context->parallel_for(context->parallel_for_user, size, run_caller_task, &loop);
   }

@@ -56,6 +56,10 @@ for kind in static-lib shared-lib; do
       symbols=$("$nm" -D --defined-only "$d/lib$model.so" | awk 'NF == 3 {print $3}')
     fi
     others=$(echo "$symbols" | grep -v "^${model}_" || true)
+    # Nothing of the runtimes may be left to bind to another library's copy.
+    if [ "$kind" = static-lib ]; then
+      others+=$("$nm" -u "$d/lib$model.a" | awk '{print $2}' | grep -E '^(halide_|kiln_|k[0-9]+_)' || true)
+    fi
     if [ -n "$symbols" ] && [ -z "$others" ] && echo "$symbols" | grep -qx "${model}_run"; then
       pass "${kind}_${model}_symbols"
     else
@@ -93,6 +97,26 @@ for name in 'pn':
     have = np.fromfile('$d/%s.bin' % name, want.dtype)
     assert have.tobytes() == want.tobytes(), name"
 
+# Names: a file name maps to an identifier prefix; names that could clash with the
+# library's own symbols are refused; a rebuild as the other kind removes the stale library.
+check name_mapped bash -c "'$kiln' compile '$m/mlp.onnx' -o '$work/names/my-model' --emit static-lib &&
+  ls '$work/names/libmy-model.a' '$work/names/my-model.h' '$work/names/my-model.gguf' &&
+  grep -q 'my_model_status my_model_open(' '$work/names/my-model.h' &&
+  ! $nm -g --defined-only '$work/names/libmy-model.a' | awk 'NF == 3 {print \$3}' | grep -v '^my_model_'"
+for bad in "kiln-net:must not start with 'kiln'" "2net:must start with a letter" \
+           "k12_conv:must not look like a kernel's name"; do
+  name="${bad%%:*}"
+  if "$kiln" compile "$m/mlp.onnx" -o "$work/names/$name" --emit static-lib > "$work/bad_$name.log" 2>&1 ||
+     ! grep -q "${bad#*:}" "$work/bad_$name.log"; then
+    fail "name_refused_$name"; sed 's/^/  | /' "$work/bad_$name.log"
+  else
+    pass "name_refused_$name"
+  fi
+done
+check stale_kind bash -c "'$kiln' compile '$m/mlp.onnx' -o '$work/stale/mlp' --emit shared-lib &&
+  '$kiln' compile '$m/mlp.onnx' -o '$work/stale/mlp' --emit static-lib --weights embed &&
+  ls '$work/stale/libmlp.a' && ! ls '$work/stale/libmlp.so' '$work/stale/mlp.gguf' 2> /dev/null"
+
 # Reproducible: a cold kernel cache gives the same bytes as the warm one.
 check reproducible bash -c "KILN_CACHE_DIR='$work/cold-cache' '$kiln' compile '$m/mlp.onnx' \
   -o '$work/cold/mlp' --emit static-lib && cmp '$work/cold/libmlp.a' '$work/static-lib/libmlp.a' &&
@@ -123,7 +147,10 @@ fi
 for cross in "aarch64 aarch64-linux-gnu qemu-aarch64" "armhf arm-linux-gnueabihf qemu-arm" \
              "riscv64 riscv64-linux-gnu qemu-riscv64"; do
   read -r target triple qemu <<< "$cross"
-  command -v "$qemu" > /dev/null && command -v "$triple-gcc" > /dev/null || continue
+  if ! command -v "$qemu" > /dev/null || ! command -v "$triple-gcc" > /dev/null; then
+    echo "SKIP $target (no $qemu or $triple-gcc)"
+    continue
+  fi
   d="$work/$target"
   for model in convnet mlp; do
     check "${target}_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit static-lib --target "$target"

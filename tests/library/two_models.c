@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
         "mlp's weights opened as convnet's: %s", convnet_last_error());
   CHECK(strstr(convnet_last_error(), "mlp.gguf") != NULL, "the error names the file: %s",
         convnet_last_error());
-  CHECK(strcmp(convnet_status_string(CONVNET_ERROR_MISMATCH), "KILN_ERROR_MISMATCH") == 0,
+  CHECK(strcmp(convnet_status_string(CONVNET_ERROR_MISMATCH), "CONVNET_ERROR_MISMATCH") == 0,
         "status string %s", convnet_status_string(CONVNET_ERROR_MISMATCH));
   CHECK(convnet_run(NULL, NULL, NULL) == CONVNET_ERROR_ARGUMENT, "run without a model");
   convnet_close(NULL);

@@ -3,7 +3,8 @@
  * A compiled model is a kiln_program_t (program.h) emitted by `kiln compile` plus a GGUF
  * weights file. kiln_model_open maps that file read-only, checks it against the program and
  * allocates the one arena the program asks for; afterwards kiln_model_run only calls kernels:
- * it never allocates, so it can run in a loop or a real-time thread. Every function that can
+ * after the first run, which sizes the kernels' scratch blocks, it never allocates, so it can
+ * run in a loop or a real-time thread. Every function that can
  * fail returns a kiln_status_t and leaves a message naming the file, tensor, input or step
  * involved in kiln_last_error().
  */
