@@ -150,6 +150,12 @@ public:
   /// shapes and loops are bounded before any arithmetic on them.
   mlir::LogicalResult checkRange(llvm::ArrayRef<int64_t> values, int64_t lo, int64_t hi,
                                  const std::string &what);
+  /// Window attributes of Conv, Pool, ConvTranspose and ConvInteger bounded (sizes,
+  /// strides and dilations in [1, kMaxWindow], pads in [0, kMaxWindow]) so window
+  /// arithmetic on dimensions below 2^31 cannot overflow.
+  static constexpr int64_t kMaxWindow = 1 << 20;
+  mlir::LogicalResult checkWindow(llvm::ArrayRef<int64_t> kernel, llvm::ArrayRef<int64_t> strides,
+                                  llvm::ArrayRef<int64_t> dilations, llvm::ArrayRef<int64_t> pads);
   /// Fails naming `what` unless `value` has the given rank.
   mlir::LogicalResult checkRank(mlir::Value value, int64_t rank, const std::string &what);
   /// axis() applied to every entry of `axes`, in place.

@@ -216,6 +216,14 @@ LogicalResult NodeImporter::checkRange(ArrayRef<int64_t> values, int64_t lo, int
   return success();
 }
 
+LogicalResult NodeImporter::checkWindow(ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                                        ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads) {
+  return success(succeeded(checkRange(kernel, 1, kMaxWindow, "kernel size")) &&
+                 succeeded(checkRange(strides, 1, kMaxWindow, "stride")) &&
+                 succeeded(checkRange(dilations, 1, kMaxWindow, "dilation")) &&
+                 succeeded(checkRange(pads, 0, kMaxWindow, "pad")));
+}
+
 LogicalResult NodeImporter::checkRank(Value value, int64_t rank, const std::string &what) {
   if (int64_t(shapeOf(value).size()) != rank)
     return fail(what + " has shape " + shapeToString(shapeOf(value)) + ", expected rank " +

@@ -251,9 +251,7 @@ FailureOr<Value> integerConv(NodeImporter &n, Value x, Value xZero, Value w, Val
   if (strides.size() != spatial || dilations.size() != spatial || pads.size() != 2 * spatial)
     return n.fail("strides, dilations or pads do not match " + std::to_string(spatial) +
                   " spatial axes");
-  if (failed(n.checkRange(strides, 1, 1 << 20, "stride")) ||
-      failed(n.checkRange(dilations, 1, 1 << 20, "dilation")) ||
-      failed(n.checkRange(pads, 0, 1 << 20, "pad")))
+  if (failed(n.checkWindow(ArrayRef<int64_t>(ws).drop_front(2), strides, dilations, pads)))
     return failure();
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER")
     for (size_t i = 0; i < spatial; ++i) {

@@ -19,10 +19,6 @@ struct Window {
   std::vector<int64_t> kernel, strides, pads, dilations;
 };
 
-/// Bound of kernel sizes, strides, dilations and pads (far above any real model's), so
-/// window arithmetic on dimensions below 2^31 cannot overflow.
-constexpr int64_t kMaxWindow = 1 << 20;
-
 FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
                              ArrayRef<int64_t> kernel) {
   size_t spatial = inputShape.size() - 2;
@@ -36,10 +32,7 @@ FailureOr<Window> readWindow(NodeImporter &n, ArrayRef<int64_t> inputShape,
     return n.fail("kernel_shape, strides, dilations or pads do not match " + std::to_string(spatial) +
            " spatial axes");
   }
-  if (failed(n.checkRange(w.kernel, 1, kMaxWindow, "kernel size")) ||
-      failed(n.checkRange(w.strides, 1, kMaxWindow, "stride")) ||
-      failed(n.checkRange(w.dilations, 1, kMaxWindow, "dilation")) ||
-      failed(n.checkRange(w.pads, 0, kMaxWindow, "pad")))
+  if (failed(n.checkWindow(w.kernel, w.strides, w.dilations, w.pads)))
     return failure();
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   if (autoPad == "VALID") {
@@ -102,11 +95,8 @@ LogicalResult importConvTranspose(NodeImporter &n) {
       outputPadding.size() != spatial || kernel.size() != spatial ||
       (!outputShape.empty() && outputShape.size() < spatial))
     return n.fail("window attributes do not match " + std::to_string(spatial) + " spatial axes");
-  if (failed(n.checkRange(kernel, 1, kMaxWindow, "kernel size")) ||
-      failed(n.checkRange(strides, 1, kMaxWindow, "stride")) ||
-      failed(n.checkRange(dilations, 1, kMaxWindow, "dilation")) ||
-      failed(n.checkRange(pads, 0, kMaxWindow, "pad")) ||
-      failed(n.checkRange(outputPadding, 0, kMaxWindow, "output padding")) ||
+  if (failed(n.checkWindow(kernel, strides, dilations, pads)) ||
+      failed(n.checkRange(outputPadding, 0, NodeImporter::kMaxWindow, "output padding")) ||
       failed(n.checkRange(outputShape, 0, INT32_MAX, "output shape")))
     return failure();
   if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
