@@ -34,6 +34,21 @@ enum class DeviceApi { None, Cuda, OpenCl, Metal };
 /// parts a macOS build needs (Metal cannot be linked on this machine).
 enum class ArtifactPackaging { Executable, MacBuildKit };
 
+/// A microcontroller without an OS (the Cortex-M targets): kernels go to LLVM bitcode and
+/// `llc`, the artifact runs on the freestanding runtime (no heap, no threads; every scratch
+/// buffer planned into the arena), and an executable is a semihosting program for one of
+/// qemu-system-arm's boards, whose memory map places its sections.
+struct BareMetalTarget {
+  std::string llcTriple;      // e.g. "thumbv7em-none-eabihf"
+  std::string llcCpu;         // e.g. "cortex-m4"
+  std::string llcFeatures;    // -mattr, e.g. "-mve" (empty: the CPU's defaults)
+  std::string qemuMachine;    // e.g. "mps2-an386"
+  uint64_t codeOrigin = 0, codeBytes = 0;        // code and read-only data
+  uint64_t ramOrigin = 0, ramBytes = 0;          // data, bss, heap and stack
+  uint64_t weightsOrigin = 0, weightsBytes = 0;  // .rodata.kiln_weights (external flash)
+  uint64_t systickHz = 25000000;  // the board's SysTick clock (instruction counts)
+};
+
 struct TargetInfo {
   std::string name;          // what the user typed
   std::string halideTarget;  // e.g. "x86-64-linux-avx-avx2-f16c-fma-sse41"
@@ -48,6 +63,8 @@ struct TargetInfo {
   std::string integerDotTarget;
   /// One line for `kiln targets`.
   std::string description;
+  /// Set for bare-metal targets (see BareMetalTarget).
+  std::optional<BareMetalTarget> bareMetal;
 };
 
 /// Options of the layout passes, chosen by the backend for its kernels.

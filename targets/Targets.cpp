@@ -7,20 +7,24 @@
 //===----------------------------------------------------------------------===//
 #include "targets/Targets.h"
 
+#include "targets/common/ArenaScratch.h"
 #include "targets/common/KernelAlgorithm.h"
 #include "targets/cpu/CpuBackend.h"
 #include "targets/gpu/GpuBackend.h"
 
+#include "llvm/Support/Program.h"
+
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 namespace kiln {
 namespace {
 
 std::vector<const TargetBackend *> backends() {
-  return {&x86Backend(), &armBackend(), &riscvBackend(), &cudaBackend(), &openClBackend(),
-          &metalBackend()};
+  return {&x86Backend(), &armBackend(), &riscvBackend(), &cortexMBackend(), &cudaBackend(),
+          &openClBackend(), &metalBackend()};
 }
 
 TargetInfo hostTarget() {
@@ -96,6 +100,37 @@ std::string kernelError(KernelOp kernel, const std::string &what) {
   return "kernel " + kernel.getSymName().str() + ": " + what;
 }
 
+/// Bare-metal targets: LLVM bitcode from Halide, lowered for the board's Thumb CPU by
+/// LLVM's own `llc` (KILN_LLC, default llc-22), which knows the Cortex-M cores Halide 14
+/// does not.
+void lowerForBareMetal(Halide::Pipeline &pipeline, const std::vector<Halide::Argument> &arguments,
+                       const std::string &symbol, const Halide::Target &halideTarget,
+                       const BareMetalTarget &board, const std::string &objectPath) {
+  std::string bitcode = objectPath + ".bc";
+  pipeline.compile_to({{Halide::OutputFileType::bitcode, bitcode}}, arguments, symbol,
+                      halideTarget);
+  const char *configured = std::getenv("KILN_LLC");
+  std::string tool = configured && *configured ? configured : "llc-22";
+  auto llc = llvm::sys::findProgramByName(tool);
+  if (!llc)
+    throw std::runtime_error("'" + tool + "' not found (install llvm-22, or set KILN_LLC): "
+                             "bare-metal kernels are lowered with it");
+  std::vector<std::string> argv = {*llc, "-O3", "-mtriple=" + board.llcTriple,
+                                   "-mcpu=" + board.llcCpu, "-float-abi=hard",
+                                   "-relocation-model=static", "-function-sections",
+                                   "-data-sections", "-filetype=obj", bitcode, "-o", objectPath};
+  if (!board.llcFeatures.empty())
+    argv.insert(argv.begin() + 5, "-mattr=" + board.llcFeatures);
+  std::vector<llvm::StringRef> refs(argv.begin(), argv.end());
+  std::string message;
+  int status = llvm::sys::ExecuteAndWait(*llc, refs, std::nullopt, {}, 0, 0, &message);
+  std::remove(bitcode.c_str());
+  if (status != 0)
+    throw std::runtime_error(tool + " failed on the kernel's bitcode (exit " +
+                             std::to_string(status) + (message.empty() ? "" : ", " + message) +
+                             ")");
+}
+
 } // namespace
 
 bool planKernel(KernelOp kernel, const TargetInfo &target, KernelPlan &plan,
@@ -150,12 +185,28 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
     halideTarget = halideTarget.with_feature(Halide::Target::NoRuntime)
                        .with_feature(Halide::Target::UserContext);
     Halide::Pipeline pipeline(outputs);
+    // Bare metal: intermediate buffers come from the arena; the peak goes beside the object
+    // (the artifact builder sizes the arena's scratch range from it).
+    ArenaScratchPass *scratch = nullptr;
+    if (target.bareMetal) {
+      scratch = new ArenaScratchPass(kernel.getSymName().str());
+      pipeline.add_custom_lowering_pass(scratch, nullptr);
+    }
+    std::unique_ptr<ArenaScratchPass> ownScratch(scratch);
     // KILN_PRINT_LOOP_NEST=1 shows each kernel's schedule (for schedule work and tests).
     if (const char *print = std::getenv("KILN_PRINT_LOOP_NEST"); print && *print == '1') {
       std::cerr << "kernel " << kernel.getSymName().str() << ":\n";
       pipeline.print_loop_nest();
     }
-    pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
+    if (!target.bareMetal) {
+      pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
+      return true;
+    }
+    lowerForBareMetal(pipeline, arguments, symbol, halideTarget, *target.bareMetal, objectPath);
+    std::ofstream peak(objectPath + ".scratch");
+    peak << scratch->peakBytes() << "\n";
+    if (!peak.good())
+      throw std::runtime_error("cannot write " + objectPath + ".scratch");
     return true;
   } catch (const Halide::Error &e) {
     error = kernelError(kernel, std::string("Halide: ") + e.what());

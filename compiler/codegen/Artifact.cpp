@@ -289,7 +289,10 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string runtimeKey =
       "halide-runtime-" + contentHash(compilerIdentity() + target.halideTarget) + ".o";
   std::string runtimeObject;
-  if (auto cached = cache.lookup(runtimeKey)) {
+  bool bareMetal = target.bareMetal.has_value();
+  if (bareMetal) {
+    // Kernels call no Halide runtime: the freestanding runtime defines their hooks.
+  } else if (auto cached = cache.lookup(runtimeKey)) {
     runtimeObject = *cached;
   } else {
     runtimeObject = (tempDir + "/halide_runtime.o").str();
@@ -299,7 +302,11 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     job.errorPath = runtimeObject + ".error";
     jobs.push_back(job);
   }
-  std::vector<std::string> objects{runtimeObject};
+  std::vector<std::string> objects;
+  if (!runtimeObject.empty())
+    objects.push_back(runtimeObject);
+  // Bare metal: each kernel's scratch peak, from a file beside its object (ArenaScratch.h).
+  std::vector<std::string> scratchFiles;
   std::set<std::string> compiledSymbols, plannedKeys;
   std::map<std::string, std::string> keyOfPlanPath;  // plan file -> plan key
   std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
@@ -344,7 +351,16 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       keyOfPlanPath[planPath] = key;
     }
     if (compiledSymbols.insert(symbol).second) {
-      if (auto cached = cache.lookup(symbol + ".o")) {
+      auto cached = cache.lookup(symbol + ".o");
+      std::optional<std::string> cachedScratch;
+      if (cached && bareMetal) {
+        cachedScratch = cache.lookup(symbol + ".scratch");
+        if (!cachedScratch)
+          cached.reset();  // compiled again for its scratch figure
+      }
+      if (bareMetal)
+        scratchFiles.push_back(cachedScratch ? *cachedScratch : object + ".scratch");
+      if (cached) {
         object = *cached;
         ++reusedCount;
         if (!planPath.empty()) {  // a cached kernel's plan is made again (no compile)
@@ -402,8 +418,11 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       cache.store(runtimeKey, job.objectPath);
       return;
     }
-    if (job.kind == CompileJob::Kind::Kernel)
+    if (job.kind == CompileJob::Kind::Kernel) {
+      if (bareMetal)
+        cache.store(job.symbol + ".scratch", job.objectPath + ".scratch");
       cache.store(job.symbol + ".o", job.objectPath);
+    }
     ++done;
     if (options.verbose)
       llvm::errs() << "[kiln] kernel " << done << "/" << kernelJobs << " " << job.name << "\n";
@@ -463,6 +482,23 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   tables.fingerprint = weights.fingerprint();
   tables.arenaSize = arenaSize.getInt();
   tables.weights = &weights.tensors();
+  // Bare metal: the arena also holds the kernels' scratch (the largest kernel's peak; they
+  // run one at a time) and the opened model's state, after the tensors.
+  if (bareMetal) {
+    uint64_t scratch = 0;
+    for (const std::string &path : scratchFiles) {
+      auto text = llvm::MemoryBuffer::getFile(path);
+      unsigned long long peak = 0;
+      if (!text || llvm::StringRef((*text)->getBuffer()).trim().getAsInteger(10, peak))
+        return failWith("cannot read a kernel's scratch figure (" + path + ")");
+      scratch = std::max<uint64_t>(scratch, peak);
+    }
+    FreestandingLayout &layout = tables.freestanding.emplace();
+    layout.scratchOffset = (uint64_t(tables.arenaSize) + 63) / 64 * 64;
+    layout.scratchSize = scratch;
+    layout.stateOffset = layout.scratchOffset + scratch;
+    tables.arenaSize = int64_t(layout.stateOffset + kFreestandingStateBytes);
+  }
 
   // 3. Weights, embedded (an object holding the GGUF bytes) or a file beside the output.
   std::string weightsTemp = (tempDir + "/weights.gguf").str();
@@ -473,8 +509,14 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       {"kiln.source", options.sourceName},
       {"kiln.format_version", "1"},
   };
-  if (!writeGguf(weightsTemp, metadata, weights.tensors(), 64, error))
+  GgufLayout ggufLayout;
+  if (!writeGguf(weightsTemp, metadata, weights.tensors(), 64, error, &ggufLayout))
     return failWith(error);
+  if (tables.freestanding) {
+    tables.freestanding->weightsFileSize = ggufLayout.fileBytes;
+    tables.freestanding->fingerprintOffset = ggufLayout.stringValueOffsets["kiln.fingerprint"];
+    tables.freestanding->weightOffsets = ggufLayout.tensorOffsets;
+  }
   if (options.embedWeights) {
     uint64_t bytes = 0;
     if (llvm::sys::fs::file_size(weightsTemp, bytes) || bytes == 0)
@@ -531,6 +573,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     llvm::sys::fs::file_size(weightsTemp, weightsBytes);
     facts.weightsFileBytes = weightsBytes;
     facts.embeddedWeights = options.embedWeights;
+    facts.freestanding = bareMetal;
     // A folder of its own: NAME.h must not shadow a header the glue includes.
     std::string libDir = (tempDir + "/lib").str();
     if (auto ec = llvm::sys::fs::create_directories(libDir))
@@ -545,7 +588,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       api << emitLibrarySource(tables, facts);
       // Found with PKG_CONFIG_PATH=DIR; paths are relative to the .pc file, so the four
       // files can move together.
-      std::string system = "-lpthread -ldl -lm";
+      std::string system = bareMetal ? "-lm" : "-lpthread -ldl -lm";
       std::string description;  // one line, no variable references
       for (char c : options.sourceName)
         description += (c == '$' || c == '#' || !llvm::isPrint(c)) ? '_' : c;

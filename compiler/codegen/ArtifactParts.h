@@ -13,6 +13,7 @@
 #include "dialects/kiln/IR/KilnOps.h"
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -75,6 +76,16 @@ struct ProgramIo {
   int64_t arenaOffset;
 };
 
+/// Bare-metal programs (kiln_freestanding_desc_t): the weights file's layout and the
+/// arena's ranges beyond the tensors.
+struct FreestandingLayout {
+  uint64_t weightsFileSize = 0, fingerprintOffset = 0;
+  std::vector<uint64_t> weightOffsets;  // each weight's data, from the file's start
+  uint64_t scratchOffset = 0, scratchSize = 0, stateOffset = 0;
+};
+/// KILN_FREESTANDING_STATE_BYTES of runtime/include/kiln/program.h.
+constexpr uint64_t kFreestandingStateBytes = 256;
+
 /// Everything the glue describes.
 struct ProgramTables {
   std::string modelName, sourceName, fingerprint;
@@ -84,6 +95,7 @@ struct ProgramTables {
   /// The weights file's size when it is linked in (kiln_embedded_weights), else 0.
   uint64_t embeddedWeightsBytes = 0;
   std::vector<KernelCall> calls;
+  std::optional<FreestandingLayout> freestanding;  // bare-metal targets only
 };
 
 /// 3. The glue C file for `tables`; device programs (needs.api != None) get device
@@ -99,12 +111,13 @@ struct LibraryFacts {
   int64_t arenaAlignment = 64;
   uint64_t weightsFileBytes = 0;
   bool embeddedWeights = false;  // linked in: no NAME.gguf
+  bool freestanding = false;     // bare metal: caller's memory only, no files or threads
 };
 
 /// `name` as a C identifier for symbol prefixes ("my-model" -> "my_model").
 std::string libraryPrefix(const std::string &name);
 /// The functions a library exports: PREFIX_open, PREFIX_run, ... (nothing else is global).
-std::vector<std::string> libraryExports(const std::string &prefix);
+std::vector<std::string> libraryExports(const std::string &prefix, bool freestanding);
 
 /// 3b. A library's C header (NAME.h) and the C source of its API over kiln's runtime.
 std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &facts);

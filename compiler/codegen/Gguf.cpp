@@ -32,8 +32,10 @@ struct ByteWriter {
 } // namespace
 
 bool writeGguf(const std::string &path, const std::map<std::string, std::string> &metadata,
-               const std::vector<GgufTensor> &tensors, uint32_t alignment, std::string &error) {
+               const std::vector<GgufTensor> &tensors, uint32_t alignment, std::string &error,
+               GgufLayout *layout) {
   ByteWriter w;
+  GgufLayout where;
   w.bytes += "GGUF";
   w.pod<uint32_t>(3);
   w.pod<uint64_t>(tensors.size());
@@ -44,6 +46,7 @@ bool writeGguf(const std::string &path, const std::map<std::string, std::string>
   for (const auto &[key, value] : metadata) {
     w.string(key);
     w.pod<uint32_t>(GGUF_STRING);
+    where.stringValueOffsets[key] = w.bytes.size() + sizeof(uint64_t);  // after the length
     w.string(value);
   }
   uint64_t offset = 0;
@@ -62,6 +65,13 @@ bool writeGguf(const std::string &path, const std::map<std::string, std::string>
     offset = (offset + alignment - 1) / alignment * alignment;
   }
   w.pad(alignment);
+  for (const GgufTensor &t : tensors) {
+    where.tensorOffsets.push_back(w.bytes.size() + where.fileBytes);
+    where.fileBytes += t.data.size();
+    if (&t != &tensors.back())
+      where.fileBytes = (where.fileBytes + alignment - 1) / alignment * alignment;
+  }
+  where.fileBytes += w.bytes.size();
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -94,6 +104,8 @@ bool writeGguf(const std::string &path, const std::map<std::string, std::string>
     std::remove(tmp.c_str());
     return false;
   }
+  if (layout)
+    *layout = std::move(where);
   return true;
 }
 

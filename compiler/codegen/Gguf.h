@@ -32,10 +32,19 @@ struct GgufTensor {
   std::vector<char> data;
 };
 
+/// Where writeGguf put things, for readers that do not parse (the freestanding runtime).
+struct GgufLayout {
+  uint64_t fileBytes = 0;
+  std::vector<uint64_t> tensorOffsets;  // each tensor's data, from the file's start
+  std::map<std::string, uint64_t> stringValueOffsets;  // each metadata string's bytes
+};
+
 /// Writes a GGUF v3 file with string metadata and the tensors, aligned to `alignment`.
-/// Writes `path`.tmp and renames it, so a failure leaves no partial file.
+/// Writes `path`.tmp and renames it, so a failure leaves no partial file. `layout`, if
+/// given, receives where the tensors and metadata strings are.
 bool writeGguf(const std::string &path, const std::map<std::string, std::string> &metadata,
-               const std::vector<GgufTensor> &tensors, uint32_t alignment, std::string &error);
+               const std::vector<GgufTensor> &tensors, uint32_t alignment, std::string &error,
+               GgufLayout *layout = nullptr);
 
 } // namespace kiln
 

@@ -101,12 +101,16 @@ std::string libraryNameProblem(const std::string &name) {
   return "";
 }
 
-std::vector<std::string> libraryExports(const std::string &prefix) {
+std::vector<std::string> libraryExports(const std::string &prefix, bool freestanding) {
   std::vector<std::string> names;
   for (const char *function : {"open", "open_memory", "run", "input", "output",
                                "set_parallel_for", "verify_weights", "close", "last_error",
-                               "status_string"})
+                               "status_string"}) {
+    // Bare metal: no files to open and no threads to hand loops to.
+    if (freestanding && (std::string(function) == "open" || std::string(function) == "set_parallel_for"))
+      continue;
     names.push_back(prefix + "_" + function);
+  }
   return names;
 }
 
@@ -115,6 +119,7 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
   std::string upper = llvm::StringRef(p).upper();
   // The fingerprint keeps two headers apart whose names map to one identifier ("Net", "NET").
   std::string guard = upper + "_" + llvm::StringRef(tables.fingerprint).upper() + "_H_";
+  bool bare = facts.freestanding;
   std::ostringstream h;
   h << "/* " << p << ".h - the C interface of model '" << commentText(tables.modelName)
     << "', compiled by kiln from " << commentText(tables.sourceName) << " for target "
@@ -128,11 +133,20 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
                                     "_open maps read-only.")
     << " Every symbol the library defines starts with " << p
     << "_;\n * libraries of other models link into the same program.\n *\n"
-    << " *   " << p << "_model *m;\n"
-    << " *   if (" << p << "_open("
-    << (facts.embeddedWeights ? std::string("NULL") : "\"" + f + ".gguf\"") << ", 0, &m) != "
-    << upper << "_OK)\n"
-    << " *     fprintf(stderr, \"%s\\n\", " << p << "_last_error());\n"
+    << " *   " << p << "_model *m;\n";
+  if (bare)
+    h << " *   static uint8_t arena[" << upper << "_ARENA_BYTES] __attribute__((aligned("
+      << upper << "_ARENA_ALIGNMENT)));\n"
+      << " *   if (" << p << "_open_memory("
+      << (facts.embeddedWeights ? "NULL, 0" : "weights, " + upper + "_WEIGHTS_BYTES")
+      << ", arena, sizeof arena, 1, &m) != " << upper << "_OK)\n"
+      << " *     report(" << p << "_last_error());\n";
+  else
+    h << " *   if (" << p << "_open("
+      << (facts.embeddedWeights ? std::string("NULL") : "\"" + f + ".gguf\"") << ", 0, &m) != "
+      << upper << "_OK)\n"
+      << " *     fprintf(stderr, \"%s\\n\", " << p << "_last_error());\n";
+  h
     << " *   " << p << "_run(m, inputs, outputs);   (arrays of " << upper
     << "_NUM_INPUTS / _NUM_OUTPUTS pointers)\n"
     << " *   " << p << "_close(m);\n */\n"
@@ -143,7 +157,14 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << "#define " << upper << "_FINGERPRINT " << cString(tables.fingerprint)
     << "  /* kiln.fingerprint of the weights file */\n"
     << "#define " << upper << "_ARENA_BYTES " << tables.arenaSize
-    << "u  /* activations, inputs and outputs: one block, allocated by _open */\n"
+    << (bare ? "u  /* tensors, the kernels' scratch and the model's state: the caller's, all of "
+               "it */\n"
+             : "u  /* activations, inputs and outputs: one block, allocated by _open */\n");
+  if (bare)
+    h << "#define " << upper << "_ARENA_SCRATCH_BYTES " << tables.freestanding->scratchSize
+      << "u  /* of which the kernels' scratch */\n"
+      << "#define " << upper << "_FREESTANDING 1  /* no heap, no threads, no files */\n";
+  h
     << "#define " << upper << "_ARENA_ALIGNMENT " << facts.arenaAlignment << "u\n"
     << "#define " << upper << "_WEIGHTS_ALIGNMENT 64u  /* of weights given in memory */\n"
     << "#define " << upper << "_WEIGHTS_BYTES " << facts.weightsFileBytes
@@ -173,27 +194,38 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << "/* An opened model: its mapped weights, its arena and its threads. Models share\n"
     << " * nothing; one model must not run on two threads at once. */\n"
     << "typedef struct " << p << "_model " << p << "_model;\n\n"
-    << "/* Maps the weights file (NULL: the embedded weights, when " << upper
-    << "_WEIGHTS_EMBEDDED),\n * checks it belongs to this model, allocates the arena and "
-    << "starts num_threads threads\n * (the caller's included; 0: one per CPU). */\n"
-    << p << "_status " << p << "_open(const char *weights_path, int num_threads, " << p
-    << "_model **out_model);\n\n"
-    << "/* Like " << p << "_open with memory the caller owns, which must outlive the model:\n"
-    << " * `weights` holds the whole weights file (" << upper << "_WEIGHTS_BYTES bytes; "
-    << "NULL: the\n * embedded weights), `arena` at least " << upper << "_ARENA_BYTES bytes "
-    << "(NULL: allocated),\n * aligned to " << upper << "_WEIGHTS_ALIGNMENT and " << upper
-    << "_ARENA_ALIGNMENT. The weights are checked as\n * a file is and only read (flash is "
-    << "fine). */\n"
-    << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
+    ;
+  if (!bare)
+    h << "/* Maps the weights file (NULL: the embedded weights, when " << upper
+      << "_WEIGHTS_EMBEDDED),\n * checks it belongs to this model, allocates the arena and "
+      << "starts num_threads threads\n * (the caller's included; 0: one per CPU). */\n"
+      << p << "_status " << p << "_open(const char *weights_path, int num_threads, " << p
+      << "_model **out_model);\n\n"
+      << "/* Like " << p << "_open with memory the caller owns, which must outlive the model:\n"
+      << " * `weights` holds the whole weights file (" << upper << "_WEIGHTS_BYTES bytes; "
+      << "NULL: the\n * embedded weights), `arena` at least " << upper << "_ARENA_BYTES bytes "
+      << "(NULL: allocated),\n * aligned to " << upper << "_WEIGHTS_ALIGNMENT and " << upper
+      << "_ARENA_ALIGNMENT. The weights are checked as\n * a file is and only read (flash is "
+      << "fine). */\n";
+  else
+    h << "/* Opens the model in memory the caller owns, which must outlive it: `weights` holds\n"
+      << " * the whole weights file (" << upper << "_WEIGHTS_BYTES bytes; NULL: the embedded "
+      << "weights),\n * `arena` at least " << upper << "_ARENA_BYTES bytes; aligned to " << upper
+      << "_WEIGHTS_ALIGNMENT and\n * " << upper << "_ARENA_ALIGNMENT. Checks the weights' size "
+      << "and fingerprint and only reads them\n * (flash is fine); the model's state lives in "
+      << "the arena. num_threads: 0 or 1. */\n";
+  h << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
     << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model);\n\n"
     << "/* Copies inputs[i] (" << upper << "_INPUT_i_BYTES each) in, runs the model, copies\n"
     << " * the outputs to outputs[i]. A NULL array or entry skips that copy: write inputs\n"
     << " * in place with " << p << "_input and read outputs with " << p
-    << "_output instead.\n * After the first run (which sizes the kernels' scratch) it does "
-    << "not allocate. */\n"
+    << (bare ? "_output instead.\n * It never allocates. */\n"
+             : "_output instead.\n * After the first run (which sizes the kernels' scratch) it "
+               "does not allocate. */\n")
     << p << "_status " << p << "_run(" << p << "_model *model, const void *const *inputs, "
-    << "void *const *outputs);\n\n"
-    << "/* A parallel loop on the caller's threads: calls task(task_data, i) once for every i\n"
+    << "void *const *outputs);\n\n";
+  if (!bare)
+    h << "/* A parallel loop on the caller's threads: calls task(task_data, i) once for every i\n"
     << " * in [0, count), in any order, on any threads; returns when all have returned: 0, or\n"
     << " * the non-zero result of a failing task. */\n"
     << "typedef int (*" << p << "_parallel_for_fn)(void *user, int32_t count,\n"
@@ -202,15 +234,17 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
     << " * an RTOS's workers) instead of its own threads (open it with num_threads 1 then);\n"
     << " * NULL goes back to them. Not while the model runs. */\n"
     << p << "_status " << p << "_set_parallel_for(" << p << "_model *model, " << p
-    << "_parallel_for_fn parallel_for,\n    void *user);\n\n"
-    << "/* Where input `index` lives in the arena (it keeps what was written across runs), and where\n"
+    << "_parallel_for_fn parallel_for,\n    void *user);\n\n";
+  h << "/* Where input `index` lives in the arena (it keeps what was written across runs), and where\n"
     << " * output `index` is after a run; NULL for an index out of range. */\n"
     << "void *" << p << "_input(" << p << "_model *model, int index);\n"
     << "const void *" << p << "_output(const " << p << "_model *model, int index);\n\n"
     << "/* Reads every weight and checks it against " << upper << "_FINGERPRINT (a damaged\n"
     << " * file); a request, since it reads the whole file. */\n"
     << p << "_status " << p << "_verify_weights(const " << p << "_model *model);\n\n"
-    << "/* Unmaps the weights, frees the arena, stops the threads. NULL is allowed. */\n"
+    << (bare ? "/* Closes the model (the caller's memory is free for other use). NULL is "
+               "allowed. */\n"
+             : "/* Unmaps the weights, frees the arena, stops the threads. NULL is allowed. */\n")
     << "void " << p << "_close(" << p << "_model *model);\n\n"
     << "/* The last failure on the calling thread, naming the file, tensor or step (\"\" if\n"
     << " * none); and a status code's name. */\n"
@@ -223,88 +257,101 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
 std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &facts) {
   const std::string &p = facts.prefix;
   std::string upper = llvm::StringRef(p).upper();
+  bool bare = facts.freestanding;
+  // The runtime's model behind the handle: a wrapper with its own context (hosted), or the
+  // runtime's model itself (freestanding: it lives in the caller's arena).
+  std::string inner = bare ? "((kiln_model_t *)model)" : "model->model";
   std::ostringstream c;
   c << "/* " << p << "_api.c - the library interface of model '" << commentText(tables.modelName)
-    << "' over kiln's runtime (generated by kiln compile; do not edit). */\n"
-    << "#include <string.h>\n\n#include \"kiln/runtime.h\"\n#include \"" << facts.fileName
-    << ".h\"\n\n"
+    << "' over kiln's " << (bare ? "freestanding " : "") << "runtime (generated by kiln "
+    << "compile; do not edit). */\n"
+    << (bare ? "" : "#include <stdlib.h>\n") << "#include <string.h>\n\n"
+    << "#include \"kiln/runtime.h\"\n#include \"" << facts.fileName << ".h\"\n\n"
     << "extern const kiln_program_t kiln_program;\n\n"
     << "_Static_assert((int)" << upper << "_ERROR_MEMORY == (int)KILN_ERROR_MEMORY &&\n"
     << "               (int)" << upper << "_ERROR_IO == (int)KILN_ERROR_IO,\n"
-    << "               \"status codes follow kiln_status_t\");\n\n"
-    << "struct " << p << "_model {\n  kiln_context_t *context;\n  kiln_model_t *model;\n};\n\n"
-    << "/* Both ways of opening: a context of the model's own, then the weights from a file\n"
-    << " * or from memory (NULL for either: the embedded weights). */\n"
-    << "static " << p << "_status " << p << "_open_common(const char *weights_path, const void *weights,\n"
-    << "    size_t weights_bytes, void *arena, size_t arena_bytes, int num_threads,\n"
-    << "    " << p << "_model **out_model, int from_memory) {\n"
-    << "  if (out_model == NULL || num_threads < 0) {\n"
-    << "    if (out_model != NULL) *out_model = NULL;\n"
-    << "    return " << upper << "_ERROR_ARGUMENT;\n  }\n"
-    << "  *out_model = NULL;\n"
-    << "  struct " << p << "_model *m = (struct " << p << "_model *)calloc(1, sizeof *m);\n"
-    << "  if (m == NULL) return " << upper << "_ERROR_MEMORY;\n"
-    << "  kiln_status_t status = kiln_context_create(num_threads, &m->context);\n"
-    << "  if (status == KILN_OK && from_memory)\n"
-    << "    status = kiln_model_open_memory_in(m->context, &kiln_program, NULL, weights,\n"
-    << "                                       weights_bytes, arena, arena_bytes, &m->model);\n"
-    << "  else if (status == KILN_OK)\n"
-    << "    status = kiln_model_open_in(m->context, &kiln_program, weights_path, &m->model);\n"
-    << "  if (status != KILN_OK) {\n    " << p << "_close(m);\n    return (" << p
-    << "_status)status;\n  }\n"
-    << "  *out_model = m;\n  return " << upper << "_OK;\n}\n\n"
-    << p << "_status " << p << "_open(const char *weights_path, int num_threads, " << p
-    << "_model **out_model) {\n"
-    << "  return " << p << "_open_common(weights_path, NULL, 0, NULL, 0, num_threads, out_model, 0);\n}\n\n"
-    << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
-    << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model) {\n"
-    << "  return " << p << "_open_common(NULL, weights, weights_bytes, arena, arena_bytes, num_threads, "
-    << "out_model, 1);\n}\n\n"
-    << p << "_status " << p << "_run(" << p
+    << "               \"status codes follow kiln_status_t\");\n\n";
+  if (bare) {
+    c << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
+      << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model) {\n"
+      << "  if (out_model == NULL || num_threads < 0 || num_threads > 1) {\n"
+      << "    if (out_model != NULL) *out_model = NULL;\n"
+      << "    return " << upper << "_ERROR_ARGUMENT;\n  }\n"
+      << "  kiln_model_t *model = NULL;\n"
+      << "  kiln_status_t status = kiln_model_open_memory_in(NULL, &kiln_program, NULL, weights,\n"
+      << "      weights_bytes, arena, arena_bytes, &model);\n"
+      << "  *out_model = (" << p << "_model *)model;\n"
+      << "  return (" << p << "_status)status;\n}\n\n";
+  } else {
+    c << "struct " << p << "_model {\n  kiln_context_t *context;\n  kiln_model_t *model;\n};\n\n"
+      << "/* Both ways of opening: a context of the model's own, then the weights from a file\n"
+      << " * or from memory (NULL for either: the embedded weights). */\n"
+      << "static " << p << "_status " << p << "_open_common(const char *weights_path, const void *weights,\n"
+      << "    size_t weights_bytes, void *arena, size_t arena_bytes, int num_threads,\n"
+      << "    " << p << "_model **out_model, int from_memory) {\n"
+      << "  if (out_model == NULL || num_threads < 0) {\n"
+      << "    if (out_model != NULL) *out_model = NULL;\n"
+      << "    return " << upper << "_ERROR_ARGUMENT;\n  }\n"
+      << "  *out_model = NULL;\n"
+      << "  struct " << p << "_model *m = (struct " << p << "_model *)calloc(1, sizeof *m);\n"
+      << "  if (m == NULL) return " << upper << "_ERROR_MEMORY;\n"
+      << "  kiln_status_t status = kiln_context_create(num_threads, &m->context);\n"
+      << "  if (status == KILN_OK && from_memory)\n"
+      << "    status = kiln_model_open_memory_in(m->context, &kiln_program, NULL, weights,\n"
+      << "                                       weights_bytes, arena, arena_bytes, &m->model);\n"
+      << "  else if (status == KILN_OK)\n"
+      << "    status = kiln_model_open_in(m->context, &kiln_program, weights_path, &m->model);\n"
+      << "  if (status != KILN_OK) {\n    " << p << "_close(m);\n    return (" << p
+      << "_status)status;\n  }\n"
+      << "  *out_model = m;\n  return " << upper << "_OK;\n}\n\n"
+      << p << "_status " << p << "_open(const char *weights_path, int num_threads, " << p
+      << "_model **out_model) {\n"
+      << "  return " << p << "_open_common(weights_path, NULL, 0, NULL, 0, num_threads, out_model, 0);\n}\n\n"
+      << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
+      << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model) {\n"
+      << "  return " << p << "_open_common(NULL, weights, weights_bytes, arena, arena_bytes, num_threads, "
+      << "out_model, 1);\n}\n\n"
+      << p << "_status " << p << "_set_parallel_for(" << p << "_model *model, " << p
+      << "_parallel_for_fn parallel_for,\n    void *user) {\n"
+      << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
+      << "  return (" << p << "_status)kiln_context_set_parallel_for(model->context, "
+      << "parallel_for, user);\n}\n\n";
+  }
+  c << p << "_status " << p << "_run(" << p
     << "_model *model, const void *const *inputs, void *const *outputs) {\n"
     << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
     << "  for (int32_t i = 0; inputs != NULL && i < kiln_program.num_inputs; i++)\n"
-    << "    if (inputs[i] != NULL && inputs[i] != kiln_model_input_data(model->model, i))\n"
-    << "      memcpy(kiln_model_input_data(model->model, i), inputs[i],\n"
+    << "    if (inputs[i] != NULL && inputs[i] != kiln_model_input_data(" << inner << ", i))\n"
+    << "      memcpy(kiln_model_input_data(" << inner << ", i), inputs[i],\n"
     << "             kiln_program.inputs[i].byte_size);\n"
-    << "  kiln_status_t status = kiln_model_run(model->model);\n"
+    << "  kiln_status_t status = kiln_model_run(" << inner << ");\n"
     << "  if (status != KILN_OK) return (" << p << "_status)status;\n"
     << "  for (int32_t i = 0; outputs != NULL && i < kiln_program.num_outputs; i++)\n"
     << "    if (outputs[i] != NULL)\n"
-    << "      memcpy(outputs[i], kiln_model_output_data(model->model, i),\n"
+    << "      memcpy(outputs[i], kiln_model_output_data(" << inner << ", i),\n"
     << "             kiln_program.outputs[i].byte_size);\n"
     << "  return " << upper << "_OK;\n}\n\n"
-    << p << "_status " << p << "_set_parallel_for(" << p << "_model *model, " << p
-    << "_parallel_for_fn parallel_for,\n    void *user) {\n"
-    << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
-    << "  return (" << p << "_status)kiln_context_set_parallel_for(model->context, "
-    << "parallel_for, user);\n}\n\n"
     << "void *" << p << "_input(" << p << "_model *model, int index) {\n"
-    << "  return model == NULL ? NULL : kiln_model_input_data(model->model, index);\n}\n\n"
+    << "  return model == NULL ? NULL : kiln_model_input_data(" << inner << ", index);\n}\n\n"
     << "const void *" << p << "_output(const " << p << "_model *model, int index) {\n"
-    << "  return model == NULL ? NULL : kiln_model_output_data(model->model, index);\n}\n\n"
+    << "  return model == NULL ? NULL : kiln_model_output_data("
+    << (bare ? "(const kiln_model_t *)model" : inner) << ", index);\n}\n\n"
     << p << "_status " << p << "_verify_weights(const " << p << "_model *model) {\n"
     << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
-    << "  return (" << p << "_status)kiln_model_verify_weights(model->model);\n}\n\n"
+    << "  return (" << p << "_status)kiln_model_verify_weights("
+    << (bare ? "(const kiln_model_t *)model" : inner) << ");\n}\n\n"
     << "void " << p << "_close(" << p << "_model *model) {\n"
     << "  if (model == NULL) return;\n"
-    << "  kiln_model_close(model->model);\n"
-    << "  kiln_context_destroy(model->context);\n"
-    << "  free(model);\n}\n\n"
+    << "  kiln_model_close(" << inner << ");\n"
+    << (bare ? "" : "  kiln_context_destroy(model->context);\n  free(model);\n") << "}\n\n"
     << "const char *" << p << "_last_error(void) { return kiln_last_error(); }\n\n"
     << "const char *" << p << "_status_string(" << p << "_status status) {\n"
-    << "  switch (status) {\n"
-    << "  case " << upper << "_OK: return \"" << upper << "_OK\";\n"
-    << "  case " << upper << "_ERROR_IO: return \"" << upper << "_ERROR_IO\";\n"
-    << "  case " << upper << "_ERROR_FORMAT: return \"" << upper << "_ERROR_FORMAT\";\n"
-    << "  case " << upper << "_ERROR_MISMATCH: return \"" << upper << "_ERROR_MISMATCH\";\n"
-    << "  case " << upper << "_ERROR_ARGUMENT: return \"" << upper << "_ERROR_ARGUMENT\";\n"
-    << "  case " << upper << "_ERROR_KERNEL: return \"" << upper << "_ERROR_KERNEL\";\n"
-    << "  case " << upper << "_ERROR_MEMORY: return \"" << upper << "_ERROR_MEMORY\";\n"
-    << "  }\n  return \"unknown status\";\n}\n";
-  std::string text = c.str();
-  // calloc and free need stdlib.h.
-  return text.insert(text.find("#include <string.h>"), "#include <stdlib.h>\n");
+    << "  switch (status) {\n";
+  for (const char *name : {"OK", "ERROR_IO", "ERROR_FORMAT", "ERROR_MISMATCH", "ERROR_ARGUMENT",
+                           "ERROR_KERNEL", "ERROR_MEMORY"})
+    c << "  case " << upper << "_" << name << ": return \"" << upper << "_" << name << "\";\n";
+  c << "  }\n  return \"unknown status\";\n}\n";
+  return c.str();
 }
 
 } // namespace kiln

@@ -5,6 +5,12 @@
  * the model and writes the outputs as .npy, so results can be compared with numpy or
  * onnxruntime; --bench and --profile measure it. Exit status: 0 success, 1 runtime error,
  * 2 usage error (bad options, unknown or missing inputs).
+ *
+ * Bare-metal executables (KILN_FREESTANDING) are the same program on picolibc, whose stdio
+ * and command line go through semihosting to the host that runs the emulator: the files
+ * are the host's. They open the weights and arena in memory (freestanding.c has no files),
+ * cannot create directories, and time in the board's clock (board.c): under qemu's
+ * `-icount shift=0` a virtual millisecond is a million instructions.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -14,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
+#ifndef KILN_FREESTANDING
+#include <sys/stat.h>
 #include <unistd.h>
+#endif
 
 #include "kiln/npy.h"
 #include "kiln/runtime.h"
@@ -194,6 +202,7 @@ static char *concat(const char *first, const char *second) {
   return result;
 }
 
+#ifndef KILN_FREESTANDING
 /// The weights file beside the executable: argv[0] + ".gguf", else /proc/self/exe + ".gguf"
 /// (argv[0] may be a bare name found through PATH, or a symlink). NULL if neither exists.
 static char *find_weights(const char *argv0) {
@@ -216,6 +225,13 @@ static char *find_weights(const char *argv0) {
   free(beside_executable);
   return NULL;
 }
+#else
+static char *find_weights(const char *argv0) {
+  (void)argv0;
+  fprintf(stderr, "error: this executable has no embedded weights: pass --weights PATH\n");
+  return NULL;
+}
+#endif
 
 /// Reads every input file into the model, checking dtype and shape.
 static int load_inputs(kiln_model_t *model, const char **input_files) {
@@ -240,6 +256,13 @@ static int load_inputs(kiln_model_t *model, const char **input_files) {
   return 0;
 }
 
+#ifdef KILN_FREESTANDING
+/// Semihosting cannot create directories: the host side must have made `path`.
+static bool make_directories(const char *path) {
+  (void)path;
+  return true;
+}
+#else
 /// Creates `path` and its missing parents, like mkdir -p.
 static bool make_directories(const char *path) {
   char *copy = concat(path, "");
@@ -256,6 +279,7 @@ static bool make_directories(const char *path) {
   struct stat info;
   return stat(path, &info) == 0 && S_ISDIR(info.st_mode);
 }
+#endif
 
 /// Prints the first few values of an output, for a quick look without --output-dir.
 static void print_preview(const kiln_io_desc_t *output, const void *data) {
@@ -353,11 +377,62 @@ static int write_outputs(const kiln_model_t *model, const char *output_dir) {
   return result;
 }
 
+#ifdef KILN_FREESTANDING
+double kiln_clock_ms(void);  // board.c
+static double now_ms(void) { return kiln_clock_ms(); }
+#define LATENCY_UNIT "virtual ms"
+
+static void *weights_memory, *arena_memory;
+
+/// Reads `path` whole into a 64-byte aligned block (weights_memory); false after a message.
+static bool read_weights(const char *path, uint64_t *out_size) {
+  FILE *file = fopen(path, "rb");
+  long size = -1;
+  if (file != NULL && fseek(file, 0, SEEK_END) == 0) size = ftell(file);
+  if (size > 0 && fseek(file, 0, SEEK_SET) == 0) {
+    weights_memory = aligned_alloc(64, ((size_t)size + 63) / 64 * 64);
+    if (weights_memory != NULL && fread(weights_memory, 1, (size_t)size, file) != (size_t)size) {
+      free(weights_memory);
+      weights_memory = NULL;
+    }
+  }
+  if (file != NULL) fclose(file);
+  if (weights_memory == NULL) {
+    fprintf(stderr, "error: cannot read the weights file %s\n", path);
+    return false;
+  }
+  *out_size = (uint64_t)size;
+  return true;
+}
+
+/// The weights (embedded, or the file read into memory) and an arena from the heap; 0 or
+/// an exit code after a message.
+static int open_model(const char *weights_path, kiln_model_t **out_model) {
+  uint64_t weights_size = 0;
+  if (weights_path != NULL && !read_weights(weights_path, &weights_size)) return EXIT_RUNTIME_ERROR;
+  arena_memory = aligned_alloc(64, (size_t)(kiln_program.arena_size + 63) / 64 * 64);
+  if (arena_memory == NULL) {
+    fprintf(stderr, "error: no memory for an arena of %llu bytes\n",
+            (unsigned long long)kiln_program.arena_size);
+    return EXIT_RUNTIME_ERROR;
+  }
+  if (kiln_model_open_memory_in(NULL, &kiln_program, weights_path, weights_memory, weights_size,
+                                arena_memory, kiln_program.arena_size, out_model) != KILN_OK)
+    return runtime_error();
+  return 0;
+}
+#else
 static double now_ms(void) {
   struct timespec time;
   clock_gettime(CLOCK_MONOTONIC, &time);
   return (double)time.tv_sec * 1e3 + (double)time.tv_nsec * 1e-6;
 }
+#define LATENCY_UNIT "ms"
+
+static int open_model(const char *weights_path, kiln_model_t **out_model) {
+  return kiln_model_open(&kiln_program, weights_path, out_model) == KILN_OK ? 0 : runtime_error();
+}
+#endif
 
 typedef struct step_time_t {
   double total_ms;
@@ -423,7 +498,8 @@ static int run(kiln_model_t *model, const options_t *options) {
     qsort(latencies, (size_t)runs, sizeof *latencies, compare_doubles);
     double median = runs % 2 ? latencies[runs / 2]
                              : 0.5 * (latencies[runs / 2 - 1] + latencies[runs / 2]);
-    printf("latency: median %.3f ms, min %.3f ms over %ld runs\n", median, latencies[0], runs);
+    printf("latency: median %.3f " LATENCY_UNIT ", min %.3f " LATENCY_UNIT " over %ld runs\n",
+           median, latencies[0], runs);
   }
   free(step_ms);
   free(latencies);
@@ -456,9 +532,7 @@ int main(int argc, char **argv) {
     if (weights_path == NULL) return EXIT_RUNTIME_ERROR;
   }
   kiln_model_t *model = NULL;
-  if (kiln_model_open(&kiln_program, weights_path, &model) != KILN_OK) {
-    exit_code = runtime_error();
-  }
+  exit_code = open_model(weights_path, &model);
   if (exit_code == 0 && options.verify_weights && kiln_model_verify_weights(model) != KILN_OK) {
     exit_code = runtime_error();
   }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "context.h"
 #include "device.h"
 #include "error.h"
@@ -50,36 +51,6 @@ kiln_status_t kiln_set_error(kiln_status_t status, const char *format, ...) {
 
 const char *kiln_last_error(void) { return last_error; }
 
-const char *kiln_status_string(kiln_status_t status) {
-  switch (status) {
-    case KILN_OK: return "KILN_OK";
-    case KILN_ERROR_IO: return "KILN_ERROR_IO";
-    case KILN_ERROR_FORMAT: return "KILN_ERROR_FORMAT";
-    case KILN_ERROR_MISMATCH: return "KILN_ERROR_MISMATCH";
-    case KILN_ERROR_ARGUMENT: return "KILN_ERROR_ARGUMENT";
-    case KILN_ERROR_KERNEL: return "KILN_ERROR_KERNEL";
-    case KILN_ERROR_MEMORY: return "KILN_ERROR_MEMORY";
-  }
-  return "KILN_ERROR_UNKNOWN";
-}
-
-size_t kiln_dtype_size(kiln_dtype_t dtype) {
-  switch (dtype) {
-    case KILN_DTYPE_F64: case KILN_DTYPE_I64: case KILN_DTYPE_U64: return 8;
-    case KILN_DTYPE_F32: case KILN_DTYPE_I32: case KILN_DTYPE_U32: return 4;
-    case KILN_DTYPE_F16: case KILN_DTYPE_I16: case KILN_DTYPE_U16: return 2;
-    case KILN_DTYPE_I8: case KILN_DTYPE_U8: case KILN_DTYPE_BOOL: return 1;
-  }
-  return 0;
-}
-
-const char *kiln_dtype_name(kiln_dtype_t dtype) {
-  static const char *const names[] = {"float32", "float16", "float64", "int8",
-                                      "int16",   "int32",   "int64",   "uint8",
-                                      "uint16",  "uint32",  "uint64",  "bool"};
-  return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "unknown";
-}
-
 /// Checks that an input or output descriptor is self-consistent and inside the arena, so a
 /// glue bug surfaces as a message at open instead of memory corruption during a run.
 static kiln_status_t check_io(const kiln_program_t *program, const kiln_io_desc_t *io,
@@ -112,6 +83,11 @@ static kiln_status_t check_program(const kiln_program_t *program) {
                           "(compile the model again with this kiln)",
                           program->model_name ? program->model_name : "(null)",
                           (int)program->abi_version, KILN_PROGRAM_ABI_VERSION);
+  }
+  if (program->freestanding != NULL) {
+    return kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s' was compiled for a bare-metal "
+                          "target and runs on the freestanding runtime only",
+                          program->model_name ? program->model_name : "(null)");
   }
   const kiln_device_desc_t *device = program->device;
   if (device != NULL &&
@@ -254,6 +230,7 @@ static kiln_status_t open_model(kiln_context_t *context, const kiln_program_t *p
   }
   model->exec.arena = model->arena;
   model->exec.weights = model->weights;
+  model->exec.weights_file = model->weights_file.bytes;
   model->exec.user_context = context;  // Halide hands it to the hooks (context.c)
   if (program->device != NULL) {
     status = program->device->ops->open(program, model->arena, model->weights, &model->exec,
@@ -311,17 +288,8 @@ kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_prog
 kiln_status_t kiln_model_verify_weights(const kiln_model_t *model) {
   if (model == NULL) return kiln_set_error(KILN_ERROR_ARGUMENT, "kiln_model_verify_weights: model is NULL");
   const kiln_program_t *program = model->program;
-  uint64_t hash = 1469598103934665603ull;
-  for (int32_t i = 0; i < program->num_weights; i++) {
-    const unsigned char *name = (const unsigned char *)program->weights[i].name;
-    for (size_t k = 0; name[k] != '\0'; k++) hash = (hash ^ name[k]) * 1099511628211ull;
-    const uint8_t *data = model->weights[i];
-    for (uint64_t k = 0; k < program->weights[i].byte_size; k++) {
-      hash = (hash ^ data[k]) * 1099511628211ull;
-    }
-  }
-  char text[32];
-  snprintf(text, sizeof text, "%016llx", (ull)hash);
+  char text[17];
+  kiln_format_checksum(kiln_weights_checksum(program, model->weights, NULL), text);
   if (strcmp(text, program->fingerprint) != 0) {
     return kiln_set_error(KILN_ERROR_MISMATCH,
                           "weights file %s: the tensor data does not match model '%s' (checksum "

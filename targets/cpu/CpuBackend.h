@@ -54,6 +54,7 @@ protected:
 const TargetBackend &x86Backend();
 const TargetBackend &armBackend();
 const TargetBackend &riscvBackend();
+const TargetBackend &cortexMBackend();
 
 } // namespace kiln
 

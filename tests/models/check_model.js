@@ -2,6 +2,7 @@
 //
 // usage: node check_model.js --kiln BUILD/compiler/kiln --model M.onnx --shape x=1,3,48,192
 //                            --work DIR [--target aarch64] [--runner "qemu-aarch64 -L ..."]
+//                            [--weights embed]
 // The input is pseudo-random (fixed seed, uniform in [-1, 1)); the reference comes from
 // onnxruntime-node on the same input. Passes when max |kiln - ort| <= 1e-4 * max(1, max |ort|)
 // for every output. Exit 0 on pass, 1 on mismatch or any failure.
@@ -31,6 +32,7 @@ async function main() {
   const exe = path.join(args.work, name);
   const compileArgs = ['compile', args.model, '-o', exe, '--target', args.target || 'host'];
   for (const s of args.shapes) compileArgs.push('--input-shape', s);
+  if (args.weights) compileArgs.push('--weights', args.weights);
   execFileSync(args.kiln, compileArgs, { stdio: 'inherit' });
 
   const feeds = {};
@@ -51,6 +53,7 @@ async function main() {
 
   const outDir = path.join(args.work, 'out');
   fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir);  // bare-metal executables cannot create it through semihosting
   const runner = args.runner ? args.runner.split(' ') : [];
   const command = [...runner, exe, ...runArgs, '--output-dir', outDir];
   execFileSync(command[0], command.slice(1), { stdio: 'inherit' });

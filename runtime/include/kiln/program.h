@@ -21,7 +21,7 @@ extern "C" {
 
 /** Bumped whenever a table below changes shape; the runtime refuses other versions, so
  *  glue from one kiln never runs against another kiln's runtime by accident. */
-#define KILN_PROGRAM_ABI_VERSION 3
+#define KILN_PROGRAM_ABI_VERSION 4
 
 struct halide_device_interface_t;
 
@@ -43,12 +43,15 @@ typedef struct kiln_weight_desc_t {
   int32_t rank;
   int64_t dims[KILN_MAX_RANK];  /* ONNX order, outermost first (GGUF stores them reversed) */
   uint64_t byte_size;
+  uint64_t file_offset;         /* freestanding programs: its data's offset in the file */
 } kiln_weight_desc_t;
 
 /** What a step sees while it runs: base pointers resolved by the runtime. */
 typedef struct kiln_exec_t {
   uint8_t *arena;                 /* one block of program->arena_size bytes, 64-byte aligned */
   const uint8_t *const *weights;  /* weights[i] points at weight i inside the mapped file */
+  const uint8_t *weights_file;    /* the weights file's first byte (freestanding glue adds
+                                     each weight's offset, known when it was written) */
   void *user_context;             /* passed to the Halide kernels */
   /* Device programs only (NULL otherwise): Halide device handles of the arena slices
    * (program->device->slices) and of the weights, uploaded once at open. */
@@ -88,6 +91,21 @@ typedef struct kiln_device_desc_t {
   const kiln_device_ops_t *ops;
 } kiln_device_desc_t;
 
+/** What a program for the freestanding runtime (runtime/src/freestanding.c: bare-metal
+ *  targets, no heap, no OS) carries beyond the tables: its weights file's exact layout, so
+ *  opening checks it without parsing or allocating, and the arena's plan for the kernels'
+ *  scratch and for the model's own state. Arena: [tensors | scratch | state]. */
+typedef struct kiln_freestanding_desc_t {
+  uint64_t weights_file_size;   /* the weights file, byte for byte */
+  uint64_t fingerprint_offset;  /* where the file holds the 16 hex digits of `fingerprint` */
+  uint64_t scratch_offset;      /* the kernels' halide_malloc blocks, planned at compile */
+  uint64_t scratch_size;        /*   time: the deepest nesting of any one kernel */
+  uint64_t state_offset;        /* KILN_FREESTANDING_STATE_BYTES for the opened model */
+} kiln_freestanding_desc_t;
+
+/** Arena bytes a freestanding program reserves for its opened model's state. */
+#define KILN_FREESTANDING_STATE_BYTES 256
+
 typedef struct kiln_program_t {
   int32_t abi_version;  /* KILN_PROGRAM_ABI_VERSION of the kiln that generated it */
   const char *model_name;
@@ -106,6 +124,8 @@ typedef struct kiln_program_t {
    * aligned in a read-only section of its own; NULL when the weights are a separate file. */
   const uint8_t *embedded_weights;
   uint64_t embedded_weights_size;
+  /* Programs for the freestanding runtime (bare-metal targets); NULL for hosted ones. */
+  const kiln_freestanding_desc_t *freestanding;
 } kiln_program_t;
 
 /** Size in bytes of one element of `dtype` (0 for an unknown value). */

@@ -1,0 +1,54 @@
+/* common.c - what the hosted runtime (runtime.c) and the freestanding one (freestanding.c)
+ * share: names and sizes of the enums, and the weights checksum. No libc beyond headers. */
+#include "common.h"
+
+const char *kiln_status_string(kiln_status_t status) {
+  switch (status) {
+    case KILN_OK: return "KILN_OK";
+    case KILN_ERROR_IO: return "KILN_ERROR_IO";
+    case KILN_ERROR_FORMAT: return "KILN_ERROR_FORMAT";
+    case KILN_ERROR_MISMATCH: return "KILN_ERROR_MISMATCH";
+    case KILN_ERROR_ARGUMENT: return "KILN_ERROR_ARGUMENT";
+    case KILN_ERROR_KERNEL: return "KILN_ERROR_KERNEL";
+    case KILN_ERROR_MEMORY: return "KILN_ERROR_MEMORY";
+  }
+  return "KILN_ERROR_UNKNOWN";
+}
+
+size_t kiln_dtype_size(kiln_dtype_t dtype) {
+  switch (dtype) {
+    case KILN_DTYPE_F64: case KILN_DTYPE_I64: case KILN_DTYPE_U64: return 8;
+    case KILN_DTYPE_F32: case KILN_DTYPE_I32: case KILN_DTYPE_U32: return 4;
+    case KILN_DTYPE_F16: case KILN_DTYPE_I16: case KILN_DTYPE_U16: return 2;
+    case KILN_DTYPE_I8: case KILN_DTYPE_U8: case KILN_DTYPE_BOOL: return 1;
+  }
+  return 0;
+}
+
+const char *kiln_dtype_name(kiln_dtype_t dtype) {
+  static const char *const names[] = {"float32", "float16", "float64", "int8",
+                                      "int16",   "int32",   "int64",   "uint8",
+                                      "uint16",  "uint32",  "uint64",  "bool"};
+  return (unsigned)dtype < sizeof names / sizeof names[0] ? names[dtype] : "unknown";
+}
+
+
+uint64_t kiln_weights_checksum(const kiln_program_t *program, const uint8_t *const *weights,
+                               const uint8_t *weights_file) {
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over each weight's name and bytes
+  for (int32_t i = 0; i < program->num_weights; i++) {
+    const unsigned char *name = (const unsigned char *)program->weights[i].name;
+    for (size_t k = 0; name[k] != '\0'; k++) hash = (hash ^ name[k]) * 1099511628211ull;
+    const uint8_t *data = weights != NULL ? weights[i] : weights_file + program->weights[i].file_offset;
+    for (uint64_t k = 0; k < program->weights[i].byte_size; k++) {
+      hash = (hash ^ data[k]) * 1099511628211ull;
+    }
+  }
+  return hash;
+}
+
+void kiln_format_checksum(uint64_t checksum, char out[17]) {
+  static const char digits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; i--, checksum >>= 4) out[i] = digits[checksum & 15];
+  out[16] = '\0';
+}

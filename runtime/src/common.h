@@ -1,0 +1,28 @@
+/* common.h - internal: what both runtimes share (common.c). */
+#ifndef KILN_RUNTIME_COMMON_H_
+#define KILN_RUNTIME_COMMON_H_
+
+#include <stdint.h>
+
+#include "kiln/program.h"
+#include "kiln/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The checksum `kiln compile` records as the fingerprint: FNV-1a over every weight's name
+/// and bytes. Weight i is at weights[i], or (weights NULL) at weights_file + program->weights[i].file_offset.
+uint64_t kiln_weights_checksum(const kiln_program_t *program, const uint8_t *const *weights,
+                               const uint8_t *weights_file);
+/// The checksum as the fingerprint's 16 lower-case hex digits.
+void kiln_format_checksum(uint64_t checksum, char out[17]);
+
+/// Freestanding runtime: makes `message` (which must stay valid) kiln_last_error().
+void kiln_set_error_text(const char *message);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_COMMON_H_ */
