@@ -692,7 +692,12 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
                << " (" << kernels.size() << " kernels: " << compiledCount << " compiled, "
                << reusedCount << " from cache, "
                << (kernels.size() - compiledCount - reusedCount) << " shared; arena "
-               << arenaSize.getInt() << " bytes" << arenaBoundText << ") and " << weightsPath
+               << tables.arenaSize << " bytes" << arenaBoundText;
+  if (tables.freestanding)  // bare metal: the caller's whole arena, planned here
+    llvm::errs() << ": tensors " << arenaSize.getInt() << ", kernels' scratch "
+                 << tables.freestanding->scratchSize << ", model state "
+                 << kFreestandingStateBytes;
+  llvm::errs() << ") and " << weightsPath
                << " (" << weights.tensors().size() << " tensors, " << weights.totalBytes()
                << " bytes)\n";
   cleanup();

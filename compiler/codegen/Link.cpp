@@ -276,7 +276,8 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
                     "-Wl,--defsym=__flash_size=" + hex(board->codeBytes),
                     "-Wl,--defsym=__ram=" + hex(board->ramOrigin),
                     "-Wl,--defsym=__ram_size=" + hex(board->ramBytes),
-                    "-Wl,--defsym=__stack_size=0x10000", "-o", outputTemp, "-lm"});
+                    "-Wl,--defsym=__stack_size=0x10000", "-Wl,--no-warn-execstack", "-o",
+                    outputTemp, "-lm"});
     if (!runCommand(command, verbose, error)) {
       error = "linking " + modelName + " for " + target.name + ": " + error;
       return false;
@@ -304,8 +305,14 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
   // In a folder of its own: no input of the link can have its name.
   std::string combined = tempDir + "/lib/combined.o";
   command.insert(command.end(), {"-r", "-nostdlib", "-o", combined});
-  if (board)  // not the specs' startup files
-    command.insert(command.end() - 4, "-nostartfiles");
+  if (board) {
+    // Not picolibc's startup files, section garbage collection or board linker script,
+    // which its specs add unless a script is given: this one keeps every input section.
+    std::string script = tempDir + "/lib/relocatable.ld";
+    std::ofstream(script) << "/* a relocatable link: input sections stay as they are */\n";
+    command.insert(command.end() - 4,
+                   {"-nostartfiles", "-Wl,--no-gc-sections", "-T", script});
+  }
   std::vector<std::string> localize = {KILN_LLVM_TOOLS_DIR "/llvm-objcopy"};
   for (const std::string &name : libraryExports(library->prefix, library->freestanding))
     localize.push_back("--keep-global-symbol=" + name);

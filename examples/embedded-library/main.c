@@ -1,9 +1,10 @@
 /* main.c - a firmware-style program: the model's static library with its weights linked
  * in (read-only data, for flash), the arena a static buffer, one thread, no files.
  *
- * After the first run (which sizes the kernels' scratch), running never allocates.
- * (Opening still allocates the model's small bookkeeping; the heap-free profile for
- * microcontrollers is future work.)
+ * On a hosted target, running never allocates after the first run (which sizes the
+ * kernels' scratch); opening allocates the model's small bookkeeping. On a bare-metal
+ * target (--target cortex-m4 ...) nothing allocates at all: the kernels' scratch and the
+ * model's state are inside the arena, whose size the compiler planned.
  */
 #include <stdalign.h>
 #include <stdio.h>
