@@ -22,15 +22,24 @@
 #define ARENA_ALIGNMENT 64
 #define MODEL_MAGIC 0x6b696c6du /* "kilm" */
 
-/* What a block of scratch keeps in front of its data: where the stack top was before it. */
+/* What a block of scratch keeps in its first SCRATCH_HEADER bytes. A block's header starts
+ * where the stack's top was before it. Halide may free a block early, before blocks
+ * allocated after it (its scope still encloses theirs): such a block is marked and given
+ * back when everything above it is. */
 enum { SCRATCH_HEADER = ARENA_ALIGNMENT };
+typedef struct scratch_header_t {
+  uint64_t previous;  // header offset of the block below, or NO_BLOCK
+  uint32_t freed;
+} scratch_header_t;
+#define NO_BLOCK UINT64_MAX
 
 struct kiln_model_t {
   uint32_t magic;
   const kiln_program_t *program;
   uint8_t *arena;
   const uint8_t *weights_file;
-  uint64_t scratch_top;  // offset of the next free scratch byte, from the scratch range's start
+  uint64_t scratch_top;   // offset of the next free scratch byte, from the scratch range's start
+  uint64_t scratch_last;  // header offset of the top block, or NO_BLOCK
   bool scratch_failed;   // a kernel asked for more than the plan (cannot happen; checked)
   kiln_exec_t exec;
 };
@@ -73,7 +82,9 @@ void *halide_malloc(void *user_context, size_t size) {
     __builtin_trap();
   }
   uint8_t *block = model->arena + plan->scratch_offset + model->scratch_top;
-  memcpy(block, &model->scratch_top, sizeof model->scratch_top);
+  scratch_header_t header = {model->scratch_last, 0};
+  memcpy(block, &header, sizeof header);
+  model->scratch_last = model->scratch_top;
   model->scratch_top += need;
   return block + SCRATCH_HEADER;
 }
@@ -81,9 +92,18 @@ void *halide_malloc(void *user_context, size_t size) {
 void halide_free(void *user_context, void *data) {
   kiln_model_t *model = model_from_user(user_context);
   if (model == NULL || data == NULL) return;
-  uint64_t previous_top;
-  memcpy(&previous_top, (uint8_t *)data - SCRATCH_HEADER, sizeof previous_top);
-  model->scratch_top = previous_top;
+  uint8_t *scratch = model->arena + model->program->freestanding->scratch_offset;
+  scratch_header_t header;
+  uint8_t *block = (uint8_t *)data - SCRATCH_HEADER;
+  memcpy(&header, block, sizeof header);
+  header.freed = 1;
+  memcpy(block, &header, sizeof header);
+  while (model->scratch_last != NO_BLOCK) {  // give back every freed block on top
+    memcpy(&header, scratch + model->scratch_last, sizeof header);
+    if (!header.freed) break;
+    model->scratch_top = model->scratch_last;
+    model->scratch_last = header.previous;
+  }
 }
 
 typedef int (*halide_task_fn)(void *user_context, int index, uint8_t *closure);
@@ -157,6 +177,7 @@ kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_prog
   model->weights_file = file;
   model->exec.arena = arena;
   model->exec.weights_file = file;
+  model->scratch_last = NO_BLOCK;
   model->exec.user_context = model;  // the scratch hooks find the model through it
   *out_model = model;
   return KILN_OK;

@@ -54,7 +54,9 @@ Stmt ArenaScratchPass::visit(const Allocate *op) {
                                "into the arena");
     bytes = *bound;
   }
-  uint64_t block = scratchBlockBytes(bytes);
+  // Halide asks halide_malloc for one element more (CodeGen_Posix's allocation padding:
+  // a vector load may read one scalar past the end).
+  uint64_t block = scratchBlockBytes(bytes + op->type.bytes());
   live += block;
   peak = std::max(peak, live);
   Stmt body = mutate(op->body);

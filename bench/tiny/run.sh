@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# bench/tiny/run.sh [WORK] [TARGETS...] - MLPerf Tiny-shaped models on the bare-metal targets:
+# builds each model (float and int8 QDQ, bench/tiny/make_tiny_models.py) as a static library
+# (sizes: the library's code, read-only data and data, the arena the header asks for, the
+# weights) and as a semihosting executable, checks the executable's output against
+# onnxruntime (tests/models/check_model.js), and counts the instructions of one inference
+# under qemu (-icount shift=0: one virtual nanosecond per instruction; --bench reports the
+# median of 3 runs after a warm-up). Prints a Markdown table for docs/embedded.md.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+work="${1:-$root/build/bench-tiny}"
+shift || true
+targets=("$@")
+[[ ${#targets[@]} -gt 0 ]] || targets=(cortex-m4 cortex-m7 cortex-m33 cortex-m55)
+kiln="$root/build/compiler/kiln"
+mkdir -p "$work/models"
+/usr/bin/python3 "$root/bench/tiny/make_tiny_models.py" "$work/models" > /dev/null
+declare -A shapes=([kws_dscnn]=1,1,49,10 [vww_mbv1]=1,3,96,96 [ic_resnet8]=1,3,32,32 [ad_fc]=1,640)
+echo "| target | model | code | read-only data | data | arena | weights | instructions per inference | max abs diff vs onnxruntime |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+for target in "${targets[@]}"; do
+  for model in kws_dscnn vww_mbv1 ic_resnet8 ad_fc; do
+    for variant in "" _int8; do
+      name="$model$variant"
+      dir="$work/$target/$name"
+      mkdir -p "$dir/lib"
+      sizes=$("$kiln" compile "$work/models/$name.onnx" --target "$target" --weights embed \
+                --emit static-lib --input-shape "input=${shapes[$model]}" -o "$dir/lib/$model" 2>&1 |
+              sed -n "s/^\[kiln\] library $model: //p")
+      code=$(sed -E 's/^code ([0-9]+).*/\1/' <<< "$sizes")
+      rodata=$(sed -E 's/.*read-only data ([0-9]+).*/\1/' <<< "$sizes")
+      data=$(sed -E 's/.*, data ([0-9]+).*/\1/' <<< "$sizes")
+      weights=$(sed -E 's/.*embedded weights ([0-9]+).*/\1/' <<< "$sizes")
+      upper=$(tr '[:lower:]' '[:upper:]' <<< "$model")
+      arena=$(sed -n "s/^#define ${upper}_ARENA_BYTES \([0-9]*\)u.*/\1/p" "$dir/lib/$model.h")
+      check=$(node "$root/tests/models/check_model.js" --kiln "$kiln" \
+                --model "$work/models/$name.onnx" --shape "input=${shapes[$model]}" \
+                --work "$dir/exe" --target "$target" --weights embed \
+                --runner "$root/scripts/run-bare-metal $target" 2>&1 | grep -E "^(PASS|FAIL)" || true)
+      diff=$(sed -E 's/.*max abs diff ([^ ]+) .*/\1/' <<< "$check" | head -1)
+      verdict=$(cut -d' ' -f1 <<< "$check" | head -1)
+      latency=$("$root/scripts/run-bare-metal" "$target" "$dir/exe/$name" \
+                  --input "input=$dir/exe/input.npy" --bench 3 2>/dev/null |
+                sed -n 's/^latency: median \([0-9.]*\) virtual ms.*/\1/p')
+      instructions=$(awk -v ms="$latency" 'BEGIN { printf "%.2fM", ms }')
+      echo "| $target | $name | $code | $rodata | $data | $arena | $weights | $instructions | $diff ($verdict) |"
+    done
+  done
+done
