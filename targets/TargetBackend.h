@@ -63,6 +63,10 @@ struct TargetInfo {
   std::string integerDotTarget;
   /// One line for `kiln targets`.
   std::string description;
+  /// The freestanding runtime (runtime/src/freestanding.c) instead of the hosted one: no
+  /// threads, no files, kernels' scratch planned into the arena. Bare-metal targets and
+  /// WebAssembly (WASI has no threads).
+  bool freestanding = false;
   /// Set for bare-metal targets (see BareMetalTarget).
   std::optional<BareMetalTarget> bareMetal;
 };

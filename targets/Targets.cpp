@@ -23,8 +23,8 @@ namespace kiln {
 namespace {
 
 std::vector<const TargetBackend *> backends() {
-  return {&x86Backend(), &armBackend(), &riscvBackend(), &cortexMBackend(), &cudaBackend(),
-          &openClBackend(), &metalBackend()};
+  return {&x86Backend(), &armBackend(), &riscvBackend(), &cortexMBackend(), &wasmBackend(),
+          &cudaBackend(), &openClBackend(), &metalBackend()};
 }
 
 TargetInfo hostTarget() {
@@ -188,7 +188,7 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
     // Bare metal: intermediate buffers come from the arena; the peak goes beside the object
     // (the artifact builder sizes the arena's scratch range from it).
     ArenaScratchPass *scratch = nullptr;
-    if (target.bareMetal) {
+    if (target.freestanding) {
       scratch = new ArenaScratchPass(kernel.getSymName().str());
       pipeline.add_custom_lowering_pass(scratch, nullptr);
     }
@@ -198,11 +198,12 @@ bool compileKernel(KernelOp kernel, const std::string &symbol, const TargetInfo 
       std::cerr << "kernel " << kernel.getSymName().str() << ":\n";
       pipeline.print_loop_nest();
     }
-    if (!target.bareMetal) {
+    if (target.bareMetal)
+      lowerForBareMetal(pipeline, arguments, symbol, halideTarget, *target.bareMetal, objectPath);
+    else
       pipeline.compile_to_object(objectPath, arguments, symbol, halideTarget);
+    if (!scratch)
       return true;
-    }
-    lowerForBareMetal(pipeline, arguments, symbol, halideTarget, *target.bareMetal, objectPath);
     std::ofstream peak(objectPath + ".scratch");
     peak << scratch->peakBytes() << "\n";
     if (!peak.good())

@@ -289,8 +289,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string runtimeKey =
       "halide-runtime-" + contentHash(compilerIdentity() + target.halideTarget) + ".o";
   std::string runtimeObject;
-  bool bareMetal = target.bareMetal.has_value();
-  if (bareMetal) {
+  bool freestanding = target.freestanding;
+  if (freestanding) {
     // Kernels call no Halide runtime: the freestanding runtime defines their hooks.
   } else if (auto cached = cache.lookup(runtimeKey)) {
     runtimeObject = *cached;
@@ -353,12 +353,12 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     if (compiledSymbols.insert(symbol).second) {
       auto cached = cache.lookup(symbol + ".o");
       std::optional<std::string> cachedScratch;
-      if (cached && bareMetal) {
+      if (cached && freestanding) {
         cachedScratch = cache.lookup(symbol + ".scratch");
         if (!cachedScratch)
           cached.reset();  // compiled again for its scratch figure
       }
-      if (bareMetal)
+      if (freestanding)
         scratchFiles.push_back(cachedScratch ? *cachedScratch : object + ".scratch");
       if (cached) {
         object = *cached;
@@ -419,7 +419,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       return;
     }
     if (job.kind == CompileJob::Kind::Kernel) {
-      if (bareMetal)
+      if (freestanding)
         cache.store(job.symbol + ".scratch", job.objectPath + ".scratch");
       cache.store(job.symbol + ".o", job.objectPath);
     }
@@ -482,9 +482,9 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   tables.fingerprint = weights.fingerprint();
   tables.arenaSize = arenaSize.getInt();
   tables.weights = &weights.tensors();
-  // Bare metal: the arena also holds the kernels' scratch (the largest kernel's peak; they
-  // run one at a time) and the opened model's state, after the tensors.
-  if (bareMetal) {
+  // Freestanding: the arena also holds the kernels' scratch (the largest kernel's peak;
+  // they run one at a time) and the opened model's state, after the tensors.
+  if (freestanding) {
     uint64_t scratch = 0;
     for (const std::string &path : scratchFiles) {
       auto text = llvm::MemoryBuffer::getFile(path);
@@ -529,12 +529,18 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
     std::string assembly = (tempDir + "/weights.s").str(), object = (tempDir + "/weights.o").str();
     std::ofstream out(assembly);
-    out << "/* weights.s - the weights file, linked in (kiln compile --weights embed) */\n"
-        << "  .section .rodata.kiln_weights,\"a\"\n  .balign 64\n"
-        << "  .globl kiln_embedded_weights\n  .type kiln_embedded_weights, %object\n"
-        << "kiln_embedded_weights:\n  .incbin \"" << escaped << "\"\n"
-        << "  .size kiln_embedded_weights, . - kiln_embedded_weights\n"
-        << "  .section .note.GNU-stack,\"\",%progbits\n";
+    out << "/* weights.s - the weights file, linked in (kiln compile --weights embed) */\n";
+    if (llvm::StringRef(target.halideTarget).starts_with("wasm"))  // WebAssembly's syntax
+      out << "  .section .rodata.kiln_weights,\"\",@\n"
+          << "  .globl kiln_embedded_weights\n  .type kiln_embedded_weights,@object\n"
+          << "  .p2align 6\nkiln_embedded_weights:\n  .incbin \"" << escaped << "\"\n"
+          << "  .size kiln_embedded_weights, " << bytes << "\n";
+    else
+      out << "  .section .rodata.kiln_weights,\"a\"\n  .balign 64\n"
+          << "  .globl kiln_embedded_weights\n  .type kiln_embedded_weights, %object\n"
+          << "kiln_embedded_weights:\n  .incbin \"" << escaped << "\"\n"
+          << "  .size kiln_embedded_weights, . - kiln_embedded_weights\n"
+          << "  .section .note.GNU-stack,\"\",%progbits\n";
     out.close();
     std::vector<std::string> assemble = {target.cc, "-c"};
     assemble.insert(assemble.end(), target.ccFlags.begin(), target.ccFlags.end());
@@ -573,7 +579,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     llvm::sys::fs::file_size(weightsTemp, weightsBytes);
     facts.weightsFileBytes = weightsBytes;
     facts.embeddedWeights = options.embedWeights;
-    facts.freestanding = bareMetal;
+    facts.freestanding = freestanding;
     // A folder of its own: NAME.h must not shadow a header the glue includes.
     std::string libDir = (tempDir + "/lib").str();
     if (auto ec = llvm::sys::fs::create_directories(libDir))
@@ -588,7 +594,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       api << emitLibrarySource(tables, facts);
       // Found with PKG_CONFIG_PATH=DIR; paths are relative to the .pc file, so the four
       // files can move together.
-      std::string system = bareMetal ? "-lm" : "-lpthread -ldl -lm";
+      std::string system = freestanding ? "-lm" : "-lpthread -ldl -lm";
       std::string description;  // one line, no variable references
       for (char c : options.sourceName)
         description += (c == '$' || c == '#' || !llvm::isPrint(c)) ? '_' : c;

@@ -43,7 +43,7 @@ std::vector<std::string> splitList(llvm::StringRef list) {
 
 /// Runtime sources (relative to runtime/src) an artifact of this target links.
 std::vector<std::string> runtimeSources(const TargetInfo &target, const RuntimeNeeds &needs) {
-  if (target.bareMetal)
+  if (target.freestanding)
     return splitList(KILN_FREESTANDING_RUNTIME_SOURCES);
   std::vector<std::string> sources = splitList(KILN_RUNTIME_SOURCES);
   if (needs.api != DeviceApi::None)
@@ -210,14 +210,21 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
             "--emit static-lib)";
     return false;
   }
+  if (target.freestanding && !board && library) {
+    // llvm-objcopy cannot make a WebAssembly object's symbols local.
+    error = "target " + target.name + " makes executables only (--emit exe)";
+    return false;
+  }
   // A library's code may land in a shared object: everything in it is position independent.
   // Bare metal: picolibc's headers, the freestanding parts of main.c, the board's clock.
   std::vector<std::string> ccFlags = target.ccFlags;
   if (library && !board)
     ccFlags.push_back("-fPIC");
+  if (target.freestanding)
+    ccFlags.push_back("-DKILN_FREESTANDING");
   if (board)
     ccFlags.insert(ccFlags.end(), {"--specs=picolibc.specs", "-ffunction-sections",
-                                   "-fdata-sections", "-DKILN_FREESTANDING",
+                                   "-fdata-sections",
                                    "-DKILN_SYSTICK_HZ=" + std::to_string(board->systickHz)});
   std::string runtimeDir = KILN_RUNTIME_DIR;
   std::vector<std::string> include = {"-I" + runtimeDir + "/include",
@@ -286,6 +293,15 @@ bool linkArtifact(OutputKind kind, const TargetInfo &target, const RuntimeNeeds 
     if (!sizes.empty())
       llvm::errs() << "[kiln] " << modelName << " for " << target.name << " (with picolibc, "
                    << "the command line and .npy files): " << sizes << "\n";
+    return true;
+  }
+  if (!library && target.freestanding) {
+    // WebAssembly (WASI): a 1 MB stack in linear memory; the heap grows as it needs.
+    command.insert(command.end(), {"-o", outputTemp, "-Wl,-z,stack-size=1048576", "-lm"});
+    if (!runCommand(command, verbose, error)) {
+      error = "linking " + modelName + " for " + target.name + ": " + error;
+      return false;
+    }
     return true;
   }
   if (!library) {

@@ -1,17 +1,41 @@
-/* board.c - what a bare-metal executable needs beyond picolibc: a clock, formatted error
- * messages for the .npy reader, and rename() (which picolibc's semihosting lacks).
+/* board.c - what an executable on the freestanding runtime needs beyond its libc: a clock
+ * and formatted error messages for the .npy reader; on bare metal also rename(), which
+ * picolibc's semihosting lacks. WebAssembly (WASI) has the host's monotonic clock.
  *
  * SysTick, the Cortex-M core's 24-bit down-counter, runs from the core clock
  * (KILN_SYSTICK_HZ, the board's); its wrap interrupt extends it to 64 bits. Under qemu with
  * `-icount shift=0` each instruction advances virtual time by one nanosecond, so the clock
  * counts instructions, to within one tick (40 at 25 MHz). Only executables link this file.
  */
+#define _POSIX_C_SOURCE 200809L  // clock_gettime (WASI)
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "common.h"
 #include "error.h"
+
+kiln_status_t kiln_set_error(kiln_status_t status, const char *format, ...) {
+  static char message[512];
+  va_list args;
+  va_start(args, format);
+  vsnprintf(message, sizeof message, format, args);
+  va_end(args);
+  kiln_set_error_text(message);
+  return status;
+}
+
+#if defined(__wasm__)
+#include <time.h>
+
+double kiln_clock_ms(void) {
+  struct timespec time;
+  clock_gettime(CLOCK_MONOTONIC, &time);
+  return (double)time.tv_sec * 1e3 + (double)time.tv_nsec * 1e-6;
+}
+
+#else /* a Cortex-M board */
 
 #ifndef KILN_SYSTICK_HZ
 #error "the compiler passes the board's SysTick clock as KILN_SYSTICK_HZ"
@@ -45,16 +69,6 @@ double kiln_clock_ms(void) {
   return (double)ticks * 1000.0 / (double)KILN_SYSTICK_HZ;
 }
 
-kiln_status_t kiln_set_error(kiln_status_t status, const char *format, ...) {
-  static char message[512];
-  va_list args;
-  va_start(args, format);
-  vsnprintf(message, sizeof message, format, args);
-  va_end(args);
-  kiln_set_error_text(message);
-  return status;
-}
-
 /* Semihosting SYS_RENAME (0x0f): the host renames; 0 on success. */
 int rename(const char *from, const char *to) {
   size_t from_length = 0, to_length = 0;
@@ -66,3 +80,4 @@ int rename(const char *from, const char *to) {
   __asm__ volatile("bkpt 0xab" : "+r"(operation) : "r"(parameters) : "memory");
   return operation == 0 ? 0 : -1;
 }
+#endif

@@ -55,6 +55,7 @@ const TargetBackend &x86Backend();
 const TargetBackend &armBackend();
 const TargetBackend &riscvBackend();
 const TargetBackend &cortexMBackend();
+const TargetBackend &wasmBackend();
 
 } // namespace kiln
 

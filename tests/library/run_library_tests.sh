@@ -83,7 +83,7 @@ check embed_exe_alone bash -c "! ls '$d/exe/mlp.gguf' 2> /dev/null &&
   '$d/exe/mlp' --input a='$m/a.npy' --input b='$m/b.npy' --output-dir '$d/exe/out' &&
   cmp '$d/exe/out/p.npy' '$work/exe/out/p.npy' && cmp '$d/exe/out/n.npy' '$work/exe/out/n.npy'"
 check embed_lib "$kiln" compile "$m/mlp.onnx" -o "$d/mlp" --emit static-lib --weights embed
-check embed_lib_sizes grep -Eq "library mlp: code [0-9]+, read-only data [0-9]+, data [0-9]+, zero-initialized [0-9]+ bytes \(the weights included\)" "$work/embed_lib.log"
+check embed_lib_sizes grep -Eq "library mlp: code [0-9]+, read-only data [0-9]+, data [0-9]+, zero-initialized [0-9]+ bytes, embedded weights [0-9]+ bytes \(the weights included\)" "$work/embed_lib.log"
 check embed_lib_files bash -c "! ls '$d/mlp.gguf' 2> /dev/null && ! grep -q weights= '$d/mlp.pc' &&
   /usr/lib/llvm-22/bin/llvm-objdump -h '$d/libmlp.a' | grep -q '\.rodata\.kiln_weights'"
 check embed_link bash -c "cc -std=c11 -Wall -Wextra -Werror -pedantic -o '$d/embedded' \

@@ -40,6 +40,7 @@ public:
       board.llcCpu = cpu;
       board.qemuMachine = machine;
       info.bareMetal = board;
+      info.freestanding = true;
       return info;
     };
     // The MPS2/MPS3 FPGA boards qemu models: AN386 (M4) and AN500 (M7) boot from SSRAM1 at
