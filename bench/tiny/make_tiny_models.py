@@ -10,8 +10,9 @@ random weights (He-scaled, so activations stay O(1); batch norm is folded, as de
   ic_resnet8  ResNet-8 image classification: 32x32 RGB, 3 residual stages (16, 32, 64), 10
               classes
   ad_fc       FC autoencoder anomaly detection: 640 -> 128 x4 -> 8 -> 128 x4 -> 640
-Each also as NAME_int8.onnx: per-tensor int8 QuantizeLinear/DequantizeLinear pairs on every
-weight and on the activations after each layer (the QDQ form TFLite and onnxruntime export).
+Each also as NAME_int8.onnx in the QDQ form onnxruntime's quantizer and TFLite converters
+export: int8 weight initializers behind DequantizeLinear, and per-tensor int8
+QuantizeLinear/DequantizeLinear pairs on the input and the activations after each layer.
 """
 import os
 import sys
@@ -49,8 +50,16 @@ class Builder:
 
     def weight(self, base, shape, fan_in):
         w = (self.rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        name = self.const(base, w)
-        return self.qdq(name, float(np.abs(w).max()) / 127.0)
+        if not self.quantize:
+            return self.const(base, w)
+        # As exporters write them: int8 initializers and a DequantizeLinear.
+        scale = float(np.abs(w).max()) / 127.0
+        q = self.const(base, np.clip(np.round(w / scale), -127, 127).astype(np.int8))
+        s = self.const("scale", np.array(scale, np.float32))
+        z = self.const("zero", np.array(0, np.int8))
+        d = self.fresh("dq")
+        self.nodes.append(helper.make_node("DequantizeLinear", [q, s, z], [d]))
+        return d
 
     def bias(self, channels):
         return self.const("b", (self.rng.standard_normal(channels) * 0.05).astype(np.float32))

@@ -2,7 +2,8 @@
 # run_library_tests.sh - `kiln compile --emit static-lib|shared-lib`: two models' libraries
 # link into one C program (tests/library/two_models.c), give the same bytes as the models'
 # executables, export only NAME_* symbols, and their headers compile as strict C99 and C++.
-# The static libraries are also built for aarch64, armhf and riscv64 and run under qemu.
+# The static libraries are also built for aarch64, armhf and riscv64 and run under qemu, and
+# for a Cortex-M4 (heap-free, bare metal) on qemu-system-arm.
 #
 # usage: run_library_tests.sh KILN_BINARY WORK_DIR
 set -uo pipefail
@@ -171,6 +172,39 @@ for name in 'ypn':
         sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
 PY
 done
+
+# Bare metal: both models' heap-free libraries for a Cortex-M4 in one firmware
+# (tests/library/bare_metal.c) on qemu's mps2-an386, through semihosting.
+if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null; then
+  d="$work/cortex-m4"
+  for model in convnet mlp; do
+    check "cortex-m4_$model" "$kiln" compile "$m/$model.onnx" -o "$d/$model" --emit static-lib \
+      --target cortex-m4
+  done
+  # Heap-free: nothing of malloc, stdio, threads or files is left for the firmware to supply.
+  check cortex-m4_no_libc bash -c "! arm-none-eabi-nm -u '$d/libconvnet.a' '$d/libmlp.a' |
+    awk 'NF == 2 {print \$2}' | grep -Ev '^(memcpy|memset|memcmp|__aeabi_[a-z0-9]+|[a-z]+f)\$'"
+  check cortex-m4_link bash -c "arm-none-eabi-gcc --specs=picolibc.specs --crt0=semihost \
+    --oslib=semihost -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -std=c11 -O2 \
+    -Wall -Wextra -Werror -Wl,--defsym=__flash=0x0 -Wl,--defsym=__flash_size=0x400000 \
+    -Wl,--defsym=__ram=0x20000000 -Wl,--defsym=__ram_size=0x400000 -Wl,--no-warn-execstack \
+    -o '$d/bare_metal' '$here/bare_metal.c' \
+    \$(PKG_CONFIG_PATH='$d' pkg-config --static --cflags --libs convnet mlp)"
+  cp "$m"/*.bin "$d/"
+  check cortex-m4_run "$here/../../scripts/run-bare-metal" cortex-m4 "$d/bare_metal" "$d"
+  check cortex-m4_close_to_exe /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
+import sys, numpy as np
+got, ref = sys.argv[1], sys.argv[2]
+for name in 'ypn':
+    want = np.load(f'{ref}/{name}.npy')
+    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
+    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
+    if np.abs(have.astype(np.float64) - want).max() > tol:
+        sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
+PY
+else
+  echo "SKIP cortex-m4 (no arm-none-eabi-gcc or qemu-system-arm)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
