@@ -2,7 +2,10 @@
 //
 // usage: node check_model.js --kiln BUILD/compiler/kiln --model M.onnx --shape x=1,3,48,192
 //                            --work DIR [--target aarch64] [--runner "qemu-aarch64 -L ..."]
-//                            [--weights embed]
+//                            [--weights embed] [--ort-optimization disabled]
+// (QDQ models: onnxruntime's graph optimizations fuse QuantizeLinear/DequantizeLinear pairs
+// into integer kernels that round differently from the operators' definition, which kiln
+// follows; "disabled" runs onnxruntime on the operators as written.)
 // The input is pseudo-random (fixed seed, uniform in [-1, 1)); the reference comes from
 // onnxruntime-node on the same input. Passes when max |kiln - ort| <= 1e-4 * max(1, max |ort|)
 // for every output. Exit 0 on pass, 1 on mismatch or any failure.
@@ -48,7 +51,8 @@ async function main() {
     feeds[input] = new ort.Tensor('float32', data, shape);
     runArgs.push('--input', `${input}=${file}`);
   }
-  const session = await ort.InferenceSession.create(args.model);
+  const session = await ort.InferenceSession.create(args.model,
+    args['ort-optimization'] ? { graphOptimizationLevel: args['ort-optimization'] } : {});
   const reference = await session.run(feeds);
 
   const outDir = path.join(args.work, 'out');

@@ -174,12 +174,63 @@ LogicalResult importQuantizeLinear(NodeImporter &n) {
   return success();
 }
 
+/// DequantizeLinear of a constant int8 tensor with constant scales and zero points of 0,
+/// the way quantizers export weights, as kiln.dequantize "int8": the weight stays one byte
+/// per value in the weights file and each kernel that reads it decodes it there, instead
+/// of a float copy folded into the file or computed into the arena. Rows run along the
+/// quantization axis (axis 0 for one scale); a row is the other axes, row-major.
+/// std::nullopt when the operands do not have that form.
+std::optional<Value> dequantizeInt8Weight(NodeImporter &n, int64_t axis) {
+  Value x = n.input(0), scale = n.input(1);
+  auto xType = n.typeOf(x);
+  if (xType.getRank() < 1 || !xType.getElementType().isInteger(8) ||
+      xType.getElementType().isUnsignedInteger() || !n.typeOf(scale).getElementType().isF32() ||
+      xType.getNumElements() > kMaxFoldedElements)
+    return std::nullopt;
+  auto values = n.constantInput(0);
+  auto scales = n.constantInput(1);
+  if (!values || !scales || !values->isInteger)
+    return std::nullopt;
+  if (n.input(2)) {
+    auto zeros = n.constantInput(2);
+    if (!zeros || llvm::any_of(zeros->floats, [](double z) { return z != 0.0; }))
+      return std::nullopt;
+  }
+  ArrayRef<int64_t> shape = xType.getShape();
+  int64_t rows = shape[axis], count = xType.getNumElements();
+  if (rows == 0 || count == 0 || (scales->floats.size() != 1 && int64_t(scales->floats.size()) != rows))
+    return std::nullopt;
+  int64_t length = count / rows, inner = 1;
+  for (int64_t d = axis + 1; d < int64_t(shape.size()); ++d)
+    inner *= shape[d];
+  // Element (outer, row, in) of the [outer, rows, inner] view goes to row `row`, place
+  // outer * inner + in.
+  std::vector<int64_t> packed(count);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t in = i % inner, row = i / inner % rows, outer = i / inner / rows;
+    packed[row * length + outer * inner + in] = values->ints[i];
+  }
+  std::vector<double> rowScales(rows);
+  for (int64_t r = 0; r < rows; ++r)
+    rowScales[r] = scales->floats[scales->floats.size() == 1 ? 0 : r];
+  Value packedValue = n.constant({rows, length}, n.builder.getIntegerType(8), {}, packed);
+  Value scaleValue = n.constant({rows}, n.builder.getF32Type(), rowScales);
+  return Value(n.create<DequantizeOp>(n.tensorType(shape, n.builder.getF32Type()), packedValue,
+                                      scaleValue, n.builder.getStringAttr("int8"),
+                                      n.builder.getI64IntegerAttr(axis),
+                                      n.builder.getI64IntegerAttr(length)));
+}
+
 LogicalResult importDequantizeLinear(NodeImporter &n) {
   Value x = n.input(0), scale = n.input(1), zeroPoint = n.input(2);
   int64_t rank = n.shapeOf(x).size();
   auto axis = quantizationAxis(n, scale, rank);
   if (failed(axis))
     return failure();
+  if (std::optional<Value> weight = dequantizeInt8Weight(n, rank > 0 ? *axis : 0)) {
+    n.setOutput(0, *weight);
+    return success();
+  }
   Type f = n.typeOf(scale).getElementType();
   Value y = n.create<CastOp>(n.tensorType(n.shapeOf(x), f), x);
   if (zeroPoint) {
