@@ -271,12 +271,22 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
     << "_Static_assert((int)" << upper << "_ERROR_MEMORY == (int)KILN_ERROR_MEMORY &&\n"
     << "               (int)" << upper << "_ERROR_IO == (int)KILN_ERROR_IO,\n"
     << "               \"status codes follow kiln_status_t\");\n\n";
+  // Argument errors leave a message for _last_error too, like the runtime's own.
+  if (bare)
+    c << "void kiln_set_error_text(const char *message);\n\n"
+      << "static " << p << "_status argument_error(const char *message) {\n"
+      << "  kiln_set_error_text(message);\n  return " << upper << "_ERROR_ARGUMENT;\n}\n\n";
+  else
+    c << "kiln_status_t kiln_set_error(kiln_status_t status, const char *format, ...);\n\n"
+      << "static " << p << "_status argument_error(const char *message) {\n"
+      << "  return (" << p << "_status)kiln_set_error(KILN_ERROR_ARGUMENT, \"%s\", message);\n}\n\n";
   if (bare) {
     c << p << "_status " << p << "_open_memory(const void *weights, size_t weights_bytes, "
       << "void *arena,\n    size_t arena_bytes, int num_threads, " << p << "_model **out_model) {\n"
       << "  if (out_model == NULL || num_threads < 0 || num_threads > 1) {\n"
       << "    if (out_model != NULL) *out_model = NULL;\n"
-      << "    return " << upper << "_ERROR_ARGUMENT;\n  }\n"
+      << "    return argument_error(\"" << p << "_open_memory: out_model is NULL or "
+      << "num_threads is not 0 or 1\");\n  }\n"
       << "  kiln_model_t *model = NULL;\n"
       << "  kiln_status_t status = kiln_model_open_memory_in(NULL, &kiln_program, NULL, weights,\n"
       << "      weights_bytes, arena, arena_bytes, &model);\n"
@@ -291,7 +301,8 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
       << "    " << p << "_model **out_model, int from_memory) {\n"
       << "  if (out_model == NULL || num_threads < 0) {\n"
       << "    if (out_model != NULL) *out_model = NULL;\n"
-      << "    return " << upper << "_ERROR_ARGUMENT;\n  }\n"
+      << "    return argument_error(\"" << p << "_open: out_model is NULL or num_threads "
+      << "is negative\");\n  }\n"
       << "  *out_model = NULL;\n"
       << "  struct " << p << "_model *m = (struct " << p << "_model *)calloc(1, sizeof *m);\n"
       << "  if (m == NULL) return " << upper << "_ERROR_MEMORY;\n"
@@ -313,13 +324,14 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
       << "out_model, 1);\n}\n\n"
       << p << "_status " << p << "_set_parallel_for(" << p << "_model *model, " << p
       << "_parallel_for_fn parallel_for,\n    void *user) {\n"
-      << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
+      << "  if (model == NULL) return argument_error(\"" << p
+      << "_set_parallel_for: model is NULL\");\n"
       << "  return (" << p << "_status)kiln_context_set_parallel_for(model->context, "
       << "parallel_for, user);\n}\n\n";
   }
   c << p << "_status " << p << "_run(" << p
     << "_model *model, const void *const *inputs, void *const *outputs) {\n"
-    << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
+    << "  if (model == NULL) return argument_error(\"" << p << "_run: model is NULL\");\n"
     << "  for (int32_t i = 0; inputs != NULL && i < kiln_program.num_inputs; i++)\n"
     << "    if (inputs[i] != NULL && inputs[i] != kiln_model_input_data(" << inner << ", i))\n"
     << "      memcpy(kiln_model_input_data(" << inner << ", i), inputs[i],\n"
@@ -337,7 +349,7 @@ std::string emitLibrarySource(const ProgramTables &tables, const LibraryFacts &f
     << "  return model == NULL ? NULL : kiln_model_output_data("
     << (bare ? "(const kiln_model_t *)model" : inner) << ", index);\n}\n\n"
     << p << "_status " << p << "_verify_weights(const " << p << "_model *model) {\n"
-    << "  if (model == NULL) return " << upper << "_ERROR_ARGUMENT;\n"
+    << "  if (model == NULL) return argument_error(\"" << p << "_verify_weights: model is NULL\");\n"
     << "  return (" << p << "_status)kiln_model_verify_weights("
     << (bare ? "(const kiln_model_t *)model" : inner) << ");\n}\n\n"
     << "void " << p << "_close(" << p << "_model *model) {\n"

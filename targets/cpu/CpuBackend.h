@@ -39,6 +39,11 @@ public:
                         const TargetInfo &target) const override {
     KernelPlan plan = planCpuKernel(algorithm, registerTiles(target));
     plan.backend = family();
+    if (target.freestanding) {  // one thread: no parallel loops
+      plan.parallel = false;
+      for (StagePlan &stage : plan.stages)
+        stage.parallel = false;
+    }
     return plan;
   }
   void applyPlan(KernelAlgorithm &algorithm, const KernelPlan &plan,

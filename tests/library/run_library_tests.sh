@@ -41,6 +41,20 @@ for name in 'ypn':
 PY
 }
 
+# Like same_as_exe within 1e-4 * max(1, |reference|): another target's kernels.
+close_to_exe() {
+  /usr/bin/python3 - "$1" "$work/exe/out" <<'PY'
+import sys, numpy as np
+got, ref = sys.argv[1], sys.argv[2]
+for name in 'ypn':
+    want = np.load(f'{ref}/{name}.npy')
+    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
+    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
+    if np.abs(have.astype(np.float64) - want).max() > tol:
+        sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
+PY
+}
+
 for kind in static-lib shared-lib; do
   d="$work/$kind"
   for model in convnet mlp; do
@@ -161,16 +175,7 @@ for cross in "aarch64 aarch64-linux-gnu qemu-aarch64" "armhf arm-linux-gnueabihf
   cp "$m"/*.bin "$d/"
   check "${target}_run" "$qemu" -L "/usr/$triple" "$d/two_models" "$d"
   # Other kernels (the target's schedules), so close to the host's rather than identical.
-  check "${target}_close_to_exe" /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
-import sys, numpy as np
-got, ref = sys.argv[1], sys.argv[2]
-for name in 'ypn':
-    want = np.load(f'{ref}/{name}.npy')
-    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
-    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
-    if np.abs(have.astype(np.float64) - want).max() > tol:
-        sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
-PY
+  check "${target}_close_to_exe" close_to_exe "$d"
 done
 
 # Bare metal: both models' heap-free libraries for a Cortex-M4 in one firmware
@@ -192,16 +197,7 @@ if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev
     \$(PKG_CONFIG_PATH='$d' pkg-config --static --cflags --libs convnet mlp)"
   cp "$m"/*.bin "$d/"
   check cortex-m4_run "$here/../../scripts/run-bare-metal" cortex-m4 "$d/bare_metal" "$d"
-  check cortex-m4_close_to_exe /usr/bin/python3 - "$d" "$work/exe/out" <<'PY'
-import sys, numpy as np
-got, ref = sys.argv[1], sys.argv[2]
-for name in 'ypn':
-    want = np.load(f'{ref}/{name}.npy')
-    have = np.fromfile(f'{got}/{name}.bin', want.dtype).reshape(want.shape)
-    tol = 1e-4 * max(1.0, float(np.abs(want).max()))
-    if np.abs(have.astype(np.float64) - want).max() > tol:
-        sys.exit(f'{name}: max diff {np.abs(have - want).max()} over {tol}')
-PY
+  check cortex-m4_close_to_exe close_to_exe "$d"
 else
   echo "SKIP cortex-m4 (no arm-none-eabi-gcc or qemu-system-arm)"
 fi

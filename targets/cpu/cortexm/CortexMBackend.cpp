@@ -83,14 +83,6 @@ public:
     options.winograd = false;
     return options;
   }
-  KernelPlan planKernel(const KernelAlgorithm &algorithm,
-                        const TargetInfo &target) const override {
-    KernelPlan plan = CpuBackend::planKernel(algorithm, target);
-    plan.parallel = false;
-    for (StagePlan &stage : plan.stages)
-      stage.parallel = false;
-    return plan;
-  }
 
 protected:
   CpuRegisterTiles registerTiles(const TargetInfo &) const override {

@@ -30,14 +30,6 @@ public:
                        "run with scripts/run-wasi.js";
     return {wasm};
   }
-  KernelPlan planKernel(const KernelAlgorithm &algorithm,
-                        const TargetInfo &target) const override {
-    KernelPlan plan = CpuBackend::planKernel(algorithm, target);
-    plan.parallel = false;
-    for (StagePlan &stage : plan.stages)
-      stage.parallel = false;
-    return plan;
-  }
 
 protected:
   CpuRegisterTiles registerTiles(const TargetInfo &) const override {
