@@ -225,6 +225,60 @@ uint64_t Weights::totalBytes() const {
   return bytes;
 }
 
+/// Places each call's kernel scratch (`bytes[i]` for call i) in the arena: at the lowest
+/// 64-byte aligned offset that overlaps no arena range live during the call. A range is
+/// live from the first call that touches it to the last; the program's inputs and outputs
+/// for the whole run (the caller writes and reads them between runs). Returns the end of
+/// the highest range placed.
+static uint64_t placeKernelScratch(const ProgramTables &tables, const std::vector<uint64_t> &bytes,
+                            std::vector<std::pair<uint64_t, uint64_t>> &placed) {
+  struct Live {
+    int first, last;
+  };
+  std::map<std::pair<uint64_t, uint64_t>, Live> ranges;  // (begin, end) -> calls
+  auto touch = [&](uint64_t offset, uint64_t size, int call) {
+    if (size == 0)
+      return;
+    auto [it, inserted] = ranges.try_emplace({offset, offset + size}, Live{call, call});
+    it->second.first = std::min(it->second.first, call);
+    it->second.last = std::max(it->second.last, call);
+  };
+  auto byteSize = [](mlir::RankedTensorType type) {
+    return uint64_t(type.getNumElements()) * elementByteSize(type.getElementType());
+  };
+  int calls = int(tables.calls.size());
+  for (int i = 0; i < calls; ++i)
+    for (const auto *list : {&tables.calls[i].inputs, &tables.calls[i].results})
+      for (const CallArgument &arg : *list)
+        if (!arg.buffer.isWeight)
+          touch(uint64_t(arg.buffer.location), byteSize(arg.type), i);
+  for (const auto *list : {&tables.inputs, &tables.outputs})
+    for (const ProgramIo &io : *list) {
+      touch(uint64_t(io.arenaOffset), byteSize(io.type), -1);
+      touch(uint64_t(io.arenaOffset), byteSize(io.type), calls);
+    }
+  uint64_t end = 0;
+  placed.assign(calls, {0, 0});
+  for (int i = 0; i < calls; ++i) {
+    if (bytes[i] == 0)
+      continue;
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (const auto &[range, live] : ranges)
+      if (live.first <= i && i <= live.last)
+        busy.push_back(range);
+    std::sort(busy.begin(), busy.end());
+    uint64_t offset = 0;
+    for (const auto &[begin, stop] : busy) {
+      if (offset + bytes[i] <= begin)
+        break;
+      offset = std::max(offset, (stop + 63) / 64 * 64);
+    }
+    placed[i] = {offset, bytes[i]};
+    end = std::max(end, offset + bytes[i]);
+  }
+  return end;
+}
+
 bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string &error) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
@@ -305,8 +359,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::vector<std::string> objects;
   if (!runtimeObject.empty())
     objects.push_back(runtimeObject);
-  // Bare metal: each kernel's scratch peak, from a file beside its object (ArenaScratch.h).
-  std::vector<std::string> scratchFiles;
+  // Freestanding: each kernel's scratch peak, in a file beside its object (ArenaScratch.h).
+  std::map<std::string, std::string> scratchFiles;  // symbol -> file
   std::set<std::string> compiledSymbols, plannedKeys;
   std::map<std::string, std::string> keyOfPlanPath;  // plan file -> plan key
   std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
@@ -359,7 +413,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
           cached.reset();  // compiled again for its scratch figure
       }
       if (freestanding)
-        scratchFiles.push_back(cachedScratch ? *cachedScratch : object + ".scratch");
+        scratchFiles[symbol] = cachedScratch ? *cachedScratch : object + ".scratch";
       if (cached) {
         object = *cached;
         ++reusedCount;
@@ -482,21 +536,25 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   tables.fingerprint = weights.fingerprint();
   tables.arenaSize = arenaSize.getInt();
   tables.weights = &weights.tensors();
-  // Freestanding: the arena also holds the kernels' scratch (the largest kernel's peak;
-  // they run one at a time) and the opened model's state, after the tensors.
+  // Freestanding: each kernel's scratch goes where no tensor is live while it runs, the
+  // arena growing only where no such gap is large enough; the opened model's state last.
   if (freestanding) {
-    uint64_t scratch = 0;
-    for (const std::string &path : scratchFiles) {
+    std::map<std::string, uint64_t> peakOf;
+    for (const auto &[symbol, path] : scratchFiles) {
       auto text = llvm::MemoryBuffer::getFile(path);
       unsigned long long peak = 0;
       if (!text || llvm::StringRef((*text)->getBuffer()).trim().getAsInteger(10, peak))
         return failWith("cannot read a kernel's scratch figure (" + path + ")");
-      scratch = std::max<uint64_t>(scratch, peak);
+      peakOf[symbol] = peak;
     }
+    std::vector<uint64_t> scratchBytes;
+    for (const KernelCall &call : tables.calls)
+      scratchBytes.push_back(peakOf[call.symbol]);
     FreestandingLayout &layout = tables.freestanding.emplace();
-    layout.scratchOffset = (uint64_t(tables.arenaSize) + 63) / 64 * 64;
-    layout.scratchSize = scratch;
-    layout.stateOffset = layout.scratchOffset + scratch;
+    uint64_t end = placeKernelScratch(tables, scratchBytes, layout.stepScratch);
+    for (uint64_t bytes : scratchBytes)
+      layout.largestScratch = std::max(layout.largestScratch, bytes);
+    layout.stateOffset = (std::max<uint64_t>(end, uint64_t(tables.arenaSize)) + 63) / 64 * 64;
     tables.arenaSize = int64_t(layout.stateOffset + kFreestandingStateBytes);
   }
 
@@ -700,8 +758,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
                << (kernels.size() - compiledCount - reusedCount) << " shared; arena "
                << tables.arenaSize << " bytes" << arenaBoundText;
   if (tables.freestanding)  // bare metal: the caller's whole arena, planned here
-    llvm::errs() << ": tensors " << arenaSize.getInt() << ", kernels' scratch "
-                 << tables.freestanding->scratchSize << ", model state "
+    llvm::errs() << ": tensors " << arenaSize.getInt() << ", largest kernel scratch "
+                 << tables.freestanding->largestScratch << " placed among them, model state "
                  << kFreestandingStateBytes;
   llvm::errs() << ") and " << weightsPath
                << " (" << weights.tensors().size() << " tensors, " << weights.totalBytes()

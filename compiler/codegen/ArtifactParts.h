@@ -81,7 +81,8 @@ struct ProgramIo {
 struct FreestandingLayout {
   uint64_t weightsFileSize = 0, fingerprintOffset = 0;
   std::vector<uint64_t> weightOffsets;  // each weight's data, from the file's start
-  uint64_t scratchOffset = 0, scratchSize = 0, stateOffset = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> stepScratch;  // per call: (offset, bytes)
+  uint64_t largestScratch = 0, stateOffset = 0;
 };
 /// KILN_FREESTANDING_STATE_BYTES of runtime/include/kiln/program.h.
 constexpr uint64_t kFreestandingStateBytes = 256;

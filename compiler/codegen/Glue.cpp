@@ -188,9 +188,14 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
 
   std::string freestandingRef = "0";
   if (const auto &layout = tables.freestanding) {
-    io << "static const kiln_freestanding_desc_t freestanding = {" << layout->weightsFileSize
-       << "u, " << layout->fingerprintOffset << "u, " << layout->scratchOffset << "u, "
-       << layout->scratchSize << "u, " << layout->stateOffset << "u};\n";
+    io << "static const kiln_arena_range_t step_scratch[] = {\n";
+    for (const auto &[offset, bytes] : layout->stepScratch)
+      io << "  {" << offset << "u, " << bytes << "u},\n";
+    if (layout->stepScratch.empty())
+      io << "  {0, 0}\n";
+    io << "};\nstatic const kiln_freestanding_desc_t freestanding = {"
+       << layout->weightsFileSize << "u, " << layout->fingerprintOffset
+       << "u, step_scratch, " << layout->stateOffset << "u};\n";
     freestandingRef = "&freestanding";
   }
 

@@ -161,8 +161,8 @@ std::string emitLibraryHeader(const ProgramTables &tables, const LibraryFacts &f
                "it */\n"
              : "u  /* activations, inputs and outputs: one block, allocated by _open */\n");
   if (bare)
-    h << "#define " << upper << "_ARENA_SCRATCH_BYTES " << tables.freestanding->scratchSize
-      << "u  /* of which the kernels' scratch */\n"
+    h << "#define " << upper << "_ARENA_SCRATCH_BYTES " << tables.freestanding->largestScratch
+      << "u  /* the largest kernel's scratch (placed where no tensor is live) */\n"
       << "#define " << upper << "_FREESTANDING 1  /* no heap, no threads, no files */\n";
   h
     << "#define " << upper << "_ARENA_ALIGNMENT " << facts.arenaAlignment << "u\n"

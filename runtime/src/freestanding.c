@@ -3,12 +3,12 @@
  * Implements the part of kiln/runtime.h that needs no operating system, for programs
  * compiled with a kiln_freestanding_desc_t (Cortex-M targets). Everything lives in memory
  * the caller gives: the weights file (flash is fine, it is only read) and one arena that
- * holds the tensors, the kernels' scratch and the opened model's own state. The compiler
- * planned all three, so opening only checks sizes, alignment and the fingerprint, and a run
+ * holds the tensors, the kernels' scratch (each step's where no tensor is live then) and the
+ * opened model's own state. The compiler planned all three, so opening only checks sizes, alignment and the fingerprint, and a run
  * can neither allocate nor fail for want of memory. libc: memcpy, memset and memcmp.
  *
  * The kernels were built without Halide's runtime; the three hooks they call are here:
- * halide_malloc and halide_free hand out the scratch range as a stack (Halide frees in the
+ * halide_malloc and halide_free hand out the running step's scratch range as a stack (Halide frees in the
  * reverse order it allocates), halide_do_par_for runs a loop's iterations in order.
  */
 #include <stdbool.h>
@@ -38,7 +38,8 @@ struct kiln_model_t {
   const kiln_program_t *program;
   uint8_t *arena;
   const uint8_t *weights_file;
-  uint64_t scratch_top;   // offset of the next free scratch byte, from the scratch range's start
+  const kiln_arena_range_t *scratch;  // the running step's range
+  uint64_t scratch_top;   // offset of the next free scratch byte, from the range's start
   uint64_t scratch_last;  // header offset of the top block, or NO_BLOCK
   bool scratch_failed;   // a kernel asked for more than the plan (cannot happen; checked)
   kiln_exec_t exec;
@@ -72,16 +73,15 @@ static kiln_model_t *model_from_user(void *user_context) {
 
 void *halide_malloc(void *user_context, size_t size) {
   kiln_model_t *model = model_from_user(user_context);
-  if (model == NULL) return NULL;
-  const kiln_freestanding_desc_t *plan = model->program->freestanding;
+  if (model == NULL || model->scratch == NULL) return NULL;
   uint64_t need = SCRATCH_HEADER + (((uint64_t)size + ARENA_ALIGNMENT - 1) & ~(uint64_t)63);
-  if (model->scratch_failed || need > plan->scratch_size - model->scratch_top) {
+  if (model->scratch_failed || need > model->scratch->size - model->scratch_top) {
     // The kernels were built without asserts, so a NULL block would be written through:
     // stop here instead (the compile-time plan makes this unreachable).
     model->scratch_failed = true;
     __builtin_trap();
   }
-  uint8_t *block = model->arena + plan->scratch_offset + model->scratch_top;
+  uint8_t *block = model->arena + model->scratch->offset + model->scratch_top;
   scratch_header_t header = {model->scratch_last, 0};
   memcpy(block, &header, sizeof header);
   model->scratch_last = model->scratch_top;
@@ -91,8 +91,8 @@ void *halide_malloc(void *user_context, size_t size) {
 
 void halide_free(void *user_context, void *data) {
   kiln_model_t *model = model_from_user(user_context);
-  if (model == NULL || data == NULL) return;
-  uint8_t *scratch = model->arena + model->program->freestanding->scratch_offset;
+  if (model == NULL || model->scratch == NULL || data == NULL) return;
+  uint8_t *scratch = model->arena + model->scratch->offset;
   scratch_header_t header;
   uint8_t *block = (uint8_t *)data - SCRATCH_HEADER;
   memcpy(&header, block, sizeof header);
@@ -142,9 +142,13 @@ kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_prog
   const kiln_freestanding_desc_t *plan = program->freestanding;
   if (plan == NULL || plan->state_offset > program->arena_size ||
       program->arena_size - plan->state_offset < KILN_FREESTANDING_STATE_BYTES ||
-      plan->scratch_offset > plan->state_offset ||
-      plan->scratch_size > plan->state_offset - plan->scratch_offset)
+      (program->num_steps > 0 && plan->step_scratch == NULL))
     return fail(KILN_ERROR_ARGUMENT, "the program was not compiled for a bare-metal target");
+  for (int32_t i = 0; i < program->num_steps; i++) {
+    const kiln_arena_range_t *range = &plan->step_scratch[i];
+    if (range->offset > plan->state_offset || range->size > plan->state_offset - range->offset)
+      return fail(KILN_ERROR_ARGUMENT, "the program's scratch plan leaves the arena");
+  }
   if (weights == NULL) {
     weights = program->embedded_weights;
     weights_size = program->embedded_weights_size;
@@ -237,9 +241,13 @@ static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
   if (model_from_user(model) == NULL) return fail(KILN_ERROR_ARGUMENT, "the model is not open");
   const kiln_program_t *program = model->program;
   for (int32_t i = 0; i < program->num_steps; i++) {
+    model->scratch = &program->freestanding->step_scratch[i];
+    model->scratch_top = 0;
+    model->scratch_last = NO_BLOCK;
     double start = out_step_ms != NULL ? kiln_clock_ms() : 0.0;
     int code = program->steps[i].run(&model->exec);
     if (out_step_ms != NULL) out_step_ms[i] = kiln_clock_ms() - start;
+    model->scratch = NULL;
     if (code != 0) return fail(KILN_ERROR_KERNEL, "a kernel failed");
   }
   return KILN_OK;

@@ -21,6 +21,9 @@ struct CpuRegisterTiles {
   int gemmVectors = 2;   // vectors of output columns per register tile (GEMM)
   int convChannels = 8;  // output channels per register tile (direct convolution)
   int convVectors = 1;   // vectors of output pixels per register tile
+  /// RAM over speed (microcontrollers): depthwise convolutions border their input one
+  /// channel plane at a time however narrow it is, not as a whole copy.
+  bool smallScratch = false;
 };
 
 /// The heuristic plan: which template schedules each stage, with which tiles.

@@ -681,7 +681,8 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
     // convolutions on 14x14 and 7x7 maps measured faster with one whole copy (0.039
     // against 0.061 ms per channel for 576 channels at 14x14).
     bool planeCopy = stage.kind == StageClass::Depthwise &&
-                     (paths.inputWidth >= 16 || (paths.strided && paths.inputWidth >= 8));
+                     (tiles.smallScratch || paths.inputWidth >= 16 ||
+                      (paths.strided && paths.inputWidth >= 8));
     // A window strided along x (a stem: 7x7 or 3x3, stride 2; depthwise convolutions on
     // planes under 8 wide) reads a copy of its bordered input split into x phases, so that
     // each window column is read with dense vector loads instead of a stride-2 shuffle per

@@ -91,15 +91,22 @@ typedef struct kiln_device_desc_t {
   const kiln_device_ops_t *ops;
 } kiln_device_desc_t;
 
+/** An arena range. */
+typedef struct kiln_arena_range_t {
+  uint64_t offset;
+  uint64_t size;
+} kiln_arena_range_t;
+
 /** What a program for the freestanding runtime (runtime/src/freestanding.c: bare-metal
- *  targets, no heap, no OS) carries beyond the tables: its weights file's exact layout, so
- *  opening checks it without parsing or allocating, and the arena's plan for the kernels'
- *  scratch and for the model's own state. Arena: [tensors | scratch | state]. */
+ *  targets and WebAssembly, no heap, no threads) carries beyond the tables: its weights
+ *  file's exact layout, so opening checks it without parsing or allocating, and the arena's
+ *  plan for the kernels' scratch and for the model's own state. */
 typedef struct kiln_freestanding_desc_t {
   uint64_t weights_file_size;   /* the weights file, byte for byte */
   uint64_t fingerprint_offset;  /* where the file holds the 16 hex digits of `fingerprint` */
-  uint64_t scratch_offset;      /* the kernels' halide_malloc blocks, planned at compile */
-  uint64_t scratch_size;        /*   time: the deepest nesting of any one kernel */
+  /* Per step, where its kernel's halide_malloc blocks go: a range no tensor live at that
+   * step uses, planned at compile time (size 0: the kernel allocates nothing). */
+  const kiln_arena_range_t *step_scratch;
   uint64_t state_offset;        /* KILN_FREESTANDING_STATE_BYTES for the opened model */
 } kiln_freestanding_desc_t;
 

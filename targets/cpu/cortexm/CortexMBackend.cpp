@@ -95,6 +95,7 @@ protected:
     tiles.gemmVectors = 1;
     tiles.convChannels = 4;
     tiles.convVectors = 1;
+    tiles.smallScratch = true;
     return tiles;
   }
 };
