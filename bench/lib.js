@@ -12,7 +12,7 @@ const os = require('os');
 const path = require('path');
 const readline = require('readline');
 const { execFileSync, spawn, spawnSync } = require('child_process');
-const { readNpy } = require('../scripts/lib/npy');
+const { readNpy, writeNpy } = require('../scripts/lib/npy');
 const { random, randomTensor } = require('../scripts/lib/random');
 
 const REPO = path.resolve(__dirname, '..');
@@ -104,10 +104,65 @@ const MODELS = {
               output: '1000 logits' },
 };
 
-/// Writes a generated model with scripts/make_bench_models.py when it is missing or older
-/// than the script.
+const ZOO_SCRIPT = path.join(REPO, 'bench/make_zoo_models.py');
+let zooCache = null;
+
+/// The broad benchmark set (#12): torchvision and transformer architectures written by
+/// bench/make_zoo_models.py, in the same form as MODELS (`zoo: true`; `dtypes` per input where
+/// it is not float32, e.g. token ids).
+function zooModels() {
+  if (!zooCache) {
+    const listed = JSON.parse(execFileSync('/usr/bin/python3', [ZOO_SCRIPT, '--list'],
+                                           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+    zooCache = {};
+    for (const [name, entry] of Object.entries(listed)) {
+      zooCache[name] = { file: path.join(WORK, 'zoo', `${name}.onnx`), inputs: entry.inputs,
+                         dtypes: entry.dtypes, about: entry.about, zoo: true };
+    }
+  }
+  return zooCache;
+}
+
+/// The spec of a benchmark model by name: one of the five, or one of the broad set.
+function modelSpec(name) {
+  return MODELS[name] || zooModels()[name];
+}
+
+/// Model names for a --models list: names, `five` (the original benchmark models), `zoo`
+/// (the broad set) or `all`.
+function expandModels(names) {
+  return names.flatMap(n => n === 'five' ? Object.keys(MODELS)
+                          : n === 'zoo' ? Object.keys(zooModels())
+                          : n === 'all' ? [...Object.keys(MODELS), ...Object.keys(zooModels())] : [n]);
+}
+
+/// Writes the input tensors of `spec` as .npy files in `dir` (fixed pseudo-random values;
+/// integer inputs are token ids in [0, 8192)). Returns {input: path}.
+function writeInputs(spec, dir) {
+  const files = {};
+  Object.entries(spec.inputs).forEach(([input, shape], i) => {
+    files[input] = path.join(dir, `${input}.npy`);
+    const values = randomTensor(shape, 1234 + i);
+    const dtype = (spec.dtypes && spec.dtypes[input]) || 'float32';
+    if (dtype === 'int64') {
+      writeNpy(files[input], dtype, shape, BigInt64Array.from(values, v => BigInt(Math.floor((v + 1) * 4096) & 8191)));
+    } else {
+      writeNpy(files[input], dtype, shape, values);
+    }
+  });
+  return files;
+}
+
+/// Writes a generated model (scripts/make_bench_models.py, or bench/make_zoo_models.py for
+/// the broad set) when it is missing or older than its script.
 function ensureModel(name) {
-  const spec = MODELS[name];
+  const spec = modelSpec(name);
+  if (spec.zoo) {
+    if (fs.existsSync(spec.file) && fs.statSync(spec.file).mtimeMs > fs.statSync(ZOO_SCRIPT).mtimeMs) return;
+    console.log(`generating ${path.relative(REPO, spec.file)}`);
+    execFileSync('/usr/bin/python3', [ZOO_SCRIPT, path.dirname(spec.file), '--only', name], { stdio: 'inherit' });
+    return;
+  }
   const script = path.join(REPO, 'scripts/make_bench_models.py');
   if (!spec.generate || (fs.existsSync(spec.file) &&
                          fs.statSync(spec.file).mtimeMs > fs.statSync(script).mtimeMs)) return;
@@ -284,7 +339,7 @@ function commandLine() {
 }
 
 module.exports = {
-  REPO, WORK, MODELS, ensureModel, parseArgs, list, random, randomTensor, gitCommit, machine, fmaPeak, memBandwidth,
+  REPO, WORK, MODELS, zooModels, modelSpec, expandModels, writeInputs, ensureModel, parseArgs, list, random, randomTensor, gitCommit, machine, fmaPeak, memBandwidth,
   kilnCompile, kilnBench, OrtWorker, ortBaselineMB, maxAbsDiff, median, summarize, textTable,
   markdownTable, writeSection, commandLine, INTRO,
 };

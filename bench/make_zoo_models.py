@@ -105,6 +105,12 @@ class OutOnly(nn.Module):
         return self.model(x)['out']
 
 
+def vit_b16():
+    model = tvm.vit_b_16()
+    nn.init.normal_(model.heads.head.weight, std=0.02)  # torchvision zeroes it: outputs all 0
+    return model
+
+
 def image(n=1, h=224, w=224):
     return {'x': [n, 3, h, w]}
 
@@ -126,8 +132,8 @@ ZOO = {
     'mobilenetv3': (lambda: tvm.mobilenet_v3_large(), image(), 'MobileNetV3-Large (hardswish, SE)'),
     'shufflenetv2': (lambda: tvm.shufflenet_v2_x1_0(), image(), 'ShuffleNetV2 1.0 (channel shuffle)'),
     'convnext_tiny': (lambda: tvm.convnext_tiny(), image(), 'ConvNeXt-T (7x7 depthwise, LayerNorm, GELU)'),
-    'vgg11bn': (lambda: tvm.vgg11_bn(), image(), 'VGG-11 with BN (large 3x3 convs, big FC)'),
-    'vit_b16': (lambda: tvm.vit_b_16(), image(), 'ViT-B/16 (197 tokens)'),
+    'efficientnetv2s': (lambda: tvm.efficientnet_v2_s(), image(), 'EfficientNetV2-S (fused MBConv: full 3x3 expansions)'),
+    'vit_b16': (vit_b16, image(), 'ViT-B/16 (197 tokens)'),
     'swin_t': (lambda: tvm.swin_t(), image(), 'Swin-T (shifted windows)'),
     'bert': (lambda: BertEncoder(), {'ids': [1, 128]}, 'BERT-style encoder, 6x768, 128 tokens'),
     'gpt': (lambda: GptDecoder(), {'ids': [1, 128]}, 'GPT-style decoder, 6x768, 128 tokens'),
@@ -182,9 +188,10 @@ def export(name, out_dir):
     with torch.no_grad():
         outputs = model(*args)
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-    with torch.no_grad():
-        torch.onnx.export(model, tuple(args), tmp, opset_version=OPSET, do_constant_folding=True,
-                          input_names=list(inputs), output_names=[f'y{i}' for i in range(len(outputs))])
+    # Exported with gradients enabled: under no_grad, PyTorch's attention layers take a fused
+    # fast path (aten::_native_multi_head_attention) that has no ONNX export.
+    torch.onnx.export(model, tuple(args), tmp, opset_version=OPSET, do_constant_folding=True,
+                      input_names=list(inputs), output_names=[f'y{i}' for i in range(len(outputs))])
     os.replace(tmp, path)
     scale = max(float(o.abs().max()) for o in outputs)
     print(f'{name}: wrote {path} ({os.path.getsize(path) / 1e6:.1f} MB, |output| max {scale:.3g})')
@@ -193,7 +200,9 @@ def export(name, out_dir):
 def main():
     args = sys.argv[1:]
     if '--list' in args:
-        print(json.dumps({n: {'inputs': v[1], 'about': v[2]} for n, v in ZOO.items()}, indent=1))
+        print(json.dumps({n: {'inputs': v[1], 'about': v[2],
+                              'dtypes': {k: 'int64' for k in v[1] if k == 'ids'}}
+                          for n, v in ZOO.items()}, indent=1))
         return
     if not args or args[0].startswith('-'):
         sys.exit(__doc__.split('\n\n')[1])

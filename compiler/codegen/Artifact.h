@@ -47,6 +47,10 @@ struct ArtifactOptions {
 /// returns false with `error` set and leaves no output files behind.
 bool buildArtifact(mlir::ModuleOp module, const ArtifactOptions &options, std::string &error);
 
+/// Writes `path`: per kernel, in call order, the model nodes its operations came from
+/// (`--emit-source-map`; format in docs/formats.md).
+bool writeKernelSourceMap(mlir::ModuleOp module, const std::string &path, std::string &error);
+
 } // namespace kiln
 
 #endif

@@ -69,6 +69,8 @@ compile options:
   --emit-plans FILE        write every kernel's schedule plan to FILE (JSON, keyed by the
                            kernel's content hash)
   --plans FILE             schedule the kernels FILE has a plan for with that plan
+  --emit-source-map FILE   write which model nodes each kernel computes (JSON, kernels in
+                           call order; bench/compare_layers.js reads it)
   --emit-mlir FILE         also write the planned kiln IR to FILE
   --keep-temps             keep the generated C glue and kernel objects
   --max-model-bytes N      refuse models whose file plus external data exceed N bytes
@@ -124,7 +126,8 @@ bool parseCount(llvm::StringRef text, int64_t &value) {
 }
 
 int compileCommand(int argc, char **argv) {
-  std::string modelPath, outputPath, targetName = "host", emitMlir, emitPlans, plansPath;
+  std::string modelPath, outputPath, targetName = "host", emitMlir, emitPlans, plansPath,
+      emitSourceMap;
   kiln::OnnxImportOptions importOptions;
   bool verbose = false, keepTemps = false, ggmlLayout = false;
   kiln::OutputKind outputKind = kiln::OutputKind::Executable;
@@ -222,6 +225,10 @@ int compileCommand(int argc, char **argv) {
       const char *v = value("--emit-plans");
       if (!v) return kExitModelError;
       emitPlans = v;
+    } else if (arg == "--emit-source-map") {
+      const char *v = value("--emit-source-map");
+      if (!v) return kExitModelError;
+      emitSourceMap = v;
     } else if (arg == "--plans") {
       const char *v = value("--plans");
       if (!v) return kExitModelError;
@@ -342,6 +349,11 @@ int compileCommand(int argc, char **argv) {
     if (ec)
       return usageError("cannot write " + emitMlir + ": " + ec.message());
     module->print(out);
+  }
+  if (!emitSourceMap.empty()) {
+    std::string mapError;
+    if (!kiln::writeKernelSourceMap(*module, emitSourceMap, mapError))
+      return usageError(mapError);
   }
 
   kiln::ArtifactOptions artifact;
