@@ -15,6 +15,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFoldConvAffinePass());
+  pm.addNestedPass<mlir::func::FuncOp>(createSplitConvBordersPass());
   pm.addNestedPass<mlir::func::FuncOp>(createFuseLayerNormPass());
   pm.addNestedPass<mlir::func::FuncOp>(createSinkTransposesPass());
   // What the layer-norm and transpose rewrites left dead.

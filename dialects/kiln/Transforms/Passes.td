@@ -61,6 +61,32 @@ def FoldConvAffinePass : Pass<"kiln-fold-conv-affine", "mlir::func::FuncOp"> {
   }];
 }
 
+def SplitConvBordersPass : Pass<"kiln-split-conv-borders", "mlir::func::FuncOp"> {
+  let summary = "Drops convolution taps that only read padding, at compile time";
+  let description = [{
+    For a padded convolution with constant float weights, each spatial axis splits into
+    bands of output positions that read the same range of taps in bounds. When every axis
+    is one band (a dilated 3x3 whose off-centre taps always land in the padding, as
+    DeepLabV3's rate-24 and rate-36 ASPP convolutions on a 20x20 map), the convolution
+    becomes one pad-free convolution with its weights cut to those taps (a 1x1). When
+    padding is at least `min-padded-share` of the multiply-adds and there are at most
+    `max-pieces` band combinations, the output is computed piece by piece: each piece a
+    pad-free convolution of the input slice it reads, the pieces concatenated. Either
+    way no multiply-add reads padding and no zero-bordered copy of the input is made.
+    A 3x3 with pad 1 on a map of useful size keeps its border (padding is a few percent).
+
+    Before: `%y = kiln.conv %x, %w {pads = [36, 36, 36, 36], dilations = [36, 36]}`
+    on a 20x20 map. After: `%y = kiln.conv %x, %w1 {pads = [0, 0, 0, 0]}` with `%w1` the
+    centre taps.
+  }];
+  let options = [
+    Option<"minPaddedShare", "min-padded-share", "double", "0.3",
+           "split into pieces when at least this share of the multiply-adds reads padding">,
+    Option<"maxPieces", "max-pieces", "int64_t", "25",
+           "the most pieces a convolution is split into">,
+  ];
+}
+
 def FuseLayerNormPass : Pass<"kiln-fuse-layer-norm", "mlir::func::FuncOp"> {
   let summary = "Recognizes decomposed layer normalization as one kiln.layer_norm";
   let description = [{
