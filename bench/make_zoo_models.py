@@ -20,16 +20,21 @@ BN's running mean and variance are set to the exact averages over a few random b
 (momentum None, train mode), as training would have left them; activations stay O(1) and
 timings are not skewed by denormals or saturated activations. Export: torch.onnx.export in
 eval mode, opset 17, constant folding on (Conv+BN fused, as exporters do by default).
+Needs Debian's python3-torchvision (not installed by scripts/setup: only benchmarks use it).
 """
 import json
 import math
 import os
 import sys
 
-import torch
-import torch.nn as nn
-import torchvision.models as tvm
-import torchvision.models.segmentation as tvs
+try:
+    import torch
+    import torch.nn as nn
+    import torchvision.models as tvm
+    import torchvision.models.segmentation as tvs
+except ImportError as e:  # only the benchmarks need it, so scripts/setup does not install it
+    sys.exit(f'make_zoo_models.py: {e}; install Debian\'s python3-torchvision '
+             '(apt-get install python3-torchvision)')
 
 OPSET = 17
 

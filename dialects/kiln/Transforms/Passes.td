@@ -69,8 +69,9 @@ def SplitConvBordersPass : Pass<"kiln-split-conv-borders", "mlir::func::FuncOp">
     is one band (a dilated 3x3 whose off-centre taps always land in the padding, as
     DeepLabV3's rate-24 and rate-36 ASPP convolutions on a 20x20 map), the convolution
     becomes one pad-free convolution with its weights cut to those taps (a 1x1). When
-    padding is at least `min-padded-share` of the multiply-adds and there are at most
-    `max-pieces` band combinations, the output is computed piece by piece: each piece a
+    padding is at least `min-padded-share` of the multiply-adds, there are at most
+    `max-pieces` band combinations and they average at least `min-piece-work`
+    multiply-adds, the output is computed piece by piece: each piece a
     pad-free convolution of the input slice it reads, the pieces concatenated. Either
     way no multiply-add reads padding and no zero-bordered copy of the input is made.
     A 3x3 with pad 1 on a map of useful size keeps its border (padding is a few percent).
@@ -84,6 +85,8 @@ def SplitConvBordersPass : Pass<"kiln-split-conv-borders", "mlir::func::FuncOp">
            "split into pieces when at least this share of the multiply-adds reads padding">,
     Option<"maxPieces", "max-pieces", "int64_t", "25",
            "the most pieces a convolution is split into">,
+    Option<"minPieceWork", "min-piece-work", "double", "1048576.0",
+           "split into pieces only when they average at least this many multiply-adds">,
   ];
 }
 

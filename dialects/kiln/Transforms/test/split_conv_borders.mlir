@@ -1,4 +1,13 @@
-// RUN: kiln-opt --split-input-file --kiln-split-conv-borders %s | FileCheck %s
+// RUN: kiln-opt --split-input-file --kiln-split-conv-borders="min-piece-work=0" %s | FileCheck %s
+// RUN: kiln-opt --split-input-file --kiln-split-conv-borders %s | FileCheck %s --check-prefix=DEFAULT
+
+// With the default min-piece-work (2^20 multiply-adds a piece), these 2-channel convolutions
+// are too small to split into pieces; the one-piece case is always rewritten.
+// DEFAULT-LABEL: func @one_piece
+// DEFAULT: pads = array<i64: 0, 0, 0, 0>
+// DEFAULT-LABEL: func @nine_pieces
+// DEFAULT-NOT: kiln.slice
+// DEFAULT: pads = array<i64: 6, 6, 6, 6>
 
 // A rate-12 3x3 on a 7x7 map: the off-centre taps always read padding, so the convolution
 // is the centre tap alone, a pad-free 1x1 with the same bias.
