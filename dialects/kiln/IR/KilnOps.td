@@ -233,6 +233,7 @@ def Kiln_MatmulOp : Kiln_ComputeOp<"matmul"> {
   let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
   let results = (outs AnyRankedTensor:$result);
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Kiln_PoolOp : Kiln_ComputeOp<"pool"> {
