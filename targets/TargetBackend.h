@@ -118,6 +118,10 @@ public:
   /// Integer dot products multiply signed weights (AArch64 SDOT) rather than unsigned
   /// ones (x86 VPDPBUSD).
   virtual bool signedIntegerDots() const { return false; }
+  /// A concatenation feeding more work in its kernel is built as one copy per input into
+  /// its slice (Halide update definitions the CPU schedules vectorize), not as a chain of
+  /// selects that loads every input for every element.
+  virtual bool concatenatesBySlices() const { return false; }
 };
 
 /// The target named `name`, or std::nullopt (see targetNames() for the list).

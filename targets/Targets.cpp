@@ -91,9 +91,10 @@ std::vector<std::string> targetNames() {
 namespace {
 
 KernelAlgorithm buildAlgorithm(KernelOp kernel, const TargetInfo &target) {
-  return buildKernelAlgorithm(kernel, target.backend->signedIntegerDots()
-                                          ? IntegerDotForm::SignedWeights
-                                          : IntegerDotForm::UnsignedWeights);
+  return buildKernelAlgorithm(kernel,
+                              target.backend->signedIntegerDots() ? IntegerDotForm::SignedWeights
+                                                                  : IntegerDotForm::UnsignedWeights,
+                              target.backend->concatenatesBySlices());
 }
 
 std::string kernelError(KernelOp kernel, const std::string &what) {

@@ -138,8 +138,10 @@ enum class IntegerDotForm {
 };
 
 /// Builds the algorithm; throws std::runtime_error naming the op it cannot express.
+/// `concatBySlices`: see TargetBackend::concatenatesBySlices.
 KernelAlgorithm buildKernelAlgorithm(KernelOp kernel,
-                                     IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights);
+                                     IntegerDotForm dotForm = IntegerDotForm::UnsignedWeights,
+                                     bool concatBySlices = false);
 
 } // namespace kiln
 

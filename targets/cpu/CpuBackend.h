@@ -54,6 +54,7 @@ public:
     applyCpuPlan(algorithm, plan);
   }
   RuntimeNeeds runtimeNeeds(const TargetInfo &) const override { return {}; }
+  bool concatenatesBySlices() const override { return true; }
 
 protected:
   virtual CpuRegisterTiles registerTiles(const TargetInfo &target) const = 0;

@@ -40,6 +40,23 @@ void schedulePure(Func f, const TensorFunc &t, int lanes, bool parallel) {
   int p = parallelDim(t);
   if (parallel && p >= 0)
     f.parallel(t.vars[p]);
+  // Updates that copy into slices (a concatenation's inputs): the same, over the dimensions
+  // they keep as pure variables.
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    std::vector<Expr> args = f.update_args(u);
+    auto pure = [&](int d) {
+      const auto *var = args[d].as<Halide::Internal::Variable>();
+      return var && var->name == t.vars[d].name();
+    };
+    Stage update = f.update(u);
+    if (pure(0) && extentOf(t, 0) >= lanesFor)
+      update.vectorize(t.vars[0], lanesFor, TailStrategy::GuardWithIf);  // RoundUp would read past
+    for (int d = int(t.vars.size()) - 1; parallel && d >= 1; --d)
+      if (pure(d) && extentOf(t, d) > 1) {
+        update.parallel(t.vars[d]);
+        break;
+      }
+  }
 }
 
 void scheduleReductionUpdate(const KernelStage &stage, int lanes, bool parallel) {
