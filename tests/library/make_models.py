@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_models.py DIR - the two models the library tests link into one program.
 
-convnet.onnx  x [1, 3, 8, 8] -> Conv 3x3 (4 channels, pad 1) -> Relu -> y
+convnet.onnx  x [1, 3, 32, 32] -> Conv 3x3 (16 channels, pad 1) -> Relu -> y (enough work,
+              442k multiply-adds, for a parallel loop: the parallel-for hook is tested on it)
 mlp.onnx      a [2, 16], b [2, 16] -> MatMul(a + b, W) + c -> Softmax -> p [2, 8]; also
               the row sums of a as an int64 output n [2] (a second output, another dtype)
 and their inputs as .npy (for the executables) and raw bytes (for the C program).
@@ -24,10 +25,10 @@ def save(name, nodes, inputs, outputs, inits):
 save('convnet',
      [helper.make_node('Conv', ['x', 'w', 'bias'], ['c'], name='conv', pads=[1, 1, 1, 1]),
       helper.make_node('Relu', ['c'], ['y'], name='relu')],
-     [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 8, 8])],
-     [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 4, 8, 8])],
-     [numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), 'w'),
-      numpy_helper.from_array(rng.standard_normal(4).astype(np.float32), 'bias')])
+     [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 3, 32, 32])],
+     [helper.make_tensor_value_info('y', TensorProto.FLOAT, [1, 16, 32, 32])],
+     [numpy_helper.from_array(rng.standard_normal((16, 3, 3, 3)).astype(np.float32), 'w'),
+      numpy_helper.from_array(rng.standard_normal(16).astype(np.float32), 'bias')])
 save('mlp',
      [helper.make_node('Add', ['a', 'b'], ['s'], name='add'),
       helper.make_node('MatMul', ['s', 'W'], ['m'], name='matmul'),
@@ -43,7 +44,7 @@ save('mlp',
       numpy_helper.from_array(rng.standard_normal(8).astype(np.float32), 'c'),
       numpy_helper.from_array(np.array([1], np.int64), 'axes')])
 
-inputs = {'x': rng.standard_normal((1, 3, 8, 8)).astype(np.float32),
+inputs = {'x': rng.standard_normal((1, 3, 32, 32)).astype(np.float32),
           'a': (rng.standard_normal((2, 16)) * 4).astype(np.float32),
           'b': rng.standard_normal((2, 16)).astype(np.float32)}
 for name, value in inputs.items():

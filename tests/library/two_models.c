@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
   CHECK(CONVNET_NUM_INPUTS == 1 && CONVNET_NUM_OUTPUTS == 1, "convnet's counts");
   CHECK(MLP_NUM_INPUTS == 2 && MLP_NUM_OUTPUTS == 2, "mlp's counts");
   CHECK(strcmp(CONVNET_INPUT_0_NAME, "x") == 0 && CONVNET_INPUT_X == 0, "convnet's input");
-  CHECK(CONVNET_INPUT_0_RANK == 4 && x_dims[1] == 3 && CONVNET_INPUT_0_BYTES == 768,
+  CHECK(CONVNET_INPUT_0_RANK == 4 && x_dims[1] == 3 && CONVNET_INPUT_0_BYTES == 12288,
         "convnet's input shape");
   CHECK(MLP_INPUT_B == 1 && MLP_OUTPUT_N == 1 && MLP_OUTPUT_1_DTYPE == MLP_DTYPE_INT64 &&
         MLP_OUTPUT_1_BYTES == 16 && p_dims[1] == 8, "mlp's inputs and outputs");
