@@ -35,6 +35,10 @@ void schedulePure(Func f, const TensorFunc &t, int lanes, bool parallel) {
   if (t.vars.empty())
     return;
   int lanesFor = lanes * 32 / std::max(8, t.type.bits());
+  // Rows narrower than a vector (13x13 pooling, 7x7 maps) take the widest vector that fits
+  // (at least 4 lanes) rather than none: SqueezeNet's 27 -> 13 max pools ran scalar.
+  while (lanesFor > 4 && extentOf(t, 0) < lanesFor)
+    lanesFor /= 2;
   if (extentOf(t, 0) >= lanesFor)
     f.vectorize(t.vars[0], lanesFor);
   int p = parallelDim(t);
