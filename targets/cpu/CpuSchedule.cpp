@@ -23,6 +23,16 @@ namespace {
 /// Extent of Halide dimension `d` of `t` (dimension 0 is the innermost ONNX axis).
 int extentOf(const TensorFunc &t, int d) { return int(t.shape[t.shape.size() - 1 - d]); }
 
+/// Values a stage reduces per output element: the product of its RDom's constant extents
+/// (1 for a pure stage).
+int64_t reductionSize(const KernelStage &stage) {
+  int64_t size = 1;
+  for (int i = 0; stage.reduction.defined() && i < stage.reduction.dimensions(); ++i)
+    if (const int64_t *extent = as_const_int(stage.reduction[i].extent()))
+      size *= *extent;
+  return size;
+}
+
 /// The outermost dimension with more than one iteration, or -1.
 int parallelDim(const TensorFunc &t) {
   for (int d = int(t.vars.size()) - 1; d >= 1; --d)
@@ -225,10 +235,7 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   // outermost, each tile streamed the whole input again. (ResNet-50, AVX-512: the 56x56
   // 256 -> 64 layers 1.42 -> 1.22 ms at 1 thread, 0.83 -> 0.65 ms at 2; the 64 -> 256
   // layers, whose input fits in L2, were 10-15% slower this way.)
-  int64_t reduction = 1;
-  for (int i = 0; i < stage.reduction.dimensions(); ++i)
-    if (const int64_t *extent = as_const_int(stage.reduction[i].extent()))
-      reduction *= *extent;
+  int64_t reduction = reductionSize(stage);
   bool channelTilesInside = rowDim >= 2 && rowDim + 1 < int(output.vars.size()) &&
                             weights.empty() && reduction > extentY &&
                             reduction * extentY * 4 <= 512 * 1024;
@@ -601,13 +608,8 @@ double kernelWork(const KernelAlgorithm &algorithm) {
   for (const KernelStage &stage : algorithm.stages) {
     // A stage without a reduction streams memory: an element written costs about as much
     // as kElementWork vectorized multiply-adds.
-    double perElement = kElementWork;
-    if (stage.reduction.defined()) {
-      perElement = 1.0;
-      for (int i = 0; i < stage.reduction.dimensions(); ++i)
-        if (const int64_t *extent = Halide::Internal::as_const_int(stage.reduction[i].extent()))
-          perElement *= double(*extent);
-    }
+    double perElement =
+        stage.reduction.defined() ? double(reductionSize(stage)) : kElementWork;
     if (stage.kind == StageClass::Winograd)
       perElement = double(std::max(1, stage.winograd.channelsIn));
     work += elements(stage.tensor) * perElement;
