@@ -255,4 +255,44 @@ const KernelPlan *PlanFile::find(const std::string &key) const {
   return it == plans.end() ? nullptr : &it->second;
 }
 
+KernelPlan withKnob(const KernelPlan &plan, const PlanKnob &knob, size_t index) {
+  KernelPlan result = plan;
+  const std::string &value = knob.values.at(index);
+  int64_t number = 0;
+  llvm::StringRef(value).getAsInteger(10, number);
+  if (knob.stage < 0) {
+    if (knob.field == "vector_lanes")
+      result.vectorLanes = number;
+    else if (knob.field == "parallel")
+      result.parallel = number != 0;
+    return result;
+  }
+  StagePlan &s = result.stages.at(size_t(knob.stage));
+  if (knob.field == "schedule") {
+    if (value != s.schedule && value == "register_tiles") {
+      s.rowDim = s.rowDim >= 0 ? s.rowDim : 2;
+      s.columns = s.vectorLanes;
+      s.rows = 8;
+    } else if (value != s.schedule && value == "across_channels") {
+      s.rowDim = -1;
+      s.columns = 2 * s.vectorLanes;
+      s.rows = 0;
+    }
+    s.schedule = value;
+  } else if (knob.field == "vector_lanes") {
+    // Register tiles are counted in vectors: keep their vector count.
+    if (s.vectorLanes > 0 && s.columns > 0 && s.schedule != "integer_dot" &&
+        s.schedule != "integer_dot_at_output")
+      s.columns = s.columns / s.vectorLanes * number;
+    s.vectorLanes = number;
+  } else if (knob.field == "columns") {
+    s.columns = number;
+  } else if (knob.field == "rows") {
+    s.rows = number;
+  } else if (knob.field == "parallel") {
+    s.parallel = number != 0;
+  }
+  return result;
+}
+
 } // namespace kiln

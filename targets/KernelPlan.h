@@ -55,6 +55,22 @@ struct KernelPlan {
   bool operator==(const KernelPlan &other) const;
 };
 
+/// One knob of a plan a tuner may turn: a field of a stage (stage -1: of the kernel) and
+/// the values worth trying, the plan's own value first. Values are text: a schedule name,
+/// or an integer ("0"/"1" for parallel). Knobs are judged one at a time; combinations a
+/// kernel cannot take are refused when the plan is applied (the tuner records them as
+/// invalid), so a backend lists values without modelling every constraint.
+struct PlanKnob {
+  int stage = -1;
+  std::string field;  // "schedule", "vector_lanes", "columns", "rows", "parallel"
+  std::vector<std::string> values;
+};
+
+/// `plan` with `knob` at values[index]. A schedule change also gives the new template its
+/// default knobs (register tiles: row axis 2, one vector by 8 rows; across channels: two
+/// vectors).
+KernelPlan withKnob(const KernelPlan &plan, const PlanKnob &knob, size_t index);
+
 /// Plans by key, read from or written to a JSON file.
 class PlanFile {
 public:

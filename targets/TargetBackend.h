@@ -115,6 +115,14 @@ public:
   virtual void applyPlan(KernelAlgorithm &algorithm, const KernelPlan &plan,
                          const TargetInfo &target) const = 0;
   virtual RuntimeNeeds runtimeNeeds(const TargetInfo &target) const = 0;
+  /// The knobs of `heuristic` (this backend's plan for a kernel) a tuner may turn, with the
+  /// values worth measuring (`kiln tune`). Empty: the backend's plans are not tunable.
+  virtual std::vector<PlanKnob> planSpace(const KernelPlan &heuristic,
+                                          const TargetInfo &target) const {
+    (void)heuristic;
+    (void)target;
+    return {};
+  }
   /// Integer dot products multiply signed weights (AArch64 SDOT) rather than unsigned
   /// ones (x86 VPDPBUSD).
   virtual bool signedIntegerDots() const { return false; }

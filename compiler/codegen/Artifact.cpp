@@ -225,6 +225,15 @@ uint64_t Weights::totalBytes() const {
   return bytes;
 }
 
+std::vector<std::pair<std::string, std::string>> kernelPlanKeys(ModuleOp module,
+                                                                const TargetInfo &target) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  module.walk([&](KernelOp kernel) {
+    keys.push_back({kernel.getSymName().str(), planKey(kernelText(kernel), target)});
+  });
+  return keys;
+}
+
 /// Places each call's kernel scratch (`bytes[i]` for call i) in the arena: at the lowest
 /// 64-byte aligned offset that overlaps no arena range live during the call. A range is
 /// live from the first call that touches it to the last; the program's inputs and outputs
@@ -478,6 +487,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       cache.store(job.symbol + ".o", job.objectPath);
     }
     ++done;
+    if (options.quiet)
+      return;
     if (options.verbose)
       llvm::errs() << "[kiln] kernel " << done << "/" << kernelJobs << " " << job.name << "\n";
     else if (done == 1 || done % 25 == 0 || done == kernelJobs)
@@ -506,7 +517,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     for (const KernelPlan &plan : givenPlans)
       emittedPlans.add(plan);
   }
-  if (options.plans && plannedFromFile == 0 && options.plans->size() > 0)
+  if (options.plans && plannedFromFile == 0 && options.plans->size() > 0 && !options.quiet)
     llvm::errs() << "[kiln] warning: none of the " << options.plans->size()
                  << " plans given matches a kernel of this model and target\n";
 
@@ -744,6 +755,10 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
              static_cast<long long>(bound.getInt()),
              100.0 * double(arenaSize.getInt() - bound.getInt()) / double(bound.getInt()));
     arenaBoundText = text;
+  }
+  if (options.quiet) {
+    cleanup();
+    return true;
   }
   if (options.plans)
     llvm::errs() << "[kiln] " << plannedFromFile << " of " << tables.calls.size()

@@ -12,6 +12,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "targets/Targets.h"
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kiln {
 
@@ -41,11 +43,19 @@ struct ArtifactOptions {
   std::string emitPlansPath;
   bool verbose = false;
   bool keepTemps = false;
+  /// No progress or summary lines (`kiln tune` builds many small artifacts); errors still
+  /// come back through `error`.
+  bool quiet = false;
 };
 
 /// Builds the artifact from a module that went through the kiln pipeline. On failure
 /// returns false with `error` set and leaves no output files behind.
 bool buildArtifact(mlir::ModuleOp module, const ArtifactOptions &options, std::string &error);
+
+/// Per kernel of the module's @main, in call order: its name and its plan key (the content
+/// hash plan files, tuning databases and --emit-plans file plans under).
+std::vector<std::pair<std::string, std::string>> kernelPlanKeys(mlir::ModuleOp module,
+                                                                const TargetInfo &target);
 
 /// Writes `path`: per kernel, in call order, the model nodes its operations came from
 /// (`--emit-source-map`; format in docs/formats.md).

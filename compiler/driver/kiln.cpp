@@ -9,6 +9,9 @@
 #include "compiler/codegen/Artifact.h"
 #include "compiler/frontends/onnx/OnnxImporter.h"
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/tune/Tune.h"
+#include "compiler/tune/Tuning.h"
+#include "compiler/tune/TuningDb.h"
 #include "dialects/kiln/IR/KilnDialect.h"
 #include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,6 +36,10 @@ const char *kUsage = R"(kiln - ahead-of-time model compiler
 usage:
   kiln compile MODEL.onnx -o OUT [options]   build executable OUT and weights OUT.gguf
                                              (or a library: --emit)
+  kiln tune MODEL.onnx --db FILE [options]   measure kernel plans on this machine into the
+                                             tuning database FILE (resumable)
+  kiln tune --db FILE --export OUT.json      the best plan per kernel, as JSON
+  kiln tune --db FILE --merge OTHER.db       add OTHER.db's measurements to FILE
   kiln targets                               list target names
   kiln ops                                   list supported ONNX op types
 
@@ -69,6 +76,9 @@ compile options:
   --emit-plans FILE        write every kernel's schedule plan to FILE (JSON, keyed by the
                            kernel's content hash)
   --plans FILE             schedule the kernels FILE has a plan for with that plan
+  --tuning FILE            take tuned plans from FILE (a kiln tune database or its JSON
+                           export): measured on this chip first, then its family, else
+                           the heuristic
   --emit-source-map FILE   write which model nodes each kernel computes (JSON, kernels in
                            call order; bench/compare_layers.js reads it)
   --emit-mlir FILE         also write the planned kiln IR to FILE
@@ -82,6 +92,17 @@ compile options:
   --max-arena-bytes N      refuse models whose activation arena exceeds N bytes
                            (default 64G)
   -v, --verbose            print each kernel and tool invocation
+
+tune options (and the compile options that shape the model: --target, --input-shape,
+--bind, --quantize and its companions, --no-winograd, --max-*):
+  --db FILE                the tuning database (SQLite; created if missing)
+  --budget SECONDS         time to spend measuring, split over the kernels by their share
+                           of the run (default 900; a rerun continues an interrupted run)
+  --threads N              threads the kernels are measured at (default: every CPU)
+  --search METHOD          local (default: hill climbing from the heuristic plan) or random
+  --min-time MS            each candidate's timed runs add up to at least MS (default 200)
+  --min-share PERCENT      tune kernels taking at least this much of the run (default 0.5)
+  --work DIR               keep the candidates' builds in DIR (default: a temporary one)
 )";
 
 int usageError(const std::string &message) {
@@ -125,43 +146,50 @@ bool parseCount(llvm::StringRef text, int64_t &value) {
   return true;
 }
 
-int compileCommand(int argc, char **argv) {
-  std::string modelPath, outputPath, targetName = "host", emitMlir, emitPlans, plansPath,
-      emitSourceMap;
+/// What `kiln compile` and `kiln tune` share: the model, the target and every option that
+/// changes the lowered module.
+struct ModelFlags {
+  std::string modelPath, targetName = "host";
   kiln::OnnxImportOptions importOptions;
-  bool verbose = false, keepTemps = false, ggmlLayout = false;
-  kiln::OutputKind outputKind = kiln::OutputKind::Executable;
-  bool embedWeights = false;
   kiln::PipelineOptions pipelineOptions;
-  for (int i = 0; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char *flag) -> const char * {
-      if (i + 1 >= argc) {
-        usageError(std::string(flag) + " needs a value");
-        return nullptr;
-      }
-      return argv[++i];
-    };
-    if (arg == "-o" || arg == "--output") {
-      const char *v = value("-o");
-      if (!v) return kExitModelError;
-      outputPath = v;
-    } else if (arg == "--target") {
+  bool ggmlLayout = false;
+};
+
+enum class FlagResult { Taken, NotMine, Error };
+
+/// Reads argv[i] (and its value, advancing i) when it is one of ModelFlags' options.
+FlagResult parseModelFlag(int argc, char **argv, int &i, ModelFlags &flags) {
+  std::string arg = argv[i];
+  kiln::OnnxImportOptions &importOptions = flags.importOptions;
+  kiln::PipelineOptions &pipelineOptions = flags.pipelineOptions;
+  auto value = [&](const char *flag) -> const char * {
+    if (i + 1 >= argc) {
+      usageError(std::string(flag) + " needs a value");
+      return nullptr;
+    }
+    return argv[++i];
+  };
+  auto fail = [](const std::string &message) {
+    usageError(message);
+    return FlagResult::Error;
+  };
+  {
+    if (arg == "--target") {
       const char *v = value("--target");
-      if (!v) return kExitModelError;
-      targetName = v;
+      if (!v) return FlagResult::Error;
+      flags.targetName = v;
     } else if (arg == "--input-shape") {
       const char *v = value("--input-shape");
-      if (!v) return kExitModelError;
+      if (!v) return FlagResult::Error;
       std::string name;
       std::vector<int64_t> dims;
       if (!parseShape(v, name, dims))
-        return usageError("--input-shape expects NAME=D1,D2,... with non-negative integers, got '" +
+        return fail("--input-shape expects NAME=D1,D2,... with non-negative integers, got '" +
                           std::string(v) + "'");
       importOptions.inputShapes[name] = dims;
     } else if (arg == "--bind") {
       const char *v = value("--bind");
-      if (!v) return kExitModelError;
+      if (!v) return FlagResult::Error;
       std::string text = v;
       size_t eq = text.find('=');
       std::vector<double> numbers;
@@ -179,30 +207,141 @@ int compileCommand(int argc, char **argv) {
         numbers.push_back(number);
       }
       if (!ok)
-        return usageError("--bind expects NAME=NUMBER[,NUMBER...], got '" + text + "'");
+        return fail("--bind expects NAME=NUMBER[,NUMBER...], got '" + text + "'");
       importOptions.boundInputs[text.substr(0, eq)] = numbers;
     } else if (arg == "--quantize") {
       const char *v = value("--quantize");
-      if (!v) return kExitModelError;
+      if (!v) return FlagResult::Error;
       static const char *formats[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "int8"};
       if (!llvm::is_contained(formats, std::string(v)))
-        return usageError("--quantize expects q8_0, q4_0, q4_1, q5_0, q5_1 or int8, got '" +
+        return fail("--quantize expects q8_0, q4_0, q4_1, q5_0, q5_1 or int8, got '" +
                           std::string(v) + "'");
       pipelineOptions.quantize = v;
     } else if (arg == "--keep-float") {
       const char *v = value("--keep-float");
-      if (!v) return kExitModelError;
+      if (!v) return FlagResult::Error;
       pipelineOptions.keepFloat = v;
     } else if (arg == "--quantize-all-layers") {
       pipelineOptions.quantizeEnds = true;
     } else if (arg == "--ggml-layout") {
-      ggmlLayout = true;
+      flags.ggmlLayout = true;
     } else if (arg == "--quantize-uniform") {
       pipelineOptions.quantizeUniform = true;
     } else if (arg == "--no-winograd") {
       pipelineOptions.winograd = false;
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
+    } else if (arg == "--max-model-bytes" || arg == "--max-nodes" ||
+               arg == "--max-folded-bytes" || arg == "--max-arena-bytes") {
+      const char *v = value(arg.c_str());
+      if (!v) return FlagResult::Error;
+      int64_t count;
+      if (!parseCount(v, count))
+        return fail(arg + " expects a positive count (K, M, G, T suffixes allowed), got '" +
+                    std::string(v) + "'");
+      if (arg == "--max-model-bytes") importOptions.maxModelBytes = count;
+      else if (arg == "--max-nodes") importOptions.maxNodes = count;
+      else if (arg == "--max-folded-bytes") importOptions.maxFoldedBytes = count;
+      else pipelineOptions.maxArenaBytes = count;
+    } else if (!arg.empty() && arg[0] != '-') {
+      if (!flags.modelPath.empty())
+        return fail("more than one model given ('" + flags.modelPath + "' and '" + arg + "')");
+      flags.modelPath = arg;
+    } else {
+      return FlagResult::NotMine;
+    }
+  }
+  return FlagResult::Taken;
+}
+
+/// The target ModelFlags names, or std::nullopt after printing why not.
+std::optional<kiln::TargetInfo> findModelTarget(const ModelFlags &flags) {
+  auto target = kiln::findTarget(flags.targetName);
+  if (!target) {
+    std::string names;
+    for (const auto &n : kiln::targetNames())
+      names += " " + n;
+    usageError("unknown target '" + flags.targetName + "' (known:" + names + ")");
+  }
+  return target;
+}
+
+/// Imports the model and runs the pass pipeline for `target`; on failure prints why, sets
+/// `exitCode` and returns null.
+mlir::OwningOpRef<mlir::ModuleOp> lowerModel(mlir::MLIRContext &context, ModelFlags flags,
+                                             const kiln::TargetInfo &target, int &exitCode) {
+  kiln::PipelineOptions pipelineOptions = flags.pipelineOptions;
+  const std::string &modelPath = flags.modelPath;
+  kiln::LayoutOptions layout = target.backend->layoutOptions(target);
+  pipelineOptions.integerDotWeights = layout.interleaveQuantized && !flags.ggmlLayout;
+  pipelineOptions.winograd = pipelineOptions.winograd && layout.winograd;
+  pipelineOptions.flattenPointwise = layout.flattenPointwise;
+  pipelineOptions.arenaAlignment = layout.arenaAlignment;
+  pipelineOptions.channelStrip = layout.channelStrip;
+  context.disableMultithreading();  // the machine has few cores; Halide uses them later
+  kiln::OnnxImportError importError;
+  auto module = kiln::importOnnxModel(context, modelPath, flags.importOptions, importError);
+  if (!module) {
+    if (!importError.unsupported.empty()) {
+      llvm::errs() << "kiln: error: " << modelPath << " uses " << importError.unsupported.size()
+                   << " unsupported op type(s):\n";
+      for (const auto &[type, nodes] : importError.unsupported) {
+        llvm::errs() << "  " << type << " (" << nodes.size() << " node"
+                     << (nodes.size() == 1 ? "" : "s") << "):";
+        for (size_t i = 0; i < nodes.size() && i < 20; ++i)
+          llvm::errs() << " " << nodes[i];
+        if (nodes.size() > 20)
+          llvm::errs() << " ... and " << nodes.size() - 20 << " more";
+        llvm::errs() << "\n";
+      }
+    }
+    for (const auto &message : importError.messages)
+      llvm::errs() << "kiln: error: " << message << "\n";
+    exitCode = kExitModelError;
+    return nullptr;
+  }
+  // Diagnostics from passes print with their op's location (the ONNX node).
+  mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &diag) {
+    llvm::errs() << "kiln: " << (diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error" : "note")
+                 << ": " << diag.getLocation() << ": " << diag.str() << "\n";
+    return mlir::success();
+  });
+  if (mlir::failed(module->verify()) || mlir::failed(kiln::runKilnPipeline(*module, pipelineOptions))) {
+    llvm::errs() << "kiln: error: the pass pipeline failed on " << modelPath << "\n";
+    exitCode = kExitFailure;
+    return nullptr;
+  }
+  if (context.getOrLoadDialect<kiln::KilnDialect>()->foldingStopped)
+    llvm::errs() << "kiln: warning: constant folding stopped at the --max-folded-bytes limit ("
+                 << flags.importOptions.maxFoldedBytes
+                 << " bytes); the remaining constant computations run in kernels\n";
+  return module;
+}
+
+int compileCommand(int argc, char **argv) {
+  ModelFlags flags;
+  std::string outputPath, emitMlir, emitPlans, plansPath, emitSourceMap, tuningPath;
+  bool verbose = false, keepTemps = false;
+  kiln::OutputKind outputKind = kiln::OutputKind::Executable;
+  bool embedWeights = false;
+  for (int i = 0; i < argc; ++i) {
+    FlagResult taken = parseModelFlag(argc, argv, i, flags);
+    if (taken == FlagResult::Error)
+      return kExitModelError;
+    if (taken == FlagResult::Taken)
+      continue;
+    std::string arg = argv[i];
+    auto value = [&](const char *flag) -> const char * {
+      if (i + 1 >= argc) {
+        usageError(std::string(flag) + " needs a value");
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    if (arg == "-o" || arg == "--output") {
+      const char *v = value("-o");
+      if (!v) return kExitModelError;
+      outputPath = v;
     } else if (arg == "--emit") {
       const char *v = value("--emit");
       if (!v) return kExitModelError;
@@ -237,41 +376,27 @@ int compileCommand(int argc, char **argv) {
       const char *v = value("--emit-mlir");
       if (!v) return kExitModelError;
       emitMlir = v;
-    } else if (arg == "--max-model-bytes" || arg == "--max-nodes" ||
-               arg == "--max-folded-bytes" || arg == "--max-arena-bytes") {
-      const char *v = value(arg.c_str());
+    } else if (arg == "--tuning") {
+      const char *v = value("--tuning");
       if (!v) return kExitModelError;
-      int64_t count;
-      if (!parseCount(v, count))
-        return usageError(arg + " expects a positive count (K, M, G, T suffixes allowed), got '" +
-                          std::string(v) + "'");
-      if (arg == "--max-model-bytes") importOptions.maxModelBytes = count;
-      else if (arg == "--max-nodes") importOptions.maxNodes = count;
-      else if (arg == "--max-folded-bytes") importOptions.maxFoldedBytes = count;
-      else pipelineOptions.maxArenaBytes = count;
+      tuningPath = v;
     } else if (arg == "--keep-temps") {
       keepTemps = true;
     } else if (arg == "-v" || arg == "--verbose") {
       verbose = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      return usageError("unknown option '" + arg + "'");
-    } else if (modelPath.empty()) {
-      modelPath = arg;
     } else {
-      return usageError("more than one model given ('" + modelPath + "' and '" + arg + "')");
+      return usageError("unknown option '" + arg + "'");
     }
   }
-  if (modelPath.empty())
+  if (flags.modelPath.empty())
     return usageError("no model given");
   if (outputPath.empty())
     return usageError("no output given (-o OUT)");
-  auto target = kiln::findTarget(targetName);
-  if (!target) {
-    std::string names;
-    for (const auto &n : kiln::targetNames())
-      names += " " + n;
-    return usageError("unknown target '" + targetName + "' (known:" + names + ")");
-  }
+  if (!plansPath.empty() && !tuningPath.empty())
+    return usageError("--plans and --tuning both choose plans; give one");
+  auto target = findModelTarget(flags);
+  if (!target)
+    return kExitModelError;
   if (embedWeights &&
       target->backend->runtimeNeeds(*target).packaging != kiln::ArtifactPackaging::Executable)
     return usageError("--weights embed: target " + target->name +
@@ -292,12 +417,6 @@ int compileCommand(int argc, char **argv) {
     if (std::string problem = kiln::libraryNameProblem(name); !problem.empty())
       return usageError("-o " + outputPath + ": a library's name " + problem);
   }
-  kiln::LayoutOptions layout = target->backend->layoutOptions(*target);
-  pipelineOptions.integerDotWeights = layout.interleaveQuantized && !ggmlLayout;
-  pipelineOptions.winograd = pipelineOptions.winograd && layout.winograd;
-  pipelineOptions.flattenPointwise = layout.flattenPointwise;
-  pipelineOptions.arenaAlignment = layout.arenaAlignment;
-  pipelineOptions.channelStrip = layout.channelStrip;
   std::optional<kiln::PlanFile> plans;
   if (!plansPath.empty()) {
     std::string error;
@@ -305,44 +424,19 @@ int compileCommand(int argc, char **argv) {
     if (!plans)
       return usageError(error);
   }
+  std::optional<kiln::TuningChoice> tuning;
+  if (!tuningPath.empty()) {
+    std::string error;
+    tuning = kiln::readTuning(tuningPath, *target, error);
+    if (!tuning)
+      return usageError(error);
+  }
 
   mlir::MLIRContext context;
-  context.disableMultithreading();  // the machine has few cores; Halide uses them later
-  kiln::OnnxImportError importError;
-  auto module = kiln::importOnnxModel(context, modelPath, importOptions, importError);
-  if (!module) {
-    if (!importError.unsupported.empty()) {
-      llvm::errs() << "kiln: error: " << modelPath << " uses " << importError.unsupported.size()
-                   << " unsupported op type(s):\n";
-      for (const auto &[type, nodes] : importError.unsupported) {
-        llvm::errs() << "  " << type << " (" << nodes.size() << " node"
-                     << (nodes.size() == 1 ? "" : "s") << "):";
-        for (size_t i = 0; i < nodes.size() && i < 20; ++i)
-          llvm::errs() << " " << nodes[i];
-        if (nodes.size() > 20)
-          llvm::errs() << " ... and " << nodes.size() - 20 << " more";
-        llvm::errs() << "\n";
-      }
-    }
-    for (const auto &message : importError.messages)
-      llvm::errs() << "kiln: error: " << message << "\n";
-    return kExitModelError;
-  }
-
-  // Diagnostics from passes print with their op's location (the ONNX node).
-  mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &diag) {
-    llvm::errs() << "kiln: " << (diag.getSeverity() == mlir::DiagnosticSeverity::Error ? "error" : "note")
-                 << ": " << diag.getLocation() << ": " << diag.str() << "\n";
-    return mlir::success();
-  });
-  if (mlir::failed(module->verify()) || mlir::failed(kiln::runKilnPipeline(*module, pipelineOptions))) {
-    llvm::errs() << "kiln: error: the pass pipeline failed on " << modelPath << "\n";
-    return kExitFailure;
-  }
-  if (context.getOrLoadDialect<kiln::KilnDialect>()->foldingStopped)
-    llvm::errs() << "kiln: warning: constant folding stopped at the --max-folded-bytes limit ("
-                 << importOptions.maxFoldedBytes
-                 << " bytes); the remaining constant computations run in kernels\n";
+  int exitCode = 0;
+  auto module = lowerModel(context, flags, *target, exitCode);
+  if (!module)
+    return exitCode;
   if (!emitMlir.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream out(emitMlir, ec);
@@ -363,12 +457,12 @@ int compileCommand(int argc, char **argv) {
   llvm::sys::fs::make_absolute(absoluteOutput);
   artifact.outputPath = absoluteOutput.str().str();
   artifact.modelName = llvm::sys::path::filename(outputPath).str();
-  artifact.sourceName = llvm::sys::path::filename(modelPath).str();
+  artifact.sourceName = llvm::sys::path::filename(flags.modelPath).str();
   artifact.target = *target;
   artifact.outputKind = outputKind;
   artifact.embedWeights = embedWeights;
   artifact.verbose = verbose;
-  artifact.plans = plans ? &*plans : nullptr;
+  artifact.plans = plans ? &*plans : tuning ? &tuning->plans : nullptr;
   if (!emitPlans.empty()) {
     llvm::SmallString<256> absolutePlans(emitPlans);
     llvm::sys::fs::make_absolute(absolutePlans);
@@ -380,7 +474,126 @@ int compileCommand(int argc, char **argv) {
     llvm::errs() << "kiln: error: " << error << "\n";
     return kExitFailure;
   }
+  if (tuning)
+    llvm::errs() << "[kiln] tuning: " << kiln::describeTuningUse(*tuning, *module, *target) << "\n";
   return 0;
+}
+
+int tuneCommand(int argc, char **argv) {
+  ModelFlags flags;
+  kiln::TuneOptions options;
+  std::string exportPath, mergePath;
+  for (int i = 0; i < argc; ++i) {
+    FlagResult taken = parseModelFlag(argc, argv, i, flags);
+    if (taken == FlagResult::Error)
+      return kExitModelError;
+    if (taken == FlagResult::Taken)
+      continue;
+    std::string arg = argv[i];
+    const char *v = nullptr;
+    bool takesValue = arg == "--db" || arg == "--budget" || arg == "--threads" ||
+                      arg == "--search" || arg == "--min-time" || arg == "--min-share" ||
+                      arg == "--work" || arg == "--export" || arg == "--merge";
+    if (takesValue) {
+      if (i + 1 >= argc)
+        return usageError(arg + " needs a value");
+      v = argv[++i];
+    }
+    auto number = [&](double low, double high, double &out) {
+      llvm::StringRef text(v);
+      return !text.getAsDouble(out) && out >= low && out <= high;
+    };
+    double value = 0;
+    if (arg == "--db") {
+      options.dbPath = v;
+    } else if (arg == "--export") {
+      exportPath = v;
+    } else if (arg == "--merge") {
+      mergePath = v;
+    } else if (arg == "--work") {
+      options.workDir = v;
+    } else if (arg == "--search") {
+      options.search = v;
+      if (options.search != "local" && options.search != "random")
+        return usageError("--search takes local or random, not '" + options.search + "'");
+    } else if (arg == "--budget") {
+      if (!number(1, 1e7, value))
+        return usageError("--budget expects seconds (1 or more), got '" + std::string(v) + "'");
+      options.budgetSeconds = value;
+    } else if (arg == "--threads") {
+      if (!number(1, 1024, value) || value != double(int(value)))
+        return usageError("--threads expects a count from 1 to 1024, got '" + std::string(v) + "'");
+      options.threads = int(value);
+    } else if (arg == "--min-time") {
+      if (!number(1, 600000, value))
+        return usageError("--min-time expects milliseconds, got '" + std::string(v) + "'");
+      options.minTimeMs = int(value);
+    } else if (arg == "--min-share") {
+      if (!number(0, 100, value))
+        return usageError("--min-share expects a percentage, got '" + std::string(v) + "'");
+      options.minShare = value / 100;
+    } else if (arg == "-v" || arg == "--verbose") {
+      options.verbose = true;
+    } else {
+      return usageError("unknown option '" + arg + "'");
+    }
+  }
+  if (options.dbPath.empty())
+    return usageError("kiln tune needs --db FILE");
+  std::string error;
+  if (!exportPath.empty() || !mergePath.empty()) {
+    if (!flags.modelPath.empty())
+      return usageError("--export and --merge work on the database alone; no model is read");
+    auto db = kiln::TuningDb::open(options.dbPath, !mergePath.empty(), error);
+    if (!db)
+      return usageError(error);
+    if (!mergePath.empty()) {
+      int64_t added = 0;
+      if (!db->merge(mergePath, added, error)) {
+        llvm::errs() << "kiln: error: " << error << "\n";
+        return kExitFailure;
+      }
+      llvm::errs() << "[kiln] merged " << mergePath << ": " << added << " new measurement"
+                   << (added == 1 ? "" : "s") << "\n";
+    }
+    if (!exportPath.empty()) {
+      std::vector<kiln::Measurement> rows = db->all(error);
+      if (!error.empty()) {
+        llvm::errs() << "kiln: error: " << error << "\n";
+        return kExitFailure;
+      }
+      std::vector<kiln::TunedPlan> best = kiln::bestPlans(rows);
+      std::string temp = exportPath + ".partial";
+      {
+        std::error_code ec;
+        llvm::raw_fd_ostream out(temp, ec);
+        if (ec)
+          return usageError("cannot write " + temp + ": " + ec.message());
+        out << kiln::tunedPlansJson(best);
+      }
+      if (llvm::sys::fs::rename(temp, exportPath)) {
+        llvm::sys::fs::remove(temp);
+        return usageError("cannot write " + exportPath);
+      }
+      llvm::errs() << "[kiln] wrote " << exportPath << ": " << best.size()
+                   << " tuned plan" << (best.size() == 1 ? "" : "s") << " from " << rows.size()
+                   << " measurements\n";
+    }
+    return 0;
+  }
+  if (flags.modelPath.empty())
+    return usageError("no model given (or --export / --merge)");
+  auto target = findModelTarget(flags);
+  if (!target)
+    return kExitModelError;
+  mlir::MLIRContext context;
+  int exitCode = 0;
+  auto module = lowerModel(context, flags, *target, exitCode);
+  if (!module)
+    return exitCode;
+  options.target = *target;
+  options.modelPath = flags.modelPath;
+  return kiln::tuneModel(*module, options);
 }
 
 } // namespace
@@ -393,6 +606,8 @@ int main(int argc, char **argv) {
   std::string command = argv[1];
   if (command == "compile")
     return compileCommand(argc - 2, argv + 2);
+  if (command == "tune")
+    return tuneCommand(argc - 2, argv + 2);
   if (command == "targets") {
     for (const auto &target : kiln::allTargets())
       llvm::outs() << llvm::left_justify(target.name, 20) << " "

@@ -51,6 +51,14 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass(memory));
 }
 
+mlir::LogicalResult planModuleMemory(mlir::ModuleOp module, int64_t arenaAlignment) {
+  mlir::PassManager pm(module.getContext());
+  PlanMemoryPassOptions memory;
+  memory.alignment = arenaAlignment;
+  pm.addNestedPass<mlir::func::FuncOp>(createPlanMemoryPass(memory));
+  return pm.run(module);
+}
+
 mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module, const PipelineOptions &options) {
   mlir::PassManager pm(module.getContext());
   buildKilnPipeline(pm, options);

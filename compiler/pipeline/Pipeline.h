@@ -43,6 +43,10 @@ struct PipelineOptions {
 /// Adds kiln's default pipeline to `pm` (anchored on the module).
 void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options = {});
 
+/// Runs kiln-plan-memory alone (a module put together after the pipeline: `kiln tune`'s
+/// one-kernel benchmarks).
+mlir::LogicalResult planModuleMemory(mlir::ModuleOp module, int64_t arenaAlignment);
+
 /// Runs the pipeline; diagnostics go to the context's handler.
 mlir::LogicalResult runKilnPipeline(mlir::ModuleOp module, const PipelineOptions &options = {});
 

@@ -40,6 +40,7 @@ typedef struct options_t {
   const char *output_dir;
   const char *weights_path;
   long bench_runs;  // 0: run once, no timing
+  long min_time_ms; // with --bench: keep running until the timed runs add up to this
   long threads;     // 0: one per online CPU
   bool profile;
   bool verify_weights;
@@ -72,6 +73,7 @@ static void print_usage(FILE *stream, const char *argv0) {
           "  --input NAME=FILE    value of input NAME (every input is required)\n"
           "  --output-dir DIR     write each output to DIR/<name>.npy (DIR is created)\n"
           "  --bench N            one warm-up run, then N timed runs\n"
+          "  --min-time MS        with --bench: more runs until they add up to MS ms\n"
           "  --threads N          threads for parallel loops (default: online CPUs)\n"
           "  --profile            print each step's mean time\n"
           "  --weights PATH       weights file (default: the embedded weights, else this\n"
@@ -123,7 +125,7 @@ static int parse_options(int argc, char **argv, options_t *options) {
     memcpy(name, arg + 2, name_length - 2);
     name[name_length - 2] = '\0';
     static const char *const kValueOptions[] = {"input", "output-dir", "bench", "threads",
-                                                "weights"};
+                                                "weights", "min-time"};
     bool takes_value = false;
     for (size_t k = 0; k < sizeof kValueOptions / sizeof kValueOptions[0]; k++) {
       takes_value = takes_value || strcmp(name, kValueOptions[k]) == 0;
@@ -150,7 +152,9 @@ static int parse_options(int argc, char **argv, options_t *options) {
       options->output_dir = value;
     } else if (strcmp(name, "weights") == 0) {
       options->weights_path = value;
-    } else if (!parse_count(value, name[0] == 'b' ? &options->bench_runs : &options->threads)) {
+    } else if (!parse_count(value, name[0] == 'b'   ? &options->bench_runs
+                                   : name[0] == 'm' ? &options->min_time_ms
+                                                    : &options->threads)) {
       return usage_error(argv[0], "--%s needs a positive integer, got '%s'", name, value);
     }
   }
@@ -484,11 +488,30 @@ static int run(kiln_model_t *model, const options_t *options) {
   if (exit_code == 0 && options->bench_runs > 0 && kiln_model_run(model) != KILN_OK) {
     exit_code = runtime_error();  // the warm-up run
   }
-  for (long r = 0; r < runs && exit_code == 0; r++) {
+  double timed_ms = 0.0;
+  long capacity = runs;
+  for (long r = 0; exit_code == 0; r++) {
+    // --min-time: more runs (up to 10 million) until they add up to the minimum.
+    if (r >= runs) {
+      if (options->bench_runs == 0 || timed_ms >= (double)options->min_time_ms || r >= 10000000L)
+        break;
+      if (r == capacity) {
+        double *grown = realloc(latencies, (size_t)capacity * 2 * sizeof *latencies);
+        if (grown == NULL) {
+          fprintf(stderr, "error: out of memory\n");
+          exit_code = EXIT_RUNTIME_ERROR;
+          break;
+        }
+        latencies = grown;
+        capacity *= 2;
+      }
+      runs = r + 1;
+    }
     double start = now_ms();
     kiln_status_t status =
         options->profile ? kiln_model_run_profiled(model, step_ms) : kiln_model_run(model);
     latencies[r] = now_ms() - start;
+    timed_ms += latencies[r];
     if (status != KILN_OK) exit_code = runtime_error();
     for (int32_t i = 0; i < num_steps && options->profile; i++) times[i].total_ms += step_ms[i];
   }
@@ -498,7 +521,7 @@ static int run(kiln_model_t *model, const options_t *options) {
     qsort(latencies, (size_t)runs, sizeof *latencies, compare_doubles);
     double median = runs % 2 ? latencies[runs / 2]
                              : 0.5 * (latencies[runs / 2 - 1] + latencies[runs / 2]);
-    printf("latency: median %.3f " LATENCY_UNIT ", min %.3f " LATENCY_UNIT " over %ld runs\n",
+    printf("latency: median %.4f " LATENCY_UNIT ", min %.4f " LATENCY_UNIT " over %ld runs\n",
            median, latencies[0], runs);
   }
   free(step_ms);

@@ -30,6 +30,10 @@ struct CpuRegisterTiles {
 KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTiles &tiles);
 /// Schedules the algorithm as the plan says; throws std::runtime_error when it does not fit.
 void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan);
+/// The knobs of a CPU plan worth measuring (kiln tune): tile shapes, vector widths, parallel
+/// loops, and template alternatives (direct tiles or vectors across channels for a
+/// convolution, whole or per-channel bordered copies).
+std::vector<PlanKnob> cpuPlanSpace(const KernelPlan &heuristic, bool threads);
 
 class CpuBackend : public TargetBackend {
 public:
@@ -54,6 +58,10 @@ public:
     applyCpuPlan(algorithm, plan);
   }
   RuntimeNeeds runtimeNeeds(const TargetInfo &) const override { return {}; }
+  std::vector<PlanKnob> planSpace(const KernelPlan &heuristic,
+                                  const TargetInfo &target) const override {
+    return cpuPlanSpace(heuristic, !target.freestanding);
+  }
   bool concatenatesBySlices() const override { return true; }
 
 protected:

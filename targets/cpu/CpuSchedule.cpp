@@ -931,4 +931,71 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
       schedulePure(output.func, output, int(plan.vectorLanes), plan.parallel);
 }
 
+std::vector<PlanKnob> cpuPlanSpace(const KernelPlan &heuristic, bool threads) {
+  std::vector<PlanKnob> knobs;
+  auto add = [&](int stage, const char *field, const std::string &current,
+                 const std::vector<std::string> &values) {
+    PlanKnob knob{stage, field, {current}};
+    for (const std::string &v : values)
+      if (v != current)
+        knob.values.push_back(v);
+    if (knob.values.size() > 1)
+      knobs.push_back(std::move(knob));
+  };
+  auto text = [](int64_t v) { return std::to_string(v); };
+  auto lanesAround = [&](int64_t lanes) {
+    std::vector<std::string> values;
+    for (int64_t l : {lanes / 2, lanes, lanes * 2})
+      if (l >= 4 && l <= 64)
+        values.push_back(text(l));
+    return values;
+  };
+  auto multiples = [&](int64_t unit, std::initializer_list<int64_t> factors) {
+    std::vector<std::string> values;
+    for (int64_t f : factors)
+      if (unit * f <= 1024)
+        values.push_back(text(unit * f));
+    return values;
+  };
+  const std::vector<std::string> onOff = {"1", "0"};
+  // The kernel's own output schedule (when no contraction template tiles the output).
+  if (heuristic.outputs == "root") {
+    add(-1, "vector_lanes", text(heuristic.vectorLanes), lanesAround(heuristic.vectorLanes));
+    if (threads)
+      add(-1, "parallel", heuristic.parallel ? "1" : "0", onOff);
+  }
+  for (size_t i = 0; i < heuristic.stages.size(); ++i) {
+    const StagePlan &s = heuristic.stages[i];
+    int stage = int(i);
+    std::string lanes = text(s.vectorLanes);
+    if (s.schedule == "register_tiles" || s.schedule == "across_channels") {
+      if (s.kind == "conv")  // the other direct-convolution template
+        add(stage, "schedule", s.schedule, {"register_tiles", "across_channels"});
+      add(stage, "vector_lanes", lanes, lanesAround(s.vectorLanes));
+      add(stage, "columns", text(s.columns), multiples(s.vectorLanes, {1, 2, 3, 4, 6, 8}));
+      if (s.schedule == "register_tiles")
+        add(stage, "rows", text(s.rows),
+            {"1", "2", "3", "4", "5", "6", "7", "8", "10", "12", "14", "16"});
+    } else if (s.schedule == "winograd") {
+      add(stage, "vector_lanes", lanes, lanesAround(s.vectorLanes));
+      add(stage, "rows", text(s.rows), {"2", "4", "6", "8", "10", "12", "16"});
+    } else if (s.schedule == "integer_dot" || s.schedule == "integer_dot_at_output") {
+      add(stage, "columns", text(s.columns), {"16", "32", "48", "64"});
+      add(stage, "rows", text(s.rows), {"1", "2", "3", "4", "6", "8"});
+    } else if (s.schedule == "root" && s.kind != "data") {
+      add(stage, "vector_lanes", lanes, lanesAround(s.vectorLanes));
+    } else if (s.kind == "data") {
+      // A convolution's bordered input or x phases: copied whole, or read in place.
+      if (s.schedule == "per_channel" || s.schedule == "rolling")
+        add(stage, "schedule", s.schedule, {"per_channel", "rolling", "root"});
+      else
+        add(stage, "schedule", s.schedule, {"root", "inline"});
+    }
+    if (threads && s.schedule != "inline" && s.schedule != "with_contraction" &&
+        s.kind != "weights")
+      add(stage, "parallel", s.parallel ? "1" : "0", onOff);
+  }
+  return knobs;
+}
+
 } // namespace kiln

@@ -1,0 +1,591 @@
+//===- Tune.cpp - profile, split the budget, search each kernel's plans ---===//
+#include "compiler/tune/Tune.h"
+
+#include "compiler/codegen/Artifact.h"
+#include "compiler/codegen/ObjectCache.h"
+#include "compiler/tune/ChipKey.h"
+#include "compiler/tune/KernelBench.h"
+#include "compiler/tune/TuningDb.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
+
+#ifndef KILN_HALIDE_VERSION
+#error "CMake passes Halide's version"
+#endif
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string format(const char *fmt, double value) {
+  char text[64];
+  snprintf(text, sizeof text, fmt, value);
+  return text;
+}
+
+/// Whether executables for `target` run on this machine (kiln tune times them here).
+std::string runsHereProblem(const TargetInfo &target, const ChipKey &chip) {
+  RuntimeNeeds needs = target.backend->runtimeNeeds(target);
+  if (needs.api != DeviceApi::None)
+    return "GPU targets are not tuned yet (kiln tune measures CPU kernels on this machine)";
+  if (target.freestanding || needs.packaging != ArtifactPackaging::Executable)
+    return "its executables do not run on this machine";
+  std::string arch = chip.family.substr(0, chip.family.find('/'));
+  llvm::StringRef halide = target.halideTarget;
+  bool same = (arch == "x86_64" && halide.starts_with("x86-64")) ||
+              (arch == "aarch64" && halide.starts_with("arm-64"));
+  if (!same)
+    return "its code does not run on this " + arch + " machine (tune on the target's own "
+           "machine and merge the databases)";
+  return "";
+}
+
+/// Everything one kernel's search needs.
+struct KernelTuning {
+  KernelOp kernel;
+  std::string key, name;
+  double share = 0;
+  double budgetSeconds = 0, spentSeconds = 0;
+};
+
+class Tuner {
+public:
+  Tuner(const TuneOptions &options, TuningDb &db, const ChipKey &chip, int threads,
+        std::string session)
+      : options(options), db(db), chip(chip), threads(threads), session(std::move(session)) {}
+
+  /// Searches one kernel's plans until its budget is spent or its space exhausted.
+  /// Returns false only on a database error.
+  bool tune(const KernelTuning &k, int index, int count);
+
+  struct Result {
+    std::string name;
+    double share = 0, heuristicMs = 0, bestMs = 0;
+    int measured = 0;
+  };
+  std::vector<Result> results;
+
+private:
+  /// What one candidate gave: its median, or nothing (refused, failed, wrong).
+  struct Outcome {
+    bool stop = false;  // out of time
+    std::optional<double> ms;
+  };
+  Outcome evaluate(const std::vector<size_t> &choice);
+  KernelPlan planFor(const std::vector<size_t> &choice) const;
+  bool buildKernel(const std::string &dir, const PlanFile *plans, std::string &error);
+  /// One line: kernel, candidates, best so far, time left (`final`: the kernel's last).
+  void progress(bool final);
+
+  const TuneOptions &options;
+  TuningDb &db;
+  const ChipKey &chip;
+  int threads;
+  std::string session;
+
+  // The kernel being tuned.
+  const KernelTuning *current = nullptr;
+  int currentIndex = 0, currentCount = 0;
+  OwningOpRef<ModuleOp> module;
+  std::string dir;
+  std::vector<std::string> inputArgs;
+  KernelPlan heuristic;
+  std::vector<PlanKnob> knobs;
+  MeasurementScope scope;
+  double heuristicMs = 0, bestMs = 0;
+  std::chrono::steady_clock::time_point deadline;
+  std::map<std::string, std::optional<double>> seen;  // plan hash -> median
+  int measuredHere = 0, known = 0;
+  std::string lastError;
+  bool dbFailed = false;
+};
+
+KernelPlan Tuner::planFor(const std::vector<size_t> &choice) const {
+  KernelPlan plan = heuristic;
+  for (size_t i = 0; i < knobs.size(); ++i)
+    if (choice[i] != 0)
+      plan = withKnob(plan, knobs[i], choice[i]);
+  return plan;
+}
+
+bool Tuner::buildKernel(const std::string &outDir, const PlanFile *plans, std::string &error) {
+  ArtifactOptions artifact;
+  artifact.outputPath = outDir + "/kernel";
+  artifact.modelName = "kernel";
+  artifact.sourceName = current->name;
+  artifact.target = options.target;
+  artifact.plans = plans;
+  artifact.quiet = true;
+  if (!plans)
+    artifact.emitPlansPath = outDir + "/plans.json";
+  return buildArtifact(*module, artifact, error);
+}
+
+void Tuner::progress(bool final) {
+  auto left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+  llvm::errs() << "[tune] " << currentIndex << "/" << currentCount << " " << current->name
+               << " (" << format("%.1f", 100 * current->share) << "% of the run): "
+               << measuredHere + known << " candidates, best " << format("%.4f", bestMs)
+               << " ms (heuristic " << format("%.4f", heuristicMs) << " ms, "
+               << format("%+.1f%%", heuristicMs > 0 ? 100 * (bestMs / heuristicMs - 1) : 0)
+               << "), " << (final ? "done" : format("%.0f", std::max(0.0, left)) + " s left")
+               << "\n";
+}
+
+Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
+  KernelPlan plan = planFor(choice);
+  std::string json = planJson(plan);
+  std::string hash = contentHash(json).substr(0, 16);
+  if (auto it = seen.find(hash); it != seen.end())
+    return {false, it->second};
+  if (auto recorded = db.find(scope, hash)) {
+    ++known;
+    std::optional<double> ms;
+    if (recorded->status == "ok")
+      ms = recorded->medianMs;
+    seen[hash] = ms;
+    return {false, ms};
+  }
+  if (std::chrono::steady_clock::now() >= deadline)
+    return {true, std::nullopt};
+  auto start = std::chrono::steady_clock::now();
+  Measurement m;
+  m.scope = scope;
+  m.kernelName = current->name;
+  m.chipFamily = chip.family;
+  m.chipName = chip.name;
+  m.plan = json;
+  m.planHash = hash;
+  PlanFile plans;
+  plans.add(plan);
+  std::string error, candidateDir = dir + "/candidate", outputDir = dir + "/candidate-out";
+  llvm::sys::fs::remove_directories(outputDir);
+  if (!buildKernel(candidateDir, &plans, error)) {
+    m.status = error.find("does not fit") != std::string::npos ? "invalid" : "build_failed";
+    m.message = error.substr(0, 2000);
+  } else {
+    int timeout = 10 + int((options.minTimeMs + 40 * heuristicMs) * 20 / 1000);
+    KernelRun run = runKernelBenchmark(candidateDir + "/kernel", inputArgs, outputDir, threads,
+                                       options.minTimeMs, timeout);
+    m.message = run.message;
+    switch (run.outcome) {
+    case KernelRun::Outcome::Ok: {
+      std::string difference = compareKernelOutputs(*module, dir + "/reference", outputDir);
+      if (difference.empty()) {
+        m.status = "ok";
+        m.medianMs = run.medianMs;
+        m.minMs = run.minMs;
+        m.runs = run.runs;
+      } else {
+        m.status = "wrong_output";
+        m.message = difference;
+      }
+      break;
+    }
+    case KernelRun::Outcome::Crashed: m.status = "crashed"; break;
+    case KernelRun::Outcome::TimedOut: m.status = "timeout"; break;
+    case KernelRun::Outcome::Failed: m.status = "run_failed"; break;
+    }
+  }
+  m.seconds = secondsSince(start);
+  if (!db.record(m, session, lastError)) {
+    dbFailed = true;
+    return {true, std::nullopt};
+  }
+  ++measuredHere;
+  std::optional<double> ms;
+  if (m.status == "ok")
+    ms = m.medianMs;
+  seen[hash] = ms;
+  if (options.verbose && m.status != "ok")
+    llvm::errs() << "[tune]   candidate " << hash << ": " << m.status << ": "
+                 << llvm::StringRef(m.message).split('\n').first << "\n";
+  return {false, ms};
+}
+
+bool Tuner::tune(const KernelTuning &k, int index, int count) {
+  current = &k;
+  currentIndex = index;
+  currentCount = count;
+  seen.clear();
+  measuredHere = known = 0;
+  std::string error;
+  dir = options.workDir + "/" + k.key.substr(0, 16);
+  llvm::sys::fs::create_directories(dir);
+  auto start = std::chrono::steady_clock::now();
+  double remaining = k.budgetSeconds - k.spentSeconds;
+  deadline = start + std::chrono::milliseconds(int64_t(std::max(0.0, remaining) * 1000));
+  auto skip = [&](const std::string &why) {
+    llvm::errs() << "[tune] " << index << "/" << count << " " << k.name << ": skipped: " << why
+                 << "\n";
+    return true;
+  };
+  auto layout = options.target.backend->layoutOptions(options.target);
+  module = extractKernel(k.kernel, layout.arenaAlignment, error);
+  if (!module)
+    return skip(error);
+  inputArgs.clear();
+  if (!writeKernelInputs(*module, dir, inputArgs, error))
+    return skip(error);
+  // The heuristic plan: built, its outputs the reference, its time the baseline.
+  std::string heuristicDir = dir + "/heuristic";
+  if (!buildKernel(heuristicDir, nullptr, error))
+    return skip("the heuristic plan does not build: " + error);
+  std::optional<PlanFile> planFile = PlanFile::read(heuristicDir + "/plans.json", error);
+  const KernelPlan *plan = planFile ? planFile->find(k.key) : nullptr;
+  if (!plan)
+    return skip("no heuristic plan came back" + (error.empty() ? "" : ": " + error));
+  heuristic = *plan;
+  scope.kernelKey = k.key;
+  scope.target = options.target.name;
+  scope.chip = chip.key;
+  scope.threads = threads;
+  scope.halideVersion = KILN_HALIDE_VERSION;
+  scope.kilnCodegen = kKilnCodegenVersion;
+  std::string referenceDir = dir + "/reference";
+  llvm::sys::fs::remove_directories(referenceDir);
+  KernelRun baseline = runKernelBenchmark(heuristicDir + "/kernel", inputArgs, referenceDir,
+                                          threads, options.minTimeMs, 600);
+  if (baseline.outcome != KernelRun::Outcome::Ok)
+    return skip("the heuristic plan does not run: " + baseline.message);
+  std::string json = planJson(heuristic);
+  std::string hash = contentHash(json).substr(0, 16);
+  if (auto recorded = db.find(scope, hash); recorded && recorded->status == "ok") {
+    heuristicMs = recorded->medianMs;
+    ++known;
+  } else {
+    Measurement m;
+    m.scope = scope;
+    m.kernelName = k.name;
+    m.chipFamily = chip.family;
+    m.chipName = chip.name;
+    m.plan = json;
+    m.planHash = hash;
+    m.heuristic = true;
+    m.status = "ok";
+    m.medianMs = baseline.medianMs;
+    m.minMs = baseline.minMs;
+    m.runs = baseline.runs;
+    m.seconds = secondsSince(start);
+    if (!db.record(m, session, lastError))
+      return false;
+    heuristicMs = baseline.medianMs;
+    ++measuredHere;
+  }
+  seen[hash] = heuristicMs;
+  bestMs = heuristicMs;
+  knobs = options.target.backend->planSpace(heuristic, options.target);
+  Result result{k.name, k.share, heuristicMs, heuristicMs, 0};
+  if (knobs.empty()) {
+    results.push_back(result);
+    return skip("its plan has no knobs to turn");
+  }
+  double spaceSize = 1;
+  for (const PlanKnob &knob : knobs)
+    spaceSize *= double(knob.values.size());
+  std::seed_seq seed(k.key.begin(), k.key.end());
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> best(knobs.size(), 0);
+  auto better = [&](const Outcome &o) { return o.ms && *o.ms < bestMs * 0.99; };
+  auto randomValue = [&](size_t knob) {
+    return size_t(std::uniform_int_distribution<size_t>(0, knobs[knob].values.size() - 1)(rng));
+  };
+  size_t lastSeen = seen.size();
+  bool stop = false;
+  if (options.search == "random") {
+    int misses = 0;
+    while (!stop && double(seen.size()) < spaceSize && misses < 1000) {
+      std::vector<size_t> choice(knobs.size());
+      for (size_t i = 0; i < knobs.size(); ++i)
+        choice[i] = randomValue(i);
+      size_t before = seen.size();
+      Outcome o = evaluate(choice);
+      stop = o.stop;
+      misses = seen.size() == before ? misses + 1 : 0;
+      if (better(o)) {
+        best = choice;
+        bestMs = *o.ms;
+      }
+      if (seen.size() != lastSeen && measuredHere > 0)
+        progress(false), lastSeen = seen.size();
+    }
+  } else {
+    while (!stop) {
+      // First improvement among the one-knob moves from the best plan, in a seeded order.
+      std::vector<std::pair<size_t, size_t>> moves;
+      for (size_t i = 0; i < knobs.size(); ++i)
+        for (size_t v = 0; v < knobs[i].values.size(); ++v)
+          if (v != best[i])
+            moves.push_back({i, v});
+      std::shuffle(moves.begin(), moves.end(), rng);
+      bool moved = false;
+      for (auto [i, v] : moves) {
+        std::vector<size_t> choice = best;
+        choice[i] = v;
+        Outcome o = evaluate(choice);
+        if ((stop = o.stop))
+          break;
+        if (seen.size() != lastSeen)
+          progress(false), lastSeen = seen.size();
+        if (better(o)) {
+          best = choice;
+          bestMs = *o.ms;
+          moved = true;
+          break;
+        }
+      }
+      if (stop || moved)
+        continue;
+      // A local optimum: jump two knobs at random from it, to a plan not measured yet.
+      bool jumped = false;
+      for (int attempt = 0; attempt < 200 && !jumped && knobs.size() >= 2; ++attempt) {
+        std::vector<size_t> choice = best;
+        size_t a = std::uniform_int_distribution<size_t>(0, knobs.size() - 1)(rng);
+        size_t b = std::uniform_int_distribution<size_t>(0, knobs.size() - 2)(rng);
+        b += b >= a;
+        choice[a] = randomValue(a);
+        choice[b] = randomValue(b);
+        if (seen.count(contentHash(planJson(planFor(choice))).substr(0, 16)))
+          continue;
+        jumped = true;
+        Outcome o = evaluate(choice);
+        stop = o.stop;
+        if (seen.size() != lastSeen)
+          progress(false), lastSeen = seen.size();
+        if (better(o)) {
+          best = choice;
+          bestMs = *o.ms;
+        }
+      }
+      if (!jumped)
+        break;  // every plan near the best is measured
+    }
+  }
+  if (dbFailed)
+    return false;
+  result.bestMs = bestMs;
+  result.measured = int(seen.size());
+  results.push_back(result);
+  progress(true);
+  return true;
+}
+
+/// The model's run split by kernel key: each key's share of the profiled time.
+bool profileModel(ModuleOp module, const TuneOptions &options, int threads,
+                  std::map<std::string, double> &shareOfKey, std::string &error) {
+  std::string dir = options.workDir + "/model";
+  llvm::sys::fs::create_directories(dir);
+  llvm::errs() << "[tune] profiling " << options.modelPath << " (heuristic plans, " << threads
+               << " thread" << (threads == 1 ? "" : "s") << ")\n";
+  ArtifactOptions artifact;
+  artifact.outputPath = dir + "/model";
+  artifact.modelName = "model";
+  artifact.sourceName = llvm::sys::path::filename(options.modelPath).str();
+  artifact.target = options.target;
+  if (!buildArtifact(module, artifact, error))
+    return false;
+  std::vector<std::string> inputArgs;
+  if (!writeKernelInputs(module, dir, inputArgs, error))
+    return false;
+  std::vector<std::string> argv = {dir + "/model"};
+  argv.insert(argv.end(), inputArgs.begin(), inputArgs.end());
+  for (const char *arg : {"--profile", "--bench", "5", "--min-time", "1000", "--threads"})
+    argv.push_back(arg);
+  argv.push_back(std::to_string(threads));
+  std::vector<llvm::StringRef> args(argv.begin(), argv.end());
+  std::string log = dir + "/profile.txt", message;
+  std::optional<llvm::StringRef> redirects[] = {llvm::StringRef(""), llvm::StringRef(log),
+                                                llvm::StringRef(log)};
+  int rc = llvm::sys::ExecuteAndWait(argv[0], args, std::nullopt, redirects, 3600, 0, &message);
+  auto text = llvm::MemoryBuffer::getFile(log);
+  if (rc != 0 || !text) {
+    error = "profiling the model failed (exit " + std::to_string(rc) + "): " + message +
+            (text ? " " + (*text)->getBuffer().take_back(500).str() : "");
+    return false;
+  }
+  // Steps are kernel names ("k12_conv_relu", perhaps cut short): "kN" identifies one.
+  std::map<std::string, std::string> keyOfIndex;
+  for (const auto &[name, key] : kernelPlanKeys(module, options.target))
+    keyOfIndex[llvm::StringRef(name).split('_').first.str()] = key;
+  double total = 0;
+  llvm::SmallVector<llvm::StringRef> lines;
+  (*text)->getBuffer().split(lines, '\n');
+  for (llvm::StringRef line : lines) {
+    llvm::SmallVector<llvm::StringRef> fields;
+    line.split(fields, ' ', -1, false);
+    if (fields.size() != 3 || !fields[0].starts_with("k"))
+      continue;
+    double ms;
+    if (fields[1].getAsDouble(ms))
+      continue;
+    auto it = keyOfIndex.find(fields[0].split('_').first.str());
+    if (it == keyOfIndex.end())
+      continue;
+    shareOfKey[it->second] += ms;
+    total += ms;
+  }
+  if (total <= 0) {
+    error = "the model's profile (" + log + ") lists no kernel time";
+    return false;
+  }
+  for (auto &[key, ms] : shareOfKey)
+    ms /= total;
+  llvm::errs() << "[tune] the model runs " << format("%.3f", total) << " ms in "
+               << shareOfKey.size() << " distinct kernels\n";
+  return true;
+}
+
+} // namespace
+
+int tuneModel(ModuleOp module, const TuneOptions &input) {
+  TuneOptions options = input;
+  ChipKey chip = hostChip();
+  if (std::string problem = runsHereProblem(options.target, chip); !problem.empty()) {
+    llvm::errs() << "kiln: error: cannot tune for target " << options.target.name << ": "
+                 << problem << "\n";
+    return kExitUsage;
+  }
+  int threads = options.threads > 0 ? options.threads
+                                    : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::string error;
+  auto db = TuningDb::open(options.dbPath, true, error);
+  if (!db) {
+    llvm::errs() << "kiln: error: " << error << "\n";
+    return kExitUsage;
+  }
+  bool temporary = options.workDir.empty();
+  if (temporary) {
+    llvm::SmallString<128> path;
+    if (llvm::sys::fs::createUniqueDirectory("kiln-tune", path)) {
+      llvm::errs() << "kiln: error: cannot create a temporary directory\n";
+      return kExitFailure;
+    }
+    options.workDir = path.str().str();
+  }
+  llvm::sys::fs::create_directories(options.workDir);
+  auto cleanup = [&] {
+    if (temporary)
+      llvm::sys::fs::remove_directories(options.workDir);
+  };
+
+  std::vector<std::pair<std::string, std::string>> keys = kernelPlanKeys(module, options.target);
+  std::map<std::string, KernelOp> kernelOfKey;
+  module.walk([&](KernelOp kernel) {
+    for (const auto &[name, key] : keys)
+      if (name == kernel.getSymName() && !kernelOfKey.count(key))
+        kernelOfKey[key] = kernel;
+  });
+  std::set<std::string> distinct;
+  for (const auto &[name, key] : keys)
+    distinct.insert(key);
+  std::string sessionText = "kiln-tune-session\n" + options.target.name + "\n" + chip.key + "\n" +
+                            std::to_string(threads) + "\n";
+  for (const std::string &key : distinct)
+    sessionText += key + "\n";
+  std::string session = contentHash(sessionText).substr(0, 32);
+
+  auto sessionKernels = db->sessionKernels(session, error);
+  if (!error.empty()) {
+    llvm::errs() << "kiln: error: " << error << "\n";
+    cleanup();
+    return kExitFailure;
+  }
+  if (sessionKernels.empty()) {
+    std::map<std::string, double> shareOfKey;
+    if (!profileModel(module, options, threads, shareOfKey, error)) {
+      llvm::errs() << "kiln: error: " << error << "\n";
+      cleanup();
+      return kExitFailure;
+    }
+    for (const auto &[name, key] : keys)
+      if (shareOfKey.count(key)) {
+        sessionKernels.push_back({key, name, shareOfKey[key], 0});
+        shareOfKey.erase(key);
+      }
+    if (!db->createSession(session, options.modelPath, sessionKernels, error)) {
+      llvm::errs() << "kiln: error: " << error << "\n";
+      cleanup();
+      return kExitFailure;
+    }
+    sessionKernels = db->sessionKernels(session, error);
+  } else {
+    double spent = 0;
+    for (const auto &k : sessionKernels)
+      spent += k.spentSeconds;
+    llvm::errs() << "[tune] resuming: " << format("%.0f", spent) << " s of measurements already in "
+                 << options.dbPath << "\n";
+  }
+  // The budget goes to kernels worth tuning, in proportion to their share of the run.
+  double tunableShare = 0;
+  std::vector<KernelTuning> work;
+  for (const auto &k : sessionKernels) {
+    if (k.share < options.minShare || !kernelOfKey.count(k.kernelKey))
+      continue;
+    tunableShare += k.share;
+    work.push_back({kernelOfKey[k.kernelKey], k.kernelKey, k.kernelName, k.share, 0,
+                    k.spentSeconds});
+  }
+  for (KernelTuning &k : work)
+    k.budgetSeconds = options.budgetSeconds * k.share / tunableShare;
+  llvm::errs() << "[tune] " << work.size() << " of " << sessionKernels.size()
+               << " distinct kernels take at least " << format("%.1f", 100 * options.minShare)
+               << "% of the run; budget " << format("%.0f", options.budgetSeconds) << " s, "
+               << options.search << " search, " << threads << " thread"
+               << (threads == 1 ? "" : "s") << ", chip " << chip.name << "\n";
+  Tuner tuner(options, *db, chip, threads, session);
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (work[i].spentSeconds >= work[i].budgetSeconds) {
+      // Its budget was spent by an earlier run: report what the database has.
+      llvm::errs() << "[tune] " << i + 1 << "/" << work.size() << " " << work[i].name
+                   << ": budget spent by an earlier run\n";
+    }
+    if (!tuner.tune(work[i], int(i + 1), int(work.size()))) {
+      llvm::errs() << "kiln: error: the tuning database failed\n";
+      cleanup();
+      return kExitFailure;
+    }
+  }
+  // What the model gains, estimated from the kernels' shares.
+  double before = 0, after = 0;
+  for (const auto &r : tuner.results) {
+    before += r.share;
+    after += r.share * (r.heuristicMs > 0 ? r.bestMs / r.heuristicMs : 1.0);
+  }
+  llvm::outs() << "kernel                                      share  heuristic ms   best ms  change\n";
+  for (const auto &r : tuner.results)
+    llvm::outs() << llvm::left_justify(r.name.substr(0, 42), 42) << " "
+                 << format("%5.1f%%", 100 * r.share) << " " << format("%13.4f", r.heuristicMs)
+                 << " " << format("%9.4f", r.bestMs) << " "
+                 << format("%+6.1f%%", r.heuristicMs > 0 ? 100 * (r.bestMs / r.heuristicMs - 1) : 0)
+                 << "\n";
+  if (before > 0)
+    llvm::outs() << "tuned kernels' part of the run: " << format("%+.1f%%", 100 * (after / before - 1))
+                 << " (estimate from kernel times; compile with --tuning " << options.dbPath
+                 << " and time the model to see the whole)\n";
+  cleanup();
+  return 0;
+}
+
+} // namespace kiln
