@@ -102,6 +102,10 @@ tune options (and the compile options that shape the model: --target, --input-sh
   --search METHOD          local (default: hill climbing from the heuristic plan) or random
   --min-time MS            each candidate's timed runs add up to at least MS (default 200)
   --min-share PERCENT      tune kernels taking at least this much of the run (default 0.5)
+  --timeout SECONDS        a candidate's run is killed after this (default: from the
+                           heuristic plan's time, at least 10 s); it is recorded as timeout
+  --run-wrapper COMMAND    run the candidates under COMMAND (split at spaces), e.g.
+                           "taskset -c 2,3" to pin them to cores
   --work DIR               keep the candidates' builds in DIR (default: a temporary one)
 )";
 
@@ -493,7 +497,8 @@ int tuneCommand(int argc, char **argv) {
     const char *v = nullptr;
     bool takesValue = arg == "--db" || arg == "--budget" || arg == "--threads" ||
                       arg == "--search" || arg == "--min-time" || arg == "--min-share" ||
-                      arg == "--work" || arg == "--export" || arg == "--merge";
+                      arg == "--work" || arg == "--export" || arg == "--merge" ||
+                      arg == "--timeout" || arg == "--run-wrapper";
     if (takesValue) {
       if (i + 1 >= argc)
         return usageError(arg + " needs a value");
@@ -512,6 +517,12 @@ int tuneCommand(int argc, char **argv) {
       mergePath = v;
     } else if (arg == "--work") {
       options.workDir = v;
+    } else if (arg == "--run-wrapper") {
+      options.runWrapper = v;
+    } else if (arg == "--timeout") {
+      if (!number(1, 86400, value))
+        return usageError("--timeout expects seconds, got '" + std::string(v) + "'");
+      options.timeoutSeconds = int(value);
     } else if (arg == "--search") {
       options.search = v;
       if (options.search != "local" && options.search != "random")

@@ -206,9 +206,14 @@ std::string compareKernelOutputs(ModuleOp module, const std::string &referenceDi
 KernelRun runKernelBenchmark(const std::string &executable,
                              const std::vector<std::string> &inputArgs,
                              const std::string &outputDir, int threads, int minTimeMs,
-                             int timeoutSeconds) {
+                             int timeoutSeconds, const std::string &wrapper) {
   KernelRun run;
-  std::vector<std::string> argv = {executable};
+  std::vector<std::string> argv;
+  llvm::SmallVector<llvm::StringRef> words;
+  llvm::StringRef(wrapper).split(words, ' ', -1, false);
+  for (llvm::StringRef word : words)
+    argv.push_back(word.str());
+  argv.push_back(executable);
   argv.insert(argv.end(), inputArgs.begin(), inputArgs.end());
   for (const std::string &arg : {std::string("--output-dir"), outputDir, std::string("--bench"),
                                  std::string("3"), std::string("--min-time"),
@@ -221,12 +226,21 @@ KernelRun runKernelBenchmark(const std::string &executable,
                                                 llvm::StringRef(log)};
   std::string message;
   bool failedToStart = false;
-  int rc = llvm::sys::ExecuteAndWait(executable, args, std::nullopt, redirects,
+  std::string program = argv[0];
+  if (!words.empty()) {  // the wrapper is looked up on PATH
+    auto found = llvm::sys::findProgramByName(program);
+    if (!found) {
+      run.message = "cannot find the run wrapper '" + program + "'";
+      return run;
+    }
+    program = *found;
+  }
+  int rc = llvm::sys::ExecuteAndWait(program, args, std::nullopt, redirects,
                                      unsigned(timeoutSeconds), 0, &message, &failedToStart);
   auto text = llvm::MemoryBuffer::getFile(log);
   std::string output = text ? (*text)->getBuffer().str() : "";
   if (failedToStart) {
-    run.message = "cannot run " + executable + ": " + message;
+    run.message = "cannot run " + program + ": " + message;
     return run;
   }
   if (rc == -2) {

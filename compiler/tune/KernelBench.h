@@ -51,11 +51,11 @@ struct KernelRun {
 
 /// Runs `executable` with `inputArgs`, writing outputs to `outputDir`, timed: one warm-up,
 /// then at least 3 runs adding up to `minTimeMs`, at `threads` threads; killed after
-/// `timeoutSeconds`.
+/// `timeoutSeconds`; under `wrapper` (a command split at spaces) when one is given.
 KernelRun runKernelBenchmark(const std::string &executable,
                              const std::vector<std::string> &inputArgs,
                              const std::string &outputDir, int threads, int minTimeMs,
-                             int timeoutSeconds);
+                             int timeoutSeconds, const std::string &wrapper = "");
 
 } // namespace kiln
 

@@ -186,9 +186,11 @@ Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
     m.status = error.find("does not fit") != std::string::npos ? "invalid" : "build_failed";
     m.message = error.substr(0, 2000);
   } else {
-    int timeout = 10 + int((options.minTimeMs + 40 * heuristicMs) * 20 / 1000);
+    int timeout = options.timeoutSeconds > 0
+                      ? options.timeoutSeconds
+                      : 10 + int((options.minTimeMs + 40 * heuristicMs) * 20 / 1000);
     KernelRun run = runKernelBenchmark(candidateDir + "/kernel", inputArgs, outputDir, threads,
-                                       options.minTimeMs, timeout);
+                                       options.minTimeMs, timeout, options.runWrapper);
     m.message = run.message;
     switch (run.outcome) {
     case KernelRun::Outcome::Ok: {
@@ -219,9 +221,11 @@ Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
   if (m.status == "ok")
     ms = m.medianMs;
   seen[hash] = ms;
-  if (options.verbose && m.status != "ok")
-    llvm::errs() << "[tune]   candidate " << hash << ": " << m.status << ": "
-                 << llvm::StringRef(m.message).split('\n').first << "\n";
+  if (options.verbose)
+    llvm::errs() << "[tune]   measured " << hash << ": " << m.status
+                 << (m.status == "ok" ? " " + format("%.4f", m.medianMs) + " ms"
+                                      : ": " + llvm::StringRef(m.message).split('\n').first.str())
+                 << "\n";
   return {false, ms};
 }
 
@@ -267,7 +271,7 @@ bool Tuner::tune(const KernelTuning &k, int index, int count) {
   std::string referenceDir = dir + "/reference";
   llvm::sys::fs::remove_directories(referenceDir);
   KernelRun baseline = runKernelBenchmark(heuristicDir + "/kernel", inputArgs, referenceDir,
-                                          threads, options.minTimeMs, 600);
+                                          threads, options.minTimeMs, 600, options.runWrapper);
   if (baseline.outcome != KernelRun::Outcome::Ok)
     return skip("the heuristic plan does not run: " + baseline.message);
   std::string json = planJson(heuristic);

@@ -37,6 +37,10 @@ struct TuneOptions {
   int minTimeMs = 200;       // each candidate's timed runs add up to at least this
   double minShare = 0.005;   // kernels below this share of the run are not tuned
   std::string workDir;       // empty: a temporary directory, removed at the end
+  int timeoutSeconds = 0;    // per candidate run; 0: from the heuristic plan's time
+  /// A command the candidates run under (split at spaces), e.g. "taskset -c 2,3" to pin
+  /// them to cores; empty: run directly.
+  std::string runWrapper;
   bool verbose = false;
 };
 
