@@ -183,15 +183,17 @@ function memBandwidth(threads, mib = 512) {
 /// Compiles `model` with kiln into `exe` unless exe is newer than the model and kiln.
 /// Paths are made absolute: kiln's temporary directory logic mishandles relative -o paths.
 /// Returns the compile time in seconds, or null when the cached executable was reused.
-function kilnCompile(kiln, model, exe, shapes) {
+function kilnCompile(kiln, model, exe, shapes, extra = []) {
   exe = path.resolve(exe);
   const newest = Math.max(fs.statSync(model).mtimeMs, fs.statSync(kiln).mtimeMs);
-  if (fs.existsSync(exe) && fs.existsSync(exe + '.gguf') && fs.statSync(exe).mtimeMs > newest) {
+  if (!extra.length && fs.existsSync(exe) && fs.existsSync(exe + '.gguf') &&
+      fs.statSync(exe).mtimeMs > newest) {
     return null;
   }
   fs.mkdirSync(path.dirname(exe), { recursive: true });
   const args = ['compile', path.resolve(model), '-o', exe, '--target', 'host'];
   for (const [name, shape] of Object.entries(shapes)) args.push('--input-shape', `${name}=${shape.join(',')}`);
+  args.push(...extra);
   const start = process.hrtime.bigint();
   const res = spawnSync(kiln, args, { encoding: 'utf8' });
   if (res.status !== 0) {
