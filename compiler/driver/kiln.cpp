@@ -107,6 +107,10 @@ tune options (and the compile options that shape the model: --target, --input-sh
   --run-wrapper COMMAND    run the candidates under COMMAND (split at spaces), e.g.
                            "taskset -c 2,3" to pin them to cores
   --work DIR               keep the candidates' builds in DIR (default: a temporary one)
+  --farm nats://HOST:PORT  measure on the kiln-worker processes of a NATS JetStream farm
+                           (docs/tuning.md); the target must also run here
+  --farm-chip KEY          the workers' chip to tune for, when several are on the farm
+  --farm-wait SECONDS      a job with no result after this counts as lost (default 900)
 )";
 
 int usageError(const std::string &message) {
@@ -498,7 +502,8 @@ int tuneCommand(int argc, char **argv) {
     bool takesValue = arg == "--db" || arg == "--budget" || arg == "--threads" ||
                       arg == "--search" || arg == "--min-time" || arg == "--min-share" ||
                       arg == "--work" || arg == "--export" || arg == "--merge" ||
-                      arg == "--timeout" || arg == "--run-wrapper";
+                      arg == "--timeout" || arg == "--run-wrapper" || arg == "--farm" ||
+                      arg == "--farm-chip" || arg == "--farm-wait";
     if (takesValue) {
       if (i + 1 >= argc)
         return usageError(arg + " needs a value");
@@ -519,6 +524,14 @@ int tuneCommand(int argc, char **argv) {
       options.workDir = v;
     } else if (arg == "--run-wrapper") {
       options.runWrapper = v;
+    } else if (arg == "--farm") {
+      options.farmUrl = v;
+    } else if (arg == "--farm-chip") {
+      options.farmChip = v;
+    } else if (arg == "--farm-wait") {
+      if (!number(1, 86400, value))
+        return usageError("--farm-wait expects seconds, got '" + std::string(v) + "'");
+      options.farmWaitSeconds = int(value);
     } else if (arg == "--timeout") {
       if (!number(1, 86400, value))
         return usageError("--timeout expects seconds, got '" + std::string(v) + "'");

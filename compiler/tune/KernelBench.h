@@ -17,6 +17,7 @@
 #include "dialects/kiln/IR/KilnOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "compiler/tune/KernelRun.h"
 #include "targets/Targets.h"
 
 #include <string>
@@ -35,27 +36,8 @@ mlir::OwningOpRef<mlir::ModuleOp> extractKernel(KernelOp kernel, int64_t arenaAl
 bool writeKernelInputs(mlir::ModuleOp module, const std::string &dir,
                        std::vector<std::string> &inputArgs, std::string &error);
 
-/// Compares the .npy outputs of the module's @main in two directories: floats within
-/// 1e-3 x max(1, largest reference magnitude) (other tile shapes sum in another order),
-/// everything else exactly. "" when they match, else what differs.
-std::string compareKernelOutputs(mlir::ModuleOp module, const std::string &referenceDir,
-                                 const std::string &candidateDir);
-
-/// What running a kernel benchmark gave.
-struct KernelRun {
-  enum class Outcome { Ok, Crashed, TimedOut, Failed } outcome = Outcome::Failed;
-  double medianMs = 0, minMs = 0;
-  int64_t runs = 0;
-  std::string message;
-};
-
-/// Runs `executable` with `inputArgs`, writing outputs to `outputDir`, timed: one warm-up,
-/// then at least 3 runs adding up to `minTimeMs`, at `threads` threads; killed after
-/// `timeoutSeconds`; under `wrapper` (a command split at spaces) when one is given.
-KernelRun runKernelBenchmark(const std::string &executable,
-                             const std::vector<std::string> &inputArgs,
-                             const std::string &outputDir, int threads, int minTimeMs,
-                             int timeoutSeconds, const std::string &wrapper = "");
+/// Per output of the module's @main: whether it is float32 (compared with a tolerance).
+std::vector<bool> float32Outputs(mlir::ModuleOp module);
 
 } // namespace kiln
 

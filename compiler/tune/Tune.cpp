@@ -4,6 +4,7 @@
 #include "compiler/codegen/Artifact.h"
 #include "compiler/codegen/ObjectCache.h"
 #include "compiler/tune/ChipKey.h"
+#include "compiler/tune/Farm.h"
 #include "compiler/tune/KernelBench.h"
 #include "compiler/tune/TuningDb.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -73,8 +74,9 @@ struct KernelTuning {
 class Tuner {
 public:
   Tuner(const TuneOptions &options, TuningDb &db, const ChipKey &chip, int threads,
-        std::string session)
-      : options(options), db(db), chip(chip), threads(threads), session(std::move(session)) {}
+        std::string session, Farm *farm)
+      : options(options), db(db), chip(chip), threads(threads), session(std::move(session)),
+        farm(farm) {}
 
   /// Searches one kernel's plans until its budget is spent or its space exhausted.
   /// Returns false only on a database error.
@@ -96,6 +98,10 @@ private:
   Outcome evaluate(const std::vector<size_t> &choice);
   KernelPlan planFor(const std::vector<size_t> &choice) const;
   bool buildKernel(const std::string &dir, const PlanFile *plans, std::string &error);
+  /// Times the candidate built in `builtDir` here or on the farm; fills m's status and times.
+  void measure(const std::string &builtDir, const std::string &outputDir, Measurement &m);
+  void measureOnFarm(const std::string &builtDir, Measurement &m);
+  int timeoutSeconds() const;
   /// One line: kernel, candidates, best so far, time left (`final`: the kernel's last).
   void progress(bool final);
 
@@ -104,6 +110,7 @@ private:
   const ChipKey &chip;
   int threads;
   std::string session;
+  Farm *farm;  // null: candidates run here
 
   // The kernel being tuned.
   const KernelTuning *current = nullptr;
@@ -154,6 +161,115 @@ void Tuner::progress(bool final) {
                << "\n";
 }
 
+int Tuner::timeoutSeconds() const {
+  return options.timeoutSeconds > 0 ? options.timeoutSeconds
+                                    : 10 + int((options.minTimeMs + 40 * heuristicMs) * 20 / 1000);
+}
+
+void Tuner::measure(const std::string &builtDir, const std::string &outputDir, Measurement &m) {
+  if (farm) {
+    measureOnFarm(builtDir, m);
+    return;
+  }
+  RunRequest request;
+  request.executable = builtDir + "/kernel";
+  request.inputArgs = inputArgs;
+  request.outputDir = outputDir;
+  request.threads = threads;
+  request.minTimeMs = options.minTimeMs;
+  request.timeoutSeconds = timeoutSeconds();
+  request.wrapper = options.runWrapper;
+  KernelRun run = runKernelBenchmark(request);
+  m.message = run.message;
+  switch (run.outcome) {
+  case KernelRun::Outcome::Ok: {
+    std::string difference =
+        compareKernelOutputs(float32Outputs(*module), dir + "/reference", outputDir);
+    if (difference.empty()) {
+      m.status = "ok";
+      m.medianMs = run.medianMs;
+      m.minMs = run.minMs;
+      m.runs = run.runs;
+    } else {
+      m.status = "wrong_output";
+      m.message = difference;
+    }
+    break;
+  }
+  case KernelRun::Outcome::Crashed: m.status = "crashed"; break;
+  case KernelRun::Outcome::TimedOut: m.status = "timeout"; break;
+  case KernelRun::Outcome::Failed: m.status = "run_failed"; break;
+  }
+}
+
+void Tuner::measureOnFarm(const std::string &builtDir, Measurement &m) {
+  Job job;
+  job.id = contentHash("job\n" + m.scope.kernelKey + "\n" + m.scope.target + "\n" +
+                       m.scope.chip + "\n" + std::to_string(m.scope.threads) + "\n" +
+                       m.scope.halideVersion + "\n" + m.planHash)
+               .substr(0, 16);
+  job.session = session;
+  job.identity = m;
+  job.threads = threads;
+  job.minTimeMs = options.minTimeMs;
+  job.timeoutSeconds = timeoutSeconds();
+  job.float32Outputs = float32Outputs(*module);
+  auto add = [&](const std::string &path, const std::string &name, bool executable) {
+    auto bytes = llvm::MemoryBuffer::getFile(path);
+    if (!bytes)
+      return false;
+    job.files.push_back({name, (*bytes)->getBuffer().str(), executable});
+    return true;
+  };
+  bool ok = add(builtDir + "/kernel", "kernel", true) &&
+            add(builtDir + "/kernel.gguf", "kernel.gguf", false);
+  for (size_t i = 0; ok && i + 1 < inputArgs.size(); i += 2) {
+    auto [name, path] = llvm::StringRef(inputArgs[i + 1]).split('=');
+    ok = add(path.str(), name.str() + ".npy", false);
+    job.inputs.push_back(name.str() + "=" + name.str() + ".npy");
+  }
+  for (size_t i = 0; ok && i < job.float32Outputs.size(); ++i) {
+    std::string name = "out" + std::to_string(i) + ".npy";
+    ok = add(dir + "/reference/" + name, "reference/" + name, false);
+  }
+  std::string error;
+  uint64_t sequence = 0;
+  if (!ok || !farm->publishJob(chip.key, job, sequence, error)) {
+    m.status = "run_failed";
+    m.message = ok ? error : "cannot read the built candidate in " + builtDir;
+    return;
+  }
+  std::optional<Measurement> mine;
+  bool dropped = false;
+  farm->awaitResults(
+      options.farmWaitSeconds,
+      [&](const Measurement &result, const std::string &jobId) {
+        if (jobId == job.id) {
+          mine = result;
+          return true;
+        }
+        // Another job's result (one a previous coordinator published): recorded as it is.
+        return db.record(result, session, lastError);
+      },
+      [&](uint64_t seq) { dropped |= seq == sequence; }, [&] { return mine || dropped; }, error);
+  if (mine) {
+    std::string status = mine->status, message = mine->message;
+    m.status = status;
+    m.message = message;
+    m.medianMs = mine->medianMs;
+    m.minMs = mine->minMs;
+    m.runs = mine->runs;
+  } else if (dropped) {
+    m.status = "crashed";
+    m.message = "dropped by the farm after its maximum deliveries (it killed or stalled every "
+                "worker that took it)";
+  } else {
+    m.status = "timeout";
+    m.message = "no worker returned a result within " + std::to_string(options.farmWaitSeconds) +
+                " s" + (error.empty() ? "" : " (" + error + ")");
+  }
+}
+
 Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
   KernelPlan plan = planFor(choice);
   std::string json = planJson(plan);
@@ -186,30 +302,7 @@ Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
     m.status = error.find("does not fit") != std::string::npos ? "invalid" : "build_failed";
     m.message = error.substr(0, 2000);
   } else {
-    int timeout = options.timeoutSeconds > 0
-                      ? options.timeoutSeconds
-                      : 10 + int((options.minTimeMs + 40 * heuristicMs) * 20 / 1000);
-    KernelRun run = runKernelBenchmark(candidateDir + "/kernel", inputArgs, outputDir, threads,
-                                       options.minTimeMs, timeout, options.runWrapper);
-    m.message = run.message;
-    switch (run.outcome) {
-    case KernelRun::Outcome::Ok: {
-      std::string difference = compareKernelOutputs(*module, dir + "/reference", outputDir);
-      if (difference.empty()) {
-        m.status = "ok";
-        m.medianMs = run.medianMs;
-        m.minMs = run.minMs;
-        m.runs = run.runs;
-      } else {
-        m.status = "wrong_output";
-        m.message = difference;
-      }
-      break;
-    }
-    case KernelRun::Outcome::Crashed: m.status = "crashed"; break;
-    case KernelRun::Outcome::TimedOut: m.status = "timeout"; break;
-    case KernelRun::Outcome::Failed: m.status = "run_failed"; break;
-    }
+    measure(candidateDir, dir + "/candidate-out", m);
   }
   m.seconds = secondsSince(start);
   if (!db.record(m, session, lastError)) {
@@ -270,8 +363,15 @@ bool Tuner::tune(const KernelTuning &k, int index, int count) {
   scope.kilnCodegen = kKilnCodegenVersion;
   std::string referenceDir = dir + "/reference";
   llvm::sys::fs::remove_directories(referenceDir);
-  KernelRun baseline = runKernelBenchmark(heuristicDir + "/kernel", inputArgs, referenceDir,
-                                          threads, options.minTimeMs, 600, options.runWrapper);
+  RunRequest request;
+  request.executable = heuristicDir + "/kernel";
+  request.inputArgs = inputArgs;
+  request.outputDir = referenceDir;
+  request.threads = threads;
+  request.minTimeMs = farm ? 1 : options.minTimeMs;  // on a farm, here only for the outputs
+  request.timeoutSeconds = 600;
+  request.wrapper = farm ? "" : options.runWrapper;
+  KernelRun baseline = runKernelBenchmark(request);
   if (baseline.outcome != KernelRun::Outcome::Ok)
     return skip("the heuristic plan does not run: " + baseline.message);
   std::string json = planJson(heuristic);
@@ -292,10 +392,16 @@ bool Tuner::tune(const KernelTuning &k, int index, int count) {
     m.medianMs = baseline.medianMs;
     m.minMs = baseline.minMs;
     m.runs = baseline.runs;
+    if (farm) {
+      heuristicMs = baseline.medianMs;  // sets the job's timeout
+      measure(heuristicDir, dir + "/heuristic-out", m);
+      if (m.status != "ok")
+        return skip("the heuristic plan failed on the farm: " + m.status + ": " + m.message);
+    }
     m.seconds = secondsSince(start);
     if (!db.record(m, session, lastError))
       return false;
-    heuristicMs = baseline.medianMs;
+    heuristicMs = m.medianMs;
     ++measuredHere;
   }
   seen[hash] = heuristicMs;
@@ -466,10 +572,50 @@ bool profileModel(ModuleOp module, const TuneOptions &options, int threads,
 int tuneModel(ModuleOp module, const TuneOptions &input) {
   TuneOptions options = input;
   ChipKey chip = hostChip();
-  if (std::string problem = runsHereProblem(options.target, chip); !problem.empty()) {
+  if (std::string problem = runsHereProblem(options.target, hostChip()); !problem.empty()) {
     llvm::errs() << "kiln: error: cannot tune for target " << options.target.name << ": "
                  << problem << "\n";
     return kExitUsage;
+  }
+  // A farm: measurements run on its workers, whose chip they are filed under; references
+  // and the profile are still computed here, so the target must run here too.
+  std::unique_ptr<Farm> farm;
+  if (!options.farmUrl.empty()) {
+    std::string farmError;
+    farm = Farm::connect(options.farmUrl, farmError);
+    if (!farm) {
+      llvm::errs() << "kiln: error: " << farmError << "\n";
+      return kExitFailure;
+    }
+    llvm::errs() << "[tune] waiting for workers on " << options.farmUrl << "\n";
+    std::vector<WorkerInfo> workers = farm->listenForWorkers(30, farmError);
+    std::map<std::string, WorkerInfo> chips;
+    for (const WorkerInfo &w : workers)
+      if (options.farmChip.empty() || w.chip.key == options.farmChip)
+        chips.emplace(w.chip.key, w);
+    if (chips.size() != 1) {
+      llvm::errs() << "kiln: error: "
+                   << (workers.empty() ? "no worker announced itself on " + options.farmUrl +
+                                             " within 30 s" + (farmError.empty() ? "" : " (" + farmError + ")")
+                       : chips.empty() ? "no worker has chip " + options.farmChip
+                                       : "workers of several chips are on the farm; choose one "
+                                         "with --farm-chip:")
+                   << "\n";
+      for (const auto &[key, w] : chips)
+        llvm::errs() << "  " << key << " (" << w.chip.name << ", e.g. worker " << w.worker << ")\n";
+      return kExitUsage;
+    }
+    chip = chips.begin()->second.chip;
+    int count = 0;
+    for (const WorkerInfo &w : workers)
+      count += w.chip.key == chip.key;
+    llvm::errs() << "[tune] " << count << " worker" << (count == 1 ? "" : "s") << " of chip "
+                 << chip.key << " (" << chip.name << ")\n";
+    if (std::string problem = runsHereProblem(options.target, chip); !problem.empty()) {
+      llvm::errs() << "kiln: error: the farm's workers cannot run target " << options.target.name
+                   << ": " << problem << "\n";
+      return kExitUsage;
+    }
   }
   int threads = options.threads > 0 ? options.threads
                                     : int(std::max(1u, std::thread::hardware_concurrency()));
@@ -558,7 +704,17 @@ int tuneModel(ModuleOp module, const TuneOptions &input) {
                << "% of the run; budget " << format("%.0f", options.budgetSeconds) << " s, "
                << options.search << " search, " << threads << " thread"
                << (threads == 1 ? "" : "s") << ", chip " << chip.name << "\n";
-  Tuner tuner(options, *db, chip, threads, session);
+  if (farm && !farm->openSession(session, chip.key, error)) {
+    llvm::errs() << "kiln: error: " << error << "\n";
+    cleanup();
+    return kExitFailure;
+  }
+  if (farm) {  // results a previous coordinator left in the stream go in first
+    farm->awaitResults(
+        2, [&](const Measurement &m, const std::string &) { return db->record(m, session, error); },
+        [](uint64_t) {}, [] { return false; }, error);
+  }
+  Tuner tuner(options, *db, chip, threads, session, farm.get());
   for (size_t i = 0; i < work.size(); ++i) {
     if (work[i].spentSeconds >= work[i].budgetSeconds) {
       // Its budget was spent by an earlier run: report what the database has.

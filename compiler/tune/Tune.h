@@ -41,6 +41,12 @@ struct TuneOptions {
   /// A command the candidates run under (split at spaces), e.g. "taskset -c 2,3" to pin
   /// them to cores; empty: run directly.
   std::string runWrapper;
+  /// Measure on a farm (Farm.h): nats://HOST:PORT; empty: here.
+  std::string farmUrl;
+  /// The farm workers' chip to tune for (needed when workers of several chips are there).
+  std::string farmChip;
+  /// How long one job may take on the farm before it counts as lost.
+  int farmWaitSeconds = 900;
   bool verbose = false;
 };
 

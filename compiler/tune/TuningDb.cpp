@@ -116,6 +116,32 @@ Measurement readRow(Statement &s) {
   return m;
 }
 
+/// Inserts `m` unless its measurement is already there; false on an SQLite error.
+bool insertMeasurement(sqlite3 *db, const Measurement &m, const std::string &recordedAt) {
+  Statement insert(db, std::string("INSERT OR IGNORE INTO measurements (") + kColumns +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                           "?14, ?15, ?16, ?17, ?18, ?19)");
+  if (!insert)
+    return false;
+  bindScope(insert, m.scope);
+  insert.text(7, m.planHash);
+  insert.text(8, m.plan);
+  insert.text(9, m.kernelName);
+  insert.text(10, m.chipFamily);
+  insert.text(11, m.chipName);
+  sqlite3_bind_int(insert.stmt, 12, m.heuristic ? 1 : 0);
+  insert.text(13, m.status);
+  if (m.status == "ok") {
+    sqlite3_bind_double(insert.stmt, 14, m.medianMs);
+    sqlite3_bind_double(insert.stmt, 15, m.minMs);
+    sqlite3_bind_int64(insert.stmt, 16, m.runs);
+  }
+  sqlite3_bind_double(insert.stmt, 17, m.seconds);
+  insert.text(18, m.message);
+  insert.text(19, recordedAt);
+  return sqlite3_step(insert.stmt) == SQLITE_DONE;
+}
+
 std::string scopeOrder(const MeasurementScope &s) {
   return s.target + "\n" + s.chip + "\n" + std::to_string(1000 + s.threads) + "\n" +
          s.kernelKey + "\n" + s.halideVersion + "\n" + std::to_string(s.kilnCodegen);
@@ -271,29 +297,7 @@ std::vector<Measurement> TuningDb::all(std::string &error) {
 bool TuningDb::record(const Measurement &m, const std::string &session, std::string &error) {
   if (!exec("BEGIN IMMEDIATE", error))
     return false;
-  Statement insert(db, std::string("INSERT OR IGNORE INTO measurements (") + kColumns +
-                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                           "?14, ?15, ?16, ?17, ?18, ?19)");
-  bool ok = bool(insert);
-  if (ok) {
-    bindScope(insert, m.scope);
-    insert.text(7, m.planHash);
-    insert.text(8, m.plan);
-    insert.text(9, m.kernelName);
-    insert.text(10, m.chipFamily);
-    insert.text(11, m.chipName);
-    sqlite3_bind_int(insert.stmt, 12, m.heuristic ? 1 : 0);
-    insert.text(13, m.status);
-    if (m.status == "ok") {
-      sqlite3_bind_double(insert.stmt, 14, m.medianMs);
-      sqlite3_bind_double(insert.stmt, 15, m.minMs);
-      sqlite3_bind_int64(insert.stmt, 16, m.runs);
-    }
-    sqlite3_bind_double(insert.stmt, 17, m.seconds);
-    insert.text(18, m.message);
-    insert.text(19, m.recordedAt.empty() ? nowUtc() : m.recordedAt);
-    ok = sqlite3_step(insert.stmt) == SQLITE_DONE;
-  }
+  bool ok = insertMeasurement(db, m, m.recordedAt.empty() ? nowUtc() : m.recordedAt);
   if (ok && !session.empty()) {
     Statement spent(db, "UPDATE session_kernels SET spent_seconds = spent_seconds + ?1 "
                         "WHERE session = ?2 AND kernel_key = ?3");
@@ -374,34 +378,13 @@ bool TuningDb::merge(const std::string &otherPath, int64_t &added, std::string &
   int before = sqlite3_total_changes(db);
   if (!exec("BEGIN IMMEDIATE", error))
     return false;
-  for (const Measurement &m : rows) {
-    Statement insert(db, std::string("INSERT OR IGNORE INTO measurements (") + kColumns +
-                             ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                             "?14, ?15, ?16, ?17, ?18, ?19)");
-    if (!insert) {
-      error = path + ": " + sqlite3_errmsg(db);
+  for (const Measurement &m : rows)
+    if (!insertMeasurement(db, m, m.recordedAt)) {
+      error = path + ": cannot add a measurement: " + sqlite3_errmsg(db);
       std::string ignored;
       exec("ROLLBACK", ignored);
       return false;
     }
-    bindScope(insert, m.scope);
-    insert.text(7, m.planHash);
-    insert.text(8, m.plan);
-    insert.text(9, m.kernelName);
-    insert.text(10, m.chipFamily);
-    insert.text(11, m.chipName);
-    sqlite3_bind_int(insert.stmt, 12, m.heuristic ? 1 : 0);
-    insert.text(13, m.status);
-    if (m.status == "ok") {
-      sqlite3_bind_double(insert.stmt, 14, m.medianMs);
-      sqlite3_bind_double(insert.stmt, 15, m.minMs);
-      sqlite3_bind_int64(insert.stmt, 16, m.runs);
-    }
-    sqlite3_bind_double(insert.stmt, 17, m.seconds);
-    insert.text(18, m.message);
-    insert.text(19, m.recordedAt);
-    sqlite3_step(insert.stmt);
-  }
   if (!exec("COMMIT", error))
     return false;
   added = sqlite3_total_changes(db) - before;

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""check_farm.py - kiln tune on a farm: nats-server (JetStream) on loopback, two kiln-worker
+processes, one killed (SIGKILL) while it measures, the coordinator killed and restarted.
+
+usage: check_farm.py KILN KILN_WORKER WORK_DIR
+
+Checks: the coordinator finds the workers' chip; every candidate is measured exactly once
+in the database (each recorded plan once, and as many rows as the coordinator measured);
+the job the killed worker held is finished by the other worker after its ack wait; the
+restarted coordinator resumes (records what the results stream holds, measures nothing
+recorded again); rows carry the workers' chip; a worker stops cleanly on SIGTERM; a
+coordinator with no workers on the farm stops with a clear error.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+
+KILN, WORKER, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+HERE = os.path.dirname(os.path.abspath(__file__))
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+failures = []
+processes = []
+
+
+def check(condition, message):
+    print(('ok   ' if condition else 'FAIL ') + message, flush=True)
+    if not condition:
+        failures.append(message)
+
+
+def start(args, log):
+    p = subprocess.Popen(args, stdout=open(log + '.out', 'w'), stderr=open(log, 'w'))
+    processes.append(p)
+    return p
+
+
+def wait_for(predicate, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def rows(db):
+    try:
+        return sqlite3.connect(db).execute(
+            'SELECT kernel_key, plan_hash, status, chip FROM measurements').fetchall()
+    except sqlite3.Error:
+        return []
+
+
+def text(path):
+    return open(path).read() if os.path.exists(path) else ''
+
+
+try:
+    sock = socket.socket()
+    sock.bind(('127.0.0.1', 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    url = 'nats://127.0.0.1:%d' % port
+    server = start(['nats-server', '-a', '127.0.0.1', '-p', str(port), '-js', '-sd',
+                    os.path.join(WORK, 'jetstream')], os.path.join(WORK, 'server.log'))
+    check(wait_for(lambda: socket.create_connection(('127.0.0.1', port), 1) and True, 20),
+          'nats-server listens on loopback')
+
+    model, x = os.path.join(WORK, 'tune.onnx'), os.path.join(WORK, 'x.npy')
+    subprocess.run([sys.executable, os.path.join(HERE, 'make_tune_model.py'), model, x], check=True)
+
+    # A coordinator alone waits for workers, then says none came.
+    r = subprocess.run([KILN, 'tune', model, '--db', os.path.join(WORK, 'none.db'), '--farm', url,
+                        '--budget', '5'], capture_output=True, text=True)
+    check(r.returncode == 2 and 'no worker announced itself' in r.stderr,
+          'with no workers, tune stops with a clear error (%s)' % r.stderr.strip()[-160:])
+
+    logs = [os.path.join(WORK, 'worker%d.log' % i) for i in (1, 2)]
+    workers = [start([WORKER, '--farm', url, '--ack-wait', '4', '--max-deliver', '3'], log)
+               for log in logs]
+    check(wait_for(lambda: all('serving chip' in text(l) for l in logs), 20), 'both workers start')
+    chip = subprocess.run([WORKER, '--chip'], capture_output=True, text=True).stdout.strip()
+
+    db = os.path.join(WORK, 'farm.db')
+    tune = [KILN, 'tune', model, '--db', db, '--farm', url, '--budget', '40', '--threads', '1',
+            '--min-time', '300', '--work', os.path.join(WORK, 'coordinator'), '-v']
+    coordinator_log = os.path.join(WORK, 'coordinator1.log')
+    coordinator = start(tune, coordinator_log)
+
+    # Kill worker 1 while it measures: after a few results, at its next "measuring" line.
+    check(wait_for(lambda: len(rows(db)) >= 3, 120), 'the farm measures candidates')
+    seen = text(logs[0]).count('measuring')
+    busy = wait_for(lambda: text(logs[0]).count('measuring') > seen, 60)
+    held = re.findall(r'measuring ([0-9a-f]{16})', text(logs[0]))[-1] if busy else None
+    workers[0].send_signal(signal.SIGKILL)
+    workers[0].wait()
+    check(busy and held is not None, 'worker 1 was killed while measuring job %s' % held)
+    check(wait_for(lambda: held and re.search(held + r': ', text(logs[1])) is not None, 90),
+          'worker 2 finished the job worker 1 held, after its ack wait')
+
+    # Kill the coordinator, restart it: it resumes from the database and the stream.
+    check(wait_for(lambda: len(rows(db)) >= 10 or coordinator.poll() is not None, 120),
+          'more candidates measured after the worker died')
+    coordinator.send_signal(signal.SIGKILL)
+    coordinator.wait()
+    before = rows(db)
+    coordinator_log2 = os.path.join(WORK, 'coordinator2.log')
+    second = start(tune, coordinator_log2)
+    check(second.wait(timeout=600) == 0, 'the restarted coordinator finishes (exit %s)' % second.returncode)
+    log2 = text(coordinator_log2)
+    check('[tune] resuming:' in log2, 'the restarted coordinator resumes')
+    again = set(re.findall(r'measured ([0-9a-f]{16})', log2))
+    check(not (again & {r[1] for r in before}), 'nothing recorded before the restart is measured again')
+
+    after = rows(db)
+    keys = [(r[0], r[1]) for r in after]
+    check(len(keys) == len(set(keys)), 'every candidate is in the database exactly once (%d rows)' % len(keys))
+    measured = set(re.findall(r'measured ([0-9a-f]{16})', text(coordinator_log))) | again
+    check(len(measured) <= len(after) and len(after) >= 10,
+          'the coordinators measured %d candidates; the database has %d rows' % (len(measured), len(after)))
+    check(all(r[3] == chip for r in after), 'rows carry the workers\' chip key')
+    check(sum(r[2] == 'ok' for r in after) >= len(after) // 2, 'most candidates measured ok')
+
+    workers[1].send_signal(signal.SIGTERM)
+    check(workers[1].wait(timeout=30) == 0 and 'stopping after' in text(logs[1]),
+          'worker 2 stops cleanly on SIGTERM')
+finally:
+    for p in processes:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+print('%d failure(s)' % len(failures))
+sys.exit(1 if failures else 0)
