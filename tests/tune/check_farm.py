@@ -58,6 +58,14 @@ def rows(db):
         return []
 
 
+def listening(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), 1).close()
+        return True
+    except OSError:
+        return False
+
+
 def text(path):
     return open(path).read() if os.path.exists(path) else ''
 
@@ -70,7 +78,7 @@ try:
     url = 'nats://127.0.0.1:%d' % port
     server = start(['nats-server', '-a', '127.0.0.1', '-p', str(port), '-js', '-sd',
                     os.path.join(WORK, 'jetstream')], os.path.join(WORK, 'server.log'))
-    check(wait_for(lambda: socket.create_connection(('127.0.0.1', port), 1) and True, 20),
+    check(wait_for(lambda: listening(port), 20),
           'nats-server listens on loopback')
 
     model, x = os.path.join(WORK, 'tune.onnx'), os.path.join(WORK, 'x.npy')
