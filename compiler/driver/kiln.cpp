@@ -586,7 +586,12 @@ int tuneCommand(int argc, char **argv) {
         llvm::errs() << "kiln: error: " << error << "\n";
         return kExitFailure;
       }
-      std::vector<kiln::TunedPlan> best = kiln::bestPlans(rows);
+      std::vector<kiln::Confirmation> checks = db->confirmations(error);
+      if (!error.empty()) {
+        llvm::errs() << "kiln: error: " << error << "\n";
+        return kExitFailure;
+      }
+      std::vector<kiln::TunedPlan> best = kiln::bestPlans(rows, checks);
       std::string temp = exportPath + ".partial";
       {
         std::error_code ec;

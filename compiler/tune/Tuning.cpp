@@ -20,6 +20,7 @@ std::optional<TuningChoice> readTuning(const std::string &path, const TargetInfo
   }
   llvm::StringRef text = (*buffer)->getBuffer();
   std::vector<Measurement> measurements;
+  std::vector<Confirmation> confirmations;
   if (text.starts_with("SQLite format 3")) {
     auto db = TuningDb::open(path, false, error);
     if (!db) {
@@ -27,6 +28,8 @@ std::optional<TuningChoice> readTuning(const std::string &path, const TargetInfo
       return std::nullopt;
     }
     measurements = db->all(error);
+    if (error.empty())
+      confirmations = db->confirmations(error);
     if (!error.empty()) {
       error = "--tuning " + error;
       return std::nullopt;
@@ -49,7 +52,7 @@ std::optional<TuningChoice> readTuning(const std::string &path, const TargetInfo
     const TunedPlan *plan = nullptr;
   };
   std::map<std::string, Pick> picks;
-  std::vector<TunedPlan> best = bestPlans(measurements);
+  std::vector<TunedPlan> best = bestPlans(measurements, confirmations);
   for (const TunedPlan &tuned : best) {
     const Measurement &m = tuned.best;
     if (m.scope.target != target.name || m.scope.kilnCodegen != kKilnCodegenVersion)

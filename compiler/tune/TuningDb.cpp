@@ -39,6 +39,19 @@ CREATE TABLE IF NOT EXISTS measurements (
   message TEXT NOT NULL,
   recorded_at TEXT NOT NULL,
   UNIQUE (kernel_key, target, chip, threads, halide_version, kiln_codegen, plan_hash));
+CREATE TABLE IF NOT EXISTS confirmations (
+  kernel_key TEXT NOT NULL,
+  target TEXT NOT NULL,
+  chip TEXT NOT NULL,
+  threads INTEGER NOT NULL,
+  halide_version TEXT NOT NULL,
+  kiln_codegen INTEGER NOT NULL,
+  plan_hash TEXT NOT NULL,
+  heuristic_ms REAL NOT NULL,
+  plan_ms REAL NOT NULL,
+  rounds INTEGER NOT NULL,
+  recorded_at TEXT NOT NULL,
+  UNIQUE (kernel_key, target, chip, threads, halide_version, kiln_codegen, plan_hash));
 CREATE TABLE IF NOT EXISTS sessions (
   session TEXT PRIMARY KEY,
   model TEXT NOT NULL,
@@ -149,9 +162,21 @@ std::string scopeOrder(const MeasurementScope &s) {
 
 } // namespace
 
-std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements) {
+std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements,
+                                 const std::vector<Confirmation> &confirmations) {
   std::map<std::string, TunedPlan> byScope;
   std::map<std::string, bool> hasBest;
+  std::map<std::string, const Confirmation *> confirmedBest;  // scope -> best confirmation
+  std::map<std::string, bool> anyConfirmation;
+  for (const Confirmation &c : confirmations) {
+    std::string key = scopeOrder(c.scope);
+    anyConfirmation[key] = true;
+    if (c.heuristicMs <= 0 || c.planMs > 0.98 * c.heuristicMs)
+      continue;
+    const Confirmation *&slot = confirmedBest[key];
+    if (!slot || std::tie(c.planMs, c.planHash) < std::tie(slot->planMs, slot->planHash))
+      slot = &c;  // (ratios of one scope share the heuristic: compare plan times)
+  }
   for (const Measurement &m : measurements) {
     if (m.status != "ok")
       continue;
@@ -159,6 +184,15 @@ std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements) {
     TunedPlan &entry = byScope[key];
     if (m.heuristic)
       entry.heuristicMs = m.medianMs;
+    if (anyConfirmation[key]) {  // the confirmed plan, or none
+      auto it = confirmedBest.find(key);
+      if (it == confirmedBest.end() || it->second->planHash != m.planHash)
+        continue;
+      entry.best = m;
+      entry.confirmedRatio = it->second->planMs / it->second->heuristicMs;
+      hasBest[key] = true;
+      continue;
+    }
     // The lowest median; ties go to the smaller plan hash, so the choice does not depend
     // on the order rows were recorded in.
     if (!hasBest[key] || std::tie(m.medianMs, m.planHash) <
@@ -169,9 +203,10 @@ std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements) {
   }
   std::vector<TunedPlan> plans;
   for (auto &[key, entry] : byScope) {
-    if (entry.best.heuristic)
-      continue;  // the heuristic is already what kiln does
-    if (entry.heuristicMs > 0 && entry.best.medianMs > 0.98 * entry.heuristicMs)
+    if (!hasBest[key] || entry.best.heuristic)
+      continue;  // nothing better than what kiln does already
+    if (entry.confirmedRatio == 0 && entry.heuristicMs > 0 &&
+        entry.best.medianMs > 0.98 * entry.heuristicMs)
       continue;  // within noise of the heuristic
     plans.push_back(entry);
   }
@@ -368,6 +403,79 @@ bool TuningDb::createSession(const std::string &session, const std::string &mode
   return exec("COMMIT", error);
 }
 
+namespace {
+
+Confirmation readConfirmation(Statement &s) {
+  Confirmation c;
+  c.scope.kernelKey = s.column(0);
+  c.scope.target = s.column(1);
+  c.scope.chip = s.column(2);
+  c.scope.threads = sqlite3_column_int(s.stmt, 3);
+  c.scope.halideVersion = s.column(4);
+  c.scope.kilnCodegen = sqlite3_column_int(s.stmt, 5);
+  c.planHash = s.column(6);
+  c.heuristicMs = sqlite3_column_double(s.stmt, 7);
+  c.planMs = sqlite3_column_double(s.stmt, 8);
+  c.rounds = sqlite3_column_int(s.stmt, 9);
+  c.recordedAt = s.column(10);
+  return c;
+}
+
+const char *kConfirmationColumns =
+    "kernel_key, target, chip, threads, halide_version, kiln_codegen, plan_hash, "
+    "heuristic_ms, plan_ms, rounds, recorded_at";
+
+bool insertConfirmation(sqlite3 *db, const Confirmation &c) {
+  Statement insert(db, std::string("INSERT OR IGNORE INTO confirmations (") +
+                           kConfirmationColumns +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  if (!insert)
+    return false;
+  bindScope(insert, c.scope);
+  insert.text(7, c.planHash);
+  sqlite3_bind_double(insert.stmt, 8, c.heuristicMs);
+  sqlite3_bind_double(insert.stmt, 9, c.planMs);
+  sqlite3_bind_int(insert.stmt, 10, c.rounds);
+  insert.text(11, c.recordedAt.empty() ? nowUtc() : c.recordedAt);
+  return sqlite3_step(insert.stmt) == SQLITE_DONE;
+}
+
+} // namespace
+
+std::vector<Confirmation> TuningDb::confirmations(std::string &error) {
+  std::vector<Confirmation> rows;
+  Statement s(db, std::string("SELECT ") + kConfirmationColumns + " FROM confirmations");
+  if (!s) {
+    error = path + ": " + sqlite3_errmsg(db);
+    return rows;
+  }
+  while (sqlite3_step(s.stmt) == SQLITE_ROW)
+    rows.push_back(readConfirmation(s));
+  return rows;
+}
+
+std::optional<Confirmation> TuningDb::findConfirmation(const MeasurementScope &scope,
+                                                       const std::string &planHash) {
+  Statement s(db, std::string("SELECT ") + kConfirmationColumns +
+                      " FROM confirmations WHERE kernel_key = ?1 AND target = ?2 AND chip = ?3 "
+                      "AND threads = ?4 AND halide_version = ?5 AND kiln_codegen = ?6 AND "
+                      "plan_hash = ?7");
+  if (!s)
+    return std::nullopt;
+  bindScope(s, scope);
+  s.text(7, planHash);
+  if (sqlite3_step(s.stmt) != SQLITE_ROW)
+    return std::nullopt;
+  return readConfirmation(s);
+}
+
+bool TuningDb::recordConfirmation(const Confirmation &c, std::string &error) {
+  if (insertConfirmation(db, c))
+    return true;
+  error = path + ": cannot record a confirmation: " + sqlite3_errmsg(db);
+  return false;
+}
+
 bool TuningDb::merge(const std::string &otherPath, int64_t &added, std::string &error) {
   auto other = TuningDb::open(otherPath, false, error);
   if (!other)
@@ -378,6 +486,9 @@ bool TuningDb::merge(const std::string &otherPath, int64_t &added, std::string &
   int before = sqlite3_total_changes(db);
   if (!exec("BEGIN IMMEDIATE", error))
     return false;
+  std::vector<Confirmation> checks = other->confirmations(error);
+  if (!error.empty())
+    return false;
   for (const Measurement &m : rows)
     if (!insertMeasurement(db, m, m.recordedAt)) {
       error = path + ": cannot add a measurement: " + sqlite3_errmsg(db);
@@ -385,10 +496,15 @@ bool TuningDb::merge(const std::string &otherPath, int64_t &added, std::string &
       exec("ROLLBACK", ignored);
       return false;
     }
-  if (!exec("COMMIT", error))
-    return false;
   added = sqlite3_total_changes(db) - before;
-  return true;
+  for (const Confirmation &c : checks)
+    if (!insertConfirmation(db, c)) {
+      error = path + ": cannot add a confirmation: " + sqlite3_errmsg(db);
+      std::string ignored;
+      exec("ROLLBACK", ignored);
+      return false;
+    }
+  return exec("COMMIT", error);
 }
 
 std::string tunedPlansJson(const std::vector<TunedPlan> &plans) {
@@ -418,7 +534,8 @@ std::string tunedPlansJson(const std::vector<TunedPlan> &plans) {
        << ",\n     \"halide_version\": " << quote(m.scope.halideVersion)
        << ", \"kiln_codegen\": " << m.scope.kilnCodegen << ", \"median_ms\": "
        << number(m.medianMs) << ", \"min_ms\": " << number(m.minMs)
-       << ", \"heuristic_median_ms\": " << number(p.heuristicMs) << ",\n     \"plan\": " << m.plan
+       << ", \"heuristic_median_ms\": " << number(p.heuristicMs)
+       << ", \"confirmed_ratio\": " << number(p.confirmedRatio) << ",\n     \"plan\": " << m.plan
        << "}";
     first = false;
   }

@@ -55,16 +55,32 @@ struct Measurement {
   std::string recordedAt;   // UTC, ISO 8601
 };
 
+/// A check of a kernel's best plan against the heuristic plan after the search: the two
+/// executables run alternately (`rounds` times each) and their medians compared, because
+/// the lowest of many noisy medians is biased low (the winner of many draws was partly
+/// lucky).
+struct Confirmation {
+  MeasurementScope scope;
+  std::string planHash;
+  double heuristicMs = 0, planMs = 0;
+  int rounds = 0;
+  std::string recordedAt;
+};
+
 /// The best plan of one kernel for one target, chip and thread count.
 struct TunedPlan {
   Measurement best;
   double heuristicMs = 0;   // 0: the heuristic plan was not measured
+  double confirmedRatio = 0;  // plan / heuristic in its confirmation; 0: not confirmed
 };
 
-/// Per kernel, the plan to use: the fastest measured plan, kept only when it beats the
-/// heuristic's measurement by at least 2% (measurement noise on a quiet machine). Sorted by
-/// target, chip, threads, kernel key.
-std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements);
+/// Per kernel, the plan to use. Where plans were confirmed (Confirmation), the confirmed plan
+/// with the lowest ratio, if it beat the heuristic by at least 2% in its confirmation, else
+/// none; elsewhere the fastest measured plan, kept only when it beats the heuristic's
+/// measurement by at least 2% (measurement noise on a quiet machine). Sorted by target,
+/// chip, threads, kernel key.
+std::vector<TunedPlan> bestPlans(const std::vector<Measurement> &measurements,
+                                 const std::vector<Confirmation> &confirmations = {});
 
 class TuningDb {
 public:
@@ -81,6 +97,11 @@ public:
   std::vector<Measurement> inScope(const MeasurementScope &scope);
   /// Every measurement.
   std::vector<Measurement> all(std::string &error);
+  /// Every confirmation, and the one of `planHash` in `scope` if there is one.
+  std::vector<Confirmation> confirmations(std::string &error);
+  std::optional<Confirmation> findConfirmation(const MeasurementScope &scope,
+                                               const std::string &planHash);
+  bool recordConfirmation(const Confirmation &c, std::string &error);
   /// Appends `m` and adds its seconds to the session's kernel, in one transaction. False
   /// with `error` on failure; a duplicate is not an error (nothing is written).
   bool record(const Measurement &m, const std::string &session, std::string &error);

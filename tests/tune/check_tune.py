@@ -106,6 +106,18 @@ spent = sqlite3.connect(db2).execute('SELECT sum(spent_seconds) FROM session_ker
 check(spent is not None and spent <= 40 + 15,
       'the two runs together spent about the budget on measurements (%.1f s of 40)' % (spent or 0))
 
+# The search's winners are confirmed against the heuristic in alternating runs.
+conn2 = sqlite3.connect(db2)
+winners = conn2.execute(
+    "SELECT count(DISTINCT m.kernel_key) FROM measurements m JOIN measurements h "
+    "ON h.kernel_key = m.kernel_key AND h.heuristic = 1 WHERE m.heuristic = 0 AND "
+    "m.status = 'ok' AND m.median_ms < 0.98 * h.median_ms").fetchone()[0]
+confirmed = conn2.execute('SELECT kernel_key, heuristic_ms, plan_ms, rounds FROM confirmations').fetchall()
+check(winners == 0 or len({c[0] for c in confirmed}) >= 1,
+      'plans that beat the heuristic in the search were confirmed (%d kernels with winners, %d confirmations)'
+      % (winners, len(confirmed)))
+check(all(c[3] == 3 and c[1] > 0 and c[2] > 0 for c in confirmed), 'confirmations ran 3 rounds each side')
+
 # 3. Export and compile --tuning.
 export = os.path.join(WORK, 'tuned.json')
 r = run([KILN, 'tune', '--db', db2, '--export', export])
@@ -116,6 +128,9 @@ entries = plans['plans']
 check(len(entries) >= 1, 'the export has tuned plans (%d)' % len(entries))
 check(all(e['median_ms'] < e['heuristic_median_ms'] for e in entries),
       'each exported plan beat its heuristic plan')
+check(all(e['confirmed_ratio'] <= 0.98 for e in entries if e['confirmed_ratio'] > 0) and
+      {e['kernel_key'] for e in entries} >= {c[0] for c in confirmed if c[2] <= 0.98 * c[1]},
+      'exported plans are the confirmed ones where a confirmation held')
 order = [(e['target'], e['chip'], e['threads'], e['kernel_key']) for e in entries]
 check(order == sorted(order), 'the export is sorted')
 r2 = run([KILN, 'tune', '--db', db2, '--export', export + '.again'])
