@@ -34,17 +34,16 @@ for search in ('random', 'local'):
             "min(CASE WHEN status = 'ok' THEN median_ms END), count(*) "
             "FROM measurements GROUP BY kernel_name"):
         rows.setdefault(name, {})[search] = (heuristic, best, count)
-print(f"{'kernel':40} {'share':>6} {'heuristic':>10} {'random best':>12} {'n':>4} {'local best':>11} {'n':>4}")
+print(f"{'kernel':40} {'share':>6} {'random: heur':>12} {'best':>8} {'n':>4} {'local: heur':>12} {'best':>8} {'n':>4}")
 total = {'random': 0.0, 'local': 0.0}
 weight = 0.0
 for name in sorted(rows, key=lambda n: -shares.get(n, 0)):
     r, l = rows[name].get('random'), rows[name].get('local')
     if not r or not l:
         continue
-    h = l[0] or r[0]
-    print(f"{name[:40]:40} {100 * shares.get(name, 0):5.1f}% {h:10.4f} {r[1]:12.4f} {r[2]:4d} {l[1]:11.4f} {l[2]:4d}")
-    for search, v in (('random', r), ('local', l)):
-        total[search] += shares.get(name, 0) * v[1] / h
+    print(f"{name[:40]:40} {100 * shares.get(name, 0):5.1f}% {r[0]:12.4f} {r[1]:8.4f} {r[2]:4d} {l[0]:12.4f} {l[1]:8.4f} {l[2]:4d}")
+    for search, v in (('random', r), ('local', l)):  # each against its own heuristic run
+        total[search] += shares.get(name, 0) * v[1] / v[0]
     weight += shares.get(name, 0)
 print(f"share-weighted best/heuristic: random {total['random'] / weight:.3f}, local {total['local'] / weight:.3f}")
 PY

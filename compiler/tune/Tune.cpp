@@ -74,9 +74,9 @@ struct KernelTuning {
 class Tuner {
 public:
   Tuner(const TuneOptions &options, TuningDb &db, const ChipKey &chip, int threads,
-        std::string session, Farm *farm)
+        std::string session, Farm *farm, int farmWorkers)
       : options(options), db(db), chip(chip), threads(threads), session(std::move(session)),
-        farm(farm) {}
+        farm(farm), batchSize(farm ? std::max(1, farmWorkers) : 1) {}
 
   /// Searches one kernel's plans until its budget is spent or its space exhausted.
   /// Returns false only on a database error.
@@ -101,6 +101,22 @@ private:
   /// Times the candidate built in `builtDir` here or on the farm; fills m's status and times.
   void measure(const std::string &builtDir, const std::string &outputDir, Measurement &m);
   void measureOnFarm(const std::string &builtDir, Measurement &m);
+  /// A candidate published on the farm and not yet back.
+  struct FarmJob {
+    Measurement m;
+    std::string id;
+    uint64_t sequence = 0;
+    double buildSeconds = 0, workerSeconds = 0;
+    size_t index = 0;  // in the batch
+    bool done = false;
+  };
+  bool publishCandidate(const std::string &builtDir, FarmJob &pending);
+  void collectFarmResults(std::vector<FarmJob> &jobs);
+  /// Evaluates several plans; on a farm they are measured at once, by different workers.
+  std::vector<Outcome> evaluateBatch(const std::vector<std::vector<size_t>> &choices);
+  /// Records a finished measurement (and remembers it); false on a database error.
+  std::optional<double> finish(const Measurement &m);
+  Measurement candidateMeasurement(const std::string &json, const std::string &hash) const;
   int timeoutSeconds() const;
   /// Runs the heuristic plan and `plan` alternately, records the confirmation; the plan's
   /// time relative to the heuristic's (1 when it could not be run).
@@ -114,6 +130,7 @@ private:
   int threads;
   std::string session;
   Farm *farm;  // null: candidates run here
+  size_t batchSize;  // plans measured at once (the farm's workers)
 
   // The kernel being tuned.
   const KernelTuning *current = nullptr;
@@ -205,7 +222,8 @@ void Tuner::measure(const std::string &builtDir, const std::string &outputDir, M
   }
 }
 
-void Tuner::measureOnFarm(const std::string &builtDir, Measurement &m) {
+bool Tuner::publishCandidate(const std::string &builtDir, FarmJob &pending) {
+  Measurement &m = pending.m;
   Job job;
   job.id = contentHash("job\n" + m.scope.kernelKey + "\n" + m.scope.target + "\n" +
                        m.scope.chip + "\n" + std::to_string(m.scope.threads) + "\n" +
@@ -236,41 +254,64 @@ void Tuner::measureOnFarm(const std::string &builtDir, Measurement &m) {
     ok = add(dir + "/reference/" + name, "reference/" + name, false);
   }
   std::string error;
-  uint64_t sequence = 0;
-  if (!ok || !farm->publishJob(chip.key, job, sequence, error)) {
+  pending.id = job.id;
+  if (!ok || !farm->publishJob(chip.key, job, pending.sequence, error)) {
     m.status = "run_failed";
     m.message = ok ? error : "cannot read the built candidate in " + builtDir;
-    return;
+    pending.done = true;
+    return false;
   }
-  std::optional<Measurement> mine;
-  bool dropped = false;
+  return true;
+}
+
+void Tuner::collectFarmResults(std::vector<FarmJob> &jobs) {
+  auto open = [&] {
+    return std::count_if(jobs.begin(), jobs.end(), [](const FarmJob &j) { return !j.done; });
+  };
+  std::string error;
   farm->awaitResults(
       options.farmWaitSeconds,
       [&](const Measurement &result, const std::string &jobId) {
-        if (jobId == job.id) {
-          mine = result;
-          return true;
-        }
+        bool mine = false;
+        for (FarmJob &job : jobs)
+          if (!job.done && job.id == jobId) {
+            job.m.status = result.status;
+            job.m.message = result.message;
+            job.m.medianMs = result.medianMs;
+            job.m.minMs = result.minMs;
+            job.m.runs = result.runs;
+            job.workerSeconds = result.seconds;
+            job.done = mine = true;
+          }
         // Another job's result (one a previous coordinator published): recorded as it is.
-        return db.record(result, session, lastError);
+        return mine || db.record(result, session, lastError);
       },
-      [&](uint64_t seq) { dropped |= seq == sequence; }, [&] { return mine || dropped; }, error);
-  if (mine) {
-    std::string status = mine->status, message = mine->message;
-    m.status = status;
-    m.message = message;
-    m.medianMs = mine->medianMs;
-    m.minMs = mine->minMs;
-    m.runs = mine->runs;
-  } else if (dropped) {
-    m.status = "crashed";
-    m.message = "dropped by the farm after its maximum deliveries (it killed or stalled every "
-                "worker that took it)";
-  } else {
-    m.status = "timeout";
-    m.message = "no worker returned a result within " + std::to_string(options.farmWaitSeconds) +
-                " s" + (error.empty() ? "" : " (" + error + ")");
-  }
+      [&](uint64_t sequence) {
+        for (FarmJob &job : jobs)
+          if (!job.done && job.sequence == sequence) {
+            job.m.status = "crashed";
+            job.m.message = "dropped by the farm after its maximum deliveries (it killed or "
+                            "stalled every worker that took it)";
+            job.done = true;
+          }
+      },
+      [&] { return open() == 0; }, error);
+  for (FarmJob &job : jobs)
+    if (!job.done) {
+      job.m.status = "timeout";
+      job.m.message = "no worker returned a result within " +
+                      std::to_string(options.farmWaitSeconds) + " s" +
+                      (error.empty() ? "" : " (" + error + ")");
+      job.done = true;
+    }
+}
+
+void Tuner::measureOnFarm(const std::string &builtDir, Measurement &m) {
+  std::vector<FarmJob> jobs(1);
+  jobs[0].m = m;
+  if (publishCandidate(builtDir, jobs[0]))
+    collectFarmResults(jobs);
+  m = jobs[0].m;
 }
 
 double Tuner::confirm(const KernelPlan &plan, const std::string &hash) {
@@ -316,23 +357,7 @@ double Tuner::confirm(const KernelPlan &plan, const std::string &hash) {
   return c.planMs / c.heuristicMs;
 }
 
-Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
-  KernelPlan plan = planFor(choice);
-  std::string json = planJson(plan);
-  std::string hash = contentHash(json).substr(0, 16);
-  if (auto it = seen.find(hash); it != seen.end())
-    return {false, it->second};
-  if (auto recorded = db.find(scope, hash)) {
-    ++known;
-    std::optional<double> ms;
-    if (recorded->status == "ok")
-      ms = recorded->medianMs;
-    seen[hash] = ms;
-    return {false, ms};
-  }
-  if (std::chrono::steady_clock::now() >= deadline)
-    return {true, std::nullopt};
-  auto start = std::chrono::steady_clock::now();
+Measurement Tuner::candidateMeasurement(const std::string &json, const std::string &hash) const {
   Measurement m;
   m.scope = scope;
   m.kernelName = current->name;
@@ -340,32 +365,106 @@ Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
   m.chipName = chip.name;
   m.plan = json;
   m.planHash = hash;
-  PlanFile plans;
-  plans.add(plan);
-  std::string error, candidateDir = dir + "/candidate", outputDir = dir + "/candidate-out";
-  llvm::sys::fs::remove_directories(outputDir);
-  if (!buildKernel(candidateDir, &plans, error)) {
-    m.status = error.find("does not fit") != std::string::npos ? "invalid" : "build_failed";
-    m.message = error.substr(0, 2000);
-  } else {
-    measure(candidateDir, dir + "/candidate-out", m);
-  }
-  m.seconds = secondsSince(start);
+  return m;
+}
+
+std::optional<double> Tuner::finish(const Measurement &m) {
   if (!db.record(m, session, lastError)) {
     dbFailed = true;
-    return {true, std::nullopt};
+    return std::nullopt;
   }
   ++measuredHere;
   std::optional<double> ms;
   if (m.status == "ok")
     ms = m.medianMs;
-  seen[hash] = ms;
+  seen[m.planHash] = ms;
   if (options.verbose)
-    llvm::errs() << "[tune]   measured " << hash << ": " << m.status
+    llvm::errs() << "[tune]   measured " << m.planHash << ": " << m.status
                  << (m.status == "ok" ? " " + format("%.4f", m.medianMs) + " ms"
                                       : ": " + llvm::StringRef(m.message).split('\n').first.str())
                  << "\n";
-  return {false, ms};
+  return ms;
+}
+
+Tuner::Outcome Tuner::evaluate(const std::vector<size_t> &choice) {
+  return evaluateBatch({choice}).front();
+}
+
+std::vector<Tuner::Outcome> Tuner::evaluateBatch(const std::vector<std::vector<size_t>> &choices) {
+  std::vector<Outcome> outcomes(choices.size());
+  std::vector<FarmJob> jobs;
+  std::map<std::string, size_t> jobOfHash;  // one plan twice in a batch: one job
+  std::vector<std::pair<size_t, std::string>> sameAs;
+  for (size_t i = 0; i < choices.size(); ++i) {
+    KernelPlan plan = planFor(choices[i]);
+    std::string json = planJson(plan);
+    std::string hash = contentHash(json).substr(0, 16);
+    if (auto it = seen.find(hash); it != seen.end()) {
+      outcomes[i] = {false, it->second};
+      continue;
+    }
+    if (auto recorded = db.find(scope, hash)) {
+      ++known;
+      std::optional<double> ms;
+      if (recorded->status == "ok")
+        ms = recorded->medianMs;
+      seen[hash] = ms;
+      outcomes[i] = {false, ms};
+      continue;
+    }
+    if (jobOfHash.count(hash)) {
+      sameAs.push_back({i, hash});
+      continue;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      outcomes[i] = {true, std::nullopt};
+      break;
+    }
+    auto start = std::chrono::steady_clock::now();
+    Measurement m = candidateMeasurement(json, hash);
+    PlanFile plans;
+    plans.add(plan);
+    std::string error, candidateDir = dir + "/candidate", outputDir = dir + "/candidate-out";
+    llvm::sys::fs::remove_directories(outputDir);
+    bool built = buildKernel(candidateDir, &plans, error);
+    if (!built) {
+      m.status = error.find("does not fit") != std::string::npos ? "invalid" : "build_failed";
+      m.message = error.substr(0, 2000);
+    } else if (!farm) {
+      measure(candidateDir, outputDir, m);
+    } else {
+      // Published now (its files are read into the job), collected with the others.
+      FarmJob job;
+      job.m = m;
+      job.index = i;
+      job.buildSeconds = secondsSince(start);
+      if (publishCandidate(candidateDir, job)) {
+        jobOfHash[hash] = jobs.size();
+        jobs.push_back(std::move(job));
+        continue;
+      }
+      m = job.m;
+    }
+    m.seconds = secondsSince(start);
+    std::optional<double> ms = finish(m);
+    if (dbFailed)
+      return {choices.size(), Outcome{true, std::nullopt}};
+    outcomes[i] = {false, ms};
+  }
+  if (!jobs.empty()) {
+    collectFarmResults(jobs);
+    for (FarmJob &job : jobs) {
+      // Budget: building here plus measuring there (jobs overlap on several workers).
+      job.m.seconds = job.buildSeconds + job.workerSeconds;
+      std::optional<double> ms = finish(job.m);
+      if (dbFailed)
+        return {choices.size(), Outcome{true, std::nullopt}};
+      outcomes[job.index] = {false, ms};
+    }
+  }
+  for (const auto &[i, hash] : sameAs)
+    outcomes[i] = {false, seen[hash]};
+  return outcomes;
 }
 
 bool Tuner::tune(const KernelTuning &k, int index, int count) {
@@ -473,16 +572,19 @@ bool Tuner::tune(const KernelTuning &k, int index, int count) {
   if (options.search == "random") {
     int misses = 0;
     while (!stop && double(seen.size()) < spaceSize && misses < 1000) {
-      std::vector<size_t> choice(knobs.size());
-      for (size_t i = 0; i < knobs.size(); ++i)
-        choice[i] = randomValue(i);
+      std::vector<std::vector<size_t>> chunk(batchSize, std::vector<size_t>(knobs.size()));
+      for (std::vector<size_t> &choice : chunk)
+        for (size_t i = 0; i < knobs.size(); ++i)
+          choice[i] = randomValue(i);
       size_t before = seen.size();
-      Outcome o = evaluate(choice);
-      stop = o.stop;
+      std::vector<Outcome> outcomes = evaluateBatch(chunk);
       misses = seen.size() == before ? misses + 1 : 0;
-      if (better(o)) {
-        best = choice;
-        bestMs = *o.ms;
+      for (size_t k = 0; k < outcomes.size(); ++k) {
+        stop |= outcomes[k].stop;
+        if (!outcomes[k].stop && better(outcomes[k])) {
+          best = chunk[k];
+          bestMs = *outcomes[k].ms;
+        }
       }
       if (seen.size() != lastSeen && measuredHere > 0)
         progress(false), lastSeen = seen.size();
@@ -497,19 +599,28 @@ bool Tuner::tune(const KernelTuning &k, int index, int count) {
             moves.push_back({i, v});
       std::shuffle(moves.begin(), moves.end(), rng);
       bool moved = false;
-      for (auto [i, v] : moves) {
-        std::vector<size_t> choice = best;
-        choice[i] = v;
-        Outcome o = evaluate(choice);
-        if ((stop = o.stop))
-          break;
+      // In chunks of batchSize (1 here; the workers' count on a farm), the best
+      // improvement of a chunk taken: with one at a time, first improvement.
+      for (size_t first = 0; first < moves.size() && !stop && !moved; first += batchSize) {
+        std::vector<std::vector<size_t>> chunk;
+        for (size_t k = first; k < moves.size() && k < first + batchSize; ++k) {
+          chunk.push_back(best);
+          chunk.back()[moves[k].first] = moves[k].second;
+        }
+        std::vector<Outcome> outcomes = evaluateBatch(chunk);
         if (seen.size() != lastSeen)
           progress(false), lastSeen = seen.size();
-        if (better(o)) {
-          best = choice;
-          bestMs = *o.ms;
+        size_t winner = chunk.size();
+        for (size_t k = 0; k < outcomes.size(); ++k) {
+          stop |= outcomes[k].stop;
+          if (!outcomes[k].stop && better(outcomes[k]) &&
+              (winner == chunk.size() || *outcomes[k].ms < *outcomes[winner].ms))
+            winner = k;
+        }
+        if (winner < chunk.size()) {
+          best = chunk[winner];
+          bestMs = *outcomes[winner].ms;
           moved = true;
-          break;
         }
       }
       if (stop || moved)
@@ -657,6 +768,7 @@ int tuneModel(ModuleOp module, const TuneOptions &input) {
   // A farm: measurements run on its workers, whose chip they are filed under; references
   // and the profile are still computed here, so the target must run here too.
   std::unique_ptr<Farm> farm;
+  int farmWorkers = 0;
   if (!options.farmUrl.empty()) {
     std::string farmError;
     farm = Farm::connect(options.farmUrl, farmError);
@@ -686,6 +798,7 @@ int tuneModel(ModuleOp module, const TuneOptions &input) {
     int count = 0;
     for (const WorkerInfo &w : workers)
       count += w.chip.key == chip.key;
+    farmWorkers = count;
     llvm::errs() << "[tune] " << count << " worker" << (count == 1 ? "" : "s") << " of chip "
                  << chip.key << " (" << chip.name << ")\n";
     if (std::string problem = runsHereProblem(options.target, chip); !problem.empty()) {
@@ -791,7 +904,7 @@ int tuneModel(ModuleOp module, const TuneOptions &input) {
         2, [&](const Measurement &m, const std::string &) { return db->record(m, session, error); },
         [](uint64_t) {}, [] { return false; }, error);
   }
-  Tuner tuner(options, *db, chip, threads, session, farm.get());
+  Tuner tuner(options, *db, chip, threads, session, farm.get(), farmWorkers);
   for (size_t i = 0; i < work.size(); ++i) {
     if (work[i].spentSeconds >= work[i].budgetSeconds) {
       // Its budget was spent by an earlier run: report what the database has.
