@@ -384,7 +384,7 @@ bool Farm::awaitResults(int seconds,
 }
 
 int Farm::work(int ackWaitSeconds, int maxDeliver, const std::string &workDir,
-               const std::function<bool()> &stop) {
+               const std::string &runWrapper, const std::function<bool()> &stop) {
   State &s = *state;
   ChipKey chip = hostChip();
   std::string worker = hostName();
@@ -469,6 +469,7 @@ int Farm::work(int ackWaitSeconds, int maxDeliver, const std::string &workDir,
         request.threads = job->threads;
         request.minTimeMs = job->minTimeMs;
         request.timeoutSeconds = job->timeoutSeconds;
+        request.wrapper = runWrapper;
         int beats = 0;
         KernelRun run = runKernelBenchmark(request, [&] {
           // In-progress acks a few times per AckWait keep the job ours while it runs.

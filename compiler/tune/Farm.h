@@ -92,7 +92,7 @@ public:
   // Worker.
   /// Runs jobs for this machine's chip until `stop()` (checked between jobs) is true.
   int work(int ackWaitSeconds, int maxDeliver, const std::string &workDir,
-           const std::function<bool()> &stop);
+           const std::string &runWrapper, const std::function<bool()> &stop);
 
 private:
   Farm() = default;

@@ -30,13 +30,14 @@ usage: kiln-worker --farm nats://HOST:PORT [options]
                        that dies gives its job back after this (default 30)
   --max-deliver N      deliveries of a job before the farm drops it (default 3)
   --work DIR           where jobs are unpacked (default: a temporary directory)
+  --run-wrapper CMD    run the benchmarks under CMD (split at spaces), e.g. "taskset -c 2,3"
   --chip               print this machine's chip key and exit
 )";
 
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string url, workDir;
+  std::string url, workDir, runWrapper;
   int ackWait = 30, maxDeliver = 3;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -53,6 +54,10 @@ int main(int argc, char **argv) {
       const char *v = value();
       if (!v) break;
       workDir = v;
+    } else if (arg == "--run-wrapper") {
+      const char *v = value();
+      if (!v) break;
+      runWrapper = v;
     } else if (arg == "--ack-wait") {
       if (!number(1, 3600, ackWait)) {
         llvm::errs() << "kiln-worker: error: --ack-wait expects seconds from 1 to 3600\n";
@@ -96,7 +101,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "kiln-worker: error: " << error << "\n";
     return 1;
   }
-  int rc = farm->work(ackWait, maxDeliver, workDir, [] { return stopRequested != 0; });
+  int rc = farm->work(ackWait, maxDeliver, workDir, runWrapper,
+                      [] { return stopRequested != 0; });
   if (temporary)
     llvm::sys::fs::remove_directories(workDir);
   return rc;
