@@ -36,7 +36,6 @@ async function benchModel(name, args) {
   const tuned = spawnSync(args.kiln, tuneArgs, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (tuned.status !== 0) throw new Error(`kiln tune failed (exit ${tuned.status})`);
   const tuneMinutes = (Date.now() - start) / 60000;
-  if (/\[tune\] resuming:/.test(tuned.stderr || '')) console.log(`${name}: the database's session was resumed`);
   const estimate = (/tuned kernels' part of the run: ([+-][\d.]+%)/.exec(tuned.stdout) || [0, '?'])[1];
 
   const untunedExe = path.join(dir, 'untuned', name), tunedExe = path.join(dir, 'tuned', name);

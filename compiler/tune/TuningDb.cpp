@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS session_kernels (
   PRIMARY KEY (session, kernel_key));
 )sql";
 
+/// Rows of one measurement scope (bindScope fills ?1-?6).
+const std::string kScopeMatch =
+    " WHERE kernel_key = ?1 AND target = ?2 AND chip = ?3 AND threads = ?4 AND "
+    "halide_version = ?5 AND kiln_codegen = ?6";
+
 const char *kColumns =
     "kernel_key, target, chip, threads, halide_version, kiln_codegen, plan_hash, plan, "
     "kernel_name, chip_family, chip_name, heuristic, status, median_ms, min_ms, runs, "
@@ -288,9 +293,7 @@ bool TuningDb::exec(const char *sql, std::string &error) {
 std::optional<Measurement> TuningDb::find(const MeasurementScope &scope,
                                           const std::string &planHash) {
   Statement s(db, std::string("SELECT ") + kColumns +
-                      " FROM measurements WHERE kernel_key = ?1 AND target = ?2 AND chip = ?3 "
-                      "AND threads = ?4 AND halide_version = ?5 AND kiln_codegen = ?6 AND "
-                      "plan_hash = ?7");
+                      " FROM measurements" + kScopeMatch + " AND plan_hash = ?7");
   if (!s)
     return std::nullopt;
   bindScope(s, scope);
@@ -303,9 +306,7 @@ std::optional<Measurement> TuningDb::find(const MeasurementScope &scope,
 std::vector<Measurement> TuningDb::inScope(const MeasurementScope &scope) {
   std::vector<Measurement> rows;
   Statement s(db, std::string("SELECT ") + kColumns +
-                      " FROM measurements WHERE kernel_key = ?1 AND target = ?2 AND chip = ?3 "
-                      "AND threads = ?4 AND halide_version = ?5 AND kiln_codegen = ?6 "
-                      "ORDER BY id");
+                      " FROM measurements" + kScopeMatch + " ORDER BY id");
   if (!s)
     return rows;
   bindScope(s, scope);
@@ -457,9 +458,7 @@ std::vector<Confirmation> TuningDb::confirmations(std::string &error) {
 std::optional<Confirmation> TuningDb::findConfirmation(const MeasurementScope &scope,
                                                        const std::string &planHash) {
   Statement s(db, std::string("SELECT ") + kConfirmationColumns +
-                      " FROM confirmations WHERE kernel_key = ?1 AND target = ?2 AND chip = ?3 "
-                      "AND threads = ?4 AND halide_version = ?5 AND kiln_codegen = ?6 AND "
-                      "plan_hash = ?7");
+                      " FROM confirmations" + kScopeMatch + " AND plan_hash = ?7");
   if (!s)
     return std::nullopt;
   bindScope(s, scope);
