@@ -132,6 +132,11 @@ public:
   virtual bool concatenatesBySlices() const { return false; }
 };
 
+/// The machine architecture, as uname names it ("x86_64", "aarch64"), whose Linux CPUs run
+/// the target's executables; "" for GPU, bare-metal and WebAssembly targets and for CPU
+/// families kiln tune does not time (`kiln tune` compares it with the machine it measures on).
+std::string targetMachineArch(const TargetInfo &target);
+
 /// The target named `name`, or std::nullopt (see targetNames() for the list).
 std::optional<TargetInfo> findTarget(const std::string &name);
 std::vector<std::string> targetNames();

@@ -81,6 +81,17 @@ std::optional<TargetInfo> findTarget(const std::string &name) {
   return std::nullopt;
 }
 
+std::string targetMachineArch(const TargetInfo &target) {
+  if (target.freestanding || target.backend->runtimeNeeds(target).api != DeviceApi::None)
+    return "";
+  llvm::StringRef halide = target.halideTarget;
+  if (halide.starts_with("x86-64-linux"))
+    return "x86_64";
+  if (halide.starts_with("arm-64-linux"))
+    return "aarch64";
+  return "";
+}
+
 std::vector<std::string> targetNames() {
   std::vector<std::string> names;
   for (const TargetInfo &info : allTargets())

@@ -54,9 +54,7 @@ std::string runsHereProblem(const TargetInfo &target, const ChipKey &chip) {
   if (target.freestanding || needs.packaging != ArtifactPackaging::Executable)
     return "its executables do not run on this machine";
   std::string arch = chip.family.substr(0, chip.family.find('/'));
-  llvm::StringRef halide = target.halideTarget;
-  bool same = (arch == "x86_64" && halide.starts_with("x86-64")) ||
-              (arch == "aarch64" && halide.starts_with("arm-64"));
+  bool same = targetMachineArch(target) == arch;
   if (!same)
     return "its code does not run on this " + arch + " machine (tune on the target's own "
            "machine and merge the databases)";

@@ -6,6 +6,10 @@
 
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <set>
 #include <tuple>
 
@@ -13,15 +17,19 @@ namespace kiln {
 
 std::optional<TuningChoice> readTuning(const std::string &path, const TargetInfo &target,
                                        std::string &error) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer) {
-    error = "--tuning " + path + ": " + buffer.getError().message();
+  // The first bytes tell a database (SQLite reads it itself) from a JSON export.
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    error = "--tuning " + path + ": " + std::strerror(errno);
     return std::nullopt;
   }
-  llvm::StringRef text = (*buffer)->getBuffer();
+  char head[16] = {0};
+  file.read(head, sizeof head);
+  file.close();
   std::vector<Measurement> measurements;
   std::vector<Confirmation> confirmations;
-  if (text.starts_with("SQLite format 3")) {
+  if (llvm::StringRef(head, size_t(std::max<std::streamsize>(0, file.gcount())))
+          .starts_with("SQLite format 3")) {
     auto db = TuningDb::open(path, false, error);
     if (!db) {
       error = "--tuning " + error;
@@ -35,7 +43,12 @@ std::optional<TuningChoice> readTuning(const std::string &path, const TargetInfo
       return std::nullopt;
     }
   } else {
-    auto fromJson = measurementsFromJson(text.str(), error);
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    if (!buffer) {
+      error = "--tuning " + path + ": " + buffer.getError().message();
+      return std::nullopt;
+    }
+    auto fromJson = measurementsFromJson((*buffer)->getBuffer().str(), error);
     if (!fromJson) {
       error = "--tuning " + path + ": " + error;
       return std::nullopt;
