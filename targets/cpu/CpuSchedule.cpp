@@ -131,6 +131,16 @@ bool acrossChannelsFit(const KernelStage &stage, const TensorFunc &output, int l
          extentOf(t, 2) >= lanes;
 }
 
+/// Output channels per across-channels register tile: two vectors, or three where those
+/// divide the channels and two do not. A tile shifted inwards off a multiple of the weight
+/// strip reads its strips unaligned, as gathers: 48 channels in tiles of 32 took 10x the
+/// time of one tile of 48 (256 -> 48 channels at 13x13, SqueezeNet's squeeze layers).
+int acrossChannelsTile(int64_t channels, int lanes) {
+  if (channels % (2 * lanes) != 0 && channels % (3 * lanes) == 0)
+    return 3 * lanes;
+  return 2 * lanes;
+}
+
 /// Register-blocked schedule of a contraction stage (matmul or convolution) computed per
 /// tile of the kernel's single output, which applies the elementwise epilogue while the
 /// accumulators are in registers.
@@ -306,7 +316,7 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
 /// vectors across output channels, a row segment of output pixels unrolled, so each
 /// reduction step is one weight vector load, `pixels` input broadcasts and FMAs.
 bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lanes,
-                                int vectors, bool parallel) {
+                                int vectors, int pixelTile, bool parallel) {
   const TensorFunc &t = stage.tensor;
   if (!acrossChannelsFit(stage, output, lanes))
     return false;
@@ -314,8 +324,8 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   int channelTile = std::min(vectors * lanes, channels / lanes * lanes);
   // Pixels per register tile: 5 to 8, the count that wastes least on shifted-in edge tiles
   // (a flattened 14x14 map: 7; 7x7: 7).
-  int pixels = std::min(width, 8);
-  for (int candidate = pixels - 1; candidate >= 5 && width > 8; --candidate)
+  int pixels = std::min(width, pixelTile > 0 ? pixelTile : 8);
+  for (int candidate = pixels - 1; pixelTile == 0 && candidate >= 5 && width > 8; --candidate)
     if ((width + candidate - 1) / candidate * candidate - width <
         (width + pixels - 1) / pixels * pixels - width)
       pixels = candidate;
@@ -347,6 +357,10 @@ bool scheduleConvAcrossChannels(KernelStage &stage, TensorFunc &output, int lane
   }
   Func f = t.func;
   f.compute_at(out, computeAt);
+  // Channels innermost in the tile's own buffer too: its vectors are then dense, and
+  // where LLVM does not keep the whole tile in registers (4 vectors x 7 pixels) they are
+  // not gathered and scattered at every step (0.030 instead of 1.3 ms, 384 -> 64 at 13x13).
+  f.reorder_storage(t.vars[2], t.vars[0], t.vars[1], t.vars[3]);
   Var fc("fc"), fci("fci");
   f.reorder(t.vars[2], t.vars[0], t.vars[1], t.vars[3])
       .split(t.vars[2], fc, fci, lanes, TailStrategy::RoundUp)
@@ -674,11 +688,30 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
       // channels too, a gather of one pixel column per tile, which costs less than a
       // separate pass (MobileNetV2's 14x14 64-channel projections: 0.092 ms + 0.017 ms
       // for the add -> 0.093 ms fused; ResNet-50 1 thread: 64.8 -> 61.9 ms).
-      if (stage.kind == StageClass::Conv && stage.channelsContiguous &&
-          (extentOf(stage.tensor, 0) < lanes || extentOf(stage.tensor, 1) == 1)) {
+      //
+      //
+      // A flat row of pixels (kiln-flatten-pointwise-kernels) is faster in pixel vectors,
+      // where those waste at most a sixth of their lanes, when it sums fewer than 256 input
+      // channels or writes at most 64: across channels, every register tile ends in
+      // transposed stores that a short reduction does not hide, and two channel tiles
+      // stream the whole weight once per handful of pixels (bench/pointwise.sh, AVX-512,
+      // 2 threads, in -> out channels at HxW: 48 -> 192 at 13x13 0.016 -> 0.011 ms,
+      // 240 -> 80 at 14x14 0.030 -> 0.024, 80 -> 480 0.048 -> 0.040; SqueezeNet's 384 -> 64
+      // squeeze at 13x13 in the model 0.080 -> 0.034). From 256 input channels to more
+      // than 64 the two are within 15% either way (ResNet-50's 14x14 layers: pixel vectors
+      // 13% faster at 2 threads, 5-16% slower at 1), and 10x10 or 7x7 maps waste too many
+      // lanes in rows of 32.
+      int64_t width = extentOf(stage.tensor, 0);
+      int pixelTile = tiles.convVectors * lanes;
+      bool flatInPixelVectors =
+          stage.kind == StageClass::Conv && extentOf(stage.tensor, 1) == 1 &&
+          (reductionSize(stage) < 256 || extentOf(stage.tensor, 2) <= 64) &&
+          6 * ((width + pixelTile - 1) / pixelTile * pixelTile) <= 7 * width;
+      if (stage.kind == StageClass::Conv && stage.channelsContiguous && !flatInPixelVectors &&
+          (width < lanes || extentOf(stage.tensor, 1) == 1)) {
         if (acrossChannelsFit(stage, output, lanes)) {
           s.schedule = "across_channels";
-          s.columns = 2 * lanes;
+          s.columns = acrossChannelsTile(extentOf(stage.tensor, 2), lanes);
           outputScheduled = true;
         }
       } else if (stage.kind == StageClass::Matmul) {
@@ -822,9 +855,10 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
     if (s.schedule == "across_channels") {
       ++outputTemplates;
       if (stage.kind != StageClass::Conv || !acrossChannelsFit(stage, algorithm.outputs[0], int(s.vectorLanes)) ||
-          s.columns < s.vectorLanes || s.columns % s.vectorLanes)
+          s.columns < s.vectorLanes || s.columns % s.vectorLanes || s.rows < 0 || s.rows > 16)
         planMismatch(where, "across_channels needs a 4-d convolution with at least "
-                            "vector_lanes output channels and columns a multiple of vector_lanes");
+                            "vector_lanes output channels, columns a multiple of vector_lanes "
+                            "and rows (pixels per tile; 0: chosen by width) up to 16");
     }
     if ((s.schedule == "winograd") != (stage.kind == StageClass::Winograd))
       planMismatch(where, "winograd schedules (only) Winograd stages");
@@ -879,7 +913,7 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
                                  s.parallel, int(s.columns / 16), int(s.rows));
     } else if (s.schedule == "across_channels") {
       scheduleConvAcrossChannels(stage, algorithm.outputs[0], lanes, int(s.columns / lanes),
-                                 s.parallel);
+                                 int(s.rows), s.parallel);
     } else if (s.schedule == "register_tiles") {
       bool depthwiseRows = stage.kind == StageClass::Depthwise &&
                            stage.tensor.vars.size() == 4 && s.rowDim == 1;
@@ -976,6 +1010,8 @@ std::vector<PlanKnob> cpuPlanSpace(const KernelPlan &heuristic, bool threads) {
       if (s.schedule == "register_tiles")
         add(stage, "rows", text(s.rows),
             {"1", "2", "3", "4", "5", "6", "7", "8", "10", "12", "14", "16"});
+      else  // pixels per tile; 0: chosen by the row's width
+        add(stage, "rows", text(s.rows), {"0", "4", "5", "6", "7", "8", "10", "12"});
     } else if (s.schedule == "winograd") {
       add(stage, "vector_lanes", lanes, lanesAround(s.vectorLanes));
       add(stage, "rows", text(s.rows), {"2", "4", "6", "8", "10", "12", "16"});
