@@ -1124,8 +1124,36 @@ public:
     }
     std::vector<Expr> inArgs(inIndex.rbegin(), inIndex.rend());
     bool isMax = op.getKind() == "max";
-    Func source = padded(in, isMax ? t.type.min() : cast(t.type, 0));
-    Expr body = isMax ? maximum(source(inArgs)) : sum(source(inArgs));
+    // Windows that stay inside the input read it directly: a bordered read is a select per
+    // tap (SqueezeNet's unpadded 3x3/2 max pool on 111x111: 0.19 -> ? ms at 2 threads).
+    bool inside = true;
+    for (size_t i = 0; i < spatial; ++i) {
+      int64_t last = (t.shape[2 + i] - 1) * op.getStrides()[i] +
+                     (op.getKernel()[i] - 1) * op.getDilations()[i];
+      inside &= op.getPads()[i] == 0 && last < in.shape[2 + i];
+    }
+    Func source = inside ? in.func : padded(in, isMax ? t.type.min() : cast(t.type, 0));
+    Expr body;
+    int64_t taps = 1;
+    for (size_t i = 0; i < spatial; ++i)
+      taps *= op.getKernel()[i];
+    if (taps <= 49) {
+      // Small windows are spelled out tap by tap: one expression the output's vector loop
+      // evaluates with its loads side by side, where an inline reduction is a loop over
+      // the taps per vector (3x3/2 max pool on 111x111 x 64, 2 threads: 0.13 -> ? ms).
+      for (int64_t tap = 0; tap < taps; ++tap) {
+        std::vector<Expr> args = inIndex;
+        for (int64_t i = int64_t(spatial) - 1, rest = tap; i >= 0; --i) {
+          int64_t k = rest % op.getKernel()[i];
+          rest /= op.getKernel()[i];
+          args[2 + i] = starts[i] + int(k * op.getDilations()[i]);
+        }
+        Expr value = source(std::vector<Expr>(args.rbegin(), args.rend()));
+        body = !body.defined() ? value : isMax ? Halide::max(body, value) : body + value;
+      }
+    } else {
+      body = isMax ? maximum(source(inArgs)) : sum(source(inArgs));
+    }
     if (!isMax) {
       Expr count = 1;
       for (size_t i = 0; i < spatial; ++i) {

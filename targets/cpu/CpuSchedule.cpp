@@ -745,6 +745,14 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
       if (outputScheduled)
         continue;
     }
+    // A pooling window read straight into the kernel's only output, inlined there: computed
+    // whole first, it cost a second pass that copied it into the output (SqueezeNet's
+    // 3x3/2 max pool on 111x111 x 64 at 2 threads: 0.138 -> ? ms).
+    if (stage.kind == StageClass::Pool && algorithm.outputs.size() == 1 &&
+        i + 1 == algorithm.stages.size() && algorithm.outputs[0].shape == stage.tensor.shape) {
+      s.schedule = "inline";
+      continue;
+    }
     s.schedule = "root";
   }
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
@@ -883,8 +891,9 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
     if (s.schedule == "with_contraction" && stage.kind != StageClass::Weights)
       planMismatch(where, "with_contraction applies to decoded weights only");
     if (s.schedule == "inline" && stage.kind != StageClass::Weights &&
-        stage.kind != StageClass::Data)
-      planMismatch(where, "only decoded weights and data stages (copies) can be inline");
+        stage.kind != StageClass::Data && stage.kind != StageClass::Pool)
+      planMismatch(where, "only decoded weights, data stages (copies) and pooling windows "
+                          "can be inline");
     if (stage.kind == StageClass::Weights && s.schedule != "inline" && s.schedule != "with_contraction")
       planMismatch(where, "decoded weights are scheduled 'inline' or 'with_contraction'");
     if ((s.schedule == "per_channel" || s.schedule == "rolling") &&
