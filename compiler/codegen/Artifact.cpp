@@ -266,6 +266,14 @@ static uint64_t placeKernelScratch(const ProgramTables &tables, const std::vecto
       touch(uint64_t(io.arenaOffset), byteSize(io.type), -1);
       touch(uint64_t(io.arenaOffset), byteSize(io.type), calls);
     }
+  // An in-place concatenation's slices are written before the whole is read: the data
+  // in a range lives as long as any range that contains it or that it contains is live.
+  for (auto &[outer, outerLive] : ranges)
+    for (const auto &[inner, innerLive] : ranges)
+      if (inner != outer && outer.first <= inner.first && inner.second <= outer.second) {
+        outerLive.first = std::min(outerLive.first, innerLive.first);
+        outerLive.last = std::max(outerLive.last, innerLive.last);
+      }
   uint64_t end = 0;
   placed.assign(calls, {0, 0});
   for (int i = 0; i < calls; ++i) {
@@ -375,9 +383,9 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
   int compiledCount = 0, reusedCount = 0, plannedFromFile = 0;
   for (Operation &op : block) {
-    if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-      auto offsets = reshape->getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
-      buffers[reshape.getResult()] = {false, offsets[0]};
+    if (isa<ReshapeOp, ConcatOp>(op)) {  // views: a reshape, an in-place concatenation
+      auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
+      buffers[op.getResult(0)] = {false, offsets[0]};
       continue;
     }
     auto kernel = dyn_cast<KernelOp>(op);

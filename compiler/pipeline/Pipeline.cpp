@@ -45,6 +45,7 @@ void buildKilnPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) 
   pm.addNestedPass<mlir::func::FuncOp>(createFormKernelsPass());
   if (options.flattenPointwise)
     pm.addNestedPass<mlir::func::FuncOp>(createFlattenPointwiseKernelsPass());
+  pm.addNestedPass<mlir::func::FuncOp>(createConcatInPlacePass());
   PlanMemoryPassOptions memory;
   memory.alignment = options.arenaAlignment;
   memory.maxBytes = options.maxArenaBytes;

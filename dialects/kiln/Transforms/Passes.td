@@ -304,6 +304,23 @@ def FlattenPointwiseKernelsPass
   ];
 }
 
+def ConcatInPlacePass : Pass<"kiln-concat-in-place", "mlir::func::FuncOp"> {
+  let summary = "Has a concatenation's producers write straight into their slices";
+  let description = [{
+    A kernel that only concatenates its inputs, along an axis with nothing but unit
+    dimensions before it (so each input is one contiguous slice of the result), is replaced
+    by a `kiln.concat` outside any kernel, marked `kiln.in_place`: a view that computes
+    nothing. kiln-plan-memory then places each input's buffer at its slice of the result's,
+    so the kernels that produce the inputs write the concatenation and no copy runs
+    (SqueezeNet's fire modules, GoogLeNet's and Inception's branches). An input qualifies
+    when it is a kernel's result, directly or through `kiln.reshape` views, and is in no
+    other in-place concatenation; otherwise the kernel stays and copies.
+
+    Before: `%c = kiln.kernel "k9_concat" (%a, %b) { kiln.concat %0, %1 {axis = 1} }` with
+    `%a`, `%b` results of kernels. After: `%c = kiln.concat %a, %b {axis = 1, kiln.in_place}`.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Memory planning
 //===----------------------------------------------------------------------===//

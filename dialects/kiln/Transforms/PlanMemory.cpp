@@ -5,8 +5,10 @@
 //
 // 1. Number the kernels and views in order. A buffer is born at its producer and dies at
 //    its last reader; function arguments are alive for the whole run (a caller may run
-//    again on the same inputs) and returned values die after the last kernel. A reshape is a view: it shares its input's buffer, whose
-//    life it extends.
+//    again on the same inputs) and returned values die after the last kernel. A reshape is a
+//    view: it shares its input's buffer, whose life it extends. So is an in-place
+//    concatenation (kiln-concat-in-place): its inputs' producers write into slices of its
+//    buffer, which is born with the first of them.
 // 2. Place buffers by decreasing size (ties: earlier birth first) at the lowest aligned
 //    offset that overlaps no placed buffer alive at the same time. Greedy-by-size is
 //    within a few percent of the liveness lower bound on real models.
@@ -68,6 +70,32 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     Block &block = func.getBody().front();
     std::vector<Buffer> buffers;
     llvm::DenseMap<Value, int> bufferOf;
+    llvm::DenseMap<Value, int64_t> offsetIn;  // a view's byte offset in its buffer
+    // In-place concatenations: each input's producing kernel result -> (the concatenation,
+    // the byte offset of its slice).
+    llvm::DenseMap<Value, std::pair<Value, int64_t>> sliceOf;
+    for (Operation &op : block) {
+      auto concat = dyn_cast<ConcatOp>(op);
+      if (!concat)
+        continue;
+      if (!concat->hasAttr("kiln.in_place")) {
+        op.emitError("a concatenation outside a kernel that is not in place");
+        return signalPassFailure();
+      }
+      int64_t offset = 0;
+      for (Value input : concat.getInputs()) {
+        Value root = input;
+        while (auto reshape = root.getDefiningOp<ReshapeOp>())
+          root = reshape.getInput();
+        std::optional<int64_t> bytes = byteSize(input);
+        if (!root.getDefiningOp<KernelOp>() || !bytes ||
+            !sliceOf.try_emplace(root, concat.getResult(), offset).second) {
+          op.emitError("an in-place concatenation's input is not a kernel result of its own");
+          return signalPassFailure();
+        }
+        offset += *bytes;
+      }
+    }
     // Sizes are checked against the limit (at most 2^62) as they are computed, so no sum
     // below overflows: offsets stay within the arena checked after each placement, and
     // buffers alive at one step are disjoint, so their sum is at most the arena.
@@ -127,10 +155,28 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
           return signalPassFailure();
         }
         bufferOf[reshape.getResult()] = it->second;
+        offsetIn[reshape.getResult()] = offsetIn.lookup(reshape.getInput());
+      } else if (auto concat = dyn_cast<ConcatOp>(op)) {
+        // Its buffer was made by the first input's producer.
+        auto it = bufferOf.find(concat.getResult());
+        if (it == bufferOf.end()) {
+          op.emitError("an in-place concatenation with no buffer (internal error)");
+          return signalPassFailure();
+        }
       } else if (isa<KernelOp>(op)) {
-        for (Value result : op.getResults())
-          if (!newBuffer(result, time, &op))
+        for (Value result : op.getResults()) {
+          auto slice = sliceOf.find(result);
+          if (slice == sliceOf.end()) {
+            if (!newBuffer(result, time, &op))
+              return signalPassFailure();
+            continue;
+          }
+          auto [concat, offset] = slice->second;
+          if (!bufferOf.count(concat) && !newBuffer(concat, time, &op))
             return signalPassFailure();
+          bufferOf[result] = bufferOf[concat];
+          offsetIn[result] = offset;
+        }
       }
       ++time;
     }
@@ -187,11 +233,11 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     auto offsetsOf = [&](ValueRange values) {
       SmallVector<int64_t> offsets;
       for (Value value : values)
-        offsets.push_back(buffers[bufferOf.lookup(value)].offset);
+        offsets.push_back(buffers[bufferOf.lookup(value)].offset + offsetIn.lookup(value));
       return builder.getDenseI64ArrayAttr(offsets);
     };
     for (Operation &op : block)
-      if (isa<KernelOp, ReshapeOp>(op))
+      if (isa<KernelOp, ReshapeOp, ConcatOp>(op))
         op.setAttr("kiln.arena_offsets", offsetsOf(op.getResults()));
     SmallVector<Value> args(block.getArguments().begin(), block.getArguments().end());
     func->setAttr("kiln.arg_offsets", offsetsOf(args));
