@@ -7,7 +7,9 @@ concatenation, batch norm, ReLU in one kernel) is built as one copy per input in
 keeps the select form. One model holds a branch per case: DenseNet-like (six inputs, 14x14,
 per-channel scale and shift, ReLU), odd widths and batch 2 (vector tails), a concatenation
 along the height axis, inputs computed in the same kernel and in others, and a plain
-concatenation as a kernel output. Each output must match numpy within 1e-6 * max(1, max |ref|).
+concatenation as a kernel output; and parts computed by kernels of their own, written in place
+into the concatenation (kiln-concat-in-place). Each output must match numpy within
+1e-6 * max(1, max |ref|).
 Host and, where qemu is installed, aarch64.
 usage: check_concat.py KILN WORK_DIR
 """
@@ -71,6 +73,36 @@ def main():
             nodes.append(helper.make_node('Concat', parts, [f'{name}_y'], axis=axis))
             ref = joined
         model.branch(name, x, nodes, ref)
+    # In place (kiln-concat-in-place): parts computed by kernels of their own (3x3 max pools,
+    # one through a flattened 1x1 convolution), concatenated, read by a 2x2 max pool: the
+    # producers write their slices of the concatenation and no copy kernel runs.
+    x = rng.uniform(-1, 1, [1, 24, 9, 9]).astype(np.float32)
+    weight = rng.uniform(-0.5, 0.5, [16, 8, 1, 1]).astype(np.float32)
+    model.initializer('in_place_w', weight)
+    nodes, refs = [], []
+    windows = np.lib.stride_tricks.sliding_window_view
+    for i, (start, stop) in enumerate([(0, 8), (8, 16), (16, 24)]):
+        for suffix, value in (('s', start), ('e', stop), ('a', 1)):
+            model.initializer(f'in_place_{suffix}{i}', np.array([value], np.int64))
+        nodes.append(helper.make_node('Slice', ['in_place_x', f'in_place_s{i}', f'in_place_e{i}',
+                                                f'in_place_a{i}'], [f'in_place_p{i}']))
+        piece = x[:, start:stop].astype(np.float64)
+        if i == 1:
+            nodes.append(helper.make_node('Conv', [f'in_place_p{i}', 'in_place_w'],
+                                          [f'in_place_q{i}']))
+            refs.append(np.einsum('oc,nchw->nohw', weight[:, :, 0, 0].astype(np.float64), piece))
+        else:
+            nodes.append(helper.make_node('MaxPool', [f'in_place_p{i}'], [f'in_place_q{i}'],
+                                          kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+            padded = np.pad(piece, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+            refs.append(windows(padded, (3, 3), axis=(2, 3)).max(axis=(4, 5)))
+    nodes += [helper.make_node('Concat', ['in_place_q0', 'in_place_q1', 'in_place_q2'],
+                               ['in_place_c'], axis=1),
+              helper.make_node('MaxPool', ['in_place_c'], ['in_place_y'], kernel_shape=[2, 2],
+                               strides=[2, 2])]
+    joined = np.concatenate(refs, axis=1)
+    ref = windows(joined, (2, 2), axis=(2, 3))[:, :, ::2, ::2].max(axis=(4, 5))
+    model.branch('in_place', x, nodes, ref)
     path = model.save('concat')
 
     tally = end_to_end.Tally()
@@ -79,8 +111,12 @@ def main():
             continue
         exe = os.path.join(work, f'concat_{target}')
         text = end_to_end.compile_model(kiln, path, exe, '--target', target)
-        tally.check(text.count('kiln.concat') >= len(CASES),
+        tally.check(text.count('kiln.concat') >= len(CASES) + 1,
                     f'{target}: every branch keeps its concatenation')
+        # (output_only's parts come from kernels of their own too: it is in place as well.)
+        tally.check(any('kiln.in_place' in line and '-> tensor<1x32x9x9xf32>' in line
+                        for line in text.splitlines()),
+                    f'{target}: the in_place branch concatenates in place')
         end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-6)
     return tally.finish()
 
