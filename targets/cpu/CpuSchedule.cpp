@@ -707,8 +707,11 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
           stage.kind == StageClass::Conv && extentOf(stage.tensor, 1) == 1 &&
           (reductionSize(stage) < 256 || extentOf(stage.tensor, 2) <= 64) &&
           6 * ((width + pixelTile - 1) / pixelTile * pixelTile) <= 7 * width;
+      // Rows that waste a third of their vector lanes or more (17 and 35 wide) go across
+      // channels as narrow ones do (kiln-pack-conv-weights packed their weights alike).
+      bool raggedRows = (width + lanes - 1) / lanes * lanes * 10 > 13 * width;
       if (stage.kind == StageClass::Conv && stage.channelsContiguous && !flatInPixelVectors &&
-          (width < lanes || extentOf(stage.tensor, 1) == 1)) {
+          (width < lanes || raggedRows || extentOf(stage.tensor, 1) == 1)) {
         if (acrossChannelsFit(stage, output, lanes)) {
           s.schedule = "across_channels";
           s.columns = acrossChannelsTile(extentOf(stage.tensor, 2), lanes);

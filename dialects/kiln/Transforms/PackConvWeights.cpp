@@ -30,8 +30,14 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       auto constant = conv.getWeight().getDefiningOp<ConstantOp>();
       auto type = llvm::cast<RankedTensorType>(conv.getWeight().getType());
       auto result = conv.getType().getShape();
+      // Also windows over rows that whole vectors fit badly (a third of their lanes or more
+      // wasted: 17 and 35 wide, Inception-v3's 1x7, 7x1 and 3x3 layers); pointwise
+      // convolutions run on flat rows instead (kiln-flatten-pointwise-kernels).
+      int64_t width = result.back();
+      bool window = type.getRank() == 4 && type.getShape()[2] * type.getShape()[3] > 1;
+      bool raggedRows = window && (width + strip - 1) / strip * strip * 10 > 13 * width;
       if (!constant || type.getRank() != 4 || !type.getElementType().isF32() ||
-          conv.getGroups() != 1 || result.back() > maxWidth)
+          conv.getGroups() != 1 || (width > maxWidth && !raggedRows))
         return;
       std::vector<char> bytes = constantBytes(constant.getValue());
       if (bytes.size() != size_t(type.getNumElements()) * 4)

@@ -51,3 +51,32 @@ func.func @strips(%x: tensor<1x1x7x7xf32>) -> tensor<1x16x7x7xf32> {
     }
   }
 #-}
+
+// -----
+
+// A 1x3 window on rows 17 wide (two vectors of 16 for 17 pixels) is packed like a narrow
+// map's; a pointwise conv there is not (it runs on a flat row), nor a window on rows 28 wide.
+// CHECK-LABEL: func @ragged
+// CHECK: %[[P:.*]] = kiln.constant {kiln.name = "ragged_w"} dense_resource<ragged_w.packed> : tensor<1x1x3x1xf32>
+// CHECK: %[[W:.*]] = kiln.transpose %[[P]] {kiln.weight_view, perm = array<i64: 3, 0, 1, 2>}
+// CHECK: kiln.conv %{{.*}}, %[[W]]
+// CHECK: kiln.conv %{{.*}}, %{{.*}} {{{.*}}} : (tensor<1x1x17x17xf32>, tensor<1x1x1x1xf32>)
+// CHECK: kiln.conv %{{.*}}, %{{.*}} {{{.*}}} : (tensor<1x1x28x30xf32>, tensor<1x1x1x3xf32>)
+func.func @ragged(%x: tensor<1x1x17x19xf32>, %x1: tensor<1x1x17x17xf32>, %x2: tensor<1x1x28x30xf32>) -> (tensor<1x1x17x17xf32>, tensor<1x1x17x17xf32>, tensor<1x1x28x28xf32>) {
+  %w = kiln.constant dense_resource<ragged_w> : tensor<1x1x1x3xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x17x19xf32>, tensor<1x1x1x3xf32>) -> tensor<1x1x17x17xf32>
+  %w1 = kiln.constant dense_resource<point_w> : tensor<1x1x1x1xf32>
+  %y1 = kiln.conv %x1, %w1 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x17x17xf32>, tensor<1x1x1x1xf32>) -> tensor<1x1x17x17xf32>
+  %w2 = kiln.constant dense_resource<wide_w> : tensor<1x1x1x3xf32>
+  %y2 = kiln.conv %x2, %w2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x1x28x30xf32>, tensor<1x1x1x3xf32>) -> tensor<1x1x28x28xf32>
+  return %y, %y1, %y2 : tensor<1x1x17x17xf32>, tensor<1x1x17x17xf32>, tensor<1x1x28x28xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      ragged_w: "0x040000000000803F0000004000004040",
+      point_w: "0x040000000000803F",
+      wide_w: "0x040000000000803F0000004000004040"
+    }
+  }
+#-}
