@@ -9,7 +9,8 @@ tiles with the last tile guarded), a batch-1 row that keeps the
 row-major layout, pointwise convolutions run on one flat row of pixels
 (kiln-flatten-pointwise-kernels: a wide map with a bias and Relu, a narrow map with strip-packed
 weights, batch 2, a residual add of a computed tensor in the epilogue) and one whose rank-1
-Add operand must keep it unflattened. The planned IR
+Add operand must keep it unflattened, and 1x7 / 7x1 windows on rows 17 wide, which
+kiln-pack-conv-weights packs for tiles across output channels. The planned IR
 must show each layout, and every output must match float64 numpy within
 1e-5 * max(1, max |reference|). Compiled for the host and, where qemu is installed, aarch64.
 usage: check_layouts.py KILN WORK_DIR
@@ -83,6 +84,23 @@ def main():
                                       helper.make_node('Add', ['rc', 'rowadd_v'], [o])],
            conv(x, w) + v)
 
+    # Windows on ragged rows (17 wide: two vectors of 16 for 17 pixels): packed weights, in
+    # strips (32 filters) or transposed (40), computed across output channels.
+    def window(x, w, pads):
+        n, c, h, wd = x.shape
+        kh, kw = w.shape[2:]
+        xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+        taps = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+        return np.einsum('nchwij,fcij->nfhw', taps, w)
+    x = rng.uniform(-1, 1, (1, 24, 17, 17)).astype(np.float32)
+    w1, w2 = weight('ragged_w1', 32, 24, 1, 7, scale=0.1), weight('ragged_w2', 40, 32, 7, 1, scale=0.1)
+    a = np.maximum(window(x, w1, [0, 3, 0, 3]), 0)
+    branch('ragged', x, lambda i, o: [
+        helper.make_node('Conv', [i, 'ragged_w1'], ['ga'], pads=[0, 3, 0, 3]),
+        helper.make_node('Relu', ['ga'], ['gr']),
+        helper.make_node('Conv', ['gr', 'ragged_w2'], [o], pads=[3, 0, 3, 0])],
+        window(a, w2, [3, 0, 3, 0]))
+
     path = model.save('layouts')
 
     tally = end_to_end.Tally()
@@ -101,6 +119,11 @@ def main():
         tally.check(re.search(r'kiln\.kernel "k\d+_conv_add"[^\n]*-> tensor<1x32x1x49xf32>', text)
                     is not None, f'{target}: the residual add runs in the packed narrow '
                                  f'convolution\'s kernel')
+        if target not in end_to_end.GPU_TARGETS:
+            tally.check(re.search(r'kiln\.from_strips [^\n]*-> tensor<32x24x1x7xf32>', text) and
+                        re.search(r'kiln\.transpose [^\n]*kiln\.weight_view[^\n]*'
+                                  r'-> tensor<40x32x7x1xf32>', text),
+                        f'{target}: the 1x7 and 7x1 windows on 17-wide rows read packed weights')
         end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-5)
     return tally.finish()
 
