@@ -772,6 +772,7 @@ public:
       throw std::runtime_error("float16 convolution is not supported yet");
     addStage(t, depthwise ? StageClass::Depthwise : StageClass::Conv, r);
     algorithm.stages.back().pointwise = pointwise;
+    algorithm.stages.back().filtersPerGroup = groups > 1 ? filtersPerGroup : 0;
     ConvInputPaths &paths = algorithm.stages.back().inputPaths;
     paths.borderStage = borderStage;
     paths.phasesStage = phasesStage;

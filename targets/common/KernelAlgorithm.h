@@ -104,6 +104,9 @@ struct KernelStage {
   bool channelsContiguous = false;
   /// Conv: a 1x1 window.
   bool pointwise = false;
+  /// Conv: output channels per group of a grouped convolution (0: one group). A vector
+  /// across output channels reads one input channel per step only within a group.
+  int64_t filtersPerGroup = 0;
   /// Matmul: the right operand is stored in strips of columns (kiln.from_strips), so the
   /// schedule may run row tiles inside each column strip.
   bool weightsInStrips = false;

@@ -128,7 +128,7 @@ bool contractionTilesFit(const KernelStage &stage, const TensorFunc &output, int
 bool acrossChannelsFit(const KernelStage &stage, const TensorFunc &output, int lanes) {
   const TensorFunc &t = stage.tensor;
   return t.vars.size() == 4 && output.shape == t.shape && stage.reduction.defined() &&
-         extentOf(t, 2) >= lanes;
+         extentOf(t, 2) >= lanes && stage.filtersPerGroup % lanes == 0;
 }
 
 /// Output channels per across-channels register tile: two vectors, or three where those
@@ -715,6 +715,9 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
         if (acrossChannelsFit(stage, output, lanes)) {
           s.schedule = "across_channels";
           s.columns = acrossChannelsTile(extentOf(stage.tensor, 2), lanes);
+          // Grouped: tiles that start on a group's vectors (no tile shifted inwards).
+          if (stage.filtersPerGroup > 0 && extentOf(stage.tensor, 2) % s.columns != 0)
+            s.columns = lanes;
           outputScheduled = true;
         }
       } else if (stage.kind == StageClass::Matmul) {

@@ -10,7 +10,8 @@ row-major layout, pointwise convolutions run on one flat row of pixels
 (kiln-flatten-pointwise-kernels: a wide map with a bias and Relu, a narrow map with strip-packed
 weights, batch 2, a residual add of a computed tensor in the epilogue) and one whose rank-1
 Add operand must keep it unflattened, and 1x7 / 7x1 windows on rows 17 wide, which
-kiln-pack-conv-weights packs for tiles across output channels. The planned IR
+kiln-pack-conv-weights packs for tiles across output channels, as it does a grouped 3x3
+convolution with groups of 16 filters. The planned IR
 must show each layout, and every output must match float64 numpy within
 1e-5 * max(1, max |reference|). Compiled for the host and, where qemu is installed, aarch64.
 usage: check_layouts.py KILN WORK_DIR
@@ -101,6 +102,15 @@ def main():
         helper.make_node('Conv', ['gr', 'ragged_w2'], [o], pads=[3, 0, 3, 0])],
         window(a, w2, [3, 0, 3, 0]))
 
+    # A grouped 3x3 convolution on a 7x7 map, groups of 16 filters (RegNetX): packed in
+    # strips, computed across output channels two groups per tile; the 14x14 input is padded.
+    x = rng.uniform(-1, 1, (1, 64, 7, 7)).astype(np.float32)
+    w = weight('grouped_w', 64, 16, 3, 3, scale=0.1)
+    ref = np.concatenate([window(x[:, 16 * g:16 * g + 16], w[16 * g:16 * g + 16], [1, 1, 1, 1])
+                          for g in range(4)], axis=1)
+    branch('grouped', x, lambda i, o: [helper.make_node('Conv', [i, 'grouped_w'], [o],
+                                                        pads=[1, 1, 1, 1], group=4)], ref)
+
     path = model.save('layouts')
 
     tally = end_to_end.Tally()
@@ -124,6 +134,8 @@ def main():
                         re.search(r'kiln\.transpose [^\n]*kiln\.weight_view[^\n]*'
                                   r'-> tensor<40x32x7x1xf32>', text),
                         f'{target}: the 1x7 and 7x1 windows on 17-wide rows read packed weights')
+            tally.check(re.search(r'kiln\.from_strips [^\n]*-> tensor<64x16x3x3xf32>', text),
+                        f'{target}: the grouped convolution reads strips of whole groups')
         end_to_end.run_and_compare(tally, target, runner, exe, model.data, model.refs, 1e-5)
     return tally.finish()
 

@@ -36,8 +36,13 @@ struct PackConvWeightsPass : impl::PackConvWeightsPassBase<PackConvWeightsPass> 
       int64_t width = result.back();
       bool window = type.getRank() == 4 && type.getShape()[2] * type.getShape()[3] > 1;
       bool raggedRows = window && (width + strip - 1) / strip * strip * 10 > 13 * width;
-      if (!constant || type.getRank() != 4 || !type.getElementType().isF32() ||
-          conv.getGroups() != 1 || (width > maxWidth && !raggedRows))
+      // A grouped convolution (not depthwise) is packed when its groups are whole strips,
+      // so that no vector across output channels straddles two groups.
+      int64_t groups = conv.getGroups();
+      bool wholeGroups = groups == 1 || (type.getRank() == 4 && type.getShape()[1] > 1 &&
+                                         type.getShape()[0] / groups % strip == 0);
+      if (!constant || type.getRank() != 4 || !type.getElementType().isF32() || !wholeGroups ||
+          (width > maxWidth && !raggedRows))
         return;
       std::vector<char> bytes = constantBytes(constant.getValue());
       if (bytes.size() != size_t(type.getNumElements()) * 4)

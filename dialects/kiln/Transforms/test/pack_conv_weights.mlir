@@ -80,3 +80,21 @@ func.func @ragged(%x: tensor<1x1x17x19xf32>, %x1: tensor<1x1x17x17xf32>, %x2: te
     }
   }
 #-}
+
+// -----
+
+// Grouped convolutions on a 7x7 map: groups of 16 filters are whole strips and are packed;
+// groups of 8 would put two groups in one strip, and stay as they are.
+// CHECK-LABEL: func @grouped
+// CHECK: kiln.from_strips
+// CHECK-SAME: -> tensor<32x2x3x3xf32>
+// CHECK: kiln.conv {{.*}}groups = 2
+// CHECK-NOT: kiln.from_strips
+// CHECK: kiln.conv {{.*}}groups = 4
+func.func @grouped(%x: tensor<1x4x9x9xf32>, %x2: tensor<1x8x9x9xf32>) -> (tensor<1x32x7x7xf32>, tensor<1x32x7x7xf32>) {
+  %w = kiln.constant dense<1.0> : tensor<32x2x3x3xf32>
+  %y = kiln.conv %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 2 : i64} : (tensor<1x4x9x9xf32>, tensor<32x2x3x3xf32>) -> tensor<1x32x7x7xf32>
+  %w2 = kiln.constant dense<2.0> : tensor<32x2x3x3xf32>
+  %y2 = kiln.conv %x2, %w2 {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 4 : i64} : (tensor<1x8x9x9xf32>, tensor<32x2x3x3xf32>) -> tensor<1x32x7x7xf32>
+  return %y, %y2 : tensor<1x32x7x7xf32>, tensor<1x32x7x7xf32>
+}
