@@ -752,13 +752,21 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
         continue;
     }
     // A pooling window read straight into the kernel's only output, inlined there: computed
-    // whole first, it cost a second pass that copied it into the output (SqueezeNet's
-    // 3x3/2 max pool on 111x111 x 64 at 2 threads: 0.138 -> ? ms).
+    // whole first, it took a second pass that copied it into the output.
     if (stage.kind == StageClass::Pool && algorithm.outputs.size() == 1 &&
         i + 1 == algorithm.stages.size() && algorithm.outputs[0].shape == stage.tensor.shape) {
       s.schedule = "inline";
+      // Its bordered input (the stage before it), one plane at a time in the output's
+      // channel loop.
+      if (i > 0 && algorithm.stages[i - 1].kind == StageClass::Data &&
+          algorithm.stages[i - 1].role == DataRole::Border)
+        plan.stages[i - 1].schedule = "per_channel";
       continue;
     }
+    if (stage.kind == StageClass::Pool && i > 0 &&
+        algorithm.stages[i - 1].kind == StageClass::Data &&
+        algorithm.stages[i - 1].role == DataRole::Border)
+      plan.stages[i - 1].schedule = "root";
     s.schedule = "root";
   }
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
@@ -904,7 +912,8 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
       planMismatch(where, "decoded weights are scheduled 'inline' or 'with_contraction'");
     if ((s.schedule == "per_channel" || s.schedule == "rolling") &&
         !(stage.kind == StageClass::Data && stage.perOutputChannel))
-      planMismatch(where, "per_channel and rolling apply to a depthwise convolution's bordered planes");
+      planMismatch(where, "per_channel and rolling apply to a depthwise convolution's or a "
+                          "pool's bordered planes");
   }
   if (outputTemplates > 1)
     planMismatch("kernel", "more than one stage is scheduled at the kernel's output");
@@ -957,14 +966,18 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
       continue;
     Func f = stage.tensor.func;
     int lanes = int(s.vectorLanes);
-    if (s.schedule == "root" || !depthwiseAtOutput) {
+    bool poolAtOutput = false;
+    for (size_t j = 0; j < algorithm.stages.size(); ++j)
+      poolAtOutput |= algorithm.stages[j].kind == StageClass::Pool &&
+                      plan.stages[j].schedule == "inline";
+    if (s.schedule == "root" || !(depthwiseAtOutput || poolAtOutput)) {
       f.compute_root();
       schedulePure(f, stage.tensor, lanes, s.parallel);
       continue;
     }
     Func out = algorithm.outputs[0].func;
     const Var &channel = algorithm.outputs[0].vars[2];
-    if (s.schedule == "rolling")
+    if (s.schedule == "rolling" && depthwiseAtOutput)
       f.store_at(out, channel).compute_at(depthwiseRowTiles);
     else
       f.compute_at(out, channel);
