@@ -245,9 +245,15 @@ bool scheduleContractionAtOutput(KernelStage &stage, TensorFunc &output, int row
   // outermost, each tile streamed the whole input again. (ResNet-50, AVX-512: the 56x56
   // 256 -> 64 layers 1.42 -> 1.22 ms at 1 thread, 0.83 -> 0.65 ms at 2; the 64 -> 256
   // layers, whose input fits in L2, were 10-15% slower this way.)
+  //
+  // So does a pointwise one whose input is larger than L2 (1 MiB here): with channel tiles
+  // outermost, every tile would read it from L3 again (ResNet-50 v1.5 at 256x448, the
+  // 64 -> 256 layers on 64x112 with their residual adds: 1.50 -> 1.20 ms at 2 threads).
   int64_t reduction = reductionSize(stage);
+  double inputBytes = double(reduction) * extentX * extentOf(t, 1) * 4;
   bool channelTilesInside = rowDim >= 2 && rowDim + 1 < int(output.vars.size()) &&
-                            weights.empty() && reduction > extentY &&
+                            weights.empty() &&
+                            (reduction > extentY || (stage.pointwise && inputBytes > 1 << 20)) &&
                             reduction * extentY * 4 <= 512 * 1024;
   bool rowTilesInside = channelTilesInside || stripRows;
   std::vector<VarOrRVar> order{xi, yi};
