@@ -698,7 +698,6 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
       // separate pass (MobileNetV2's 14x14 64-channel projections: 0.092 ms + 0.017 ms
       // for the add -> 0.093 ms fused; ResNet-50 1 thread: 64.8 -> 61.9 ms).
       //
-      //
       // A flat row of pixels (kiln-flatten-pointwise-kernels) is faster in pixel vectors,
       // where those waste at most a sixth of their lanes, when it sums fewer than 256 input
       // channels or writes at most 64: across channels, every register tile ends in
@@ -762,21 +761,16 @@ KernelPlan planCpuKernel(const KernelAlgorithm &algorithm, const CpuRegisterTile
     }
     // A pooling window read straight into the kernel's only output, inlined there: computed
     // whole first, it took a second pass that copied it into the output.
-    if (stage.kind == StageClass::Pool && algorithm.outputs.size() == 1 &&
-        i + 1 == algorithm.stages.size() && algorithm.outputs[0].shape == stage.tensor.shape) {
-      s.schedule = "inline";
-      // Its bordered input (the stage before it), one plane at a time in the output's
-      // channel loop.
-      if (i > 0 && algorithm.stages[i - 1].kind == StageClass::Data &&
-          algorithm.stages[i - 1].role == DataRole::Border)
-        plan.stages[i - 1].schedule = "per_channel";
-      continue;
-    }
+    // Its bordered input (the stage before it, when padded) is then made one plane at a
+    // time in the output's channel loop.
+    bool inlinePool = stage.kind == StageClass::Pool && algorithm.outputs.size() == 1 &&
+                      i + 1 == algorithm.stages.size() &&
+                      algorithm.outputs[0].shape == stage.tensor.shape;
     if (stage.kind == StageClass::Pool && i > 0 &&
         algorithm.stages[i - 1].kind == StageClass::Data &&
         algorithm.stages[i - 1].role == DataRole::Border)
-      plan.stages[i - 1].schedule = "root";
-    s.schedule = "root";
+      plan.stages[i - 1].schedule = inlinePool ? "per_channel" : "root";
+    s.schedule = inlinePool ? "inline" : "root";
   }
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
     const KernelStage &stage = algorithm.stages[i];
@@ -968,6 +962,10 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
   // Bordered planes made per channel, inside the depthwise template's channel loop. Storage
   // aligned to whole vectors: Halide 14 otherwise emitted aligned vector loads at the
   // plane's -1 column offset, which faulted (8-lane tiles on 28x28 -> 14x14).
+  bool poolAtOutput = false;
+  for (size_t j = 0; j < algorithm.stages.size(); ++j)
+    poolAtOutput |= algorithm.stages[j].kind == StageClass::Pool &&
+                    plan.stages[j].schedule == "inline";
   for (size_t i = 0; i < algorithm.stages.size(); ++i) {
     KernelStage &stage = algorithm.stages[i];
     const StagePlan &s = plan.stages[i];
@@ -975,10 +973,6 @@ void applyCpuPlan(KernelAlgorithm &algorithm, const KernelPlan &plan) {
       continue;
     Func f = stage.tensor.func;
     int lanes = int(s.vectorLanes);
-    bool poolAtOutput = false;
-    for (size_t j = 0; j < algorithm.stages.size(); ++j)
-      poolAtOutput |= algorithm.stages[j].kind == StageClass::Pool &&
-                      plan.stages[j].schedule == "inline";
     if (s.schedule == "root" || !(depthwiseAtOutput || poolAtOutput)) {
       f.compute_root();
       schedulePure(f, stage.tensor, lanes, s.parallel);
