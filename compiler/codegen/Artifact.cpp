@@ -349,10 +349,6 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     buffers[arg] = {false, offset};
   Weights weights;
   ProgramTables tables;
-  std::vector<KernelOp> kernels;
-  for (Operation &op : block)
-    if (auto kernel = dyn_cast<KernelOp>(op))
-      kernels.push_back(kernel);
 
   // Halide work is collected first and run in child processes (CompileJobs.cpp).
   ObjectCache cache = ObjectCache::fromEnvironment();
@@ -382,10 +378,44 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::map<std::string, std::string> keyOfPlanPath;  // plan file -> plan key
   std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
   int compiledCount = 0, reusedCount = 0, plannedFromFile = 0;
-  for (Operation &op : block) {
+  // The program's steps in order: a kiln.if becomes a branch to its else steps when the
+  // condition is false, its then steps, and a jump over the else steps.
+  int ifCount = 0;
+  std::string emitError;
+  std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
+  for (Operation &op : current) {
     if (isa<ReshapeOp, ConcatOp>(op)) {  // views: a reshape, an in-place concatenation
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       buffers[op.getResult(0)] = {false, offsets[0]};
+      continue;
+    }
+    if (auto ifOp = dyn_cast<IfOp>(op)) {
+      auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
+      for (auto [result, offset] : llvm::zip(ifOp.getResults(), offsets.asArrayRef()))
+        buffers[result] = {false, offset};
+      auto condition = buffers.find(ifOp.getCondition());
+      if (condition == buffers.end() || condition->second.isWeight) {
+        emitError = "an if's condition has no arena buffer (internal error)";
+        return false;
+      }
+      std::string label = "if" + std::to_string(ifCount++);
+      KernelCall branch;
+      branch.kind = KernelCall::Kind::BranchUnless;
+      branch.name = label + ":else";
+      branch.inputs.push_back({tensorType(ifOp.getCondition()), condition->second});
+      size_t branchStep = tables.calls.size();
+      tables.calls.push_back(branch);
+      if (!emitSteps(ifOp.thenBlock()))
+        return false;
+      KernelCall jump;
+      jump.kind = KernelCall::Kind::Jump;
+      jump.name = label + ":end";
+      size_t jumpStep = tables.calls.size();
+      tables.calls.push_back(jump);
+      tables.calls[branchStep].target = int(tables.calls.size());
+      if (!emitSteps(ifOp.elseBlock()))
+        return false;
+      tables.calls[jumpStep].target = int(tables.calls.size());
       continue;
     }
     auto kernel = dyn_cast<KernelOp>(op);
@@ -468,8 +498,10 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
         ref = {true, weights.indexOf(constant)};
       } else {
         auto it = buffers.find(input);
-        if (it == buffers.end())
-          return failWith("kernel " + call.name + ": an input has no buffer (internal error)");
+        if (it == buffers.end()) {
+          emitError = "kernel " + call.name + ": an input has no buffer (internal error)";
+          return false;
+        }
         ref = it->second;
       }
       call.inputs.push_back({tensorType(input), ref});
@@ -480,6 +512,12 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     }
     tables.calls.push_back(std::move(call));
   }
+  return true;
+  };
+  if (!emitSteps(block))
+    return failWith(emitError);
+  size_t kernelCount = 0;
+  func.walk([&](KernelOp) { ++kernelCount; });
   // Compile (and plan) in child processes, then keep the new objects in the cache.
   int kernelJobs = 0, done = 0;
   for (const CompileJob &job : jobs)
@@ -568,7 +606,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     }
     std::vector<uint64_t> scratchBytes;
     for (const KernelCall &call : tables.calls)
-      scratchBytes.push_back(peakOf[call.symbol]);
+      scratchBytes.push_back(call.kind == KernelCall::Kind::Kernel ? peakOf[call.symbol] : 0);
     FreestandingLayout &layout = tables.freestanding.emplace();
     uint64_t end = placeKernelScratch(tables, scratchBytes, layout.stepScratch);
     for (uint64_t bytes : scratchBytes)
@@ -769,16 +807,19 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
     return true;
   }
   if (options.plans)
-    llvm::errs() << "[kiln] " << plannedFromFile << " of " << tables.calls.size()
+    llvm::errs() << "[kiln] " << plannedFromFile << " of "
+                 << llvm::count_if(tables.calls, [](const KernelCall &call) {
+                      return call.kind == KernelCall::Kind::Kernel;
+                    })
                  << " kernel calls took a plan from the plan file\n";
   std::string written = options.outputPath;
   if (isLibrary)
     written = installs[0].second + ", " + installs[1].second + ", " + installs[2].second;
   llvm::errs() << "[kiln] wrote " << written
                << (needs.packaging == ArtifactPackaging::MacBuildKit ? " (a build kit: see its README)" : "")
-               << " (" << kernels.size() << " kernels: " << compiledCount << " compiled, "
+               << " (" << kernelCount << " kernels: " << compiledCount << " compiled, "
                << reusedCount << " from cache, "
-               << (kernels.size() - compiledCount - reusedCount) << " shared; arena "
+               << (kernelCount - compiledCount - reusedCount) << " shared; arena "
                << tables.arenaSize << " bytes" << arenaBoundText;
   if (tables.freestanding)  // bare metal: the caller's whole arena, planned here
     llvm::errs() << ": tensors " << arenaSize.getInt() << ", largest kernel scratch "

@@ -62,10 +62,18 @@ struct CallArgument {
   BufferRef buffer;
 };
 
-/// 2. A kernel call of the program, in order: the compiled symbol and its buffers.
+/// 2. A step of the program, in order: a kernel call (the compiled symbol and its
+/// buffers), or a branch of a kiln.if.
 struct KernelCall {
+  enum class Kind {
+    Kernel,
+    BranchUnless,  // continue at `target` when the bool in inputs[0] is false
+    Jump,          // continue at `target`
+  };
+  Kind kind = Kind::Kernel;
+  int target = 0;      // BranchUnless, Jump: a later step, or the number of steps (the end)
   std::string name;    // the kernel's name in the module (profiles, errors)
-  std::string symbol;  // the compiled function
+  std::string symbol;  // Kernel: the compiled function
   std::vector<CallArgument> inputs, results;
 };
 

@@ -2,7 +2,8 @@
 //
 // The glue defines `kiln_program` (runtime/include/kiln/program.h): one step function per
 // kernel call that describes its buffers (halide_buffer_t over arena offsets and weight
-// pointers) and calls the kernel, and the tables of inputs, outputs, weights and steps.
+// pointers) and calls the kernel, one test per branch of a kiln.if that reads its
+// condition, and the tables of inputs, outputs, weights and steps.
 // For a device program every buffer also carries the device handle of its arena slice or
 // weight (kiln_exec_t), and a device table lists the slices.
 //
@@ -97,6 +98,23 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
 
   for (size_t s = 0; s < tables.calls.size(); ++s) {
     const KernelCall &call = tables.calls[s];
+    if (call.kind == KernelCall::Kind::Jump)
+      continue;
+    if (call.kind == KernelCall::Kind::BranchUnless) {
+      // The condition is one bool in the arena; a device program brings it to the host
+      // first (the kernel that computed it left it on the device).
+      const CallArgument &condition = call.inputs.at(0);
+      std::string byte = "e->arena[" + std::to_string(condition.buffer.location) + "]";
+      steps << "static int test_" << s << "(const kiln_exec_t *e, int32_t *out_true) {\n";
+      if (!device) {
+        steps << "  *out_true = " << byte << " != 0;\n  return 0;\n}\n\n";
+        continue;
+      }
+      describe(steps, "c", condition, true);
+      steps << "  int code = halide_copy_to_host(e->user_context, &c);\n"
+            << "  *out_true = code == 0 && " << byte << " != 0;\n  return code;\n}\n\n";
+      continue;
+    }
     std::ostringstream body;
     std::string arguments;
     int count = 0;
@@ -159,8 +177,21 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
   if (tables.weights->empty())
     io << "  {0}\n";
   io << "};\nstatic const kiln_step_desc_t steps[] = {\n";
-  for (size_t i = 0; i < tables.calls.size(); ++i)
-    io << "  {" << cString(tables.calls[i].name) << ", step_" << i << "},\n";
+  for (size_t i = 0; i < tables.calls.size(); ++i) {
+    const KernelCall &call = tables.calls[i];
+    io << "  {" << cString(call.name) << ", ";
+    switch (call.kind) {
+    case KernelCall::Kind::Kernel:
+      io << "step_" << i << ", KILN_STEP_KERNEL, 0, 0},\n";
+      break;
+    case KernelCall::Kind::BranchUnless:
+      io << "0, KILN_STEP_BRANCH_UNLESS, " << call.target << ", test_" << i << "},\n";
+      break;
+    case KernelCall::Kind::Jump:
+      io << "0, KILN_STEP_JUMP, " << call.target << ", 0},\n";
+      break;
+    }
+  }
   if (tables.calls.empty())
     io << "  {0}\n";
   io << "};\n";

@@ -34,10 +34,7 @@ bool writeKernelSourceMap(ModuleOp module, const std::string &path, std::string 
     return false;
   }
   llvm::json::Array kernels;
-  for (Operation &op : func.getBody().front()) {
-    auto kernel = dyn_cast<KernelOp>(op);
-    if (!kernel)
-      continue;
+  func.walk([&](KernelOp kernel) {
     llvm::SetVector<llvm::StringRef> names;
     collectNames(kernel.getLoc(), names);
     kernel.getBody().walk([&](Operation *inner) { collectNames(inner->getLoc(), names); });
@@ -59,7 +56,7 @@ bool writeKernelSourceMap(ModuleOp module, const std::string &path, std::string 
     }
     kernels.push_back(llvm::json::Object{{"name", kernel.getSymName().str()},
                                          {"nodes", std::move(nodes)}});
-  }
+  });
   std::error_code ec;
   llvm::raw_fd_ostream out(path, ec);
   if (ec) {

@@ -52,3 +52,34 @@ void kiln_format_checksum(uint64_t checksum, char out[17]) {
   for (int i = 15; i >= 0; i--, checksum >>= 4) out[i] = digits[checksum & 15];
   out[16] = '\0';
 }
+
+int kiln_step_is_valid(const kiln_program_t *program, int32_t index) {
+  const kiln_step_desc_t *step = &program->steps[index];
+  if (step->name == NULL) return 0;
+  switch (step->kind) {
+    case KILN_STEP_KERNEL:
+      return step->run != NULL;
+    case KILN_STEP_BRANCH_UNLESS:
+      if (step->test == NULL) return 0;
+      /* fall through */
+    case KILN_STEP_JUMP:
+      return step->target > index && step->target <= program->num_steps;
+    default:
+      return 0;
+  }
+}
+
+int kiln_run_step(const kiln_program_t *program, int32_t index, const kiln_exec_t *exec,
+                  int32_t *next) {
+  const kiln_step_desc_t *step = &program->steps[index];
+  *next = index + 1;
+  if (step->kind == KILN_STEP_KERNEL) return step->run(exec);
+  if (step->kind == KILN_STEP_JUMP) {
+    *next = step->target;
+    return 0;
+  }
+  int32_t taken = 0;
+  int code = step->test(exec, &taken);
+  if (code == 0 && !taken) *next = step->target;
+  return code;
+}

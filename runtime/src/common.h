@@ -18,6 +18,15 @@ uint64_t kiln_weights_checksum(const kiln_program_t *program, const uint8_t *con
 /// The checksum as the fingerprint's 16 lower-case hex digits.
 void kiln_format_checksum(uint64_t checksum, char out[17]);
 
+/// Whether step `index` of `program` is well formed: a known kind with the function it
+/// needs and, for a branch or a jump, a target after it and at most num_steps (forward
+/// only, so a run always ends).
+int kiln_step_is_valid(const kiln_program_t *program, int32_t index);
+/// Runs step `index` and sets *next to the step that runs after it. Returns 0, or the
+/// kernel's (or the branch test's) error code.
+int kiln_run_step(const kiln_program_t *program, int32_t index, const kiln_exec_t *exec,
+                  int32_t *next);
+
 /// Freestanding runtime: makes `message` (which must stay valid) kiln_last_error().
 void kiln_set_error_text(const char *message);
 

@@ -145,6 +145,8 @@ kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_prog
       (program->num_steps > 0 && plan->step_scratch == NULL))
     return fail(KILN_ERROR_ARGUMENT, "the program was not compiled for a bare-metal target");
   for (int32_t i = 0; i < program->num_steps; i++) {
+    if (!kiln_step_is_valid(program, i))
+      return fail(KILN_ERROR_ARGUMENT, "the program's steps are malformed");
     const kiln_arena_range_t *range = &plan->step_scratch[i];
     if (range->offset > plan->state_offset || range->size > plan->state_offset - range->offset)
       return fail(KILN_ERROR_ARGUMENT, "the program's scratch plan leaves the arena");
@@ -240,12 +242,13 @@ __attribute__((weak)) double kiln_clock_ms(void) { return 0.0; }
 static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
   if (model_from_user(model) == NULL) return fail(KILN_ERROR_ARGUMENT, "the model is not open");
   const kiln_program_t *program = model->program;
-  for (int32_t i = 0; i < program->num_steps; i++) {
+  for (int32_t i = 0; out_step_ms != NULL && i < program->num_steps; i++) out_step_ms[i] = 0.0;
+  for (int32_t i = 0, next = 0; i < program->num_steps; i = next) {
     model->scratch = &program->freestanding->step_scratch[i];
     model->scratch_top = 0;
     model->scratch_last = NO_BLOCK;
     double start = out_step_ms != NULL ? kiln_clock_ms() : 0.0;
-    int code = program->steps[i].run(&model->exec);
+    int code = kiln_run_step(program, i, &model->exec, &next);
     if (out_step_ms != NULL) out_step_ms[i] = kiln_clock_ms() - start;
     model->scratch = NULL;
     if (code != 0) return fail(KILN_ERROR_KERNEL, "a kernel failed");

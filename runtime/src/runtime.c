@@ -129,7 +129,7 @@ static kiln_status_t check_program(const kiln_program_t *program) {
     }
   }
   for (int32_t i = 0; status == KILN_OK && i < program->num_steps; i++) {
-    if (program->steps[i].name == NULL || program->steps[i].run == NULL) {
+    if (!kiln_step_is_valid(program, i)) {
       status = kiln_set_error(KILN_ERROR_ARGUMENT, "program '%s': step %d is malformed",
                               program->model_name, i);
     }
@@ -372,9 +372,10 @@ static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
     kiln_status_t status = program->device->ops->upload_inputs(model->device);
     if (status != KILN_OK) return status;
   }
-  for (int32_t i = 0; i < program->num_steps; i++) {
+  for (int32_t i = 0; out_step_ms != NULL && i < program->num_steps; i++) out_step_ms[i] = 0.0;
+  for (int32_t i = 0, next = 0; i < program->num_steps; i = next) {
     double start = out_step_ms != NULL ? now_ms() : 0.0;
-    int code = program->steps[i].run(&model->exec);
+    int code = kiln_run_step(program, i, &model->exec, &next);
     if (out_step_ms != NULL) out_step_ms[i] = now_ms() - start;
     if (code != 0) {
       return kiln_set_error(KILN_ERROR_KERNEL, "model '%s': step %d of %d ('%s') failed with code %d",

@@ -1,10 +1,10 @@
 //===- OpsControl.cpp - ONNX control flow and sequences, resolved at compile time ===//
 //
-// kiln compiles for static shapes, so control flow must be decided at compile time: If
-// with a constant condition inlines the taken branch, Loop with a constant trip count (and
-// a condition that folds) unrolls, and sequences become lists of tensors that the
-// importer tracks by name. What cannot be decided is reported naming the input to bind
-// (kiln compile --bind NAME=...).
+// Control flow decided at compile time stays there: If with a constant condition inlines
+// the taken branch, Loop with a constant trip count (and a condition that folds) unrolls,
+// and sequences become lists of tensors that the importer tracks by name. If on a computed
+// condition becomes a kiln.if that the glue decides at run time. What cannot be decided
+// is reported naming the input to bind (kiln compile --bind NAME=...).
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
@@ -30,10 +30,75 @@ bool forward(NodeImporter &n, const std::string &from, const std::string &target
   return false;
 }
 
+/// If on a computed condition: both branches imported into a kiln.if, which the glue
+/// decides between at run time. Their outputs must agree in type and shape (the arena
+/// holds one result buffer that either branch fills).
+LogicalResult importRunTimeIf(NodeImporter &n) {
+  Value condition = n.input(0);
+  auto conditionType = n.typeOf(condition);
+  if (!conditionType.getElementType().isInteger(1) || conditionType.getNumElements() != 1)
+    return n.fail("cond must be one bool, not a tensor of shape " +
+                  shapeToString(conditionType.getShape()));
+  const onnx::GraphProto *branches[2] = {n.graphAttr("then_branch"), n.graphAttr("else_branch")};
+  if (!branches[0] || !branches[1])
+    return n.fail("missing branch");
+  // The results' types are known once both branches are imported: build them into a
+  // placeholder, then move its regions into the real op.
+  auto placeholder = IfOp::create(n.builder, n.loc, TypeRange{}, condition);
+  auto discard = [&](LogicalResult result) {
+    if (placeholder)
+      placeholder->erase();
+    return result;
+  };
+  std::vector<SmallVector<Value>> yielded(2);
+  OpBuilder::InsertionGuard guard(n.builder);
+  for (int b = 0; b < 2; ++b) {
+    const onnx::GraphProto &branch = *branches[b];
+    const char *which = b == 0 ? "then_branch" : "else_branch";
+    Region &region = b == 0 ? placeholder.getThenRegion() : placeholder.getElseRegion();
+    n.builder.setInsertionPointToEnd(&region.emplaceBlock());
+    if (failed(n.importSubgraph(branch)))
+      return discard(failure());
+    if (branch.output_size() != n.outputCount())
+      return discard(n.fail(std::string(which) + " has " + std::to_string(branch.output_size()) +
+                            " outputs, If has " + std::to_string(n.outputCount())));
+    for (const auto &output : branch.output()) {
+      auto it = n.values.find(output.name());
+      if (it == n.values.end())
+        return discard(n.fail(std::string(which) + " output '" + output.name() +
+                              (n.sequences.count(output.name())
+                                   ? "' is a sequence; a run-time If yields tensors only"
+                                   : "' is never produced")));
+      yielded[b].push_back(it->second);
+    }
+    YieldOp::create(n.builder, n.loc, yielded[b]);
+  }
+  SmallVector<Type> types;
+  for (int i = 0; i < n.outputCount(); ++i) {
+    Type thenType = yielded[0][i].getType(), elseType = yielded[1][i].getType();
+    if (thenType != elseType)
+      return discard(n.fail(
+          "output " + std::to_string(i) + " ('" + n.node.output(i) + "') is " +
+          shapeToString(n.shapeOf(yielded[0][i])) + " in then_branch and " +
+          shapeToString(n.shapeOf(yielded[1][i])) + " in else_branch (or differs in type); "
+          "a run-time If needs both branches to give one type and shape"));
+    types.push_back(thenType);
+  }
+  n.builder.setInsertionPoint(placeholder);
+  auto op = IfOp::create(n.builder, n.loc, types, condition);
+  op.getThenRegion().takeBody(placeholder.getThenRegion());
+  op.getElseRegion().takeBody(placeholder.getElseRegion());
+  placeholder->erase();
+  placeholder = nullptr;
+  for (int i = 0; i < n.outputCount(); ++i)
+    n.setOutput(i, op.getResult(i));
+  return success();
+}
+
 LogicalResult importIf(NodeImporter &n) {
   auto condition = n.constantInput(0);
   if (!condition)
-    return n.notConstant(0, "cond");
+    return importRunTimeIf(n);
   const onnx::GraphProto *branch =
       n.graphAttr(condition->floats.at(0) != 0 ? "then_branch" : "else_branch");
   if (!branch)

@@ -930,5 +930,35 @@ LogicalResult KernelOp::verify() {
   return success();
 }
 
+LogicalResult IfOp::verify() {
+  auto condition = llvm::cast<RankedTensorType>(getCondition().getType());
+  if (!condition.getElementType().isInteger(1) || !condition.hasStaticShape() ||
+      condition.getNumElements() != 1)
+    return emitOpError("condition must be one bool, not ") << condition;
+  for (Region *region : {&getThenRegion(), &getElseRegion()}) {
+    auto yield = llvm::dyn_cast<YieldOp>(region->front().getTerminator());
+    if (!yield)
+      return emitOpError("branch does not end in kiln.yield");
+    if (yield.getValues().getTypes() != getResultTypes())
+      return emitOpError(region == &getThenRegion() ? "then" : "else")
+             << " branch yields types that differ from the results";
+  }
+  return success();
+}
+
+LogicalResult IfOp::canonicalize(IfOp op, PatternRewriter &rewriter) {
+  auto constant = op.getCondition().getDefiningOp<ConstantOp>();
+  auto value = constant ? llvm::dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;
+  if (!value)
+    return failure();
+  Block &taken = *value.getValues<bool>().begin() ? op.thenBlock() : op.elseBlock();
+  auto yield = llvm::cast<YieldOp>(taken.getTerminator());
+  SmallVector<Value> results(yield.getValues());
+  rewriter.eraseOp(yield);
+  rewriter.inlineBlockBefore(&taken, op);
+  rewriter.replaceOp(op, results);
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/kiln/IR/KilnOps.cpp.inc"

@@ -481,8 +481,42 @@ def Kiln_KernelOp : Kiln_Op<"kernel", [IsolatedFromAbove, SingleBlock]> {
   ];
 }
 
-def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator, HasParent<"KernelOp">]> {
-  let summary = "Returns the values of a kernel region";
+def Kiln_IfOp : Kiln_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
+  let summary = "Runs one of two regions, chosen at run time by a one-element bool tensor";
+  let description = [{
+    ONNX If whose condition is computed by the model. Both regions hold ops (later
+    kernels) and yield values of the result types; the glue tests the condition between
+    kernel calls and runs one region's kernels. Each yielded value is written straight into
+    the result's buffer (kiln-plan-memory), so either branch leaves its results in one place.
+    A constant condition folds to the taken region.
+    ```mlir
+    %r = kiln.if %c : tensor<i1> -> tensor<4xf32> {
+      %a = kiln.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+      kiln.yield %a : tensor<4xf32>
+    } else {
+      %b = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+      kiln.yield %b : tensor<4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$condition);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$then_region, SizedRegion<1>:$else_region);
+  let assemblyFormat = [{
+    $condition `:` type($condition) (`->` type($results)^)? attr-dict-with-keyword
+    $then_region `else` $else_region
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizeMethod = 1;
+  let extraClassDeclaration = [{
+    ::mlir::Block &thenBlock() { return getThenRegion().front(); }
+    ::mlir::Block &elseBlock() { return getElseRegion().front(); }
+  }];
+}
+
+def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
+                                     ParentOneOf<["KernelOp", "IfOp"]>]> {
+  let summary = "Returns the values of a kernel region or of an if's branch";
   let arguments = (ins Variadic<AnyRankedTensor>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
 }

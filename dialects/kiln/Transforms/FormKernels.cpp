@@ -63,9 +63,215 @@ bool isWeightView(Operation *op) {
 
 struct Group {
   SmallVector<Operation *> ops;
-  bool isView = false;      // a reshape: no kernel, the result aliases the input
+  // A reshape (a view: its result aliases its input) or a kiln.if (its branches get
+  // kernels of their own): no kernel, the op stays outside.
+  bool staysOutside = false;
   llvm::BitVector depends;  // transitive dependencies on other groups
 };
+
+/// What `op` reads: its operands and, for a kiln.if, the values its branches read from
+/// outside them.
+SmallVector<Value> readsOf(Operation *op) {
+  SmallVector<Value> reads(op->getOperands());
+  for (Region &region : op->getRegions())
+    region.walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        if (!op->isProperAncestor(operand.getParentRegion()->getParentOp()) &&
+            !llvm::is_contained(reads, operand))
+          reads.push_back(operand);
+    });
+  return reads;
+}
+
+/// A kernel that writes `value` (a constant, an argument, a view) into a buffer of its own.
+Value copyKernel(OpBuilder &builder, Value value, int &kernelIndex) {
+  bool inlined = isInlinableConstant(value);
+  SmallVector<Value> inputs;
+  if (!inlined)
+    inputs.push_back(value);
+  std::string what = value.getDefiningOp<ConstantOp>() ? "_constant" : "_copy";
+  auto kernel = KernelOp::create(builder, value.getLoc(),
+                                 "k" + std::to_string(kernelIndex++) + what,
+                                 TypeRange{value.getType()}, inputs);
+  Block &body = kernel.getBody().front();
+  OpBuilder inner = OpBuilder::atBlockEnd(&body);
+  Value result = inlined ? Value(inner.clone(*value.getDefiningOp())->getResult(0))
+                         : Value(body.getArgument(0));
+  YieldOp::create(inner, kernel.getLoc(), ValueRange{result});
+  return kernel.getResult(0);
+}
+
+/// Forms the kernels of one block: the function's body or a branch of a kiln.if.
+void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
+  SmallVector<Operation *> ops;
+  // Constants and dequantized weights are not kernels of their own: small constants and
+  // dequantize ops are cloned into each kernel that reads them (so weights are decoded
+  // where they are used), large constants become kernel inputs.
+  for (Operation &op : block.without_terminator())
+    if (!isa<ConstantOp>(op) && !isWeightView(&op))
+      ops.push_back(&op);
+
+  // 1. Group assignment.
+  std::vector<Group> groups;
+  llvm::DenseMap<Operation *, int> groupOf;
+  // Length of the longest elementwise chain ending at an op within its group: the depth
+  // of the expression codegen builds for it.
+  llvm::DenseMap<Operation *, int64_t> depthOf;
+  auto producerGroup = [&](Value value) -> int {
+    Operation *def = value.getDefiningOp();
+    auto it = def ? groupOf.find(def) : groupOf.end();
+    return it == groupOf.end() ? -1 : it->second;
+  };
+  for (Operation *op : ops) {
+    int joined = -1;
+    int64_t depth = 1;
+    if (isElementwise(op)) {
+      for (Value operand : op->getOperands()) {
+        int g = producerGroup(operand);
+        if (g < 0 || groups[g].staysOutside || operand.getType() != op->getResult(0).getType())
+          continue;
+        int64_t joinedDepth = 1;
+        for (Value other : op->getOperands())
+          if (producerGroup(other) == g)
+            joinedDepth = std::max(joinedDepth, depthOf.lookup(other.getDefiningOp()) + 1);
+        if (joinedDepth > maxDepth)
+          continue;  // too deep: this op starts the next kernel
+        bool cycle = llvm::any_of(op->getOperands(), [&](Value other) {
+          int h = producerGroup(other);
+          return h >= 0 && h != g && groups[h].depends.test(g);
+        });
+        if (!cycle) {
+          joined = g;
+          depth = joinedDepth;
+          break;
+        }
+      }
+    }
+    int g = joined;
+    if (g < 0) {
+      g = int(groups.size());
+      groups.push_back(Group());
+      groups.back().staysOutside = isa<ReshapeOp, IfOp>(op);
+      for (Group &group : groups)
+        group.depends.resize(groups.size());
+    }
+    groups[g].ops.push_back(op);
+    groupOf[op] = g;
+    depthOf[op] = depth;
+    bool grew = false;
+    for (Value operand : readsOf(op)) {
+      int h = producerGroup(operand);
+      if (h < 0 || h == g || groups[g].depends.test(h))
+        continue;
+      groups[g].depends.set(h);
+      groups[g].depends |= groups[h].depends;
+      grew = true;
+    }
+    // A group that already depended on g now also depends on what g gained.
+    if (grew && joined >= 0)
+      for (Group &other : groups)
+        if (other.depends.test(g))
+          other.depends |= groups[g].depends;
+  }
+
+  // 2. Dependencies first.
+  SmallVector<int> order;
+  for (int g = 0; g < int(groups.size()); ++g)
+    order.push_back(g);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+    return groups[a].depends.count() < groups[b].depends.count();
+  });
+
+  // 3. Outline.
+  Operation *terminator = block.getTerminator();
+  OpBuilder builder(terminator);
+  for (int g : order) {
+    Group &group = groups[g];
+    if (group.staysOutside) {
+      group.ops.front()->moveBefore(terminator);
+      continue;
+    }
+    llvm::SmallPtrSet<Operation *, 16> members(group.ops.begin(), group.ops.end());
+    SmallVector<Value> inputs, outputs;
+    for (Operation *op : group.ops) {
+      for (Value operand : op->getOperands()) {
+        if (isWeightView(operand.getDefiningOp())) {
+          for (Value packed : operand.getDefiningOp()->getOperands())
+            if (!llvm::is_contained(inputs, packed))
+              inputs.push_back(packed);
+          continue;
+        }
+        if (!members.count(operand.getDefiningOp()) && !isInlinableConstant(operand) &&
+            !llvm::is_contained(inputs, operand))
+          inputs.push_back(operand);
+      }
+      for (Value result : op->getResults())
+        if (llvm::any_of(result.getUsers(),
+                         [&](Operation *user) { return !members.count(user); }))
+          outputs.push_back(result);
+    }
+    std::string name = "k" + std::to_string(kernelIndex++);
+    for (Operation *op : llvm::ArrayRef(group.ops).take_front(3))
+      name += "_" + op->getName().stripDialect().str();
+    SmallVector<Type> resultTypes;
+    for (Value output : outputs)
+      resultTypes.push_back(output.getType());
+    auto kernel = KernelOp::create(builder, group.ops.front()->getLoc(), name, resultTypes,
+                                   inputs);
+    Block &body = kernel.getBody().front();
+    OpBuilder inner = OpBuilder::atBlockEnd(&body);
+    IRMapping mapping;
+    for (auto [input, arg] : llvm::zip(inputs, body.getArguments()))
+      mapping.map(input, arg);
+    for (Operation *op : group.ops) {
+      for (Value operand : op->getOperands())
+        if (!mapping.contains(operand) &&
+            (isInlinableConstant(operand) || isWeightView(operand.getDefiningOp())))
+          mapping.map(operand, inner.clone(*operand.getDefiningOp(), mapping)->getResult(0));
+      inner.clone(*op, mapping);
+    }
+    SmallVector<Value> yielded;
+    for (Value output : outputs)
+      yielded.push_back(mapping.lookup(output));
+    YieldOp::create(inner, kernel.getLoc(), yielded);
+    for (auto [output, result] : llvm::zip(outputs, kernel.getResults()))
+      output.replaceUsesWithIf(result, [&](OpOperand &use) {
+        return !members.count(use.getOwner());
+      });
+    for (Operation *op : llvm::reverse(group.ops))
+      op->erase();
+  }
+  // A returned constant (a Shape output, a folded subgraph) needs a buffer of its own:
+  // a kernel that writes it. A branch of a kiln.if yields into its result's buffer, so
+  // each value it yields must be a result of a kernel (or a nested if) of the branch,
+  // yielded once; others (constants, outer values, views, repeats) are copied by a kernel.
+  bool branch = isa<YieldOp>(terminator);
+  llvm::SmallPtrSet<Value, 8> yielded;
+  for (OpOperand &operand : terminator->getOpOperands()) {
+    Value value = operand.get();
+    Operation *producer = value.getDefiningOp();
+    bool own = isa_and_nonnull<KernelOp, IfOp>(producer) && producer->getBlock() == &block &&
+               yielded.insert(value).second;
+    if (value.getDefiningOp<ConstantOp>() || (branch && !own))
+      operand.set(copyKernel(builder, value, kernelIndex));
+  }
+  // Weight views and constants that only fed cloned copies are dead now.
+  SmallVector<Operation *> views;
+  for (Operation &op : block.without_terminator())
+    if (isWeightView(&op))
+      views.push_back(&op);
+  for (Operation *op : views)
+    if (op->use_empty())
+      op->erase();
+  for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
+    if (isa<ConstantOp>(op) && op.use_empty())
+      op.erase();
+  for (Operation &op : block)
+    if (auto ifOp = dyn_cast<IfOp>(op)) {
+      formKernels(ifOp.thenBlock(), maxDepth, kernelIndex);
+      formKernels(ifOp.elseBlock(), maxDepth, kernelIndex);
+    }
+}
 
 struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
   using FormKernelsPassBase::FormKernelsPassBase;
@@ -75,176 +281,8 @@ struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {
       func.emitError("kernel formation expects a single-block function");
       return signalPassFailure();
     }
-    Block &block = func.getBody().front();
-    SmallVector<Operation *> ops;
-    // Constants and dequantized weights are not kernels of their own: small constants and
-    // dequantize ops are cloned into each kernel that reads them (so weights are decoded
-    // where they are used), large constants become kernel inputs.
-    for (Operation &op : block.without_terminator())
-      if (!isa<ConstantOp>(op) && !isWeightView(&op))
-        ops.push_back(&op);
-
-    // 1. Group assignment.
-    std::vector<Group> groups;
-    llvm::DenseMap<Operation *, int> groupOf;
-    // Length of the longest elementwise chain ending at an op within its group: the depth
-    // of the expression codegen builds for it.
-    llvm::DenseMap<Operation *, int64_t> depthOf;
-    auto producerGroup = [&](Value value) -> int {
-      Operation *def = value.getDefiningOp();
-      auto it = def ? groupOf.find(def) : groupOf.end();
-      return it == groupOf.end() ? -1 : it->second;
-    };
-    for (Operation *op : ops) {
-      int joined = -1;
-      int64_t depth = 1;
-      if (isElementwise(op)) {
-        for (Value operand : op->getOperands()) {
-          int g = producerGroup(operand);
-          if (g < 0 || groups[g].isView || operand.getType() != op->getResult(0).getType())
-            continue;
-          int64_t joinedDepth = 1;
-          for (Value other : op->getOperands())
-            if (producerGroup(other) == g)
-              joinedDepth = std::max(joinedDepth, depthOf.lookup(other.getDefiningOp()) + 1);
-          if (joinedDepth > maxDepth)
-            continue;  // too deep: this op starts the next kernel
-          bool cycle = llvm::any_of(op->getOperands(), [&](Value other) {
-            int h = producerGroup(other);
-            return h >= 0 && h != g && groups[h].depends.test(g);
-          });
-          if (!cycle) {
-            joined = g;
-            depth = joinedDepth;
-            break;
-          }
-        }
-      }
-      int g = joined;
-      if (g < 0) {
-        g = int(groups.size());
-        groups.push_back(Group());
-        groups.back().isView = isa<ReshapeOp>(op);
-        for (Group &group : groups)
-          group.depends.resize(groups.size());
-      }
-      groups[g].ops.push_back(op);
-      groupOf[op] = g;
-      depthOf[op] = depth;
-      bool grew = false;
-      for (Value operand : op->getOperands()) {
-        int h = producerGroup(operand);
-        if (h < 0 || h == g || groups[g].depends.test(h))
-          continue;
-        groups[g].depends.set(h);
-        groups[g].depends |= groups[h].depends;
-        grew = true;
-      }
-      // A group that already depended on g now also depends on what g gained.
-      if (grew && joined >= 0)
-        for (Group &other : groups)
-          if (other.depends.test(g))
-            other.depends |= groups[g].depends;
-    }
-
-    // 2. Dependencies first.
-    SmallVector<int> order;
-    for (int g = 0; g < int(groups.size()); ++g)
-      order.push_back(g);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-      return groups[a].depends.count() < groups[b].depends.count();
-    });
-
-    // 3. Outline.
-    Operation *terminator = block.getTerminator();
-    OpBuilder builder(terminator);
     int kernelIndex = 0;
-    for (int g : order) {
-      Group &group = groups[g];
-      if (group.isView) {
-        group.ops.front()->moveBefore(terminator);
-        continue;
-      }
-      llvm::SmallPtrSet<Operation *, 16> members(group.ops.begin(), group.ops.end());
-      SmallVector<Value> inputs, outputs;
-      for (Operation *op : group.ops) {
-        for (Value operand : op->getOperands()) {
-          if (isWeightView(operand.getDefiningOp())) {
-            for (Value packed : operand.getDefiningOp()->getOperands())
-              if (!llvm::is_contained(inputs, packed))
-                inputs.push_back(packed);
-            continue;
-          }
-          if (!members.count(operand.getDefiningOp()) && !isInlinableConstant(operand) &&
-              !llvm::is_contained(inputs, operand))
-            inputs.push_back(operand);
-        }
-        for (Value result : op->getResults())
-          if (llvm::any_of(result.getUsers(),
-                           [&](Operation *user) { return !members.count(user); }))
-            outputs.push_back(result);
-      }
-      std::string name = "k" + std::to_string(kernelIndex++);
-      for (Operation *op : llvm::ArrayRef(group.ops).take_front(3))
-        name += "_" + op->getName().stripDialect().str();
-      SmallVector<Type> resultTypes;
-      for (Value output : outputs)
-        resultTypes.push_back(output.getType());
-      auto kernel = KernelOp::create(builder, group.ops.front()->getLoc(), name, resultTypes,
-                                     inputs);
-      Block &body = kernel.getBody().front();
-      OpBuilder inner = OpBuilder::atBlockEnd(&body);
-      IRMapping mapping;
-      for (auto [input, arg] : llvm::zip(inputs, body.getArguments()))
-        mapping.map(input, arg);
-      for (Operation *op : group.ops) {
-        for (Value operand : op->getOperands())
-          if (!mapping.contains(operand) &&
-              (isInlinableConstant(operand) || isWeightView(operand.getDefiningOp())))
-            mapping.map(operand, inner.clone(*operand.getDefiningOp(), mapping)->getResult(0));
-        inner.clone(*op, mapping);
-      }
-      SmallVector<Value> yielded;
-      for (Value output : outputs)
-        yielded.push_back(mapping.lookup(output));
-      YieldOp::create(inner, kernel.getLoc(), yielded);
-      for (auto [output, result] : llvm::zip(outputs, kernel.getResults()))
-        output.replaceUsesWithIf(result, [&](OpOperand &use) {
-          return !members.count(use.getOwner());
-        });
-      for (Operation *op : llvm::reverse(group.ops))
-        op->erase();
-    }
-    // A returned constant (a Shape output, a folded subgraph) needs a buffer of its own:
-    // a kernel that writes it.
-    for (OpOperand &operand : terminator->getOpOperands()) {
-      auto constant = operand.get().getDefiningOp<ConstantOp>();
-      if (!constant)
-        continue;
-      bool inlined = isInlinableConstant(constant);
-      SmallVector<Value> inputs;
-      if (!inlined)
-        inputs.push_back(constant);
-      auto kernel = KernelOp::create(builder, constant.getLoc(),
-                                     "k" + std::to_string(kernelIndex++) + "_constant",
-                                     TypeRange{constant.getType()}, inputs);
-      Block &body = kernel.getBody().front();
-      OpBuilder inner = OpBuilder::atBlockEnd(&body);
-      Value value = inlined ? Value(inner.clone(*constant)->getResult(0)) : Value(body.getArgument(0));
-      YieldOp::create(inner, kernel.getLoc(), ValueRange{value});
-      operand.set(kernel.getResult(0));
-    }
-    // Weight views and constants that only fed cloned copies are dead now.
-    SmallVector<Operation *> views;
-    for (Operation &op : block.without_terminator())
-      if (isWeightView(&op))
-        views.push_back(&op);
-    for (Operation *op : views)
-      if (op->use_empty())
-        op->erase();
-    for (Operation &op : llvm::make_early_inc_range(block.without_terminator()))
-      if (isa<ConstantOp>(op) && op.use_empty())
-        op.erase();
+    formKernels(func.getBody().front(), maxDepth, kernelIndex);
   }
 };
 

@@ -9,6 +9,8 @@
 //    view: it shares its input's buffer, whose life it extends. So is an in-place
 //    concatenation (kiln-concat-in-place): its inputs' producers write into slices of its
 //    buffer, which is born with the first of them.
+//    A kiln.if's branches are numbered one after the other (only one of them runs); its
+//    results' buffers are born at the if and each branch's kernels write them directly.
 // 2. Place buffers by decreasing size (ties: earlier birth first) at the lowest aligned
 //    offset that overlaps no placed buffer alive at the same time. Greedy-by-size is
 //    within a few percent of the liveness lower bound on real models.
@@ -21,6 +23,7 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseMap.h"
 #include <algorithm>
+#include <functional>
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
 #include <limits>
@@ -132,54 +135,95 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
         return signalPassFailure();
       buffers.back().death = std::numeric_limits<int64_t>::max();
     }
+    // Ops are numbered in program order, a kiln.if's then branch before its else branch.
+    // Only one branch runs, so a buffer of one branch may share memory with the other's.
+    // An if's results are born at the if; each value a branch yields is its kernel's (or
+    // nested if's) result written straight into the if result's buffer (kiln-form-kernels
+    // made every yielded value such a result of its branch, yielded once).
+    llvm::DenseMap<Value, Value> yieldedInto;  // a branch's yielded value -> the if result
     int64_t time = 0;
-    for (Operation &op : block) {
-      for (Value operand : op.getOperands()) {
-        auto it = bufferOf.find(operand);
-        if (it != bufferOf.end())
-          buffers[it->second].death = std::max(buffers[it->second].death, time);
-      }
-      if (isa<func::ReturnOp>(op)) {
+    std::function<bool(Block &)> number = [&](Block &current) {
+      for (Operation &op : current) {
         for (Value operand : op.getOperands()) {
           auto it = bufferOf.find(operand);
+          if (it != bufferOf.end())
+            buffers[it->second].death = std::max(buffers[it->second].death, time);
+        }
+        if (isa<func::ReturnOp>(op)) {
+          for (Value operand : op.getOperands()) {
+            auto it = bufferOf.find(operand);
+            if (it == bufferOf.end()) {
+              op.emitError("returned value is not produced by a kernel or argument");
+              return false;
+            }
+            buffers[it->second].death = std::numeric_limits<int64_t>::max();
+          }
+        } else if (auto ifOp = dyn_cast<IfOp>(op)) {
+          if (!bufferOf.count(ifOp.getCondition())) {
+            op.emitError("an if's condition has no buffer (internal error)");
+            return false;
+          }
+          for (Value result : ifOp.getResults()) {
+            if (auto into = yieldedInto.find(result); into != yieldedInto.end())
+              bufferOf[result] = bufferOf[into->second];  // a nested if: the outer result
+            else if (!newBuffer(result, time, &op))
+              return false;
+          }
+          for (Block *branch : {&ifOp.thenBlock(), &ifOp.elseBlock()})
+            for (auto [value, result] :
+                 llvm::zip(branch->getTerminator()->getOperands(), ifOp.getResults())) {
+              Operation *producer = value.getDefiningOp();
+              if (!isa_and_nonnull<KernelOp, IfOp>(producer) || producer->getBlock() != branch ||
+                  !yieldedInto.try_emplace(value, result).second) {
+                op.emitError("a branch yields a value that is not its own kernel's or if's result "
+                             "(internal error: kiln-form-kernels copies those)");
+                return false;
+              }
+            }
+          ++time;
+          if (!number(ifOp.thenBlock()) || !number(ifOp.elseBlock()))
+            return false;
+          continue;
+        } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+          auto it = bufferOf.find(reshape.getInput());
           if (it == bufferOf.end()) {
-            op.emitError("returned value is not produced by a kernel or argument");
-            return signalPassFailure();
+            op.emitError("reshape of a value that has no buffer");
+            return false;
           }
-          buffers[it->second].death = std::numeric_limits<int64_t>::max();
-        }
-      } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-        auto it = bufferOf.find(reshape.getInput());
-        if (it == bufferOf.end()) {
-          op.emitError("reshape of a value that has no buffer");
-          return signalPassFailure();
-        }
-        bufferOf[reshape.getResult()] = it->second;
-        offsetIn[reshape.getResult()] = offsetIn.lookup(reshape.getInput());
-      } else if (auto concat = dyn_cast<ConcatOp>(op)) {
-        // Its buffer was made by the first input's producer.
-        auto it = bufferOf.find(concat.getResult());
-        if (it == bufferOf.end()) {
-          op.emitError("an in-place concatenation with no buffer (internal error)");
-          return signalPassFailure();
-        }
-      } else if (isa<KernelOp>(op)) {
-        for (Value result : op.getResults()) {
-          auto slice = sliceOf.find(result);
-          if (slice == sliceOf.end()) {
-            if (!newBuffer(result, time, &op))
-              return signalPassFailure();
-            continue;
+          bufferOf[reshape.getResult()] = it->second;
+          offsetIn[reshape.getResult()] = offsetIn.lookup(reshape.getInput());
+        } else if (auto concat = dyn_cast<ConcatOp>(op)) {
+          // Its buffer was made by the first input's producer.
+          auto it = bufferOf.find(concat.getResult());
+          if (it == bufferOf.end()) {
+            op.emitError("an in-place concatenation with no buffer (internal error)");
+            return false;
           }
-          auto [concat, offset] = slice->second;
-          if (!bufferOf.count(concat) && !newBuffer(concat, time, &op))
-            return signalPassFailure();
-          bufferOf[result] = bufferOf[concat];
-          offsetIn[result] = offset;
+        } else if (isa<KernelOp>(op)) {
+          for (Value result : op.getResults()) {
+            if (auto into = yieldedInto.find(result); into != yieldedInto.end()) {
+              bufferOf[result] = bufferOf[into->second];
+              continue;
+            }
+            auto slice = sliceOf.find(result);
+            if (slice == sliceOf.end()) {
+              if (!newBuffer(result, time, &op))
+                return false;
+              continue;
+            }
+            auto [concat, offset] = slice->second;
+            if (!bufferOf.count(concat) && !newBuffer(concat, time, &op))
+              return false;
+            bufferOf[result] = bufferOf[concat];
+            offsetIn[result] = offset;
+          }
         }
+        ++time;
       }
-      ++time;
-    }
+      return true;
+    };
+    if (!number(block))
+      return signalPassFailure();
 
     // 2. Placement.
     std::vector<int> order(buffers.size());
@@ -236,9 +280,11 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
         offsets.push_back(buffers[bufferOf.lookup(value)].offset + offsetIn.lookup(value));
       return builder.getDenseI64ArrayAttr(offsets);
     };
-    for (Operation &op : block)
-      if (isa<KernelOp, ReshapeOp, ConcatOp>(op))
-        op.setAttr("kiln.arena_offsets", offsetsOf(op.getResults()));
+    func.walk([&](Operation *op) {
+      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp>(op))
+        op->setAttr("kiln.arena_offsets", offsetsOf(op->getResults()));
+      return isa<KernelOp>(op) ? WalkResult::skip() : WalkResult::advance();
+    });
     SmallVector<Value> args(block.getArguments().begin(), block.getArguments().end());
     func->setAttr("kiln.arg_offsets", offsetsOf(args));
     func->setAttr("kiln.result_offsets", offsetsOf(block.getTerminator()->getOperands()));

@@ -21,7 +21,7 @@ extern "C" {
 
 /** Bumped whenever a table below changes shape; the runtime refuses other versions, so
  *  glue from one kiln never runs against another kiln's runtime by accident. */
-#define KILN_PROGRAM_ABI_VERSION 4
+#define KILN_PROGRAM_ABI_VERSION 5
 
 struct halide_device_interface_t;
 
@@ -63,9 +63,25 @@ typedef struct kiln_exec_t {
 /** One kernel call. Returns 0 on success, the kernel's error code otherwise. */
 typedef int (*kiln_step_fn)(const kiln_exec_t *exec);
 
+/** Reads a branch's condition (a bool the model computed) into *out_true. Returns 0 on
+ *  success, a Halide error code when the value could not be brought to the host. */
+typedef int (*kiln_test_fn)(const kiln_exec_t *exec, int32_t *out_true);
+
+/** What a step does. Steps run in order; a kiln.if is a branch over its then steps to its
+ *  else steps and a jump over the else steps at the end of the then steps. Targets only
+ *  point forward, so every run ends. */
+typedef enum kiln_step_kind_t {
+  KILN_STEP_KERNEL = 0,         /* run(exec), then the next step */
+  KILN_STEP_BRANCH_UNLESS = 1,  /* test(exec): true goes on to the next step, false to target */
+  KILN_STEP_JUMP = 2,           /* continue at target */
+} kiln_step_kind_t;
+
 typedef struct kiln_step_desc_t {
   const char *name;  /* kernel name, e.g. "k12_conv_hardswish" (used by --profile and errors) */
-  kiln_step_fn run;
+  kiln_step_fn run;  /* KILN_STEP_KERNEL */
+  int32_t kind;      /* a kiln_step_kind_t */
+  int32_t target;    /* BRANCH_UNLESS, JUMP: a later step's index, or num_steps (the end) */
+  kiln_test_fn test; /* BRANCH_UNLESS */
 } kiln_step_desc_t;
 
 /** A range of the arena that kernels see as one device buffer. */
