@@ -534,6 +534,76 @@ TEST_F(ModelOpen, RejectsInconsistentPrograms) {
   EXPECT_STREQ(kiln_status_string(KILN_ERROR_MISMATCH), "KILN_ERROR_MISMATCH");
 }
 
+/// y = x - w (the else branch of BranchProgram).
+int SubtractWeight(const kiln_exec_t *exec) {
+  const float *x = reinterpret_cast<const float *>(exec->arena);
+  const float *w = reinterpret_cast<const float *>(exec->weights[0]);
+  float *y = reinterpret_cast<float *>(exec->arena + 64);
+  for (int i = 0; i < 6; i++) y[i] = x[i] - w[i];
+  return 0;
+}
+
+/// The branch condition: the bool at arena byte 96.
+int TestByte96(const kiln_exec_t *exec, int32_t *out_true) {
+  *out_true = exec->arena[96] != 0;
+  return 0;
+}
+
+/// A run-time If as the glue lays it out: branch to the else steps unless the condition
+/// holds, the then step, a jump over the else step, the else step.
+struct BranchProgram : TestProgram {
+  BranchProgram() {
+    program.num_steps = 4;
+    program.steps = branch_steps;
+  }
+  kiln_step_desc_t branch_steps[4] = {
+      {"if0:else", nullptr, KILN_STEP_BRANCH_UNLESS, 3, TestByte96},
+      {"k0_add", AddWeight, KILN_STEP_KERNEL, 0, nullptr},
+      {"if0:end", nullptr, KILN_STEP_JUMP, 4, nullptr},
+      {"k1_subtract", SubtractWeight, KILN_STEP_KERNEL, 0, nullptr},
+  };
+};
+
+TEST_F(ModelOpen, BranchesOnTheCondition) {
+  BranchProgram test;
+  std::string path = Write(ValidWriter().Build());
+  kiln_model_t *model = nullptr;
+  ASSERT_EQ(kiln_model_open(&test.program, path.c_str(), &model), KILN_OK) << kiln_last_error();
+  auto *x = static_cast<float *>(kiln_model_input_data(model, 0));
+  auto *condition = reinterpret_cast<uint8_t *>(x) + 96;  // the test's layout
+  for (int i = 0; i < 6; i++) x[i] = static_cast<float>(i);
+  for (uint8_t taken : {1, 0, 1}) {
+    *condition = taken;
+    double step_ms[4] = {-1, -1, -1, -1};
+    ASSERT_EQ(kiln_model_run_profiled(model, step_ms), KILN_OK) << kiln_last_error();
+    auto *y = static_cast<const float *>(kiln_model_output_data(model, 0));
+    for (int i = 0; i < 6; i++)
+      EXPECT_EQ(y[i], static_cast<float>(i) + (taken ? kWeightValues[i] : -kWeightValues[i]));
+    // A step that did not run took no time (the else path skips the jump too).
+    EXPECT_EQ(step_ms[taken ? 3 : 1], 0.0);
+    if (!taken) EXPECT_EQ(step_ms[2], 0.0);
+  }
+  kiln_model_close(model);
+}
+
+TEST_F(ModelOpen, RejectsBranchesThatCouldLoopOrLeave) {
+  BranchProgram backward;
+  backward.branch_steps[2].target = 0;  // a jump back could run forever
+  ExpectOpen(backward.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 2");
+  BranchProgram self;
+  self.branch_steps[0].target = 0;
+  ExpectOpen(self.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 0");
+  BranchProgram past_end;
+  past_end.branch_steps[0].target = 5;
+  ExpectOpen(past_end.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 0");
+  BranchProgram no_test;
+  no_test.branch_steps[0].test = nullptr;
+  ExpectOpen(no_test.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 0");
+  BranchProgram unknown_kind;
+  unknown_kind.branch_steps[1].kind = 7;
+  ExpectOpen(unknown_kind.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 1");
+}
+
 TEST(Dtype, SizesAndNames) {
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_F32), 4u);
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_F16), 2u);

@@ -61,3 +61,23 @@ func.func @chains(%x: tensor<2x3xf32>) -> (tensor<6xf32>, tensor<2x3xf32>) {
   %c = kiln.clip %r {min = 0.0 : f64, max = 6.0 : f64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %b, %c : tensor<6xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+// An if on a constant condition is the taken branch (the importer does this for ONNX If
+// with a constant condition; canonicalization does it for conditions that fold later).
+// CHECK-LABEL: func @if_constant_condition
+// CHECK-NOT: kiln.if
+// CHECK: %[[N:.*]] = kiln.neg %arg0
+// CHECK: return %[[N]]
+func.func @if_constant_condition(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = kiln.constant dense<false> : tensor<i1>
+  %r = kiln.if %c : tensor<i1> -> tensor<4xf32> {
+    %a = kiln.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %a : tensor<4xf32>
+  } else {
+    %b = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %b : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}

@@ -173,3 +173,29 @@ func.func @bad_layer_norm_type(%x: tensor<4x8xi32>) -> tensor<4x8xi32> {
   %y = kiln.layer_norm %x {axis = 1 : i64, epsilon = 1.0e-5 : f64} : (tensor<4x8xi32>) -> tensor<4x8xi32>
   return %y : tensor<4x8xi32>
 }
+
+// -----
+
+// An if's condition is one bool.
+func.func @if_condition_not_one_bool(%c: tensor<2xi1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{condition must be one bool}}
+  %r = kiln.if %c : tensor<2xi1> -> tensor<4xf32> {
+    kiln.yield %x : tensor<4xf32>
+  } else {
+    kiln.yield %x : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// Both branches yield the if's result types.
+func.func @if_branch_types(%c: tensor<i1>, %x: tensor<4xf32>, %y: tensor<2xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{else branch yields types that differ from the results}}
+  %r = kiln.if %c : tensor<i1> -> tensor<4xf32> {
+    kiln.yield %x : tensor<4xf32>
+  } else {
+    kiln.yield %y : tensor<2xf32>
+  }
+  return %r : tensor<4xf32>
+}

@@ -67,3 +67,24 @@ func.func @movement(%x: tensor<1x4x6x6xf32>) -> (tensor<1x4x3x3xf32>, tensor<1x4
   %z = kiln.resize %x {mode = "nearest", coordinate_mode = "asymmetric", nearest_mode = "floor", scales = array<f64: 1.0, 1.0, 2.0, 2.0>} : (tensor<1x4x6x6xf32>) -> tensor<1x4x12x12xf32>
   return %p, %r, %t, %c, %s, %z : tensor<1x4x3x3xf32>, tensor<1x4x1x1xf32>, tensor<1x6x6x4xf32>, tensor<1x8x6x6xf32>, tensor<1x4x2x6xf32>, tensor<1x4x12x12xf32>
 }
+
+// -----
+
+// A run-time If: the condition is one bool; both branches yield the result types.
+// CHECK-LABEL: func @run_time_if
+// CHECK: %[[R:.*]]:2 = kiln.if %{{.*}} : tensor<1xi1> -> tensor<4xf32>, tensor<4xf32> {
+// CHECK: kiln.relu
+// CHECK: kiln.yield
+// CHECK: } else {
+// CHECK: kiln.neg
+// CHECK: kiln.yield
+func.func @run_time_if(%c: tensor<1xi1>, %x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
+  %r:2 = kiln.if %c : tensor<1xi1> -> tensor<4xf32>, tensor<4xf32> {
+    %a = kiln.relu %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %a, %x : tensor<4xf32>, tensor<4xf32>
+  } else {
+    %b = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %b, %b : tensor<4xf32>, tensor<4xf32>
+  }
+  return %r#0, %r#1 : tensor<4xf32>, tensor<4xf32>
+}

@@ -91,10 +91,48 @@ func.func @residual_into_packed_conv(%x: tensor<1x32x7x7xf32>, %r: tensor<1x16x7
 // DEPTH: %[[A:.*]] = kiln.kernel "k0_neg_abs"
 // DEPTH: kiln.kernel "k1_exp_sqrt" (%[[A]])
 // DEPTH-NOT: kiln.kernel
+// DEPTH: func @if_branches
 func.func @deep_chain(%x: tensor<4xf32>) -> tensor<4xf32> {
   %a = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
   %b = kiln.abs %a : (tensor<4xf32>) -> tensor<4xf32>
   %c = kiln.exp %b : (tensor<4xf32>) -> tensor<4xf32>
   %d = kiln.sqrt %c : (tensor<4xf32>) -> tensor<4xf32>
   return %d : tensor<4xf32>
+}
+
+// -----
+
+// A kiln.if stays outside kernels; each branch gets kernels of its own. Work before the if
+// that a branch reads (the exp) comes before it; work on its results comes after. A
+// branch yields into the if's result buffers, so what it yields must be its own kernels'
+// results, each once: the pass-through %x and the second %n are copied by kernels.
+// CHECK-LABEL: func @if_branches
+// CHECK: %[[E:.*]] = kiln.kernel "k0_exp"
+// CHECK: %[[G:.*]] = kiln.kernel "k2_compare"
+// CHECK: %[[R:.*]]:3 = kiln.if %[[G]]
+// CHECK-NEXT: %[[T:.*]]:2 = kiln.kernel "k{{[0-9]+}}_mul_relu" (%[[E]])
+// CHECK: %[[C:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%arg0)
+// CHECK: kiln.yield %[[T]]#0, %[[C]], %[[T]]#1
+// CHECK: } else {
+// CHECK: %[[N:.*]] = kiln.kernel "k{{[0-9]+}}_neg" (%arg0)
+// CHECK: %[[A:.*]] = kiln.kernel "k{{[0-9]+}}_abs" (%arg0)
+// CHECK: %[[N2:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%[[N]])
+// CHECK: kiln.yield %[[N]], %[[N2]], %[[A]]
+// CHECK: kiln.kernel "k{{[0-9]+}}_add" (%[[R]]#0, %[[R]]#1)
+func.func @if_branches(%x: tensor<4xf32>, %t: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %e = kiln.exp %x : (tensor<4xf32>) -> tensor<4xf32>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %s = kiln.reduce %t {kind = "sum", axes = array<i64: 0>} : (tensor<4xf32>) -> tensor<f32>
+  %g = kiln.compare %s, %zero {predicate = "gt"} : (tensor<f32>, tensor<f32>) -> tensor<i1>
+  %r:3 = kiln.if %g : tensor<i1> -> tensor<4xf32>, tensor<4xf32>, tensor<4xf32> {
+    %m = kiln.mul %e, %e : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+    %k = kiln.relu %m : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %m, %x, %k : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  } else {
+    %n = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+    %a = kiln.abs %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %n, %n, %a : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  }
+  %y = kiln.add %r#0, %r#1 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %y, %r#1, %r#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
