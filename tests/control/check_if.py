@@ -8,7 +8,8 @@ kernel) and holds a nested If on max(x) > 2; the else branch computes those outp
 the If's results feeds more work after it. Both branches are compiled (kiln.if in the
 planned IR, their kernels writing the If's result buffers directly), and runs whose inputs
 take each path must match a float64 numpy reference within 1e-5 * max(1, max |ref|).
-Host, aarch64 under qemu and OpenCL on PoCL, where installed.
+Host, aarch64 under qemu, OpenCL on PoCL (the condition read back from the device) and
+WebAssembly on Node's WASI (the freestanding runtime), where installed.
 usage: check_if.py KILN WORK_DIR
 """
 import os
@@ -101,7 +102,7 @@ def build(work, rng):
 
 
 def main():
-    kiln, work = sys.argv[1], sys.argv[2]
+    kiln, work = sys.argv[1], os.path.abspath(sys.argv[2])
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     rng = np.random.default_rng(7)
@@ -117,15 +118,22 @@ def main():
     for name, x in inputs.items():
         tally.check(reference(x)[1] == expected_paths[name],
                     f'input {name} takes the {expected_paths[name]} path')
-    for target, runner in end_to_end.targets():
+    targets = list(end_to_end.targets())
+    # The freestanding runtime (no heap, no threads) too: WebAssembly on Node's WASI.
+    wasi = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'run-wasi.js')
+    if shutil.which('node'):
+        targets.append(('wasm32-wasi', ['node', '--no-warnings', os.path.abspath(wasi)]))
+    for target, runner in targets:
         exe = os.path.join(work, f'gate_{target}')
-        text = end_to_end.compile_model(kiln, path, exe, '--target', target)
+        flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
+        text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
         tally.check(text.count('kiln.if') == 2, f'{target}: both Ifs stay in the planned IR')
         # Only the pass-through output needs a copy: every other yielded value is written by
         # its kernel straight into the If's result buffer.
         tally.check(text.count('_copy"') == 1, f'{target}: one copy kernel (the pass-through)')
         for name, x in inputs.items():
             out = f'{exe}.{name}.out'
+            os.makedirs(out, exist_ok=True)  # (a WASI program cannot make directories)
             subprocess.run(runner + [exe, '--input', f'x={paths[name]}', '--output-dir', out],
                            check=True, capture_output=True)
             refs, _ = reference(x)
