@@ -165,6 +165,9 @@ OpFoldResult CeilOp::fold(FoldAdaptor a) {
 OpFoldResult ReciprocalOp::fold(FoldAdaptor a) {
   return foldUnary(a.getInput(), getType(), [](double x) { return 1 / x; });
 }
+OpFoldResult NotOp::fold(FoldAdaptor a) {
+  return foldUnary(a.getInput(), getType(), [](double x) { return x != 0 ? 0.0 : 1.0; });
+}
 
 LogicalResult ClipOp::verify() {
   if (getMin().convertToDouble() > getMax().convertToDouble())

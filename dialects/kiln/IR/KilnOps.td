@@ -68,6 +68,8 @@ def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
 def Kiln_FloorOp : Kiln_UnaryOp<"floor", "floor">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "ceiling">;
 def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "1/x">;
+// Folds: models test shapes with Not (Silero VAD's `if state.dim() != 2`) and branch on it.
+def Kiln_NotOp : Kiln_UnaryOp<"not", "logical negation of a bool tensor">;
 
 // Elementwise math without folders (rarely applied to constants).
 class Kiln_MathOp<string mnemonic, string what>
@@ -90,7 +92,6 @@ def Kiln_AcoshOp : Kiln_MathOp<"acosh", "inverse hyperbolic cosine">;
 def Kiln_AtanhOp : Kiln_MathOp<"atanh", "inverse hyperbolic tangent">;
 def Kiln_SignOp : Kiln_MathOp<"sign", "sign (-1, 0, 1)">;
 def Kiln_RoundOp : Kiln_MathOp<"round", "round half to even">;
-def Kiln_NotOp : Kiln_MathOp<"not", "logical negation of a bool tensor">;
 
 def Kiln_ClassifyOp : Kiln_ComputeOp<"classify"> {
   let summary = "Elementwise float classification: nan, inf, pos_inf or neg_inf -> bool";

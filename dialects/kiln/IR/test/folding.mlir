@@ -81,3 +81,15 @@ func.func @if_constant_condition(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// Not folds on constants: shape tests such as `rank != 2` decide an If at compile time.
+// CHECK-LABEL: func @not_folds
+// CHECK: %[[C:.*]] = kiln.constant dense<[false, true]> : tensor<2xi1>
+// CHECK: return %[[C]]
+func.func @not_folds() -> tensor<2xi1> {
+  %c = kiln.constant dense<[true, false]> : tensor<2xi1>
+  %n = kiln.not %c : (tensor<2xi1>) -> tensor<2xi1>
+  return %n : tensor<2xi1>
+}
