@@ -379,8 +379,10 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::vector<KernelPlan> givenPlans;                 // --plans entries to emit as given
   int compiledCount = 0, reusedCount = 0, plannedFromFile = 0;
   // The program's steps in order: a kiln.if becomes a branch to its else steps when the
-  // condition is false, its then steps, and a jump over the else steps.
-  int ifCount = 0;
+  // condition is false, its then steps, and a jump over the else steps; a kiln.loop an
+  // entry that skips it when it runs zero times, its body's steps, and a step back to the
+  // body while it runs.
+  int ifCount = 0, loopCount = 0;
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
@@ -416,6 +418,50 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       if (!emitSteps(ifOp.elseBlock()))
         return false;
       tables.calls[jumpStep].target = int(tables.calls.size());
+      continue;
+    }
+    if (auto loop = dyn_cast<LoopOp>(op)) {
+      Block &body = loop.getBody().front();
+      auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
+      auto stateOffsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.loop_offsets");
+      buffers[body.getArgument(0)] = {false, stateOffsets[0]};
+      buffers[body.getArgument(1)] = {false, stateOffsets[1]};
+      for (auto [k, offset] : llvm::enumerate(offsets.asArrayRef())) {
+        buffers[loop.getResult(k)] = {false, offset};
+        buffers[body.getArgument(k + 2)] = {false, offset};
+      }
+      std::string label = "loop" + std::to_string(loopCount++);
+      KernelCall enter;
+      enter.kind = KernelCall::Kind::LoopEnter;
+      enter.name = label + ":enter";
+      enter.inputs.push_back({tensorType(body.getArgument(1)), buffers[body.getArgument(1)]});
+      enter.results.push_back({tensorType(body.getArgument(0)), buffers[body.getArgument(0)]});
+      Value tripCount = loop.getMaxTripCount();
+      if (auto constant = tripCount.getDefiningOp<ConstantOp>()) {
+        auto values = readConstant(constant.getValue());
+        if (!values || values->ints.size() != 1) {
+          emitError = "a loop's trip count is not one integer (internal error)";
+          return false;
+        }
+        enter.tripCount = values->ints[0];
+      } else if (auto it = buffers.find(tripCount); it != buffers.end() && !it->second.isWeight) {
+        enter.inputs.push_back({tensorType(tripCount), it->second});
+      } else {
+        emitError = "a loop's trip count has no arena buffer (internal error)";
+        return false;
+      }
+      size_t enterStep = tables.calls.size();
+      tables.calls.push_back(enter);
+      size_t bodyStart = tables.calls.size();
+      if (!emitSteps(body))
+        return false;
+      KernelCall next = enter;
+      next.kind = KernelCall::Kind::LoopNext;
+      next.name = label + ":next";
+      next.target = int(bodyStart);
+      next.iterationLimit = loop.getMaxIterations();
+      tables.calls.push_back(next);
+      tables.calls[enterStep].target = int(tables.calls.size());
       continue;
     }
     auto kernel = dyn_cast<KernelOp>(op);

@@ -69,9 +69,15 @@ struct KernelCall {
     Kernel,
     BranchUnless,  // continue at `target` when the bool in inputs[0] is false
     Jump,          // continue at `target`
+    // A kiln.loop: results[0] is its iteration number, inputs[0] its condition and
+    // inputs[1] (when `tripCount` is not known) its trip count.
+    LoopEnter,     // iteration = 0; continue at `target` (past the loop) unless it runs
+    LoopNext,      // iteration + 1; back to `target` (the body's first step) while it runs
   };
   Kind kind = Kind::Kernel;
   int target = 0;      // BranchUnless, Jump: a later step, or the number of steps (the end)
+  std::optional<int64_t> tripCount;  // LoopEnter, LoopNext: a trip count known now
+  int64_t iterationLimit = 0;        // LoopNext: past it the run fails
   std::string name;    // the kernel's name in the module (profiles, errors)
   std::string symbol;  // Kernel: the compiled function
   std::vector<CallArgument> inputs, results;

@@ -3,7 +3,8 @@
 // The glue defines `kiln_program` (runtime/include/kiln/program.h): one step function per
 // kernel call that describes its buffers (halide_buffer_t over arena offsets and weight
 // pointers) and calls the kernel, one test per branch of a kiln.if that reads its
-// condition, and the tables of inputs, outputs, weights and steps.
+// condition, one per entry and step back of a kiln.loop that counts its iterations, and
+// the tables of inputs, outputs, weights and steps.
 // For a device program every buffer also carries the device handle of its arena slice or
 // weight (kiln_exec_t), and a device table lists the slices.
 //
@@ -115,6 +116,46 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
             << "  *out_true = code == 0 && " << byte << " != 0;\n  return code;\n}\n\n";
       continue;
     }
+    if (call.kind == KernelCall::Kind::LoopEnter || call.kind == KernelCall::Kind::LoopNext) {
+      // The iteration number, condition and trip count live in the arena; a device
+      // program brings the condition and a computed trip count to the host and sends the
+      // iteration number back (the body's kernels may read it).
+      bool enter = call.kind == KernelCall::Kind::LoopEnter;
+      const CallArgument &condition = call.inputs.at(0), &iteration = call.results.at(0);
+      auto at = [](const CallArgument &arg) { return std::to_string(arg.buffer.location); };
+      steps << "static int test_" << s << "(const kiln_exec_t *e, int32_t *out_true) {\n";
+      if (device) {
+        steps << "  int code;\n";
+        for (size_t i = 0; i < call.inputs.size(); ++i) {
+          std::string var = "in" + std::to_string(i);
+          describe(steps, var, call.inputs[i], true);
+          steps << "  if ((code = halide_copy_to_host(e->user_context, &" << var << ")) != 0)"
+                << " return code;\n";
+        }
+      }
+      steps << "  int64_t *iteration = (int64_t *)(e->arena + " << at(iteration) << ");\n"
+            << "  int64_t count = "
+            << (call.tripCount ? std::to_string(*call.tripCount) + "LL"
+                               : "*(const int64_t *)(e->arena + " + at(call.inputs.at(1)) + ")")
+            << ";\n  int32_t more = e->arena[" << at(condition) << "] != 0;\n";
+      if (enter)
+        steps << "  *iteration = 0;\n  *out_true = more && count > 0;\n";
+      else
+        steps << "  int64_t following = *iteration + 1;\n"
+              << "  *out_true = more && following < count;\n"
+              << "  if (*out_true && following >= " << call.iterationLimit
+              << "LL) return KILN_LOOP_LIMIT_EXCEEDED;\n"
+              << "  *iteration = following;\n";
+      if (device) {
+        describe(steps, "it", iteration, false);
+        steps << "  it.flags = halide_buffer_flag_host_dirty;\n"
+              << "  return halide_copy_to_device(e->user_context, &it, e->device_interface);\n";
+      } else {
+        steps << "  return 0;\n";
+      }
+      steps << "}\n\n";
+      continue;
+    }
     std::ostringstream body;
     std::string arguments;
     int count = 0;
@@ -189,6 +230,12 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
       break;
     case KernelCall::Kind::Jump:
       io << "0, KILN_STEP_JUMP, " << call.target << ", 0},\n";
+      break;
+    case KernelCall::Kind::LoopEnter:
+      io << "0, KILN_STEP_BRANCH_UNLESS, " << call.target << ", test_" << i << "},\n";
+      break;
+    case KernelCall::Kind::LoopNext:
+      io << "0, KILN_STEP_LOOP_BACK, " << call.target << ", test_" << i << "},\n";
       break;
     }
   }

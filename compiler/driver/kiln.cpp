@@ -91,6 +91,8 @@ compile options:
                            rest computes at run time (default 2G)
   --max-arena-bytes N      refuse models whose activation arena exceeds N bytes
                            (default 64G)
+  --max-loop-iterations N  a Loop whose trip count the model computes stops the run with
+                           an error past N iterations (default 16M)
   -v, --verbose            print each kernel and tool invocation
 
 tune options (and the compile options that shape the model: --target, --input-shape,
@@ -240,7 +242,8 @@ FlagResult parseModelFlag(int argc, char **argv, int &i, ModelFlags &flags) {
     } else if (arg == "--report") {
       pipelineOptions.quantizationReport = true;
     } else if (arg == "--max-model-bytes" || arg == "--max-nodes" ||
-               arg == "--max-folded-bytes" || arg == "--max-arena-bytes") {
+               arg == "--max-folded-bytes" || arg == "--max-arena-bytes" ||
+               arg == "--max-loop-iterations") {
       const char *v = value(arg.c_str());
       if (!v) return FlagResult::Error;
       int64_t count;
@@ -250,6 +253,7 @@ FlagResult parseModelFlag(int argc, char **argv, int &i, ModelFlags &flags) {
       if (arg == "--max-model-bytes") importOptions.maxModelBytes = count;
       else if (arg == "--max-nodes") importOptions.maxNodes = count;
       else if (arg == "--max-folded-bytes") importOptions.maxFoldedBytes = count;
+      else if (arg == "--max-loop-iterations") importOptions.maxLoopIterations = count;
       else pipelineOptions.maxArenaBytes = count;
     } else if (!arg.empty() && arg[0] != '-') {
       if (!flags.modelPath.empty())

@@ -64,6 +64,8 @@ int kiln_step_is_valid(const kiln_program_t *program, int32_t index) {
       /* fall through */
     case KILN_STEP_JUMP:
       return step->target > index && step->target <= program->num_steps;
+    case KILN_STEP_LOOP_BACK:
+      return step->test != NULL && step->target >= 0 && step->target <= index;
     default:
       return 0;
   }
@@ -80,6 +82,6 @@ int kiln_run_step(const kiln_program_t *program, int32_t index, const kiln_exec_
   }
   int32_t taken = 0;
   int code = step->test(exec, &taken);
-  if (code == 0 && !taken) *next = step->target;
+  if (code == 0 && (step->kind == KILN_STEP_LOOP_BACK) == (taken != 0)) *next = step->target;
   return code;
 }

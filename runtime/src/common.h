@@ -19,8 +19,8 @@ uint64_t kiln_weights_checksum(const kiln_program_t *program, const uint8_t *con
 void kiln_format_checksum(uint64_t checksum, char out[17]);
 
 /// Whether step `index` of `program` is well formed: a known kind with the function it
-/// needs and, for a branch or a jump, a target after it and at most num_steps (forward
-/// only, so a run always ends).
+/// needs and, for a branch or a jump, a target after it and at most num_steps; a loop-back
+/// step's target is at or before it (its test bounds the iterations).
 int kiln_step_is_valid(const kiln_program_t *program, int32_t index);
 /// Runs step `index` and sets *next to the step that runs after it. Returns 0, or the
 /// kernel's (or the branch test's) error code.

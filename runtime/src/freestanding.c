@@ -249,8 +249,10 @@ static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
     model->scratch_last = NO_BLOCK;
     double start = out_step_ms != NULL ? kiln_clock_ms() : 0.0;
     int code = kiln_run_step(program, i, &model->exec, &next);
-    if (out_step_ms != NULL) out_step_ms[i] = kiln_clock_ms() - start;
+    if (out_step_ms != NULL) out_step_ms[i] += kiln_clock_ms() - start;
     model->scratch = NULL;
+    if (code == KILN_LOOP_LIMIT_EXCEEDED)
+      return fail(KILN_ERROR_KERNEL, "a loop runs past its iteration limit");
     if (code != 0) return fail(KILN_ERROR_KERNEL, "a kernel failed");
   }
   return KILN_OK;

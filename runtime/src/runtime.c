@@ -376,7 +376,12 @@ static kiln_status_t run_steps(kiln_model_t *model, double *out_step_ms) {
   for (int32_t i = 0, next = 0; i < program->num_steps; i = next) {
     double start = out_step_ms != NULL ? now_ms() : 0.0;
     int code = kiln_run_step(program, i, &model->exec, &next);
-    if (out_step_ms != NULL) out_step_ms[i] = now_ms() - start;
+    if (out_step_ms != NULL) out_step_ms[i] += now_ms() - start;  // (loops: every iteration)
+    if (code == KILN_LOOP_LIMIT_EXCEEDED) {
+      return kiln_set_error(KILN_ERROR_KERNEL, "model '%s': step %d ('%s'): the loop runs past "
+                            "its iteration limit (kiln compile --max-loop-iterations)",
+                            program->model_name, i, program->steps[i].name);
+    }
     if (code != 0) {
       return kiln_set_error(KILN_ERROR_KERNEL, "model '%s': step %d of %d ('%s') failed with code %d",
                             program->model_name, i, program->num_steps, program->steps[i].name,

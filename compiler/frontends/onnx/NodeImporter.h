@@ -44,6 +44,9 @@ public:
   /// Imports a subgraph's initializers and nodes into the current scope (If, Loop).
   SubgraphImporter importSubgraph;
   std::string error;
+  /// Most iterations a Loop decided at run time may run when its trip count is not a
+  /// compile-time constant (kiln compile --max-loop-iterations); past it the run fails.
+  int64_t maxLoopIterations = int64_t(1) << 24;
   /// A graph-valued attribute, or null.
   const onnx::GraphProto *graphAttr(const std::string &name) const;  // set by fail()
 

@@ -1018,6 +1018,7 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
       if (failed(checkNodeArity(node, opset, label, sequences, error)))
         return failure();
       NodeImporter importer(builder, values, sequences, node, loc, opset, importGraph);
+      importer.maxLoopIterations = options.maxLoopIterations;
       // A handler that throws (a library call on a malformed node) fails this node with
       // the node's name, never the whole process.
       LogicalResult imported = failure();

@@ -34,6 +34,9 @@ struct OnnxImportOptions {
   int64_t maxNodes = 1000000;
   /// bytes of constants built by constant folding (past it, ops compute at run time).
   int64_t maxFoldedBytes = int64_t(2) << 30;
+  /// iterations of a Loop decided at run time whose trip count is computed (past it the
+  /// run fails, so every run ends).
+  int64_t maxLoopIterations = int64_t(1) << 24;
 };
 
 /// Why an import failed. `unsupported` lists every unsupported op type with the nodes that

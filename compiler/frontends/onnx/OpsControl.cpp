@@ -114,15 +114,100 @@ LogicalResult importIf(NodeImporter &n) {
   return success();
 }
 
+/// Loop decided at run time: the body imported once into a kiln.loop that the glue
+/// iterates. `limit` bounds the iterations (every run ends).
+LogicalResult importRunTimeLoop(NodeImporter &n, const onnx::GraphProto &body, int carried,
+                                int64_t limit) {
+  Type i64 = n.builder.getI64Type(), i1 = n.builder.getI1Type();
+  Value tripCount = n.input(0) ? n.input(0)
+                               : n.constant({}, i64, {}, {std::numeric_limits<int64_t>::max()});
+  Value condition = n.input(1) ? n.input(1) : n.constant({}, i1, {1.0});
+  auto typeOf = [&](Value v) { return n.typeOf(v); };
+  if (!typeOf(tripCount).getElementType().isInteger(64) || typeOf(tripCount).getNumElements() != 1)
+    return n.fail("M must be one int64");
+  if (!typeOf(condition).getElementType().isInteger(1) || typeOf(condition).getNumElements() != 1)
+    return n.fail("cond must be one bool");
+  SmallVector<Value> inits;
+  for (int k = 0; k < carried; ++k) {
+    Value init = n.input(2 + k);
+    if (!init)
+      return n.fail("loop-carried input " + std::to_string(k) + " ('" + n.node.input(2 + k) +
+                    "') is not a tensor; a loop decided at run time carries tensors only");
+    inits.push_back(init);
+  }
+  auto loop = LoopOp::create(n.builder, n.loc, ValueRange(inits).getTypes(), tripCount, condition,
+                             inits, n.builder.getI64IntegerAttr(limit));
+  Block &block = loop.getBody().emplaceBlock();
+  SmallVector<Type> argTypes = {RankedTensorType::get({}, i64), RankedTensorType::get({}, i1)};
+  for (Value init : inits)
+    argTypes.push_back(init.getType());
+  for (auto [k, type] : llvm::enumerate(argTypes)) {
+    BlockArgument arg = block.addArgument(type, n.loc);
+    if (!body.input(int(k)).name().empty())
+      n.values[body.input(int(k)).name()] = arg;
+  }
+  auto discard = [&](LogicalResult result) {
+    loop->erase();
+    return result;
+  };
+  OpBuilder::InsertionGuard guard(n.builder);
+  n.builder.setInsertionPointToEnd(&block);
+  if (failed(n.importSubgraph(body)))
+    return discard(failure());
+  SmallVector<Value> yielded;
+  for (int k = 0; k <= carried; ++k) {
+    const std::string &name = body.output(k).name();
+    auto it = n.values.find(name);
+    if (it == n.values.end())
+      return discard(n.fail("body output '" + name + "' is never produced" +
+                            (n.sequences.count(name) ? " as a tensor" : "")));
+    Type expected = k == 0 ? Type() : inits[k - 1].getType();
+    if (k == 0 && (!typeOf(it->second).getElementType().isInteger(1) ||
+                   typeOf(it->second).getNumElements() != 1))
+      return discard(n.fail("the body's condition '" + name + "' must be one bool"));
+    if (k > 0 && it->second.getType() != expected)
+      return discard(n.fail(
+          "loop-carried value " + std::to_string(k - 1) + " ('" + name + "') is " +
+          shapeToString(n.shapeOf(it->second)) + " after an iteration and " +
+          shapeToString(n.shapeOf(inits[k - 1])) + " before it (or differs in type); a loop "
+          "decided at run time keeps each carried value's type and shape"));
+    yielded.push_back(it->second);
+  }
+  YieldOp::create(n.builder, n.loc, yielded);
+  for (int k = 0; k < carried; ++k)
+    n.setOutput(k, loop.getResult(k));
+  return success();
+}
+
 LogicalResult importLoop(NodeImporter &n) {
   const onnx::GraphProto *body = n.graphAttr("body");
   if (!body || body->input_size() < 2 || body->output_size() < 1)
     return n.fail("missing or malformed body");
+  int carried = n.inputCount() - 2;
+  int scans = body->output_size() - 1 - carried;
+  if (carried < 0 || scans < 0 || body->input_size() != 2 + carried ||
+      n.node.output_size() != carried + scans)
+    return n.fail("the body's inputs and outputs do not match the loop's");
+  constexpr int64_t kMaxUnroll = 4096;
+  // A trip count and condition known now unroll the loop (up to kMaxUnroll iterations);
+  // otherwise the glue runs it, which its scan outputs (their length then depends on the
+  // data) do not support yet.
+  auto runTime = [&](int64_t limit, int which, const char *what) -> LogicalResult {
+    if (scans > 0)
+      return n.input(which) && !n.constantInput(which)
+                 ? n.fail("'" + n.node.input(which) + "' (" + what + ") is computed, so the "
+                          "loop runs at run time, and its " + std::to_string(scans) +
+                          " scan outputs would have a data-dependent length (not supported; "
+                          "bind it with kiln compile --bind " + n.node.input(which) + "=...)")
+                 : n.fail("loop runs more than " + std::to_string(kMaxUnroll) +
+                          " iterations with scan outputs; kiln unrolls such loops");
+    return importRunTimeLoop(n, *body, carried, limit);
+  };
   int64_t tripCount = std::numeric_limits<int64_t>::max();
   if (n.input(0)) {
     auto m = n.constantInput(0);
     if (!m)
-      return n.notConstant(0, "M");
+      return runTime(n.maxLoopIterations, 0, "M");
     if (!m->isInteger || m->ints.size() != 1)
       return n.fail("M must be one integer");
     tripCount = m->ints[0];
@@ -131,18 +216,20 @@ LogicalResult importLoop(NodeImporter &n) {
   if (n.input(1)) {
     auto c = n.constantInput(1);
     if (!c)
-      return n.notConstant(1, "cond");
+      return runTime(tripCount == std::numeric_limits<int64_t>::max()
+                         ? n.maxLoopIterations
+                         : std::max<int64_t>(0, tripCount),
+                     1, "cond");
     if (c->floats.size() != 1)
       return n.fail("cond must be one value");
     keepGoing = c->floats[0] != 0;
   }
   if (tripCount == std::numeric_limits<int64_t>::max() && !n.input(1))
     return n.fail("a loop without trip count or condition never ends");
-  int carried = n.inputCount() - 2;
-  int scans = body->output_size() - 1 - carried;
-  if (carried < 0 || scans < 0 || body->input_size() != 2 + carried ||
-      n.node.output_size() != carried + scans)
-    return n.fail("the body's inputs and outputs do not match the loop's");
+  if (keepGoing && tripCount > kMaxUnroll)
+    return runTime(tripCount == std::numeric_limits<int64_t>::max() ? n.maxLoopIterations
+                                                                      : tripCount,
+                   0, "M");
   // Current loop-carried values by the names the body reads them under.
   std::vector<std::string> state;
   for (int k = 0; k < carried; ++k) {
@@ -152,7 +239,6 @@ LogicalResult importLoop(NodeImporter &n) {
     state.push_back(name);
   }
   std::vector<std::vector<Value>> scanValues(scans);
-  constexpr int64_t kMaxUnroll = 4096;
   int64_t iteration = 0;
   for (; keepGoing && iteration < tripCount; ++iteration) {
     if (iteration >= kMaxUnroll)

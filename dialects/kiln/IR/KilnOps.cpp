@@ -949,6 +949,32 @@ LogicalResult IfOp::verify() {
   return success();
 }
 
+LogicalResult LoopOp::verify() {
+  auto isOne = [](Value value, bool (*element)(Type)) {
+    auto type = llvm::cast<RankedTensorType>(value.getType());
+    return element(type.getElementType()) && type.hasStaticShape() && type.getNumElements() == 1;
+  };
+  auto isI64 = [](Type type) { return type.isInteger(64); };
+  auto isBool = [](Type type) { return type.isInteger(1); };
+  if (!isOne(getMaxTripCount(), isI64))
+    return emitOpError("max_trip_count must be one int64");
+  if (!isOne(getCondition(), isBool))
+    return emitOpError("condition must be one bool");
+  if (getInits().getTypes() != getResultTypes())
+    return emitOpError("carried values' initial types differ from the results");
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInits().size() + 2 || !isOne(body.getArgument(0), isI64) ||
+      !isOne(body.getArgument(1), isBool) ||
+      TypeRange(ValueRange(body.getArguments().drop_front(2))) != TypeRange(getResultTypes()))
+    return emitOpError("body arguments must be (iteration int64, condition bool, carried values)");
+  auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValues().size() != getInits().size() + 1 ||
+      !isOne(yield.getValues()[0], isBool) ||
+      yield.getValues().drop_front().getTypes() != getResultTypes())
+    return emitOpError("body must yield the condition (bool) and the carried values");
+  return success();
+}
+
 LogicalResult IfOp::canonicalize(IfOp op, PatternRewriter &rewriter) {
   auto constant = op.getCondition().getDefiningOp<ConstantOp>();
   auto value = constant ? llvm::dyn_cast<DenseElementsAttr>(constant.getValue()) : nullptr;

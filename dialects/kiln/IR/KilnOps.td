@@ -515,9 +515,38 @@ def Kiln_IfOp : Kiln_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
   }];
 }
 
+def Kiln_LoopOp : Kiln_Op<"loop", [RecursiveMemoryEffects]> {
+  let summary = "ONNX Loop run by the glue: the body compiled once, iterated at run time";
+  let description = [{
+    Runs the body while `iteration < max_trip_count` and the condition holds, at most
+    `max_iterations` times (past that the run fails: every run ends). The body's block
+    arguments are the iteration number, the condition and the loop-carried values; it
+    yields the next condition and the next carried values. The carried values, the
+    condition and the iteration number live in buffers of their own for the whole loop
+    (kiln-plan-memory); the results are the carried values after the last iteration.
+    ```mlir
+    %r = kiln.loop %m, %c, %x {max_iterations = 1000 : i64}
+        : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+    ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %s: tensor<4xf32>):
+      %n = kiln.exp %s : (tensor<4xf32>) -> tensor<4xf32>
+      kiln.yield %cond, %n : tensor<i1>, tensor<4xf32>
+    }
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$max_trip_count, AnyRankedTensor:$condition,
+                   Variadic<AnyRankedTensor>:$inits, I64Attr:$max_iterations);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $max_trip_count `,` $condition (`,` $inits^)? attr-dict `:` functional-type(operands, results)
+    $body
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_YieldOp : Kiln_Op<"yield", [Pure, Terminator,
-                                     ParentOneOf<["KernelOp", "IfOp"]>]> {
-  let summary = "Returns the values of a kernel region or of an if's branch";
+                                     ParentOneOf<["KernelOp", "IfOp", "LoopOp"]>]> {
+  let summary = "Returns the values of a kernel region, an if's branch or a loop's body";
   let arguments = (ins Variadic<AnyRankedTensor>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
 }

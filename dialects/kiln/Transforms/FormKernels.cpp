@@ -101,7 +101,67 @@ Value copyKernel(OpBuilder &builder, Value value, int &kernelIndex) {
   return kernel.getResult(0);
 }
 
-/// Forms the kernels of one block: the function's body or a branch of a kiln.if.
+/// The values a loop body reads a state's block argument through: the argument and the
+/// views (reshapes) of it.
+llvm::SmallPtrSet<Value, 4> viewsOf(Value arg) {
+  llvm::SmallPtrSet<Value, 4> views = {arg};
+  SmallVector<Value> work = {arg};
+  while (!work.empty())
+    for (Operation *user : work.pop_back_val().getUsers())
+      if (isa<ReshapeOp>(user) && views.insert(user->getResult(0)).second)
+        work.push_back(user->getResult(0));
+  return views;
+}
+
+/// A loop body yields into its states (the condition, the carried values), whose buffers
+/// its block arguments read. A yielded value is written there directly by its kernel when
+/// nothing reads the state's argument at or after that kernel; a value passed through
+/// unchanged needs nothing; others are copied at the end of the body (through a fresh
+/// buffer when they read a state themselves, so a swap of two states stays correct).
+void prepareLoopYield(Block &block, OpBuilder &builder, int &kernelIndex) {
+  Operation *terminator = block.getTerminator();
+  builder.setInsertionPoint(terminator);
+  auto states = block.getArguments().drop_front();  // condition, carried values
+  SmallVector<llvm::SmallPtrSet<Value, 4>> views;
+  for (Value arg : states)
+    views.push_back(viewsOf(arg));
+  auto readsState = [&](Value value) {
+    return llvm::any_of(views, [&](const auto &set) { return set.contains(value); });
+  };
+  // Whether an op at or after `from` (nested ops included) reads state j.
+  auto readLater = [&](Operation *from, size_t j) {
+    for (Operation *op = from; op; op = op->getNextNode()) {
+      bool reads = false;
+      op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands())
+          reads |= views[j].contains(operand);
+      });
+      if (reads)
+        return true;
+    }
+    return false;
+  };
+  llvm::SmallPtrSet<Value, 8> claimed;
+  SmallVector<bool> direct(states.size(), false);
+  for (auto [j, operand] : llvm::enumerate(terminator->getOpOperands())) {
+    Value value = operand.get();
+    if (value == states[j])
+      continue;  // passed through: the state already holds it
+    auto producer = value.getDefiningOp<KernelOp>();
+    direct[j] = producer && producer->getBlock() == &block && claimed.insert(value).second;
+    if (!direct[j] && readsState(value))
+      operand.set(copyKernel(builder, value, kernelIndex));  // a fresh buffer first
+  }
+  for (auto [j, operand] : llvm::enumerate(terminator->getOpOperands()))
+    if (operand.get() != states[j] && !direct[j])
+      operand.set(copyKernel(builder, operand.get(), kernelIndex));
+  for (auto [j, operand] : llvm::enumerate(terminator->getOpOperands()))
+    if (direct[j] && readLater(operand.get().getDefiningOp(), j))
+      operand.set(copyKernel(builder, operand.get(), kernelIndex));
+}
+
+/// Forms the kernels of one block: the function's body, a branch of a kiln.if or the body
+/// of a kiln.loop.
 void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
   SmallVector<Operation *> ops;
   // Constants and dequantized weights are not kernels of their own: small constants and
@@ -151,7 +211,7 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
     if (g < 0) {
       g = int(groups.size());
       groups.push_back(Group());
-      groups.back().staysOutside = isa<ReshapeOp, IfOp>(op);
+      groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp>(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }
@@ -247,14 +307,30 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
   // yielded once; others (constants, outer values, views, repeats) are copied by a kernel.
   bool branch = isa<YieldOp>(terminator);
   llvm::SmallPtrSet<Value, 8> yielded;
-  for (OpOperand &operand : terminator->getOpOperands()) {
-    Value value = operand.get();
-    Operation *producer = value.getDefiningOp();
-    bool own = isa_and_nonnull<KernelOp, IfOp>(producer) && producer->getBlock() == &block &&
-               yielded.insert(value).second;
-    if (value.getDefiningOp<ConstantOp>() || (branch && !own))
-      operand.set(copyKernel(builder, value, kernelIndex));
+  if (isa<LoopOp>(block.getParentOp())) {
+    prepareLoopYield(block, builder, kernelIndex);
+  } else {
+    for (OpOperand &operand : terminator->getOpOperands()) {
+      Value value = operand.get();
+      Operation *producer = value.getDefiningOp();
+      bool own = isa_and_nonnull<KernelOp, IfOp>(producer) && producer->getBlock() == &block &&
+                 yielded.insert(value).second;
+      if (value.getDefiningOp<ConstantOp>() || (branch && !own))
+        operand.set(copyKernel(builder, value, kernelIndex));
+    }
   }
+  // A loop's initial condition and carried values are written into its state buffers
+  // before it starts: by their own kernel when the loop is its only reader, else by a copy.
+  for (Operation &op : block)
+    if (auto loop = dyn_cast<LoopOp>(op)) {
+      builder.setInsertionPoint(loop);
+      for (OpOperand &operand : loop->getOpOperands().drop_front()) {
+        auto producer = operand.get().getDefiningOp<KernelOp>();
+        if (!producer || producer->getBlock() != &block || !operand.get().hasOneUse())
+          operand.set(copyKernel(builder, operand.get(), kernelIndex));
+      }
+      builder.setInsertionPoint(terminator);
+    }
   // Weight views and constants that only fed cloned copies are dead now.
   SmallVector<Operation *> views;
   for (Operation &op : block.without_terminator())
@@ -267,10 +343,9 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
     if (isa<ConstantOp>(op) && op.use_empty())
       op.erase();
   for (Operation &op : block)
-    if (auto ifOp = dyn_cast<IfOp>(op)) {
-      formKernels(ifOp.thenBlock(), maxDepth, kernelIndex);
-      formKernels(ifOp.elseBlock(), maxDepth, kernelIndex);
-    }
+    for (Region &region : op.getRegions())
+      if (isa<IfOp, LoopOp>(op))
+        formKernels(region.front(), maxDepth, kernelIndex);
 }
 
 struct FormKernelsPass : impl::FormKernelsPassBase<FormKernelsPass> {

@@ -11,6 +11,8 @@
 //    buffer, which is born with the first of them.
 //    A kiln.if's branches are numbered one after the other (only one of them runs); its
 //    results' buffers are born at the if and each branch's kernels write them directly.
+//    A kiln.loop's body is numbered once; what the body reads from before the loop (and
+//    the loop's states) lives until the loop ends, since the body runs again.
 // 2. Place buffers by decreasing size (ties: earlier birth first) at the lowest aligned
 //    offset that overlaps no placed buffer alive at the same time. Greedy-by-size is
 //    within a few percent of the liveness lower bound on real models.
@@ -141,6 +143,32 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     // nested if's) result written straight into the if result's buffer (kiln-form-kernels
     // made every yielded value such a result of its branch, yielded once).
     llvm::DenseMap<Value, Value> yieldedInto;  // a branch's yielded value -> the if result
+    // A kiln.loop's states (its condition and carried values) each have one buffer, made
+    // by the kernel that writes its initial value (kiln-form-kernels gave every state a
+    // kernel of its own before the loop) and written by the body's kernels that yield
+    // into it; the body's block arguments and the loop's results read it.
+    bool statesOk = true;
+    func.walk([&](LoopOp loop) {
+      Block &body = loop.getBody().front();
+      for (auto [operand, arg] : llvm::zip(loop->getOperands().drop_front(),
+                                           body.getArguments().drop_front())) {
+        if (!operand.getDefiningOp<KernelOp>() || !yieldedInto.try_emplace(operand, arg).second)
+          statesOk = false;
+      }
+      for (auto [value, arg] : llvm::zip(body.getTerminator()->getOperands(),
+                                         body.getArguments().drop_front())) {
+        if (value == arg)
+          continue;
+        auto producer = value.getDefiningOp<KernelOp>();
+        if (!producer || producer->getBlock() != &body || !yieldedInto.try_emplace(value, arg).second)
+          statesOk = false;
+      }
+    });
+    if (!statesOk) {
+      func.emitError("a loop's state is not written by a kernel of its own (internal error: "
+                     "kiln-form-kernels copies those)");
+      return signalPassFailure();
+    }
     int64_t time = 0;
     std::function<bool(Block &)> number = [&](Block &current) {
       for (Operation &op : current) {
@@ -184,6 +212,36 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
           if (!number(ifOp.thenBlock()) || !number(ifOp.elseBlock()))
             return false;
           continue;
+        } else if (auto loop = dyn_cast<LoopOp>(op)) {
+          Block &body = loop.getBody().front();
+          for (auto [k, arg] : llvm::enumerate(body.getArguments().drop_front())) {
+            if (!bufferOf.count(arg)) {
+              op.emitError("a loop state has no buffer (internal error)");
+              return false;
+            }
+            if (k > 0)
+              bufferOf[loop.getResult(k - 1)] = bufferOf[arg];
+          }
+          if (!newBuffer(body.getArgument(0), time, &op))  // the iteration number
+            return false;
+          int64_t start = time++;
+          if (!number(body))
+            return false;
+          // The body runs again and again: what it reads from before the loop, the states
+          // and the trip count (read after every iteration) live until the loop ends.
+          auto keep = [&](Value value) {
+            auto it = bufferOf.find(value);
+            if (it != bufferOf.end() && buffers[it->second].birth <= start)
+              buffers[it->second].death = std::max(buffers[it->second].death, time);
+          };
+          keep(loop.getMaxTripCount());
+          for (Value arg : body.getArguments())
+            keep(arg);
+          body.walk([&](Operation *inner) {
+            for (Value operand : inner->getOperands())
+              keep(operand);
+          });
+          continue;
         } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
           auto it = bufferOf.find(reshape.getInput());
           if (it == bufferOf.end()) {
@@ -202,6 +260,10 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
         } else if (isa<KernelOp>(op)) {
           for (Value result : op.getResults()) {
             if (auto into = yieldedInto.find(result); into != yieldedInto.end()) {
+              // An if's result (made at the if) or a loop's state (made here, by the
+              // kernel that writes its initial value).
+              if (!bufferOf.count(into->second) && !newBuffer(into->second, time, &op))
+                return false;
               bufferOf[result] = bufferOf[into->second];
               continue;
             }
@@ -281,8 +343,11 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       return builder.getDenseI64ArrayAttr(offsets);
     };
     func.walk([&](Operation *op) {
-      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp>(op))
+      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp>(op))
         op->setAttr("kiln.arena_offsets", offsetsOf(op->getResults()));
+      if (auto loop = dyn_cast<LoopOp>(op))  // its iteration number and condition
+        op->setAttr("kiln.loop_offsets",
+                    offsetsOf(loop.getBody().front().getArguments().take_front(2)));
       return isa<KernelOp>(op) ? WalkResult::skip() : WalkResult::advance();
     });
     SmallVector<Value> args(block.getArguments().begin(), block.getArguments().end());

@@ -68,20 +68,27 @@ typedef int (*kiln_step_fn)(const kiln_exec_t *exec);
 typedef int (*kiln_test_fn)(const kiln_exec_t *exec, int32_t *out_true);
 
 /** What a step does. Steps run in order; a kiln.if is a branch over its then steps to its
- *  else steps and a jump over the else steps at the end of the then steps. Targets only
- *  point forward, so every run ends. */
+ *  else steps and a jump over the else steps at the end of the then steps; a kiln.loop is
+ *  a branch past the loop when it runs zero times, its body, and a step back to the body
+ *  while it runs. Only loop-back steps point backward, and their tests fail
+ *  (KILN_LOOP_LIMIT_EXCEEDED) past the loop's iteration limit, so every run ends. */
 typedef enum kiln_step_kind_t {
   KILN_STEP_KERNEL = 0,         /* run(exec), then the next step */
   KILN_STEP_BRANCH_UNLESS = 1,  /* test(exec): true goes on to the next step, false to target */
   KILN_STEP_JUMP = 2,           /* continue at target */
+  KILN_STEP_LOOP_BACK = 3,      /* test(exec): true goes back to target, false on */
 } kiln_step_kind_t;
+
+/** What a loop-back step's test returns when the loop would run past its limit. */
+#define KILN_LOOP_LIMIT_EXCEEDED (-19001)
 
 typedef struct kiln_step_desc_t {
   const char *name;  /* kernel name, e.g. "k12_conv_hardswish" (used by --profile and errors) */
   kiln_step_fn run;  /* KILN_STEP_KERNEL */
   int32_t kind;      /* a kiln_step_kind_t */
-  int32_t target;    /* BRANCH_UNLESS, JUMP: a later step's index, or num_steps (the end) */
-  kiln_test_fn test; /* BRANCH_UNLESS */
+  int32_t target;    /* BRANCH_UNLESS, JUMP: a later step's index, or num_steps (the end);
+                        LOOP_BACK: an earlier step's index */
+  kiln_test_fn test; /* BRANCH_UNLESS, LOOP_BACK */
 } kiln_step_desc_t;
 
 /** A range of the arena that kernels see as one device buffer. */
