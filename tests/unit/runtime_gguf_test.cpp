@@ -604,6 +604,60 @@ TEST_F(ModelOpen, RejectsBranchesThatCouldLoopOrLeave) {
   ExpectOpen(unknown_kind.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 1");
 }
 
+/// y += w while the iteration count at arena byte 96 stays under 3 (a loop's step back).
+int AccumulateWeight(const kiln_exec_t *exec) {
+  const float *w = reinterpret_cast<const float *>(exec->weights[0]);
+  float *y = reinterpret_cast<float *>(exec->arena + 64);
+  for (int i = 0; i < 6; i++) y[i] += w[i];
+  return 0;
+}
+int ZeroOutput(const kiln_exec_t *exec) {
+  for (int i = 0; i < 6; i++) reinterpret_cast<float *>(exec->arena + 64)[i] = 0;
+  exec->arena[96] = 0;
+  return 0;
+}
+int CountToThree(const kiln_exec_t *exec, int32_t *out_true) {
+  *out_true = ++exec->arena[96] < 3;
+  return 0;
+}
+int RunsPastItsLimit(const kiln_exec_t *, int32_t *) { return KILN_LOOP_LIMIT_EXCEEDED; }
+
+struct LoopProgram : TestProgram {
+  LoopProgram() {
+    program.num_steps = 3;
+    program.steps = loop_steps;
+  }
+  kiln_step_desc_t loop_steps[3] = {
+      {"k0_zero", ZeroOutput, KILN_STEP_KERNEL, 0, nullptr},
+      {"k1_accumulate", AccumulateWeight, KILN_STEP_KERNEL, 0, nullptr},
+      {"loop0:next", nullptr, KILN_STEP_LOOP_BACK, 1, CountToThree},
+  };
+};
+
+TEST_F(ModelOpen, LoopsBackWhileItsTestHolds) {
+  LoopProgram test;
+  std::string path = Write(ValidWriter().Build());
+  kiln_model_t *model = nullptr;
+  ASSERT_EQ(kiln_model_open(&test.program, path.c_str(), &model), KILN_OK) << kiln_last_error();
+  double step_ms[3];
+  ASSERT_EQ(kiln_model_run_profiled(model, step_ms), KILN_OK) << kiln_last_error();
+  auto *y = static_cast<const float *>(kiln_model_output_data(model, 0));
+  for (int i = 0; i < 6; i++) EXPECT_EQ(y[i], 3 * kWeightValues[i]);  // three iterations
+  test.loop_steps[2].test = RunsPastItsLimit;
+  EXPECT_EQ(kiln_model_run(model), KILN_ERROR_KERNEL);
+  EXPECT_NE(std::string(kiln_last_error()).find("'loop0:next'): the loop runs past its iteration "
+                                                "limit"),
+            std::string::npos)
+      << kiln_last_error();
+  kiln_model_close(model);
+  LoopProgram forward;
+  forward.loop_steps[2].target = 3;  // a loop's step back must point back
+  ExpectOpen(forward.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 2");
+  LoopProgram no_test;
+  no_test.loop_steps[2].test = nullptr;
+  ExpectOpen(no_test.program, ValidWriter().Build(), KILN_ERROR_ARGUMENT, "step 2");
+}
+
 TEST(Dtype, SizesAndNames) {
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_F32), 4u);
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_F16), 2u);

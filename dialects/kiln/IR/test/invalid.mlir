@@ -199,3 +199,27 @@ func.func @if_branch_types(%c: tensor<i1>, %x: tensor<4xf32>, %y: tensor<2xf32>)
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// A loop's body yields the condition and one value per carried value.
+func.func @loop_yield(%m: tensor<i64>, %c: tensor<i1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{body must yield the condition (bool) and the carried values}}
+  %r = kiln.loop %m, %c, %x {max_iterations = 10 : i64} : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %s: tensor<4xf32>):
+    kiln.yield %s : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// The trip count is one int64.
+func.func @loop_trip_count(%m: tensor<2xi64>, %c: tensor<i1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{max_trip_count must be one int64}}
+  %r = kiln.loop %m, %c, %x {max_iterations = 10 : i64} : (tensor<2xi64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %s: tensor<4xf32>):
+    kiln.yield %cond, %s : tensor<i1>, tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}

@@ -88,3 +88,20 @@ func.func @run_time_if(%c: tensor<1xi1>, %x: tensor<4xf32>) -> (tensor<4xf32>, t
   }
   return %r#0, %r#1 : tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A run-time Loop: trip count, condition and carried values; the body reads the iteration
+// number, the condition and the carried values and yields the next condition and values.
+// CHECK-LABEL: func @run_time_loop
+// CHECK: kiln.loop %arg0, %arg1, %arg2 {max_iterations = 100 : i64} : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32>
+// CHECK: ^bb0(%{{.*}}: tensor<i64>, %{{.*}}: tensor<i1>, %{{.*}}: tensor<4xf32>):
+// CHECK: kiln.yield
+func.func @run_time_loop(%m: tensor<i64>, %c: tensor<i1>, %x: tensor<4xf32>) -> tensor<4xf32> {
+  %r = kiln.loop %m, %c, %x {max_iterations = 100 : i64} : (tensor<i64>, tensor<i1>, tensor<4xf32>) -> tensor<4xf32> {
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %s: tensor<4xf32>):
+    %n = kiln.exp %s : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %cond, %n : tensor<i1>, tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}

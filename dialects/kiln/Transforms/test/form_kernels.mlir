@@ -136,3 +136,35 @@ func.func @if_branches(%x: tensor<4xf32>, %t: tensor<4xf32>) -> (tensor<4xf32>, 
   %y = kiln.add %r#0, %r#1 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %y, %r#1, %r#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }
+
+// -----
+
+// A kiln.loop stays outside kernels; its body gets kernels of its own. Its states (the
+// condition, the carried values) are written before it by a kernel that only the loop
+// reads (k0_neg), else by a copy (the argument %x, twice; the constant condition). In the
+// body, the exp reads no state, so it writes its state directly; the condition passes
+// through unchanged; the swapped states are copied through fresh buffers first, so neither
+// overwrites the other before it is read.
+// CHECK-LABEL: func @loop_states
+// CHECK: %[[A0:.*]] = kiln.kernel "k0_neg"
+// CHECK: %[[C:.*]] = kiln.kernel "k1_constant"
+// CHECK: %[[X1:.*]] = kiln.kernel "k2_copy" (%arg1)
+// CHECK: %[[X2:.*]] = kiln.kernel "k3_copy" (%arg1)
+// CHECK: kiln.loop %arg0, %[[C]], %[[X1]], %[[A0]], %[[X2]]
+// CHECK-NEXT: ^bb0(%{{.*}}: tensor<i64>, %[[COND:.*]]: tensor<i1>, %{{.*}}: tensor<4xf32>, %[[A:.*]]: tensor<4xf32>, %[[B:.*]]: tensor<4xf32>):
+// CHECK: %[[E:.*]] = kiln.kernel "k{{[0-9]+}}_exp" (%arg1)
+// CHECK: %[[TB:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%[[B]])
+// CHECK: %[[TA:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%[[A]])
+// CHECK: %[[NA:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%[[TB]])
+// CHECK: %[[NB:.*]] = kiln.kernel "k{{[0-9]+}}_copy" (%[[TA]])
+// CHECK: kiln.yield %[[COND]], %[[E]], %[[NA]], %[[NB]]
+func.func @loop_states(%m: tensor<i64>, %x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  %c = kiln.constant dense<true> : tensor<i1>
+  %a0 = kiln.neg %x : (tensor<4xf32>) -> tensor<4xf32>
+  %r:3 = kiln.loop %m, %c, %x, %a0, %x {max_iterations = 100 : i64} : (tensor<i64>, tensor<i1>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+  ^bb0(%i: tensor<i64>, %cond: tensor<i1>, %s: tensor<4xf32>, %a: tensor<4xf32>, %b: tensor<4xf32>):
+    %e = kiln.exp %x : (tensor<4xf32>) -> tensor<4xf32>
+    kiln.yield %cond, %e, %b, %a : tensor<i1>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  }
+  return %r#0, %r#1, %r#2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+}

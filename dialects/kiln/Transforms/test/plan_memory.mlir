@@ -86,3 +86,57 @@ func.func @if_buffers(%c: tensor<i1>, %x: tensor<16xf32>) -> tensor<16xf32> {
   }
   return %r : tensor<16xf32>
 }
+
+// -----
+
+// A kiln.loop: its state (k2's result) is made by the kernel that writes the initial value,
+// written again by the body's k4 and read as the loop's result (one offset S); its
+// condition is k1's buffer and its iteration number has a buffer of its own. %o (k0), made
+// before the loop and read in the body, stays alive through the loop: the body's temporary
+// (k3) does not take its place. 512 bytes: the trip count, x, o, the condition, the state,
+// the iteration number (64 each) and k3's 128.
+// CHECK-LABEL: func @loop_buffers
+// CHECK-SAME: kiln.arena_size = 512 : i64
+// CHECK: kiln.kernel "k0"{{.*}}{kiln.arena_offsets = array<i64: [[O:[0-9]+]]>}
+// CHECK: kiln.kernel "k1"{{.*}}{kiln.arena_offsets = array<i64: [[C:[0-9]+]]>}
+// CHECK: kiln.kernel "k2"{{.*}}{kiln.arena_offsets = array<i64: [[S:[0-9]+]]>}
+// CHECK: kiln.loop {{.*}}kiln.arena_offsets = array<i64: [[S]]>, kiln.loop_offsets = array<i64: {{[0-9]+}}, [[C]]>
+// CHECK: kiln.kernel "k3"{{.*}}{kiln.arena_offsets = array<i64: [[T:[0-9]+]]>}
+// CHECK-NOT: array<i64: [[O]]>
+// CHECK: kiln.kernel "k4"{{.*}}{kiln.arena_offsets = array<i64: [[S]]>}
+func.func @loop_buffers(%m: tensor<i64>, %x: tensor<16xf32>) -> tensor<16xf32> {
+  %o = kiln.kernel "k0" (%x) : (tensor<16xf32>) -> tensor<16xf32> {
+  ^bb0(%i: tensor<16xf32>):
+    %v = kiln.exp %i : (tensor<16xf32>) -> tensor<16xf32>
+    kiln.yield %v : tensor<16xf32>
+  }
+  %c = kiln.kernel "k1" () : () -> tensor<i1> {
+    %v = kiln.constant dense<true> : tensor<i1>
+    kiln.yield %v : tensor<i1>
+  }
+  %s0 = kiln.kernel "k2" (%x) : (tensor<16xf32>) -> tensor<16xf32> {
+  ^bb0(%i: tensor<16xf32>):
+    %v = kiln.neg %i : (tensor<16xf32>) -> tensor<16xf32>
+    kiln.yield %v : tensor<16xf32>
+  }
+  %r = kiln.loop %m, %c, %s0 {max_iterations = 10 : i64} : (tensor<i64>, tensor<i1>, tensor<16xf32>) -> tensor<16xf32> {
+  ^bb0(%it: tensor<i64>, %cond: tensor<i1>, %s: tensor<16xf32>):
+    %t = kiln.kernel "k3" (%s, %o) : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32> {
+    ^bb0(%a: tensor<16xf32>, %b: tensor<16xf32>):
+      %v = kiln.concat %a, %b {axis = 0 : i64} : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32>
+      kiln.yield %v : tensor<32xf32>
+    }
+    %n = kiln.kernel "k4" (%t) : (tensor<32xf32>) -> tensor<16xf32> {
+    ^bb0(%a: tensor<32xf32>):
+      %v = kiln.slice %a {starts = array<i64: 0>, steps = array<i64: 2>} : (tensor<32xf32>) -> tensor<16xf32>
+      kiln.yield %v : tensor<16xf32>
+    }
+    kiln.yield %cond, %n : tensor<i1>, tensor<16xf32>
+  }
+  %y = kiln.kernel "k5" (%r) : (tensor<16xf32>) -> tensor<16xf32> {
+  ^bb0(%a: tensor<16xf32>):
+    %v = kiln.exp %a : (tensor<16xf32>) -> tensor<16xf32>
+    kiln.yield %v : tensor<16xf32>
+  }
+  return %y : tensor<16xf32>
+}
