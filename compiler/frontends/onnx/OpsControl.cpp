@@ -193,14 +193,15 @@ LogicalResult importLoop(NodeImporter &n) {
   // otherwise the glue runs it, which its scan outputs (their length then depends on the
   // data) do not support yet.
   auto runTime = [&](int64_t limit, int which, const char *what) -> LogicalResult {
+    if (scans > 0 && n.input(which) && !n.constantInput(which)) {
+      (void)n.notConstant(which, what);
+      return n.fail(n.error + ": the loop has " + std::to_string(scans) + " scan outputs, whose "
+                    "length would depend on the data (not supported yet; bind it with kiln "
+                    "compile --bind " + n.node.input(which) + "=...)");
+    }
     if (scans > 0)
-      return n.input(which) && !n.constantInput(which)
-                 ? n.fail("'" + n.node.input(which) + "' (" + what + ") is computed, so the "
-                          "loop runs at run time, and its " + std::to_string(scans) +
-                          " scan outputs would have a data-dependent length (not supported; "
-                          "bind it with kiln compile --bind " + n.node.input(which) + "=...)")
-                 : n.fail("loop runs more than " + std::to_string(kMaxUnroll) +
-                          " iterations with scan outputs; kiln unrolls such loops");
+      return n.fail("loop runs more than " + std::to_string(kMaxUnroll) +
+                    " iterations with scan outputs; kiln unrolls such loops");
     return importRunTimeLoop(n, *body, carried, limit);
   };
   int64_t tripCount = std::numeric_limits<int64_t>::max();
