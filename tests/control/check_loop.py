@@ -8,6 +8,7 @@ computes (stop once the state's sum reaches a limit). Trip count and limit are m
 Runs: a fixed count, an early stop by the condition, zero iterations from the count and from
 the initial condition; each output must match a numpy loop within 1e-5 * max(1, max |ref|).
 A build with --max-loop-iterations 10 must stop a longer run with an error naming the loop.
+Scan (unrolled over its static sequence length), reversed input and output, against numpy.
 Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
 usage: check_loop.py KILN WORK_DIR
 """
@@ -113,6 +114,44 @@ def main():
                 error = np.abs(got.astype(np.float64) - ref).max()
                 tally.check(got.shape == ref.shape and error <= 1e-5 * max(1.0, np.abs(ref).max()),
                             f'{target} {name} {output}: max error {error:.3g}')
+    # Scan (unrolled over its static sequence): a running sum over axis 1 read backwards,
+    # and the sums stacked along axis 0 in reverse, against numpy on the host.
+    body = helper.make_graph(
+        [helper.make_node('Add', ['acc_in', 'step_in'], ['acc_out']),
+         helper.make_node('Identity', ['acc_out'], ['seen'])], 'scan_body',
+        [helper.make_tensor_value_info('acc_in', F32, [2]),
+         helper.make_tensor_value_info('step_in', F32, [2])],
+        [helper.make_tensor_value_info('acc_out', F32, [2]),
+         helper.make_tensor_value_info('seen', F32, [2])])
+    scan = helper.make_node('Scan', ['init', 'seq'], ['total', 'partials'], body=body,
+                            num_scan_inputs=1, scan_input_axes=[1], scan_input_directions=[1],
+                            scan_output_axes=[0], scan_output_directions=[1])
+    graph = helper.make_graph(
+        [scan], 'scan', [helper.make_tensor_value_info('init', F32, [2]),
+                         helper.make_tensor_value_info('seq', F32, [2, 5])],
+        [helper.make_tensor_value_info('total', F32, [2]),
+         helper.make_tensor_value_info('partials', F32, [5, 2])])
+    scan_path = os.path.join(work, 'scan.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), scan_path)
+    rng = np.random.default_rng(9)
+    init, seq = (rng.uniform(-1, 1, shape).astype(np.float32) for shape in ([2], [2, 5]))
+    partials, acc = [], init.astype(np.float64)
+    for t in reversed(range(5)):
+        acc = acc + seq[:, t]
+        partials.append(acc)
+    refs = {'total': acc, 'partials': np.stack(partials[::-1], axis=0)}
+    exe = os.path.join(work, 'scan')
+    subprocess.run([kiln, 'compile', scan_path, '-o', exe], check=True, capture_output=True)
+    args = []
+    for name, value in (('init', init), ('seq', seq)):
+        np.save(os.path.join(work, f'scan_{name}.npy'), value)
+        args += ['--input', f'{name}={os.path.join(work, f"scan_{name}.npy")}']
+    subprocess.run([exe, *args, '--output-dir', exe + '.out'], check=True, capture_output=True)
+    for name, ref in refs.items():
+        got = np.load(os.path.join(exe + '.out', f'{name}.npy'))
+        error = np.abs(got - ref).max()
+        tally.check(got.shape == ref.shape and error <= 1e-5, f'scan {name}: max error {error:.3g}')
+
     # Every run ends: past --max-loop-iterations the run fails, naming the loop.
     exe = os.path.join(work, 'recurrent_limited')
     subprocess.run([kiln, 'compile', path, '-o', exe, '--max-loop-iterations', '10'], check=True,

@@ -864,6 +864,26 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   // Convert to the target opset. Some adapters need shapes that ONNX's inference cannot
   // derive before kiln folds shape arithmetic (Softmax 12->13 on a computed Reshape); the
   // importer then reads the model at its own opset, where every handler checks n.opset.
+  // Scan-8 has a batch axis and sequence_lens that the converter's Scan-9 drops, changing
+  // the graph's input shapes: refuse it rather than run a different model.
+  if (opset < 9) {
+    std::function<bool(const onnx::GraphProto &)> hasScan = [&](const onnx::GraphProto &g) {
+      for (const auto &node : g.node()) {
+        if (node.op_type() == "Scan" && (node.domain().empty() || node.domain() == "ai.onnx"))
+          return true;
+        for (const auto &attr : node.attribute())
+          if (attr.has_g() && hasScan(attr.g()))
+            return true;
+      }
+      return false;
+    };
+    if (hasScan(*graph)) {
+      error.messages.push_back(path + ": Scan at opset " + std::to_string(opset) +
+                               " (a batch axis and sequence_lens) is not supported; "
+                               "export at opset 9 or later");
+      return nullptr;
+    }
+  }
   if (opset < options.targetOpset) {
     int64_t target = options.targetOpset;
     StepResult converted = isolatedOnnxStep(

@@ -295,6 +295,117 @@ LogicalResult importLoop(NodeImporter &n) {
   return success();
 }
 
+/// Scan (opset 9 and later): the sequence length is a static dimension of the scan
+/// inputs, so the body is unrolled over it like a Loop with a constant trip count.
+LogicalResult importScan(NodeImporter &n) {
+  if (n.opset < 9)
+    return n.fail("Scan before opset 9 (a batch axis and sequence_lens) is not supported");
+  const onnx::GraphProto *body = n.graphAttr("body");
+  int64_t scanInputs = n.intAttr("num_scan_inputs", -1);
+  int states = n.inputCount() - int(scanInputs);
+  int scanOutputs = body ? body->output_size() - states : -1;
+  if (!body || scanInputs < 1 || states < 0 || scanOutputs < 0 ||
+      body->input_size() != n.inputCount() || n.outputCount() != states + scanOutputs)
+    return n.fail("the body's inputs and outputs do not match the Scan's");
+  auto listAttr = [&](const char *name, int count) -> FailureOr<std::vector<int64_t>> {
+    std::vector<int64_t> values = n.intsAttr(name, std::vector<int64_t>(count, 0));
+    if (int(values.size()) != count)
+      return n.fail(std::string(name) + " has " + std::to_string(values.size()) +
+                    " entries, expected " + std::to_string(count));
+    return values;
+  };
+  auto inputAxes = listAttr("scan_input_axes", int(scanInputs));
+  auto inputDirections = listAttr("scan_input_directions", int(scanInputs));
+  auto outputAxes = listAttr("scan_output_axes", scanOutputs);
+  auto outputDirections = listAttr("scan_output_directions", scanOutputs);
+  if (failed(inputAxes) || failed(inputDirections) || failed(outputAxes) ||
+      failed(outputDirections))
+    return failure();
+  // The scan inputs' axes and the sequence length they share.
+  int64_t length = -1;
+  std::vector<Value> sources;
+  for (int j = 0; j < scanInputs; ++j) {
+    Value x = n.input(states + j);
+    if (!x)
+      return n.fail("scan input " + std::to_string(j) + " is not a tensor");
+    auto axis = n.axis((*inputAxes)[j], n.typeOf(x).getRank());
+    if (failed(axis))
+      return failure();
+    (*inputAxes)[j] = *axis;
+    int64_t extent = n.shapeOf(x)[*axis];
+    if (length >= 0 && extent != length)
+      return n.fail("scan inputs have sequence lengths " + std::to_string(length) + " and " +
+                    std::to_string(extent));
+    length = extent;
+    sources.push_back(x);
+  }
+  constexpr int64_t kMaxUnroll = 4096;
+  if (length > kMaxUnroll)
+    return n.fail("the sequence has " + std::to_string(length) + " steps; kiln unrolls Scan "
+                  "up to " + std::to_string(kMaxUnroll));
+  std::vector<std::string> state;
+  for (int k = 0; k < states; ++k) {
+    std::string name = "__kiln_scan_state_" + std::to_string(k);
+    if (!forward(n, n.node.input(k), name))
+      return n.fail("state input '" + n.node.input(k) + "' is undefined");
+    state.push_back(name);
+  }
+  std::vector<std::vector<Value>> slices(scanOutputs);
+  for (int64_t t = 0; t < length; ++t) {
+    for (int j = 0; j < scanInputs; ++j) {
+      Value x = sources[j];
+      int64_t axis = (*inputAxes)[j];
+      Shape shape(n.shapeOf(x));
+      shape[axis] = 1;
+      SmallVector<int64_t> starts(shape.size(), 0), steps(shape.size(), 1);
+      starts[axis] = (*inputDirections)[j] ? length - 1 - t : t;
+      Value slice = n.create<SliceOp>(n.tensorType(shape, n.typeOf(x).getElementType()), x,
+                                      n.builder.getDenseI64ArrayAttr(starts),
+                                      n.builder.getDenseI64ArrayAttr(steps));
+      shape.erase(shape.begin() + axis);
+      n.values[body->input(states + j).name()] = n.reshape(slice, shape);
+    }
+    for (int k = 0; k < states; ++k)
+      forward(n, state[k], body->input(k).name());
+    if (failed(n.importSubgraph(*body)))
+      return failure();
+    for (int k = 0; k < states; ++k)
+      if (!forward(n, body->output(k).name(), state[k]))
+        return n.fail("body output '" + body->output(k).name() + "' is never produced");
+    for (int k = 0; k < scanOutputs; ++k) {
+      auto it = n.values.find(body->output(states + k).name());
+      if (it == n.values.end())
+        return n.fail("scan output '" + body->output(states + k).name() + "' is not a tensor");
+      if (!slices[k].empty() && it->second.getType() != slices[k][0].getType())
+        return n.fail("scan output '" + body->output(states + k).name() +
+                      "' changes type between steps");
+      slices[k].push_back(it->second);
+    }
+  }
+  for (int k = 0; k < states; ++k)
+    forward(n, state[k], n.node.output(k));
+  for (int k = 0; k < scanOutputs; ++k) {
+    if (slices[k].empty())
+      return n.fail("the sequence is empty, so scan output " + std::to_string(k) +
+                    " has no shape");
+    auto axis = n.axis((*outputAxes)[k], n.typeOf(slices[k][0]).getRank() + 1);
+    if (failed(axis))
+      return failure();
+    Shape shape(n.shapeOf(slices[k][0]));
+    shape.insert(shape.begin() + *axis, 1);
+    SmallVector<Value> stacked;
+    for (Value v : slices[k])
+      stacked.push_back(n.reshape(v, shape));
+    if ((*outputDirections)[k])
+      std::reverse(stacked.begin(), stacked.end());
+    shape[*axis] = length;
+    n.setOutput(states + k,
+                n.create<ConcatOp>(n.tensorType(shape, n.typeOf(stacked[0]).getElementType()),
+                                   stacked, n.builder.getI64IntegerAttr(*axis)));
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Sequences
 //===----------------------------------------------------------------------===//
@@ -508,6 +619,7 @@ LogicalResult importCompress(NodeImporter &n) {
 void registerControlOps(OpTable &t) {
   t["If"] = importIf;
   t["Loop"] = importLoop;
+  t["Scan"] = importScan;
   t["SequenceEmpty"] = importSequenceEmpty;
   t["SequenceConstruct"] = importSequenceConstruct;
   t["SequenceAt"] = importSequenceAt;
