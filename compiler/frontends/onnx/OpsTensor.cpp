@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
 
+#include <numeric>
+
 #include <cmath>
 
 using namespace mlir;
@@ -705,6 +707,39 @@ LogicalResult importGatherElements(NodeImporter &n) {
   return success();
 }
 
+/// ReverseSequence: out[t, b] = x[lens[b] - 1 - t, b] for t < lens[b], else x[t, b]; a
+/// GatherElements along time with indices computed from the lengths (a model input).
+LogicalResult importReverseSequence(NodeImporter &n) {
+  Value x = n.input(0), lengths = n.input(1);
+  int64_t rank = int64_t(n.shapeOf(x).size());
+  auto time = n.axis(n.intAttr("time_axis", 0), rank);
+  auto batch = n.axis(n.intAttr("batch_axis", 1), rank);
+  if (failed(time) || failed(batch))
+    return failure();
+  if (rank < 2 || *time + *batch != 1)
+    return n.fail("time_axis and batch_axis must be 0 and 1 (in either order)");
+  int64_t steps = n.shapeOf(x)[*time], batches = n.shapeOf(x)[*batch];
+  Type i64 = n.builder.getI64Type();
+  if (n.typeOf(lengths).getElementType() != i64 || n.shapeOf(lengths) != ArrayRef<int64_t>{batches})
+    return n.fail("sequence_lens must be int64 of shape [" + std::to_string(batches) + "]");
+  Shape timeShape(rank, 1), batchShape(rank, 1);
+  timeShape[*time] = steps;
+  batchShape[*batch] = batches;
+  std::vector<int64_t> positions(steps);
+  std::iota(positions.begin(), positions.end(), 0);
+  Value t = n.constant(timeShape, i64, {}, positions);
+  Value lens = n.reshape(lengths, batchShape);
+  Value last = n.must(n.binary<SubOp>(lens, n.scalar(1, i64)));
+  Value reversed = n.must(n.binary<SubOp>(last, t));
+  Value inside = n.must(n.compare("lt", t, lens));
+  Value index = n.must(n.select(inside, reversed, t));
+  // Lengths past the sequence are clamped by the gather (as bounds checks on any index).
+  Value full = n.create<ExpandOp>(n.tensorType(n.shapeOf(x), i64), index);
+  n.setOutput(0, n.create<GatherElementsOp>(n.typeOf(x), x, full,
+                                            n.builder.getI64IntegerAttr(*time)));
+  return success();
+}
+
 LogicalResult importGatherND(NodeImporter &n) {
   Value x = n.input(0), indices = n.input(1);
   ArrayRef<int64_t> xs = n.shapeOf(x), is = n.shapeOf(indices);
@@ -788,6 +823,7 @@ void registerTensorOps(OpTable &t) {
   t["DepthToSpace"] = importDepthToSpace;
   t["SpaceToDepth"] = importSpaceToDepth;
   t["GatherElements"] = importGatherElements;
+  t["ReverseSequence"] = importReverseSequence;
   t["GatherND"] = importGatherND;
   t["ScatterElements"] = importScatterElements;
   t["Scatter"] = importScatterElements;
