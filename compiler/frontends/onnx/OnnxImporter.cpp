@@ -565,6 +565,7 @@ static const OpTable &opTable() {
     registerCompositeOps(t);
     registerControlOps(t);
     registerRecurrentOps(t);
+    registerSamplingOps(t);
     return t;
   }();
   return table;

@@ -1,0 +1,176 @@
+//===- OpsSampling.cpp - GridSample ----------------------------------------===//
+//
+// GridSample reads the input at positions a grid gives, so it decomposes into elementwise
+// coordinate arithmetic and GatherElements over each (n, c) plane flattened: per axis,
+// the normalized coordinate is mapped to pixels (align_corners), rounded (nearest), moved
+// inside the borders (border: clamped; reflection: reflected; bicubic leaves it) and split
+// into taps (1, 2 or 4 per axis), each clamped or reflected inside again, whose weights
+// zero padding masks; every pair of taps is one gather. The arithmetic follows PyTorch's
+// grid sampler, as onnxruntime does.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/NodeImporter.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+/// Elementwise arithmetic on grid-shaped tensors [N, 1, Ho, Wo], with scalars broadcast.
+struct GridMath {
+  NodeImporter &n;
+  Type f;
+  Value c(double v) { return n.scalar(v, f); }
+  Value add(Value a, Value b) { return n.must(n.binary<AddOp>(a, b)); }
+  Value sub(Value a, Value b) { return n.must(n.binary<SubOp>(a, b)); }
+  Value mul(Value a, Value b) { return n.must(n.binary<MulOp>(a, b)); }
+  Value div(Value a, Value b) { return n.must(n.binary<DivOp>(a, b)); }
+  Value min(Value a, Value b) { return n.must(n.binary<MinOp>(a, b)); }
+  Value max(Value a, Value b) { return n.must(n.binary<MaxOp>(a, b)); }
+  Value floor(Value a) { return n.unary<FloorOp>(a); }
+  Value lt(Value a, Value b) { return n.must(n.compare("lt", a, b)); }
+  Value eq(Value a, Value b) { return n.must(n.compare("eq", a, b)); }
+  Value select(Value p, Value a, Value b) { return n.must(n.select(p, a, b)); }
+  Value either(Value a, Value b) { return n.must(n.binary<OrOp>(a, b)); }
+  Value clamp(Value a, double lo, double hi) { return max(min(a, c(hi)), c(lo)); }
+  /// ONNX's _gs_reflect: folds x into [lo, hi] by reflecting at the borders.
+  Value reflect(Value x, double lo, double hi) {
+    double range = hi - lo;
+    if (range <= 0)
+      return mul(x, c(0.0));  // a one-pixel axis with aligned corners: every x is 0
+    Value below = lt(x, c(lo)), above = lt(c(hi), x);
+    Value dx = select(below, sub(c(lo), x), sub(x, c(hi)));
+    Value folds = floor(div(dx, c(range)));
+    Value rest = sub(dx, mul(folds, c(range)));
+    Value even = eq(n.must(n.binary<FmodOp>(folds, c(2.0))), c(0.0));
+    Value fromLo = add(c(lo), rest), fromHi = sub(c(hi), rest);
+    Value reflected = select(below, select(even, fromLo, fromHi), select(even, fromHi, fromLo));
+    return select(either(below, above), reflected, x);
+  }
+  /// C's truncation toward zero.
+  Value trunc(Value x) { return select(lt(x, c(0.0)), n.unary<CeilOp>(x), floor(x)); }
+};
+
+/// One axis of the sampling: its taps' pixel indices (float, inside [0, d)) and weights.
+struct AxisTaps {
+  std::vector<Value> index, weight;
+};
+
+LogicalResult importGridSample(NodeImporter &n) {
+  Value x = n.input(0), grid = n.input(1);
+  ArrayRef<int64_t> xs = n.shapeOf(x), gs = n.shapeOf(grid);
+  if (xs.size() != 4 || gs.size() != 4 || gs[3] != 2 || gs[0] != xs[0])
+    return n.fail("GridSample takes X [N, C, H, W] and grid [N, Ho, Wo, 2]; got " +
+                  shapeToString(xs) + " and " + shapeToString(gs));
+  Type f = n.typeOf(grid).getElementType(), xt = n.typeOf(x).getElementType();
+  if (!llvm::isa<FloatType>(f) || !llvm::isa<FloatType>(xt))
+    return n.fail("X and grid must be floating point");
+  std::string mode = n.stringAttr("mode", "bilinear");
+  if (mode == "linear")
+    mode = "bilinear";
+  if (mode == "cubic")
+    mode = "bicubic";
+  std::string padding = n.stringAttr("padding_mode", "zeros");
+  bool align = n.intAttr("align_corners", 0) != 0;
+  if (mode != "bilinear" && mode != "nearest" && mode != "bicubic")
+    return n.fail("unknown mode '" + mode + "'");
+  if (padding != "zeros" && padding != "border" && padding != "reflection")
+    return n.fail("unknown padding_mode '" + padding + "'");
+  int64_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], Ho = gs[1], Wo = gs[2];
+  GridMath m{n, f};
+  Shape plane{N, 1, Ho, Wo};
+
+  // The grid's x (width) and y (height) as [N, 1, Ho, Wo].
+  auto component = [&](int64_t k) {
+    Value part = n.create<SliceOp>(n.tensorType({N, Ho, Wo, 1}, f), grid,
+                                   n.builder.getDenseI64ArrayAttr({0, 0, 0, k}),
+                                   n.builder.getDenseI64ArrayAttr({1, 1, 1, 1}));
+    return n.reshape(part, plane);
+  };
+  static constexpr double kCubic = -0.75;
+  auto taps = [&](Value normalized, int64_t d) {
+    double lo = align ? 0.0 : -0.5, hi = align ? double(d - 1) : double(d) - 0.5;
+    Value coord = align ? m.mul(m.add(normalized, m.c(1)), m.c(0.5 * double(d - 1)))
+                        : m.mul(m.sub(m.mul(m.add(normalized, m.c(1)), m.c(double(d))), m.c(1)),
+                                m.c(0.5));
+    if (mode == "nearest")
+      coord = n.unary<RoundOp>(coord);  // half to even, as PyTorch's nearbyint
+    // Bicubic pads each tap, not the coordinate (PyTorch's sampler, which onnxruntime
+    // follows; ONNX's reference clamps the coordinate first, which differs for border).
+    if (mode == "bicubic")
+      ;
+    else if (padding == "border")
+      coord = m.select(m.either(m.lt(coord, m.c(lo)), m.lt(m.c(hi), coord)),
+                       m.clamp(coord, 0, double(d - 1)), coord);
+    else if (padding == "reflection")
+      coord = m.reflect(coord, lo, hi);
+    AxisTaps result;
+    auto addTap = [&](Value i, Value w) {
+      if (padding == "zeros") {
+        Value inside = n.must(n.binary<AndOp>(m.lt(i, m.c(double(d))),
+                                              n.must(n.compare("ge", i, m.c(0.0)))));
+        w = m.select(inside, w, m.c(0.0));
+      } else if (padding == "reflection") {
+        i = m.trunc(m.reflect(i, lo, hi));
+      }  // (border: the clamp below)
+      result.index.push_back(m.clamp(i, 0, double(d - 1)));
+      result.weight.push_back(w);
+    };
+    if (mode == "nearest") {
+      addTap(coord, m.c(1.0));
+      return result;
+    }
+    Value first = m.floor(coord), t = m.sub(coord, first);
+    if (mode == "bilinear") {
+      addTap(first, m.sub(m.c(1.0), t));
+      addTap(m.add(first, m.c(1.0)), t);
+      return result;
+    }
+    // Keys' cubic convolution with a = -0.75 at distances t + 1, t, 1 - t, 2 - t.
+    Value t1 = m.add(t, m.c(1.0)), s = m.sub(m.c(1.0), t), s1 = m.sub(m.c(2.0), t);
+    auto outer = [&](Value u) {  // ((a u - 5a) u + 8a) u - 4a
+      return m.sub(m.mul(m.add(m.mul(m.sub(m.mul(u, m.c(kCubic)), m.c(5 * kCubic)), u),
+                               m.c(8 * kCubic)),
+                         u),
+                   m.c(4 * kCubic));
+    };
+    auto inner = [&](Value u) {  // ((a + 2) u - (a + 3)) u u + 1
+      return m.add(m.mul(m.mul(m.sub(m.mul(u, m.c(kCubic + 2)), m.c(kCubic + 3)), u), u),
+                   m.c(1.0));
+    };
+    addTap(m.sub(first, m.c(1.0)), outer(t1));
+    addTap(first, inner(t));
+    addTap(m.add(first, m.c(1.0)), inner(s));
+    addTap(m.add(first, m.c(2.0)), outer(s1));
+    return result;
+  };
+  AxisTaps along = taps(component(0), W), down = taps(component(1), H);
+
+  // Each pair of taps gathers from the (n, c) planes flattened to H * W.
+  Type i64 = n.builder.getI64Type();
+  Value flat = n.reshape(x, {N, C, H * W});
+  Value sum;
+  for (size_t a = 0; a < down.index.size(); ++a)
+    for (size_t b = 0; b < along.index.size(); ++b) {
+      Value position = m.add(m.mul(down.index[a], m.c(double(W))), along.index[b]);
+      Value index = n.create<CastOp>(n.tensorType(plane, i64), position);
+      index = n.reshape(index, {N, 1, Ho * Wo});
+      index = n.create<ExpandOp>(n.tensorType({N, C, Ho * Wo}, i64), index);
+      Value pixels = n.create<GatherElementsOp>(n.tensorType({N, C, Ho * Wo}, xt), flat, index,
+                                                n.builder.getI64IntegerAttr(2));
+      pixels = n.reshape(pixels, {N, C, Ho, Wo});
+      Value weight = m.mul(down.weight[a], along.weight[b]);
+      if (xt != f)
+        weight = n.create<CastOp>(n.tensorType(n.shapeOf(weight), xt), weight);
+      Value term = n.must(n.binary<MulOp>(pixels, weight));
+      sum = sum ? n.must(n.binary<AddOp>(sum, term)) : term;
+    }
+  n.setOutput(0, sum);
+  return success();
+}
+
+} // namespace
+
+void registerSamplingOps(OpTable &t) { t["GridSample"] = importGridSample; }
+
+} // namespace kiln
