@@ -382,11 +382,42 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   // condition is false, its then steps, and a jump over the else steps; a kiln.loop an
   // entry that skips it when it runs zero times, its body's steps, and a step back to the
   // body while it runs.
-  int ifCount = 0, loopCount = 0;
+  int ifCount = 0, loopCount = 0, hostCount = 0;
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<ReshapeOp, ConcatOp>(op)) {  // views: a reshape, an in-place concatenation
+    if (isa<NonZeroOp, NonMaxSuppressionOp>(op)) {  // run by the runtime on the host
+      auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
+      KernelCall call;
+      call.kind = KernelCall::Kind::HostOp;
+      call.name = "host" + std::to_string(hostCount++) + "_" + op.getName().stripDialect().str();
+      for (Value input : op.getOperands()) {
+        BufferRef ref;
+        if (auto constant = input.getDefiningOp<ConstantOp>()) {
+          ref = {true, weights.indexOf(constant)};
+        } else if (auto it = buffers.find(input); it != buffers.end()) {
+          ref = it->second;
+        } else {
+          emitError = call.name + ": an input has no buffer (internal error)";
+          return false;
+        }
+        call.inputs.push_back({tensorType(input), ref});
+      }
+      for (auto [result, offset] : llvm::zip(op.getResults(), offsets.asArrayRef())) {
+        buffers[result] = {false, offset};
+        call.results.push_back({tensorType(result), buffers[result]});
+      }
+      if (auto nms = dyn_cast<NonMaxSuppressionOp>(op)) {
+        call.symbol = "kiln_host_non_max_suppression";
+        call.parameters = {nms.getHasScoreThreshold(), nms.getCenterPointBox()};
+      } else {
+        call.symbol = "kiln_host_nonzero";
+      }
+      tables.calls.push_back(std::move(call));
+      continue;
+    }
+    if (isa<ReshapeOp, ConcatOp, WithExtentOp>(op)) {  // views: a reshape, an in-place
+                                                         // concatenation, a varying length
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       buffers[op.getResult(0)] = {false, offsets[0]};
       continue;
@@ -625,14 +656,17 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::vector<std::string> outputNames = names("kiln.output_names");
   for (auto [i, arg] : llvm::enumerate(block.getArguments()))
     tables.inputs.push_back({i < inputNames.size() ? inputNames[i] : "input" + std::to_string(i),
-                             tensorType(arg), buffers[arg].location});
+                             tensorType(arg), buffers[arg].location, std::nullopt});
   for (auto [i, value] : llvm::enumerate(block.getTerminator()->getOperands())) {
     std::string name = i < outputNames.size() ? outputNames[i] : "output" + std::to_string(i);
     auto it = buffers.find(value);
     if (it == buffers.end() || it->second.isWeight)
       return failWith("output '" + name +
                       "' is a constant; constant outputs are not supported yet");
-    tables.outputs.push_back({name, tensorType(value), it->second.location});
+    tables.outputs.push_back({name, tensorType(value), it->second.location, std::nullopt});
+    if (auto extent = value.getDefiningOp<WithExtentOp>())
+      tables.outputs.back().extent = {int64_t(extent.getAxis()),
+                                      buffers[extent.getExtent()].location};
   }
   tables.modelName = options.modelName;
   tables.sourceName = options.sourceName;

@@ -73,9 +73,11 @@ struct KernelCall {
     // inputs[1] (when `tripCount` is not known) its trip count.
     LoopEnter,     // iteration = 0; continue at `target` (past the loop) unless it runs
     LoopNext,      // iteration + 1; back to `target` (the body's first step) while it runs
+    HostOp,        // a runtime function (kiln/host_ops.h) named by `symbol`, `parameters`
   };
   Kind kind = Kind::Kernel;
   int target = 0;      // BranchUnless, Jump: a later step, or the number of steps (the end)
+  std::vector<int64_t> parameters;    // HostOp: its integer arguments (see Glue.cpp)
   std::optional<int64_t> tripCount;  // LoopEnter, LoopNext: a trip count known now
   int64_t iterationLimit = 0;        // LoopNext: past it the run fails
   std::string name;    // the kernel's name in the module (profiles, errors)
@@ -88,6 +90,7 @@ struct ProgramIo {
   std::string name;
   mlir::RankedTensorType type;
   int64_t arenaOffset;
+  std::optional<std::pair<int64_t, int64_t>> extent;  // (axis, arena offset of its length)
 };
 
 /// Bare-metal programs (kiln_freestanding_desc_t): the weights file's layout and the

@@ -45,7 +45,10 @@ void describeIo(std::ostringstream &os, const ProgramIo &io) {
     os << (i ? ", " : "") << io.type.getShape()[i];
   if (io.type.getRank() == 0)
     os << "0";
-  os << "}, " << byteSize(io.type) << "u, " << io.arenaOffset << "u},\n";
+  os << "}, " << byteSize(io.type) << "u, " << io.arenaOffset << "u";
+  if (io.extent)
+    os << ", 1, " << io.extent->first << ", " << io.extent->second << "u";
+  os << "},\n";
 }
 
 } // namespace
@@ -56,6 +59,15 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
   std::ostringstream declarations, steps, io;
   std::set<std::string> declared;
 
+  // Where a buffer's bytes are on the host. Freestanding programs know where each weight
+  // is in the file they were written with.
+  auto hostPointer = [&](const BufferRef &ref) -> std::string {
+    return !ref.isWeight ? "e->arena + " + std::to_string(ref.location)
+           : tables.freestanding
+               ? "(uint8_t *)e->weights_file + " +
+                     std::to_string(tables.freestanding->weightOffsets[ref.location])
+               : "(uint8_t *)e->weights[" + std::to_string(ref.location) + "]";
+  };
   // One halide_buffer_t per argument; the descriptor's dims are static (a step runs on one
   // thread at a time per model).
   auto describe = [&](std::ostringstream &os, const std::string &var, const CallArgument &arg,
@@ -74,13 +86,7 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
       os << "{0, 1, 1, 0}";
     os << "};\n";
     const BufferRef &ref = arg.buffer;
-    // Freestanding programs know where each weight is in the file they were written with.
-    std::string host =
-        !ref.isWeight ? "e->arena + " + std::to_string(ref.location)
-        : tables.freestanding
-            ? "(uint8_t *)e->weights_file + " +
-                  std::to_string(tables.freestanding->weightOffsets[ref.location])
-            : "(uint8_t *)e->weights[" + std::to_string(ref.location) + "]";
+    std::string host = hostPointer(ref);
     std::string handle = "0, 0", flags = "0";
     if (device) {
       handle = ref.isWeight ? "e->device_weights[" + std::to_string(ref.location) + "]"
@@ -114,6 +120,51 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
       describe(steps, "c", condition, true);
       steps << "  int code = halide_copy_to_host(e->user_context, &c);\n"
             << "  *out_true = code == 0 && " << byte << " != 0;\n  return code;\n}\n\n";
+      continue;
+    }
+    if (call.kind == KernelCall::Kind::HostOp) {
+      // A runtime function on the host: a device program brings its inputs to the host and
+      // sends its results back.
+      steps << "static int step_" << s << "(const kiln_exec_t *e) {\n  int code = 0;\n";
+      if (device)
+        for (size_t i = 0; i < call.inputs.size(); ++i) {
+          if (call.inputs[i].buffer.isWeight)
+            continue;
+          std::string var = "in" + std::to_string(i);
+          describe(steps, var, call.inputs[i], true);
+          steps << "  if ((code = halide_copy_to_host(e->user_context, &" << var << ")) != 0)"
+                << " return code;\n";
+        }
+      auto in = [&](size_t i, const char *type) {
+        return "(const " + std::string(type) + " *)(" + hostPointer(call.inputs.at(i).buffer) + ")";
+      };
+      auto out = [&](size_t i) { return "(int64_t *)(" + hostPointer(call.results.at(i).buffer) + ")"; };
+      if (call.symbol == "kiln_host_nonzero") {
+        llvm::ArrayRef<int64_t> shape = call.inputs.at(0).type.getShape();
+        steps << "  static const int64_t dims[] = {";
+        for (int64_t d : shape)
+          steps << d << "LL, ";
+        steps << "0};\n  code = kiln_host_nonzero(" << in(0, "void") << ", (kiln_dtype_t)"
+              << elementInfo(call.inputs[0].type.getElementType()).kilnDtype << ", "
+              << shape.size() << ", dims, " << out(0) << ", " << out(1) << ");\n";
+      } else {
+        llvm::ArrayRef<int64_t> scores = call.inputs.at(1).type.getShape();
+        steps << "  code = kiln_host_non_max_suppression(" << in(0, "float") << ", "
+              << in(1, "float") << ", " << scores[0] << "LL, " << scores[1] << "LL, " << scores[2]
+              << "LL, " << in(2, "int64_t") << ", " << in(3, "float") << ", "
+              << (call.parameters.at(0) ? in(4, "float") : std::string("0")) << ", "
+              << call.parameters.at(1) << ", " << call.results.at(0).type.getShape()[0] << "LL, "
+              << out(0) << ", " << out(1) << ", " << out(2) << ");\n";
+      }
+      if (device)
+        for (size_t i = 0; i < call.results.size(); ++i) {
+          std::string var = "out" + std::to_string(i);
+          describe(steps, var, call.results[i], false);
+          steps << "  " << var << ".flags = halide_buffer_flag_host_dirty;\n"
+                << "  if (code == 0) code = halide_copy_to_device(e->user_context, &" << var
+                << ", e->device_interface);\n";
+        }
+      steps << "  return code;\n}\n\n";
       continue;
     }
     if (call.kind == KernelCall::Kind::LoopEnter || call.kind == KernelCall::Kind::LoopNext) {
@@ -223,6 +274,7 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
     io << "  {" << cString(call.name) << ", ";
     switch (call.kind) {
     case KernelCall::Kind::Kernel:
+    case KernelCall::Kind::HostOp:
       io << "step_" << i << ", KILN_STEP_KERNEL, 0, 0},\n";
       break;
     case KernelCall::Kind::BranchUnless:
@@ -283,7 +335,7 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
        << "#include <stdint.h>\n#include \"HalideRuntime.h\"\n";
   if (device)
     glue << "#include \"" << needs.runtimeHeader << "\"\n";
-  glue << "#include \"kiln/program.h\"\n\n";
+  glue << "#include \"kiln/program.h\"\n#include \"kiln/host_ops.h\"\n\n";
   if (tables.embeddedWeightsBytes)
     glue << "extern const uint8_t kiln_embedded_weights[];  /* weights.s */\n";
   glue << declarations.str() << "\n"

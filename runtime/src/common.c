@@ -2,6 +2,8 @@
  * share: names and sizes of the enums, and the weights checksum. No libc beyond headers. */
 #include "common.h"
 
+#include <string.h>
+
 const char *kiln_status_string(kiln_status_t status) {
   switch (status) {
     case KILN_OK: return "KILN_OK";
@@ -84,4 +86,21 @@ int kiln_run_step(const kiln_program_t *program, int32_t index, const kiln_exec_
   int code = step->test(exec, &taken);
   if (code == 0 && (step->kind == KILN_STEP_LOOP_BACK) == (taken != 0)) *next = step->target;
   return code;
+}
+
+int kiln_io_extent_is_valid(const kiln_io_desc_t *io, uint64_t arena_size) {
+  if (!io->has_extent) return 1;
+  return io->extent_axis >= 0 && io->extent_axis < io->rank && io->extent_offset % 8 == 0 &&
+         io->extent_offset <= arena_size && arena_size - io->extent_offset >= 8;
+}
+
+int32_t kiln_io_shape(const kiln_io_desc_t *io, const uint8_t *arena, int64_t *dims) {
+  for (int32_t d = 0; d < io->rank; d++) dims[d] = io->dims[d];
+  if (io->has_extent) {
+    int64_t length;
+    memcpy(&length, arena + io->extent_offset, sizeof length);
+    int64_t bound = io->dims[io->extent_axis];
+    dims[io->extent_axis] = length < 0 ? 0 : length > bound ? bound : length;
+  }
+  return io->rank;
 }

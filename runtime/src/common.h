@@ -27,6 +27,12 @@ int kiln_step_is_valid(const kiln_program_t *program, int32_t index);
 int kiln_run_step(const kiln_program_t *program, int32_t index, const kiln_exec_t *exec,
                   int32_t *next);
 
+/// Whether `io`'s varying length (if any) is inside an arena of `arena_size` bytes.
+int kiln_io_extent_is_valid(const kiln_io_desc_t *io, uint64_t arena_size);
+/// `io`'s shape after a run over `arena` into `dims`: its length along the varying axis
+/// read from the arena and clamped to [0, bound]. Returns the rank.
+int32_t kiln_io_shape(const kiln_io_desc_t *io, const uint8_t *arena, int64_t *dims);
+
 /// Freestanding runtime: makes `message` (which must stay valid) kiln_last_error().
 void kiln_set_error_text(const char *message);
 

@@ -144,6 +144,9 @@ kiln_status_t kiln_model_open_memory_in(kiln_context_t *context, const kiln_prog
       program->arena_size - plan->state_offset < KILN_FREESTANDING_STATE_BYTES ||
       (program->num_steps > 0 && plan->step_scratch == NULL))
     return fail(KILN_ERROR_ARGUMENT, "the program was not compiled for a bare-metal target");
+  for (int32_t i = 0; i < program->num_outputs; i++)
+    if (!kiln_io_extent_is_valid(&program->outputs[i], program->arena_size))
+      return fail(KILN_ERROR_ARGUMENT, "an output's varying length leaves the arena");
   for (int32_t i = 0; i < program->num_steps; i++) {
     if (!kiln_step_is_valid(program, i))
       return fail(KILN_ERROR_ARGUMENT, "the program's steps are malformed");
@@ -228,6 +231,11 @@ const kiln_io_desc_t *kiln_model_output(const kiln_model_t *model, int32_t index
 void *kiln_model_input_data(kiln_model_t *model, int32_t index) {
   const kiln_io_desc_t *input = kiln_model_input(model, index);
   return input != NULL ? model->arena + input->arena_offset : NULL;
+}
+
+int32_t kiln_model_output_shape(const kiln_model_t *model, int32_t index, int64_t *dims) {
+  const kiln_io_desc_t *output = kiln_model_output(model, index);
+  return output != NULL && dims != NULL ? kiln_io_shape(output, model->arena, dims) : -1;
 }
 
 const void *kiln_model_output_data(const kiln_model_t *model, int32_t index) {

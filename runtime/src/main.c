@@ -286,8 +286,9 @@ static bool make_directories(const char *path) {
 #endif
 
 /// Prints the first few values of an output, for a quick look without --output-dir.
-static void print_preview(const kiln_io_desc_t *output, const void *data) {
-  uint64_t count = output->byte_size / kiln_dtype_size(output->dtype);
+static void print_preview(const kiln_io_desc_t *output, const int64_t *dims, const void *data) {
+  uint64_t count = 1;
+  for (int32_t d = 0; d < output->rank; d++) count *= (uint64_t)dims[d];
   for (uint64_t i = 0; i < count && i < 8; i++) {
     const unsigned char *element = (const unsigned char *)data + i * kiln_dtype_size(output->dtype);
     double value;
@@ -359,17 +360,18 @@ static int write_outputs(const kiln_model_t *model, const char *output_dir) {
   for (int32_t i = 0; i < kiln_model_output_count(model) && result == 0; i++) {
     const kiln_io_desc_t *output = kiln_model_output(model, i);
     const void *data = kiln_model_output_data(model, i);
+    int64_t dims[KILN_MAX_RANK];  // this run's shape (a data-dependent length included)
+    kiln_model_output_shape(model, i, dims);
     char shape[256];
     printf("output '%s': %s %s", output->name, kiln_dtype_name(output->dtype),
-           format_shape(shape, sizeof shape, output->rank, output->dims));
+           format_shape(shape, sizeof shape, output->rank, dims));
     if (output_dir == NULL) {
-      print_preview(output, data);
+      print_preview(output, dims, data);
       printf("\n");
       continue;
     }
     const char *path = paths[i];
-    kiln_status_t status =
-        kiln_npy_write(path, output->dtype, output->rank, output->dims, data);
+    kiln_status_t status = kiln_npy_write(path, output->dtype, output->rank, dims, data);
     if (status == KILN_OK) printf(" -> %s\n", path);
     if (status != KILN_OK) {
       printf("\n");

@@ -66,7 +66,8 @@ static kiln_status_t check_io(const kiln_program_t *program, const kiln_io_desc_
     if (valid) bytes *= (uint64_t)io->dims[d];
   }
   if (!valid || bytes != io->byte_size || io->arena_offset > program->arena_size ||
-      io->byte_size > program->arena_size - io->arena_offset) {
+      io->byte_size > program->arena_size - io->arena_offset ||
+      !kiln_io_extent_is_valid(io, program->arena_size)) {
     return kiln_set_error(KILN_ERROR_ARGUMENT,
                           "program '%s': %s '%s' is inconsistent (dtype %d, rank %d, %llu bytes "
                           "at arena offset %llu, arena %llu bytes)",
@@ -351,6 +352,11 @@ int32_t kiln_model_find_output(const kiln_model_t *model, const char *name) {
 void *kiln_model_input_data(kiln_model_t *model, int32_t index) {
   const kiln_io_desc_t *input = kiln_model_input(model, index);
   return input != NULL ? model->arena + input->arena_offset : NULL;
+}
+
+int32_t kiln_model_output_shape(const kiln_model_t *model, int32_t index, int64_t *dims) {
+  const kiln_io_desc_t *output = kiln_model_output(model, index);
+  return output != NULL && dims != NULL ? kiln_io_shape(output, model->arena, dims) : -1;
 }
 
 const void *kiln_model_output_data(const kiln_model_t *model, int32_t index) {

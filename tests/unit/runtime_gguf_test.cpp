@@ -581,7 +581,9 @@ TEST_F(ModelOpen, BranchesOnTheCondition) {
       EXPECT_EQ(y[i], static_cast<float>(i) + (taken ? kWeightValues[i] : -kWeightValues[i]));
     // A step that did not run took no time (the else path skips the jump too).
     EXPECT_EQ(step_ms[taken ? 3 : 1], 0.0);
-    if (!taken) EXPECT_EQ(step_ms[2], 0.0);
+    if (!taken) {
+      EXPECT_EQ(step_ms[2], 0.0);
+    }
   }
   kiln_model_close(model);
 }

@@ -176,6 +176,7 @@ void registerCompositeOps(OpTable &table);
 void registerControlOps(OpTable &table);
 void registerRecurrentOps(OpTable &table);
 void registerSamplingOps(OpTable &table);
+void registerSelectionOps(OpTable &table);
 
 /// MLIR element type of an ONNX TensorProto data type; null for unsupported ones.
 mlir::Type onnxElementType(mlir::MLIRContext *context, int dataType);

@@ -566,6 +566,7 @@ static const OpTable &opTable() {
     registerControlOps(t);
     registerRecurrentOps(t);
     registerSamplingOps(t);
+    registerSelectionOps(t);
     return t;
   }();
   return table;
@@ -1107,6 +1108,25 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
                   " has more than 2^31 - 1 elements (the most a kiln kernel can address) or a "
                   "negative dimension";
     }
+  });
+  if (!sizeError.empty()) {
+    error.messages.push_back(sizeError);
+    return nullptr;
+  }
+  // A length known only at run time reaches the program's outputs table, not other ops
+  // (their kernels are compiled for static shapes).
+  module->walk([&](WithExtentOp extent) {
+    for (Operation *user : extent->getUsers())
+      if (!isa<func::ReturnOp>(user) && sizeError.empty()) {
+        std::string where;
+        llvm::raw_string_ostream os(where);
+        extent->getLoc().print(os);
+        std::string reader;
+        llvm::raw_string_ostream rs(reader);
+        user->getLoc().print(rs);
+        sizeError = where + ": its output's length depends on the data, and it feeds " + reader +
+                    "; kiln supports such outputs only as model outputs so far";
+      }
   });
   if (!sizeError.empty()) {
     error.messages.push_back(sizeError);

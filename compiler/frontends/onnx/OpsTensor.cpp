@@ -16,7 +16,15 @@ using namespace mlir;
 namespace kiln {
 namespace {
 
+/// Shape and Size read a static shape; a length known only at run time has none yet.
+LogicalResult refuseVaryingLength(NodeImporter &n) {
+  return n.fail("the length of '" + n.node.input(0) + "' depends on the data; kiln supports "
+                "such values only as model outputs so far");
+}
+
 LogicalResult importShape(NodeImporter &n) {
+  if (n.input(0).getDefiningOp<WithExtentOp>())
+    return refuseVaryingLength(n);
   ArrayRef<int64_t> shape = n.shapeOf(n.input(0));
   int64_t rank = shape.size();
   int64_t start = n.intAttr("start", 0), end = n.intAttr("end", rank);
@@ -30,6 +38,8 @@ LogicalResult importShape(NodeImporter &n) {
 }
 
 LogicalResult importSize(NodeImporter &n) {
+  if (n.input(0).getDefiningOp<WithExtentOp>())
+    return refuseVaryingLength(n);
   n.setOutput(0, n.constant({}, n.builder.getI64Type(), {},
                             {elementCount(n.shapeOf(n.input(0)))}));
   return success();

@@ -949,6 +949,18 @@ LogicalResult IfOp::verify() {
   return success();
 }
 
+LogicalResult WithExtentOp::verify() {
+  auto type = llvm::cast<RankedTensorType>(getInput().getType());
+  auto extent = llvm::cast<RankedTensorType>(getExtent().getType());
+  if (getResult().getType() != type)
+    return emitOpError("result type differs from the input's");
+  if (int64_t(getAxis()) < 0 || int64_t(getAxis()) >= type.getRank())
+    return emitOpError("axis ") << int64_t(getAxis()) << " out of range";
+  if (!extent.getElementType().isInteger(64) || extent.getNumElements() != 1)
+    return emitOpError("extent must be one int64");
+  return success();
+}
+
 LogicalResult LoopOp::verify() {
   auto isOne = [](Value value, bool (*element)(Type)) {
     auto type = llvm::cast<RankedTensorType>(value.getType());

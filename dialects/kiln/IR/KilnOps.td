@@ -482,6 +482,50 @@ def Kiln_KernelOp : Kiln_Op<"kernel", [IsolatedFromAbove, SingleBlock]> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// Outputs whose length depends on the data (run on the host: runtime/src/host_ops.c)
+//===----------------------------------------------------------------------===//
+
+// Each writes its output dense in the run's shape at the start of a buffer planned for the
+// bound, and the run's length as a tensor<i64>. They stay outside kernels.
+class Kiln_HostOp<string mnemonic, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat([Pure], traits)> {
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Kiln_NonZeroOp : Kiln_HostOp<"nonzero"> {
+  let summary = "Indices of the non-zero elements: int64 [rank, count] of bound [rank, numel]";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$indices, AnyRankedTensor:$count);
+}
+
+def Kiln_NonMaxSuppressionOp : Kiln_HostOp<"non_max_suppression"> {
+  let summary = "ONNX NonMaxSuppression: int64 [count, 3] rows (batch, class, box)";
+  let description = [{
+    `selected` is planned for `bound` rows (batches x classes x the most boxes a class can
+    keep); `workspace` (int64, one per box) is the candidates' order while it runs.
+    Absent ONNX inputs arrive as constants (0, 0.0) and `has_score_threshold` false.
+  }];
+  let arguments = (ins AnyRankedTensor:$boxes, AnyRankedTensor:$scores,
+                   AnyRankedTensor:$max_per_class, AnyRankedTensor:$iou_threshold,
+                   AnyRankedTensor:$score_threshold, BoolAttr:$has_score_threshold,
+                   BoolAttr:$center_point_box);
+  let results = (outs AnyRankedTensor:$selected, AnyRankedTensor:$count,
+                 AnyRankedTensor:$workspace);
+}
+
+def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
+  let summary = "A view of `input` whose length along `axis` is `extent` at run time";
+  let description = [{
+    Marks a host op's output for the program's outputs table (has_extent): model outputs
+    only, so far.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$extent, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_IfOp : Kiln_Op<"if", [RecursiveMemoryEffects, NoRegionArguments]> {
   let summary = "Runs one of two regions, chosen at run time by a one-element bool tensor";
   let description = [{

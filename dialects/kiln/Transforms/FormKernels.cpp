@@ -63,8 +63,9 @@ bool isWeightView(Operation *op) {
 
 struct Group {
   SmallVector<Operation *> ops;
-  // A reshape (a view: its result aliases its input) or a kiln.if (its branches get
-  // kernels of their own): no kernel, the op stays outside.
+  // A reshape or with_extent (views: the result aliases the input), a kiln.if or
+  // kiln.loop (their regions get kernels of their own) or a host op (NonZero,
+  // NonMaxSuppression: run by the runtime): no kernel, the op stays outside.
   bool staysOutside = false;
   llvm::BitVector depends;  // transitive dependencies on other groups
 };
@@ -211,7 +212,8 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
     if (g < 0) {
       g = int(groups.size());
       groups.push_back(Group());
-      groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp>(op);
+      groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
+                                  WithExtentOp>(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }

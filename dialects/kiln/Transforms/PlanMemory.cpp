@@ -185,6 +185,10 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
               return false;
             }
             buffers[it->second].death = std::numeric_limits<int64_t>::max();
+            // A length known at run time is read with the output, after the run.
+            if (auto extent = operand.getDefiningOp<WithExtentOp>())
+              buffers[bufferOf.lookup(extent.getExtent())].death =
+                  std::numeric_limits<int64_t>::max();
           }
         } else if (auto ifOp = dyn_cast<IfOp>(op)) {
           if (!bufferOf.count(ifOp.getCondition())) {
@@ -242,6 +246,12 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
               keep(operand);
           });
           continue;
+        } else if (auto extent = dyn_cast<WithExtentOp>(op)) {
+          if (!bufferOf.count(extent.getInput()) || !bufferOf.count(extent.getExtent())) {
+            op.emitError("a varying-length output with no buffer (internal error)");
+            return false;
+          }
+          bufferOf[extent.getResult()] = bufferOf[extent.getInput()];
         } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
           auto it = bufferOf.find(reshape.getInput());
           if (it == bufferOf.end()) {
@@ -257,7 +267,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
             op.emitError("an in-place concatenation with no buffer (internal error)");
             return false;
           }
-        } else if (isa<KernelOp>(op)) {
+        } else if (isa<KernelOp, NonZeroOp, NonMaxSuppressionOp>(op)) {
           for (Value result : op.getResults()) {
             if (auto into = yieldedInto.find(result); into != yieldedInto.end()) {
               // An if's result (made at the if) or a loop's state (made here, by the
@@ -343,7 +353,8 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       return builder.getDenseI64ArrayAttr(offsets);
     };
     func.walk([&](Operation *op) {
-      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp>(op))
+      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
+              WithExtentOp>(op))
         op->setAttr("kiln.arena_offsets", offsetsOf(op->getResults()));
       if (auto loop = dyn_cast<LoopOp>(op))  // its iteration number and condition
         op->setAttr("kiln.loop_offsets",

@@ -26,7 +26,11 @@ extern "C" {
 struct halide_device_interface_t;
 
 
-/** A model input or output: a dense row-major tensor that lives in the arena. */
+/** A model input or output: a dense row-major tensor that lives in the arena. An output
+ *  whose length along one axis depends on the data (NonZero, NonMaxSuppression) has
+ *  `dims` as its bound and the run's length as an int64 in the arena: its data is the
+ *  dense row-major tensor of the run's shape at the start of its bytes
+ *  (kiln_model_output_shape). */
 typedef struct kiln_io_desc_t {
   const char *name;             /* ONNX value name */
   kiln_dtype_t dtype;
@@ -34,6 +38,9 @@ typedef struct kiln_io_desc_t {
   int64_t dims[KILN_MAX_RANK];  /* ONNX order, outermost first */
   uint64_t byte_size;
   uint64_t arena_offset;
+  int32_t has_extent;           /* 0: the shape is dims; 1: dims[extent_axis] varies */
+  int32_t extent_axis;
+  uint64_t extent_offset;       /* the run's length along extent_axis (int64, in the arena) */
 } kiln_io_desc_t;
 
 /** A weight tensor the program expects to find in the GGUF weights file. */

@@ -133,6 +133,10 @@ int32_t kiln_model_find_output(const kiln_model_t *model, const char *name);
 /** Where to write input `index` (byte_size bytes, row-major), NULL if out of range. Inputs
  *  live in the arena: write them before every run, a run may reuse their memory. */
 void *kiln_model_input_data(kiln_model_t *model, int32_t index);
+/** The shape of output `index` after a run (its dims, or for an output whose length
+ *  depends on the data, that run's length along its varying axis) in `dims`
+ *  (KILN_MAX_RANK entries); returns the rank, -1 if the index is out of range. */
+int32_t kiln_model_output_shape(const kiln_model_t *model, int32_t index, int64_t *dims);
 /** Where output `index` is after a run, NULL if out of range. */
 const void *kiln_model_output_data(const kiln_model_t *model, int32_t index);
 

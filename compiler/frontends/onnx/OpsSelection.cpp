@@ -1,0 +1,93 @@
+//===- OpsSelection.cpp - outputs whose length depends on the data ---------===//
+//
+// NonZero and NonMaxSuppression select elements, so their output length is known only when
+// the model runs. On constants they fold here; otherwise they become host ops
+// (runtime/src/host_ops.c) whose buffers are planned for the bound, and a kiln.with_extent
+// view carries the run's length to the program's outputs table, so the .npy written has
+// the real shape. Such a value may only be a model output so far (checked after import).
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/frontends/onnx/NodeImporter.h"
+
+using namespace mlir;
+
+namespace kiln {
+namespace {
+
+LogicalResult importNonZero(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  int64_t rank = int64_t(shape.size()), elements = elementCount(shape);
+  if (rank == 0)
+    return n.fail("NonZero of a scalar is not supported");
+  Type i64 = n.builder.getI64Type();
+  if (auto values = n.constantInput(0)) {  // fold: the shape is known now
+    std::vector<int64_t> hits;
+    for (int64_t i = 0; i < elements; ++i)
+      if (values->isInteger ? values->ints[i] != 0 : values->floats[i] != 0)
+        hits.push_back(i);
+    std::vector<int64_t> indices(rank * hits.size());
+    for (size_t h = 0; h < hits.size(); ++h)
+      for (int64_t d = rank - 1, rest = hits[h]; d >= 0; --d) {
+        indices[d * hits.size() + h] = rest % shape[d];
+        rest /= shape[d];
+      }
+    n.setOutput(0, n.constant({rank, int64_t(hits.size())}, i64, {}, indices));
+    return success();
+  }
+  auto op = NonZeroOp::create(n.builder, n.loc, n.tensorType({rank, elements}, i64),
+                              RankedTensorType::get({}, i64), x);
+  n.setOutput(0, WithExtentOp::create(n.builder, n.loc, op.getIndices().getType(),
+                                      op.getIndices(), op.getCount(),
+                                      n.builder.getI64IntegerAttr(1)));
+  return success();
+}
+
+LogicalResult importNonMaxSuppression(NodeImporter &n) {
+  Value boxes = n.input(0), scores = n.input(1);
+  ArrayRef<int64_t> bs = n.shapeOf(boxes), ss = n.shapeOf(scores);
+  if (bs.size() != 3 || bs[2] != 4 || ss.size() != 3 || ss[0] != bs[0] || ss[2] != bs[1])
+    return n.fail("boxes must be [batches, boxes, 4] and scores [batches, classes, boxes]; got " +
+                  shapeToString(bs) + " and " + shapeToString(ss));
+  Type f32 = n.builder.getF32Type(), i64 = n.builder.getI64Type();
+  if (n.typeOf(boxes).getElementType() != f32 || n.typeOf(scores).getElementType() != f32)
+    return n.fail("boxes and scores must be float32");
+  int64_t batches = bs[0], classes = ss[1], count = bs[1];
+  // Absent inputs: no boxes kept (max 0), IoU threshold 0, no score threshold.
+  auto scalarInput = [&](int i, Type type, double fallback) -> FailureOr<Value> {
+    Value v = n.input(i);
+    if (!v)
+      return n.constant({1}, type, {fallback}, {int64_t(fallback)});
+    if (n.typeOf(v).getElementType() != type || n.typeOf(v).getNumElements() != 1)
+      return n.fail("input " + std::to_string(i) + " must be one " +
+                    (type == i64 ? std::string("int64") : std::string("float32")));
+    return v;
+  };
+  auto maximum = scalarInput(2, i64, 0), iou = scalarInput(3, f32, 0),
+       threshold = scalarInput(4, f32, 0);
+  if (failed(maximum) || failed(iou) || failed(threshold))
+    return failure();
+  // Rows planned: each class keeps at most min(boxes, max_output_boxes_per_class).
+  int64_t perClass = count;
+  if (auto m = n.constantInput(2); m || !n.input(2))
+    perClass = std::clamp<int64_t>(m ? m->ints.at(0) : 0, 0, count);
+  int64_t bound = batches * classes * perClass;
+  auto op = NonMaxSuppressionOp::create(
+      n.builder, n.loc, n.tensorType({bound, 3}, i64), RankedTensorType::get({}, i64),
+      n.tensorType({std::max<int64_t>(count, 1)}, i64), boxes, scores, *maximum, *iou,
+      *threshold, n.builder.getBoolAttr(bool(n.input(4))),
+      n.builder.getBoolAttr(n.intAttr("center_point_box", 0) != 0));
+  n.setOutput(0, WithExtentOp::create(n.builder, n.loc, op.getSelected().getType(),
+                                      op.getSelected(), op.getCount(),
+                                      n.builder.getI64IntegerAttr(0)));
+  return success();
+}
+
+} // namespace
+
+void registerSelectionOps(OpTable &t) {
+  t["NonZero"] = importNonZero;
+  t["NonMaxSuppression"] = importNonMaxSuppression;
+}
+
+} // namespace kiln

@@ -1,0 +1,42 @@
+/* host_ops.h - operations whose output length depends on the data, run on the host.
+ *
+ * The glue calls these as steps of their own (they are sequential by nature: a count,
+ * a sort, a greedy selection). Each writes its output dense, in the run's shape, at the
+ * start of a buffer planned for the bound, and the run's length into *count; the program
+ * describes such an output with has_extent (program.h). Nothing here allocates: scratch
+ * comes from the arena.
+ */
+#ifndef KILN_HOST_OPS_H_
+#define KILN_HOST_OPS_H_
+
+#include <stdint.h>
+
+#include "kiln/types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ONNX NonZero: the indices of the non-zero elements of `input` (rank `rank`, shape
+ *  `dims`, row-major) as int64 [rank, count], in row-major order of the elements. */
+int kiln_host_nonzero(const void *input, kiln_dtype_t dtype, int32_t rank, const int64_t *dims,
+                      int64_t *indices, int64_t *count);
+
+/** ONNX NonMaxSuppression on float32 boxes [batches, boxes, 4] and scores
+ *  [batches, classes, boxes]: per batch and class, boxes above the score threshold by
+ *  descending score (ties: lower index first), each kept unless its IoU with a kept box
+ *  exceeds the IoU threshold, at most `max_per_class` of them. Writes int64 [count, 3]
+ *  rows (batch, class, box), at most `bound` rows. The thresholds and the maximum may be
+ *  NULL (absent inputs: 0, no score threshold, 0). `workspace` holds `boxes` int64. */
+int kiln_host_non_max_suppression(const float *boxes, const float *scores, int64_t batches,
+                                  int64_t classes, int64_t box_count,
+                                  const int64_t *max_per_class, const float *iou_threshold,
+                                  const float *score_threshold, int32_t center_point_box,
+                                  int64_t bound, int64_t *selected, int64_t *count,
+                                  int64_t *workspace);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_HOST_OPS_H_ */

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""check_selection.py - outputs whose length depends on the data, against onnxruntime.
+
+NonZero (float and bool inputs; dense, sparse and all-zero runs) and NonMaxSuppression
+(corner and centre boxes; thresholds and the per-class maximum as model inputs; one node
+without a score threshold) run on the host as runtime functions, their buffers planned for
+the bound; each output's .npy must have the run's shape and match onnxruntime exactly.
+Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
+usage: check_selection.py KILN WORK_DIR
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import helper, TensorProto
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+import end_to_end  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+F32, I64, BOOL = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
+
+
+def build(work):
+    def info(name, kind, shape):
+        return helper.make_tensor_value_info(name, kind, shape)
+    nodes = [
+        helper.make_node('NonZero', ['x'], ['x_nonzero']),
+        helper.make_node('Greater', ['x', 'x_limit'], ['mask']),
+        helper.make_node('NonZero', ['mask'], ['mask_nonzero']),
+        helper.make_node('NonMaxSuppression', ['boxes', 'scores', 'max_boxes', 'iou', 'score_min'],
+                         ['corner_selected']),
+        helper.make_node('NonMaxSuppression', ['centre_boxes', 'scores', 'max_boxes', 'iou',
+                                               'score_min'], ['centre_selected'], center_point_box=1),
+        helper.make_node('NonMaxSuppression', ['boxes', 'scores', 'max_boxes', 'iou'],
+                         ['unthresholded_selected']),
+    ]
+    inputs = [info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
+              info('centre_boxes', F32, [2, 40, 4]), info('scores', F32, [2, 3, 40]),
+              info('max_boxes', I64, [1]), info('iou', F32, [1]), info('score_min', F32, [1])]
+    outputs = [info('x_nonzero', I64, [3, None]), info('mask_nonzero', I64, [3, None])] + [
+        info(f'{k}_selected', I64, [None, 3]) for k in ('corner', 'centre', 'unthresholded')]
+    graph = helper.make_graph(nodes, 'selection', inputs, outputs)
+    path = os.path.join(work, 'selection.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
+    return path
+
+
+def data(rng, density, max_boxes):
+    x = rng.uniform(-1, 1, [3, 4, 5]).astype(np.float32)
+    x[rng.uniform(0, 1, x.shape) > density] = 0
+    corners = rng.uniform(0, 10, [2, 40, 2]).astype(np.float32)
+    sizes = rng.uniform(0.5, 4, [2, 40, 2]).astype(np.float32)
+    boxes = np.concatenate([corners, corners + sizes], axis=2)
+    boxes[:, ::3] = boxes[:, ::3][:, :, [2, 3, 0, 1]]  # some boxes given flipped
+    centre = np.concatenate([corners + sizes / 2, sizes], axis=2)[:, :, [1, 0, 3, 2]]
+    scores = rng.uniform(0, 1, [2, 3, 40]).astype(np.float32)
+    scores[0, 0, 5:9] = 0.75  # ties: lower index first
+    return {'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
+            'centre_boxes': centre.astype(np.float32), 'scores': scores,
+            'max_boxes': np.array([max_boxes], np.int64), 'iou': np.array([0.3], np.float32),
+            'score_min': np.array([0.2], np.float32)}
+
+
+def main():
+    kiln, work = sys.argv[1], os.path.abspath(sys.argv[2])
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    path = build(work)
+    rng = np.random.default_rng(21)
+    runs = {'dense': data(rng, 0.9, 6), 'sparse': data(rng, 0.1, 40), 'empty': data(rng, 0.0, 0)}
+    files, refs = {}, {}
+    for run, values in runs.items():
+        files[run] = {}
+        for name, value in values.items():
+            files[run][name] = os.path.join(work, f'{run}_{name}.npy')
+            np.save(files[run][name], value)
+        refs[run] = os.path.join(work, f'{run}_ort')
+        subprocess.run(['node', os.path.join(ROOT, 'tests', 'lib', 'ort_reference.js'), path,
+                        refs[run], *[f'{k}={v}' for k, v in files[run].items()]],
+                       check=True, capture_output=True)
+    tally = end_to_end.Tally()
+    targets = list(end_to_end.targets())
+    wasi = os.path.join(ROOT, 'scripts', 'run-wasi.js')
+    if shutil.which('node'):
+        targets.append(('wasm32-wasi', ['node', '--no-warnings', wasi]))
+    names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
+             'unthresholded_selected']
+    for target, runner in targets:
+        exe = os.path.join(work, f'selection_{target}')
+        flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
+        text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
+        tally.check(text.count('kiln.with_extent') == 5, f'{target}: five varying-length outputs')
+        for run in runs:
+            out = f'{exe}.{run}.out'
+            os.makedirs(out, exist_ok=True)
+            args = [a for k, v in files[run].items() for a in ('--input', f'{k}={v}')]
+            subprocess.run(runner + [exe, *args, '--output-dir', out], check=True, capture_output=True)
+            for name in names:
+                got = np.load(os.path.join(out, f'{name}.npy'))
+                ref = np.load(os.path.join(refs[run], f'{name}.npy'))
+                tally.check(got.shape == ref.shape and np.array_equal(got, ref),
+                            f'{target} {run} {name}: shape {list(got.shape)} (onnxruntime '
+                            f'{list(ref.shape)})')
+    # A varying length may only be a model output so far: a clear error otherwise.
+    nodes = [helper.make_node('NonZero', ['x'], ['i']), helper.make_node('Neg', ['i'], ['y'])]
+    graph = helper.make_graph(nodes, 'misuse', [helper.make_tensor_value_info('x', F32, [4])],
+                              [helper.make_tensor_value_info('y', I64, [1, None])])
+    misuse = os.path.join(work, 'misuse.onnx')
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), misuse)
+    ran = subprocess.run([kiln, 'compile', misuse, '-o', os.path.join(work, 'misuse')],
+                         capture_output=True, text=True)
+    tally.check(ran.returncode != 0 and 'depends on the data' in ran.stderr and 'Neg' in ran.stderr,
+                f'a varying length feeding another op is refused: {ran.stderr.strip()[:200]}')
+    return tally.finish()
+
+
+if __name__ == '__main__':
+    sys.exit(main())
