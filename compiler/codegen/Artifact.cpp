@@ -386,7 +386,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<NonZeroOp, NonMaxSuppressionOp>(op)) {  // run by the runtime on the host
+    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp>(op)) {  // run by the runtime on the host
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       KernelCall call;
       call.kind = KernelCall::Kind::HostOp;
@@ -410,6 +410,19 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       if (auto nms = dyn_cast<NonMaxSuppressionOp>(op)) {
         call.symbol = "kiln_host_non_max_suppression";
         call.parameters = {nms.getHasScoreThreshold(), nms.getCenterPointBox()};
+      } else if (auto unique = dyn_cast<UniqueOp>(op)) {
+        // The input as [outer, length, inner] around the axis (flattened: [1, numel, 1]).
+        ArrayRef<int64_t> shape = tensorType(unique.getInput()).getShape();
+        int64_t axis = unique.getAxis(), outer = 1, inner = 1;
+        for (int64_t d = 0; !unique.getFlatten() && d < int64_t(shape.size()); ++d) {
+          if (d < axis)
+            outer *= shape[d];
+          if (d > axis)
+            inner *= shape[d];
+        }
+        int64_t length = tensorType(unique.getIndices()).getShape()[0];
+        call.symbol = "kiln_host_unique";
+        call.parameters = {unique.getSorted(), outer, length, inner};
       } else {
         call.symbol = "kiln_host_nonzero";
       }

@@ -147,6 +147,14 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
         steps << "0};\n  code = kiln_host_nonzero(" << in(0, "void") << ", (kiln_dtype_t)"
               << elementInfo(call.inputs[0].type.getElementType()).kilnDtype << ", "
               << shape.size() << ", dims, " << out(0) << ", " << out(1) << ");\n";
+      } else if (call.symbol == "kiln_host_unique") {
+        mlir::Type element = call.inputs.at(0).type.getElementType();
+        steps << "  code = kiln_host_unique(" << in(0, "void") << ", (kiln_dtype_t)"
+              << elementInfo(element).kilnDtype << ", " << elementByteSize(element)
+              << ", " << call.parameters.at(1) << "LL, " << call.parameters.at(2) << "LL, "
+              << call.parameters.at(3) << "LL, " << call.parameters.at(0) << ", (void *)("
+              << hostPointer(call.results.at(0).buffer) << "), " << out(1) << ", " << out(2)
+              << ", " << out(3) << ", " << out(4) << ", " << out(5) << ");\n";
       } else {
         llvm::ArrayRef<int64_t> scores = call.inputs.at(1).type.getShape();
         steps << "  code = kiln_host_non_max_suppression(" << in(0, "float") << ", "

@@ -1,5 +1,5 @@
-/* host_ops.c - NonZero and NonMaxSuppression on the host (kiln/host_ops.h). No libc beyond
- * mem*, so the freestanding runtime links it too. */
+/* host_ops.c - NonZero, NonMaxSuppression and Unique on the host (kiln/host_ops.h). No libc
+ * beyond mem*, so the freestanding runtime links it too. */
 #include "kiln/host_ops.h"
 
 #include <string.h>
@@ -63,37 +63,34 @@ static int suppresses(const float *p, const float *q, int32_t center, float thre
   return overlap / (area_a + area_b - overlap) > threshold;
 }
 
-/* Whether candidate a ranks after candidate b: lower score, or equal score and higher index. */
-static int after(const float *score, int64_t a, int64_t b) {
-  return score[a] < score[b] || (score[a] == score[b] && a > b);
-}
-
-/* Heap sort of order[0..n) by rank (in place: no allocation). */
-static void sort_by_score(int64_t *order, int64_t n, const float *score) {
+/* Heap sort of items[0..n) into the order `before` defines (in place: no allocation). */
+typedef int (*before_fn)(const void *context, int64_t a, int64_t b);
+static void heap_sort(int64_t *items, int64_t n, before_fn before, const void *context) {
   for (int64_t start = n / 2 - 1, end = n; end > 1;) {
     int64_t root;
     if (start >= 0) {
       root = start--;
     } else {
-      int64_t top = order[0];
-      order[0] = order[--end];
-      order[end] = top;
+      int64_t top = items[0];
+      items[0] = items[--end];
+      items[end] = top;
       root = 0;
     }
+    /* A heap with the item that sorts last on top. */
     for (int64_t child; (child = 2 * root + 1) < end; root = child) {
-      if (child + 1 < end && after(score, order[child], order[child + 1])) child++;
-      if (!after(score, order[root], order[child])) break;
-      int64_t t = order[root];
-      order[root] = order[child];
-      order[child] = t;
+      if (child + 1 < end && before(context, items[child], items[child + 1])) child++;
+      if (!before(context, items[root], items[child])) break;
+      int64_t t = items[root];
+      items[root] = items[child];
+      items[child] = t;
     }
   }
-  /* A max-heap by "ranks after" leaves the best candidate last: reverse. */
-  for (int64_t i = 0, j = n - 1; i < j; i++, j--) {
-    int64_t t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
+}
+
+/* NonMaxSuppression's candidates: higher score first, then lower index. */
+static int ranks_before(const void *context, int64_t a, int64_t b) {
+  const float *score = (const float *)context;
+  return score[a] > score[b] || (score[a] == score[b] && a < b);
 }
 
 int kiln_host_non_max_suppression(const float *boxes, const float *scores, int64_t batches,
@@ -112,7 +109,7 @@ int kiln_host_non_max_suppression(const float *boxes, const float *scores, int64
       int64_t candidates = 0;
       for (int64_t i = 0; i < box_count; i++)
         if (score_threshold == NULL || score[i] > *score_threshold) workspace[candidates++] = i;
-      sort_by_score(workspace, candidates, score);
+      heap_sort(workspace, candidates, ranks_before, score);
       int64_t kept = 0, first = rows;
       for (int64_t k = 0; k < candidates && kept < limit && rows < bound; k++) {
         int64_t i = workspace[k], keep = 1;
@@ -126,5 +123,103 @@ int kiln_host_non_max_suppression(const float *boxes, const float *scores, int64
     }
   }
   *count = rows;
+  return 0;
+}
+
+/* Unique: element i of the input compared with element j (-1, 0, 1), by value. */
+static int compare_elements(const void *input, kiln_dtype_t dtype, int64_t i, int64_t j) {
+  const unsigned char *bytes = (const unsigned char *)input;
+  switch (dtype) {
+    case KILN_DTYPE_F32: {
+      float a, b;
+      memcpy(&a, bytes + 4 * i, 4), memcpy(&b, bytes + 4 * j, 4);
+      return (a > b) - (a < b);
+    }
+    case KILN_DTYPE_F64: {
+      double a, b;
+      memcpy(&a, bytes + 8 * i, 8), memcpy(&b, bytes + 8 * j, 8);
+      return (a > b) - (a < b);
+    }
+    case KILN_DTYPE_I8: return ((const int8_t *)input)[i] > ((const int8_t *)input)[j] ? 1 : ((const int8_t *)input)[i] < ((const int8_t *)input)[j] ? -1 : 0;
+    case KILN_DTYPE_U8: case KILN_DTYPE_BOOL: return (bytes[i] > bytes[j]) - (bytes[i] < bytes[j]);
+    case KILN_DTYPE_I32: {
+      int32_t a, b;
+      memcpy(&a, bytes + 4 * i, 4), memcpy(&b, bytes + 4 * j, 4);
+      return (a > b) - (a < b);
+    }
+    default: {
+      int64_t a, b;
+      memcpy(&a, bytes + 8 * i, 8), memcpy(&b, bytes + 8 * j, 8);
+      return (a > b) - (a < b);
+    }
+  }
+}
+
+typedef struct unique_context_t {
+  const void *input;
+  kiln_dtype_t dtype;
+  int64_t outer, length, inner;
+  const int64_t *first;  /* ordering groups by first occurrence */
+} unique_context_t;
+
+/* Slices a and b along the axis, compared element by element in row-major order. */
+static int compare_slices(const unique_context_t *u, int64_t a, int64_t b) {
+  for (int64_t o = 0; o < u->outer; o++)
+    for (int64_t i = 0; i < u->inner; i++) {
+      int c = compare_elements(u->input, u->dtype, (o * u->length + a) * u->inner + i,
+                               (o * u->length + b) * u->inner + i);
+      if (c != 0) return c;
+    }
+  return 0;
+}
+
+static int slice_before(const void *context, int64_t a, int64_t b) {
+  int c = compare_slices((const unique_context_t *)context, a, b);
+  return c < 0 || (c == 0 && a < b);
+}
+
+static int first_before(const void *context, int64_t a, int64_t b) {
+  const int64_t *first = ((const unique_context_t *)context)->first;
+  return first[a] < first[b];
+}
+
+int kiln_host_unique(const void *input, kiln_dtype_t dtype, int64_t element_size, int64_t outer,
+                     int64_t length, int64_t inner, int32_t sorted, void *unique,
+                     int64_t *indices, int64_t *inverse, int64_t *counts, int64_t *count,
+                     int64_t *workspace) {
+  unique_context_t u = {input, dtype, outer, length, inner, NULL};
+  int64_t *order = workspace, *first = workspace + length, *sizes = workspace + 2 * length,
+          *rank = workspace + 3 * length;
+  for (int64_t j = 0; j < length; j++) order[j] = j;
+  heap_sort(order, length, slice_before, &u);
+  /* Groups of equal slices, in sorted order: each one's first index and size. */
+  int64_t groups = 0;
+  for (int64_t k = 0; k < length; k++) {
+    if (k == 0 || compare_slices(&u, order[k - 1], order[k]) != 0) {
+      first[groups] = order[k];
+      sizes[groups++] = 0;
+    }
+    sizes[groups - 1]++;
+    inverse[order[k]] = groups - 1;
+  }
+  /* Unsorted: groups renumbered by first occurrence. rank[g] is group g's output place. */
+  for (int64_t g = 0; g < groups; g++) order[g] = g;
+  if (!sorted) {
+    u.first = first;
+    heap_sort(order, groups, first_before, &u);
+  }
+  for (int64_t place = 0; place < groups; place++) rank[order[place]] = place;
+  for (int64_t j = 0; j < length; j++) inverse[j] = rank[inverse[j]];
+  unsigned char *out = (unsigned char *)unique;
+  const unsigned char *in = (const unsigned char *)input;
+  for (int64_t place = 0; place < groups; place++) {
+    int64_t g = order[place], slice = first[g];
+    indices[place] = slice;
+    counts[place] = sizes[g];
+    for (int64_t o = 0; o < outer; o++)
+      memcpy(out + ((o * groups + place) * inner) * element_size,
+             in + ((o * length + slice) * inner) * element_size, (size_t)(inner * element_size));
+  }
+  *count = groups;
   return 0;
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """check_selection.py - outputs whose length depends on the data, against onnxruntime.
 
-NonZero (float and bool inputs; dense, sparse and all-zero runs) and NonMaxSuppression
+NonZero (float and bool inputs; dense, sparse and all-zero runs), NonMaxSuppression
 (corner and centre boxes; thresholds and the per-class maximum as model inputs; one node
-without a score threshold) run on the host as runtime functions, their buffers planned for
-the bound; each output's .npy must have the run's shape and match onnxruntime exactly.
+without a score threshold) and Unique (flattened and along an axis, sorted and in order of
+first occurrence) run on the host as runtime functions, their buffers planned for the bound; each output's .npy must have the run's shape and match onnxruntime exactly.
 Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
 usage: check_selection.py KILN WORK_DIR
 """
@@ -38,11 +38,19 @@ def build(work):
         helper.make_node('NonMaxSuppression', ['boxes', 'scores', 'max_boxes', 'iou'],
                          ['unthresholded_selected']),
     ]
-    inputs = [info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
+    unique_outputs = []
+    for name, source, attrs in (('u_sorted', 'u', {}), ('u_first', 'u', {'sorted': 0}),
+                                ('v_axis1', 'v', {'axis': 1}), ('v_first', 'v', {'axis': -2, 'sorted': 0})):
+        results = [f'{name}_{k}' for k in ('y', 'indices', 'inverse', 'counts')]
+        nodes.append(helper.make_node('Unique', [source], results, **attrs))
+        kind, y_shape = (I64, [None]) if source == 'u' else (F32, [2, None, 3])
+        unique_outputs += [info(results[0], kind, y_shape)] + [info(r, I64, [None]) for r in results[1:]]
+    inputs = [info('u', I64, [12]), info('v', F32, [2, 5, 3]),
+              info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
               info('centre_boxes', F32, [2, 40, 4]), info('scores', F32, [2, 3, 40]),
               info('max_boxes', I64, [1]), info('iou', F32, [1]), info('score_min', F32, [1])]
     outputs = [info('x_nonzero', I64, [3, None]), info('mask_nonzero', I64, [3, None])] + [
-        info(f'{k}_selected', I64, [None, 3]) for k in ('corner', 'centre', 'unthresholded')]
+        info(f'{k}_selected', I64, [None, 3]) for k in ('corner', 'centre', 'unthresholded')] + unique_outputs
     graph = helper.make_graph(nodes, 'selection', inputs, outputs)
     path = os.path.join(work, 'selection.onnx')
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), path)
@@ -59,7 +67,10 @@ def data(rng, density, max_boxes):
     centre = np.concatenate([corners + sizes / 2, sizes], axis=2)[:, :, [1, 0, 3, 2]]
     scores = rng.uniform(0, 1, [2, 3, 40]).astype(np.float32)
     scores[0, 0, 5:9] = 0.75  # ties: lower index first
-    return {'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
+    v = rng.integers(-2, 3, [2, 5, 3]).astype(np.float32)
+    v[:, 3] = v[:, 1]  # repeated slices along axis 1
+    return {'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
+            'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
             'centre_boxes': centre.astype(np.float32), 'scores': scores,
             'max_boxes': np.array([max_boxes], np.int64), 'iou': np.array([0.3], np.float32),
             'score_min': np.array([0.2], np.float32)}
@@ -88,12 +99,13 @@ def main():
     if shutil.which('node'):
         targets.append(('wasm32-wasi', ['node', '--no-warnings', wasi]))
     names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
-             'unthresholded_selected']
+             'unthresholded_selected'] + [f'{n}_{k}' for n in ('u_sorted', 'u_first', 'v_axis1', 'v_first')
+                                          for k in ('y', 'indices', 'inverse', 'counts')]
     for target, runner in targets:
         exe = os.path.join(work, f'selection_{target}')
         flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
         text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
-        tally.check(text.count('kiln.with_extent') == 5, f'{target}: five varying-length outputs')
+        tally.check(text.count('kiln.with_extent') == 17, f'{target}: 17 varying-length outputs')
         for run in runs:
             out = f'{exe}.{run}.out'
             os.makedirs(out, exist_ok=True)

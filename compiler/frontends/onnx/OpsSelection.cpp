@@ -1,6 +1,6 @@
 //===- OpsSelection.cpp - outputs whose length depends on the data ---------===//
 //
-// NonZero and NonMaxSuppression select elements, so their output length is known only when
+// NonZero, NonMaxSuppression and Unique select elements, so their output length is known only when
 // the model runs. On constants they fold here; otherwise they become host ops
 // (runtime/src/host_ops.c) whose buffers are planned for the bound, and a kiln.with_extent
 // view carries the run's length to the program's outputs table, so the .npy written has
@@ -83,9 +83,44 @@ LogicalResult importNonMaxSuppression(NodeImporter &n) {
   return success();
 }
 
+LogicalResult importUnique(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  bool flatten = !n.hasAttr("axis");
+  int64_t axis = 0;
+  if (!flatten) {
+    auto a = n.axis(n.intAttr("axis", 0), int64_t(shape.size()));
+    if (failed(a))
+      return failure();
+    axis = *a;
+  }
+  Shape bound = flatten ? Shape{elementCount(shape)} : Shape(shape);
+  int64_t length = bound[axis];
+  Type i64 = n.builder.getI64Type();
+  auto perSlice = n.tensorType({length}, i64);
+  auto op = UniqueOp::create(n.builder, n.loc, n.tensorType(bound, n.typeOf(x).getElementType()),
+                             perSlice, perSlice, perSlice, RankedTensorType::get({}, i64),
+                             n.tensorType({std::max<int64_t>(4 * length, 1)}, i64), x,
+                             n.builder.getBoolAttr(n.intAttr("sorted", 1) != 0),
+                             n.builder.getI64IntegerAttr(axis), n.builder.getBoolAttr(flatten));
+  auto varying = [&](Value v, int64_t along) -> Value {
+    return WithExtentOp::create(n.builder, n.loc, v.getType(), v, op.getCount(),
+                                n.builder.getI64IntegerAttr(along));
+  };
+  n.setOutput(0, varying(op.getUnique(), axis));
+  if (n.wantsOutput(1))
+    n.setOutput(1, varying(op.getIndices(), 0));
+  if (n.wantsOutput(2))
+    n.setOutput(2, op.getInverse());
+  if (n.wantsOutput(3))
+    n.setOutput(3, varying(op.getCounts(), 0));
+  return success();
+}
+
 } // namespace
 
 void registerSelectionOps(OpTable &t) {
+  t["Unique"] = importUnique;
   t["NonZero"] = importNonZero;
   t["NonMaxSuppression"] = importNonMaxSuppression;
 }

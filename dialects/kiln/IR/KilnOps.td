@@ -514,6 +514,20 @@ def Kiln_NonMaxSuppressionOp : Kiln_HostOp<"non_max_suppression"> {
                  AnyRankedTensor:$workspace);
 }
 
+def Kiln_UniqueOp : Kiln_HostOp<"unique"> {
+  let summary = "ONNX Unique: distinct slices along `axis` (or elements, flattened)";
+  let description = [{
+    `unique` has the input's shape (flattened: [numel]) as its bound, the distinct count
+    along the axis varying; `indices` and `counts` are planned for one entry per slice,
+    `inverse` has one entry per slice. `workspace` holds 4 int64 per slice.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, BoolAttr:$sorted, I64Attr:$axis,
+                   BoolAttr:$flatten);
+  let results = (outs AnyRankedTensor:$unique, AnyRankedTensor:$indices,
+                 AnyRankedTensor:$inverse, AnyRankedTensor:$counts, AnyRankedTensor:$count,
+                 AnyRankedTensor:$workspace);
+}
+
 def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
   let summary = "A view of `input` whose length along `axis` is `extent` at run time";
   let description = [{

@@ -35,6 +35,16 @@ int kiln_host_non_max_suppression(const float *boxes, const float *scores, int64
                                   int64_t bound, int64_t *selected, int64_t *count,
                                   int64_t *workspace);
 
+/** ONNX Unique over the input seen as [outer, length, inner] (the axis in the middle; no
+ *  axis: [1, numel, 1]): the distinct slices along the axis (sorted, or in order of first
+ *  occurrence), written [outer, count, inner] to `unique`, with each one's first index and
+ *  count, and each slice's place among them (`inverse`, `length` entries). `workspace`
+ *  holds 4 x `length` int64. */
+int kiln_host_unique(const void *input, kiln_dtype_t dtype, int64_t element_size, int64_t outer,
+                     int64_t length, int64_t inner, int32_t sorted, void *unique,
+                     int64_t *indices, int64_t *inverse, int64_t *counts, int64_t *count,
+                     int64_t *workspace);
+
 #ifdef __cplusplus
 }
 #endif
