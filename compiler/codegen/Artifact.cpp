@@ -386,7 +386,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp>(op)) {  // run by the runtime on the host
+    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp>(op)) {  // run by the runtime on the host
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       KernelCall call;
       call.kind = KernelCall::Kind::HostOp;
@@ -410,6 +410,12 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       if (auto nms = dyn_cast<NonMaxSuppressionOp>(op)) {
         call.symbol = "kiln_host_non_max_suppression";
         call.parameters = {nms.getHasScoreThreshold(), nms.getCenterPointBox()};
+      } else if (auto det = dyn_cast<DetOp>(op)) {
+        ArrayRef<int64_t> shape = tensorType(det.getInput()).getShape();
+        int64_t n = shape.back();
+        call.symbol = "kiln_host_det";
+        call.parameters = {tensorType(det.getInput()).getNumElements() / std::max<int64_t>(n * n, 1),
+                           n};
       } else if (auto unique = dyn_cast<UniqueOp>(op)) {
         // The input as [outer, length, inner] around the axis (flattened: [1, numel, 1]).
         ArrayRef<int64_t> shape = tensorType(unique.getInput()).getShape();

@@ -147,6 +147,11 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
         steps << "0};\n  code = kiln_host_nonzero(" << in(0, "void") << ", (kiln_dtype_t)"
               << elementInfo(call.inputs[0].type.getElementType()).kilnDtype << ", "
               << shape.size() << ", dims, " << out(0) << ", " << out(1) << ");\n";
+      } else if (call.symbol == "kiln_host_det") {
+        steps << "  code = kiln_host_det(" << in(0, "float") << ", " << call.parameters.at(0)
+              << "LL, " << call.parameters.at(1) << "LL, (float *)("
+              << hostPointer(call.results.at(0).buffer) << "), (double *)("
+              << hostPointer(call.results.at(1).buffer) << "));\n";
       } else if (call.symbol == "kiln_host_unique") {
         mlir::Type element = call.inputs.at(0).type.getElementType();
         steps << "  code = kiln_host_unique(" << in(0, "void") << ", (kiln_dtype_t)"

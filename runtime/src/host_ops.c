@@ -223,3 +223,34 @@ int kiln_host_unique(const void *input, kiln_dtype_t dtype, int64_t element_size
   *count = groups;
   return 0;
 }
+
+int kiln_host_det(const float *input, int64_t batch, int64_t n, float *output, double *workspace) {
+  for (int64_t b = 0; b < batch; b++) {
+    /* LU with partial pivoting in double; the determinant is the pivots' product. */
+    for (int64_t i = 0; i < n * n; i++) workspace[i] = input[b * n * n + i];
+    double det = 1.0;
+    for (int64_t k = 0; k < n && det != 0.0; k++) {
+      int64_t pivot = k;
+      for (int64_t r = k + 1; r < n; r++)
+        if ((workspace[r * n + k] < 0 ? -workspace[r * n + k] : workspace[r * n + k]) >
+            (workspace[pivot * n + k] < 0 ? -workspace[pivot * n + k] : workspace[pivot * n + k]))
+          pivot = r;
+      if (pivot != k) {
+        for (int64_t c = 0; c < n; c++) {
+          double t = workspace[k * n + c];
+          workspace[k * n + c] = workspace[pivot * n + c];
+          workspace[pivot * n + c] = t;
+        }
+        det = -det;
+      }
+      double p = workspace[k * n + k];
+      det *= p;
+      for (int64_t r = k + 1; r < n && p != 0.0; r++) {
+        double factor = workspace[r * n + k] / p;
+        for (int64_t c = k; c < n; c++) workspace[r * n + c] -= factor * workspace[k * n + c];
+      }
+    }
+    output[b] = (float)det;
+  }
+  return 0;
+}

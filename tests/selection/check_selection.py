@@ -4,7 +4,8 @@
 NonZero (float and bool inputs; dense, sparse and all-zero runs), NonMaxSuppression
 (corner and centre boxes; thresholds and the per-class maximum as model inputs; one node
 without a score threshold) and Unique (flattened and along an axis, sorted and in order of
-first occurrence) run on the host as runtime functions, their buffers planned for the bound; each output's .npy must have the run's shape and match onnxruntime exactly.
+first occurrence) run on the host as runtime functions, their buffers planned for the bound
+(and Det, a host op with a static shape, within 1e-5); each output's .npy must have the run's shape and match onnxruntime exactly.
 Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
 usage: check_selection.py KILN WORK_DIR
 """
@@ -45,7 +46,9 @@ def build(work):
         nodes.append(helper.make_node('Unique', [source], results, **attrs))
         kind, y_shape = (I64, [None]) if source == 'u' else (F32, [2, None, 3])
         unique_outputs += [info(results[0], kind, y_shape)] + [info(r, I64, [None]) for r in results[1:]]
-    inputs = [info('u', I64, [12]), info('v', F32, [2, 5, 3]),
+    nodes.append(helper.make_node('Det', ['matrices'], ['det']))
+    unique_outputs.append(info('det', F32, [2, 3]))
+    inputs = [info('matrices', F32, [2, 3, 4, 4]), info('u', I64, [12]), info('v', F32, [2, 5, 3]),
               info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
               info('centre_boxes', F32, [2, 40, 4]), info('scores', F32, [2, 3, 40]),
               info('max_boxes', I64, [1]), info('iou', F32, [1]), info('score_min', F32, [1])]
@@ -69,7 +72,9 @@ def data(rng, density, max_boxes):
     scores[0, 0, 5:9] = 0.75  # ties: lower index first
     v = rng.integers(-2, 3, [2, 5, 3]).astype(np.float32)
     v[:, 3] = v[:, 1]  # repeated slices along axis 1
-    return {'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
+    matrices = rng.uniform(-1, 1, [2, 3, 4, 4]).astype(np.float32)
+    matrices[1, 2, 3] = matrices[1, 2, 0]  # singular
+    return {'matrices': matrices, 'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
             'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
             'centre_boxes': centre.astype(np.float32), 'scores': scores,
             'max_boxes': np.array([max_boxes], np.int64), 'iou': np.array([0.3], np.float32),
@@ -100,7 +105,7 @@ def main():
         targets.append(('wasm32-wasi', ['node', '--no-warnings', wasi]))
     names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
              'unthresholded_selected'] + [f'{n}_{k}' for n in ('u_sorted', 'u_first', 'v_axis1', 'v_first')
-                                          for k in ('y', 'indices', 'inverse', 'counts')]
+                                          for k in ('y', 'indices', 'inverse', 'counts')] + ['det']
     for target, runner in targets:
         exe = os.path.join(work, f'selection_{target}')
         flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
@@ -114,7 +119,9 @@ def main():
             for name in names:
                 got = np.load(os.path.join(out, f'{name}.npy'))
                 ref = np.load(os.path.join(refs[run], f'{name}.npy'))
-                tally.check(got.shape == ref.shape and np.array_equal(got, ref),
+                same = np.array_equal(got, ref) if got.dtype.kind != 'f' else (
+                    np.abs(got - ref).max(initial=0) <= 1e-5 * max(1.0, np.abs(ref).max(initial=0)))
+                tally.check(got.shape == ref.shape and same,
                             f'{target} {run} {name}: shape {list(got.shape)} (onnxruntime '
                             f'{list(ref.shape)})')
     # A varying length may only be a model output so far: a clear error otherwise.

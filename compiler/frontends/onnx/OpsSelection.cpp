@@ -117,9 +117,26 @@ LogicalResult importUnique(NodeImporter &n) {
   return success();
 }
 
+/// Det: a pivoting elimination, sequential per matrix, run on the host.
+LogicalResult importDet(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  if (shape.size() < 2 || shape.back() != shape[shape.size() - 2])
+    return n.fail("Det takes square matrices [..., n, n]; got " + shapeToString(shape));
+  Type f32 = n.builder.getF32Type();
+  if (n.typeOf(x).getElementType() != f32)
+    return n.fail("Det is supported for float32");
+  int64_t size = shape.back();
+  auto op = DetOp::create(n.builder, n.loc, n.tensorType(shape.drop_back(2), f32),
+                          n.tensorType({std::max<int64_t>(size * size, 1)}, n.builder.getF64Type()), x);
+  n.setOutput(0, op.getResult());
+  return success();
+}
+
 } // namespace
 
 void registerSelectionOps(OpTable &t) {
+  t["Det"] = importDet;
   t["Unique"] = importUnique;
   t["NonZero"] = importNonZero;
   t["NonMaxSuppression"] = importNonMaxSuppression;

@@ -528,6 +528,12 @@ def Kiln_UniqueOp : Kiln_HostOp<"unique"> {
                  AnyRankedTensor:$workspace);
 }
 
+def Kiln_DetOp : Kiln_HostOp<"det"> {
+  let summary = "ONNX Det: determinants of float32 [..., n, n] matrices";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result, AnyRankedTensor:$workspace);
+}
+
 def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
   let summary = "A view of `input` whose length along `axis` is `extent` at run time";
   let description = [{

@@ -213,7 +213,7 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
       g = int(groups.size());
       groups.push_back(Group());
       groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-                                  UniqueOp, WithExtentOp>(op);
+                                  UniqueOp, DetOp, WithExtentOp>(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }

@@ -1,10 +1,10 @@
-/* host_ops.h - operations whose output length depends on the data, run on the host.
+/* host_ops.h - operations run on the host by the runtime rather than as Halide kernels.
  *
- * The glue calls these as steps of their own (they are sequential by nature: a count,
- * a sort, a greedy selection). Each writes its output dense, in the run's shape, at the
- * start of a buffer planned for the bound, and the run's length into *count; the program
- * describes such an output with has_extent (program.h). Nothing here allocates: scratch
- * comes from the arena.
+ * The glue calls these as steps of their own: they are sequential by nature (a count, a
+ * sort, a greedy selection, a pivoting elimination). One whose output length depends on
+ * the data writes its output dense, in the run's shape, at the start of a buffer planned
+ * for the bound, and the run's length into *count; the program describes such an output
+ * with has_extent (program.h). Nothing here allocates: scratch comes from the arena.
  */
 #ifndef KILN_HOST_OPS_H_
 #define KILN_HOST_OPS_H_
@@ -44,6 +44,10 @@ int kiln_host_unique(const void *input, kiln_dtype_t dtype, int64_t element_size
                      int64_t length, int64_t inner, int32_t sorted, void *unique,
                      int64_t *indices, int64_t *inverse, int64_t *counts, int64_t *count,
                      int64_t *workspace);
+
+/** ONNX Det of `batch` float32 [n, n] matrices (LU with partial pivoting in double);
+ *  `workspace` holds n x n doubles. */
+int kiln_host_det(const float *input, int64_t batch, int64_t n, float *output, double *workspace);
 
 #ifdef __cplusplus
 }
