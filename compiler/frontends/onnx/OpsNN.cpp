@@ -196,6 +196,57 @@ Value channelVector(NodeImporter &n, Value v, int64_t rank) {
   return n.reshape(v, shape);
 }
 
+/// MaxUnpool: each input value goes to the flat output position its index names (as
+/// MaxPool's Indices output gives it), zeros elsewhere: a ScatterElements over the output
+/// flattened.
+LogicalResult importMaxUnpool(NodeImporter &n) {
+  Value x = n.input(0), indices = n.input(1);
+  ArrayRef<int64_t> xs = n.shapeOf(x);
+  if (xs.size() < 3 || n.shapeOf(indices) != xs ||
+      !n.typeOf(indices).getElementType().isInteger(64))
+    return n.fail("X must be [N, C, spatial...] and I int64 of the same shape");
+  size_t spatial = xs.size() - 2;
+  std::vector<int64_t> kernel = n.intsAttr("kernel_shape");
+  std::vector<int64_t> strides = n.intsAttr("strides", std::vector<int64_t>(spatial, 1));
+  std::vector<int64_t> pads = n.intsAttr("pads", std::vector<int64_t>(2 * spatial, 0));
+  if (kernel.size() != spatial || strides.size() != spatial || pads.size() != 2 * spatial)
+    return n.fail("kernel_shape, strides and pads must give every spatial axis");
+  if (failed(n.checkWindow(kernel, strides, std::vector<int64_t>(spatial, 1), pads)))
+    return failure();
+  Shape out(xs.begin(), xs.end());
+  for (size_t d = 0; d < spatial; ++d)
+    out[2 + d] = (xs[2 + d] - 1) * strides[d] - pads[d] - pads[spatial + d] + kernel[d];
+  Type element = n.typeOf(x).getElementType();
+  int64_t total = elementCount(out), count = elementCount(xs);
+  Value zeros = n.create<ExpandOp>(n.tensorType({total}, element), n.scalar(0, element));
+  Value y = n.reshape(n.create<ScatterElementsOp>(zeros.getType(), zeros,
+                                                 n.reshape(indices, {count}), n.reshape(x, {count}),
+                                                 n.builder.getI64IntegerAttr(0),
+                                                 n.builder.getStringAttr("none")),
+                      out);
+  if (n.input(2)) {
+    // output_shape (the size MaxPool started from, when its windows left a remainder): the
+    // indices still count in the default shape; the rest is zeros at each axis's end.
+    auto given = n.constantInts(2, "output_shape");
+    if (failed(given))
+      return failure();
+    if (given->size() != out.size())
+      return n.fail("output_shape has " + std::to_string(given->size()) + " entries, X rank " +
+                    std::to_string(out.size()));
+    SmallVector<int64_t> padsAt(2 * out.size(), 0);
+    for (size_t d = 0; d < out.size(); ++d) {
+      if ((*given)[d] < out[d] || (d < 2 && (*given)[d] != out[d]))
+        return n.fail("output_shape " + shapeToString(*given) + " is smaller than the unpooled " +
+                      shapeToString(out) + " or changes N or C");
+      padsAt[out.size() + d] = (*given)[d] - out[d];
+    }
+    y = n.create<PadOp>(n.tensorType(*given, element), y, n.builder.getStringAttr("constant"),
+                        n.builder.getDenseI64ArrayAttr(padsAt), n.builder.getF64FloatAttr(0));
+  }
+  n.setOutput(0, y);
+  return success();
+}
+
 LogicalResult importBatchNorm(NodeImporter &n) {
   // y = (x - mean) / sqrt(var + eps) * scale + bias = x * a + (bias - mean * a). With
   // constant statistics a and the shift fold to two per-channel constants.
@@ -431,6 +482,7 @@ void registerNNOps(OpTable &t) {
   t["GlobalAveragePool"] = [](NodeImporter &n) { return importGlobalPool(n, "mean"); };
   t["GlobalMaxPool"] = [](NodeImporter &n) { return importGlobalPool(n, "max"); };
   t["BatchNormalization"] = importBatchNorm;
+  t["MaxUnpool"] = importMaxUnpool;
   t["Resize"] = importResize;
   t["Upsample"] = importResize;
 }
