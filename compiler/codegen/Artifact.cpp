@@ -237,7 +237,8 @@ std::vector<std::pair<std::string, std::string>> kernelPlanKeys(ModuleOp module,
 /// Places each call's kernel scratch (`bytes[i]` for call i) in the arena: at the lowest
 /// 64-byte aligned offset that overlaps no arena range live during the call. A range is
 /// live from the first call that touches it to the last; the program's inputs and outputs
-/// for the whole run (the caller writes and reads them between runs). Returns the end of
+/// (and the run lengths of varying-length outputs) for the whole run (the caller writes and
+/// reads them between runs). Returns the end of
 /// the highest range placed.
 static uint64_t placeKernelScratch(const ProgramTables &tables, const std::vector<uint64_t> &bytes,
                             std::vector<std::pair<uint64_t, uint64_t>> &placed) {
@@ -265,6 +266,10 @@ static uint64_t placeKernelScratch(const ProgramTables &tables, const std::vecto
     for (const ProgramIo &io : *list) {
       touch(uint64_t(io.arenaOffset), byteSize(io.type), -1);
       touch(uint64_t(io.arenaOffset), byteSize(io.type), calls);
+      if (io.extent) {  // an output's run length is read with it, after the run
+        touch(uint64_t(io.extent->second), 8, -1);
+        touch(uint64_t(io.extent->second), 8, calls);
+      }
     }
   // An in-place concatenation's slices are written before the whole is read: the data
   // in a range lives as long as any range that contains it or that it contains is live.
@@ -386,7 +391,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp>(op)) {  // run by the runtime on the host
+    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp>(op)) {  // run by the runtime on the host
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       KernelCall call;
       call.kind = KernelCall::Kind::HostOp;
@@ -410,6 +415,14 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
       if (auto nms = dyn_cast<NonMaxSuppressionOp>(op)) {
         call.symbol = "kiln_host_non_max_suppression";
         call.parameters = {nms.getHasScoreThreshold(), nms.getCenterPointBox()};
+      } else if (auto pool = dyn_cast<MaxPoolIndicesOp>(op)) {
+        ArrayRef<int64_t> in = tensorType(pool.getInput()).getShape(),
+                          out = tensorType(pool.getIndices()).getShape();
+        call.symbol = "kiln_host_max_pool_indices";
+        call.parameters = {in[0] * in[1], in[2], in[3], out[2], out[3], pool.getColumnMajor(),
+                           pool.getKernel()[0], pool.getKernel()[1], pool.getStrides()[0],
+                           pool.getStrides()[1], pool.getPads()[0], pool.getPads()[1],
+                           pool.getDilations()[0], pool.getDilations()[1]};
       } else if (auto det = dyn_cast<DetOp>(op)) {
         ArrayRef<int64_t> shape = tensorType(det.getInput()).getShape();
         int64_t n = shape.back();

@@ -147,6 +147,14 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
         steps << "0};\n  code = kiln_host_nonzero(" << in(0, "void") << ", (kiln_dtype_t)"
               << elementInfo(call.inputs[0].type.getElementType()).kilnDtype << ", "
               << shape.size() << ", dims, " << out(0) << ", " << out(1) << ");\n";
+      } else if (call.symbol == "kiln_host_max_pool_indices") {
+        const std::vector<int64_t> &q = call.parameters;
+        steps << "  static const int64_t window[] = {";
+        for (size_t i = 6; i < q.size(); ++i)
+          steps << q[i] << "LL, ";
+        steps << "};\n  code = kiln_host_max_pool_indices(" << in(0, "float") << ", " << q.at(0)
+              << "LL, " << q.at(1) << "LL, " << q.at(2) << "LL, " << q.at(3) << "LL, " << q.at(4)
+              << "LL, window, " << q.at(5) << ", " << out(0) << ");\n";
       } else if (call.symbol == "kiln_host_det") {
         steps << "  code = kiln_host_det(" << in(0, "float") << ", " << call.parameters.at(0)
               << "LL, " << call.parameters.at(1) << "LL, (float *)("

@@ -254,3 +254,33 @@ int kiln_host_det(const float *input, int64_t batch, int64_t n, float *output, d
   }
   return 0;
 }
+
+int kiln_host_max_pool_indices(const float *input, int64_t planes, int64_t height, int64_t width,
+                               int64_t out_height, int64_t out_width, const int64_t *window,
+                               int32_t column_major, int64_t *indices) {
+  int64_t kh = window[0], kw = window[1], sh = window[2], sw = window[3], ph = window[4],
+          pw = window[5], dh = window[6], dw = window[7];
+  for (int64_t p = 0; p < planes; p++) {
+    const float *plane = input + p * height * width;
+    for (int64_t oy = 0; oy < out_height; oy++)
+      for (int64_t ox = 0; ox < out_width; ox++) {
+        /* The first maximum in row-major window order; padding never wins. */
+        float best = -3.402823466e+38f;
+        int64_t at = -1;
+        for (int64_t ky = 0; ky < kh; ky++) {
+          int64_t y = oy * sh - ph + ky * dh;
+          if (y < 0 || y >= height) continue;
+          for (int64_t kx = 0; kx < kw; kx++) {
+            int64_t x = ox * sw - pw + kx * dw;
+            if (x < 0 || x >= width) continue;
+            if (at < 0 || plane[y * width + x] > best) {
+              best = plane[y * width + x];
+              at = column_major ? x * height + y : y * width + x;
+            }
+          }
+        }
+        indices[(p * out_height + oy) * out_width + ox] = p * height * width + (at < 0 ? 0 : at);
+      }
+  }
+  return 0;
+}

@@ -5,7 +5,8 @@ NonZero (float and bool inputs; dense, sparse and all-zero runs), NonMaxSuppress
 (corner and centre boxes; thresholds and the per-class maximum as model inputs; one node
 without a score threshold) and Unique (flattened and along an axis, sorted and in order of
 first occurrence) run on the host as runtime functions, their buffers planned for the bound
-(and Det, a host op with a static shape, within 1e-5); each output's .npy must have the run's shape and match onnxruntime exactly.
+(and Det within 1e-5, MaxPool's Indices in both storage orders and MaxUnpool of them: host
+ops and a scatter with static shapes); each output's .npy must have the run's shape and match onnxruntime exactly.
 Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
 usage: check_selection.py KILN WORK_DIR
 """
@@ -48,7 +49,17 @@ def build(work):
         unique_outputs += [info(results[0], kind, y_shape)] + [info(r, I64, [None]) for r in results[1:]]
     nodes.append(helper.make_node('Det', ['matrices'], ['det']))
     unique_outputs.append(info('det', F32, [2, 3]))
-    inputs = [info('matrices', F32, [2, 3, 4, 4]), info('u', I64, [12]), info('v', F32, [2, 5, 3]),
+    # MaxPool's Indices (row- and column-major) and MaxUnpool of them.
+    for order in (0, 1):
+        nodes.append(helper.make_node('MaxPool', ['planes'], [f'pooled{order}', f'where{order}'],
+                                      kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+                                      storage_order=order))
+        unique_outputs += [info(f'pooled{order}', F32, [2, 3, 4, 4]),
+                           info(f'where{order}', I64, [2, 3, 4, 4])]
+    nodes.append(helper.make_node('MaxUnpool', ['pooled0', 'where0'], ['unpooled'],
+                                  kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    unique_outputs.append(info('unpooled', F32, [2, 3, 7, 7]))
+    inputs = [info('planes', F32, [2, 3, 7, 7]), info('matrices', F32, [2, 3, 4, 4]), info('u', I64, [12]), info('v', F32, [2, 5, 3]),
               info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
               info('centre_boxes', F32, [2, 40, 4]), info('scores', F32, [2, 3, 40]),
               info('max_boxes', I64, [1]), info('iou', F32, [1]), info('score_min', F32, [1])]
@@ -74,7 +85,8 @@ def data(rng, density, max_boxes):
     v[:, 3] = v[:, 1]  # repeated slices along axis 1
     matrices = rng.uniform(-1, 1, [2, 3, 4, 4]).astype(np.float32)
     matrices[1, 2, 3] = matrices[1, 2, 0]  # singular
-    return {'matrices': matrices, 'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
+    planes = rng.permutation(2 * 3 * 7 * 7).reshape(2, 3, 7, 7).astype(np.float32)  # no ties
+    return {'planes': planes, 'matrices': matrices, 'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
             'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
             'centre_boxes': centre.astype(np.float32), 'scores': scores,
             'max_boxes': np.array([max_boxes], np.int64), 'iou': np.array([0.3], np.float32),
@@ -105,7 +117,8 @@ def main():
         targets.append(('wasm32-wasi', ['node', '--no-warnings', wasi]))
     names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
              'unthresholded_selected'] + [f'{n}_{k}' for n in ('u_sorted', 'u_first', 'v_axis1', 'v_first')
-                                          for k in ('y', 'indices', 'inverse', 'counts')] + ['det']
+                                          for k in ('y', 'indices', 'inverse', 'counts')] + [
+                 'det', 'pooled0', 'where0', 'where1', 'unpooled']
     for target, runner in targets:
         exe = os.path.join(work, f'selection_{target}')
         flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []

@@ -136,8 +136,6 @@ LogicalResult importPool(NodeImporter &n, const std::string &kind) {
   ArrayRef<int64_t> xShape = n.shapeOf(x);
   if (xShape.size() < 3)
     return n.fail("input must have rank >= 3, got " + shapeToString(xShape));
-  if (n.wantsOutput(1))
-    return n.fail("the Indices output of MaxPool is not supported");
   auto window = readWindow(n, xShape, n.intsAttr("kernel_shape"));
   if (failed(window))
     return failure();
@@ -168,6 +166,17 @@ LogicalResult importPool(NodeImporter &n, const std::string &kind) {
                                   b.getDenseI64ArrayAttr(window->pads),
                                   b.getDenseI64ArrayAttr(window->dilations),
                                   b.getBoolAttr(n.intAttr("count_include_pad", 0) != 0)));
+  if (n.wantsOutput(1)) {
+    // Indices: where each maximum is, computed by the runtime (a first-maximum search per
+    // window; models read it only to unpool).
+    if (spatial != 2 || n.typeOf(x).getElementType() != b.getF32Type())
+      return n.fail("the Indices output of MaxPool is supported for 2-D float32 pooling");
+    n.setOutput(1, MaxPoolIndicesOp::create(
+                       b, n.loc, n.tensorType(shape, b.getI64Type()), x,
+                       b.getDenseI64ArrayAttr(window->kernel), b.getDenseI64ArrayAttr(window->strides),
+                       b.getDenseI64ArrayAttr(window->pads), b.getDenseI64ArrayAttr(window->dilations),
+                       b.getBoolAttr(n.intAttr("storage_order", 0) != 0)));
+  }
   return success();
 }
 

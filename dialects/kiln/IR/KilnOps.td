@@ -534,6 +534,14 @@ def Kiln_DetOp : Kiln_HostOp<"det"> {
   let results = (outs AnyRankedTensor:$result, AnyRankedTensor:$workspace);
 }
 
+def Kiln_MaxPoolIndicesOp : Kiln_HostOp<"max_pool_indices"> {
+  let summary = "ONNX MaxPool's Indices output (2-D windows): where each maximum is";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$kernel,
+                   DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                   DenseI64ArrayAttr:$dilations, BoolAttr:$column_major);
+  let results = (outs AnyRankedTensor:$indices);
+}
+
 def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
   let summary = "A view of `input` whose length along `axis` is `extent` at run time";
   let description = [{

@@ -49,6 +49,14 @@ int kiln_host_unique(const void *input, kiln_dtype_t dtype, int64_t element_size
  *  `workspace` holds n x n doubles. */
 int kiln_host_det(const float *input, int64_t batch, int64_t n, float *output, double *workspace);
 
+/** ONNX MaxPool's Indices output for 2-D windows over `planes` float32 [height, width]
+ *  planes: the flat index (over all planes; column-major within a plane when
+ *  `column_major`) of each window's first maximum. `window`: kernel h, w, strides h, w,
+ *  begin pads h, w, dilations h, w. */
+int kiln_host_max_pool_indices(const float *input, int64_t planes, int64_t height, int64_t width,
+                               int64_t out_height, int64_t out_width, const int64_t *window,
+                               int32_t column_major, int64_t *indices);
+
 #ifdef __cplusplus
 }
 #endif
