@@ -391,7 +391,7 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp>(op)) {  // run by the runtime on the host
+    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp>(op)) {  // run by the runtime on the host
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       KernelCall call;
       call.kind = KernelCall::Kind::HostOp;
@@ -423,6 +423,13 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
                            pool.getKernel()[0], pool.getKernel()[1], pool.getStrides()[0],
                            pool.getStrides()[1], pool.getPads()[0], pool.getPads()[1],
                            pool.getDilations()[0], pool.getDilations()[1]};
+      } else if (auto tfidf = dyn_cast<TfIdfOp>(op)) {
+        ArrayRef<int64_t> shape = tensorType(tfidf.getInput()).getShape();
+        call.symbol = "kiln_host_tfidf";
+        call.parameters = {tensorType(tfidf.getInput()).getElementType().isInteger(64),
+                           shape.size() == 2 ? shape[0] : 1, shape.back()};
+        llvm::append_range(call.parameters, tfidf.getConfig());
+        llvm::append_range(call.floatParameters, tfidf.getWeights());
       } else if (auto det = dyn_cast<DetOp>(op)) {
         ArrayRef<int64_t> shape = tensorType(det.getInput()).getShape();
         int64_t n = shape.back();

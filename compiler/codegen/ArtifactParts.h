@@ -78,6 +78,7 @@ struct KernelCall {
   Kind kind = Kind::Kernel;
   int target = 0;      // BranchUnless, Jump: a later step, or the number of steps (the end)
   std::vector<int64_t> parameters;    // HostOp: its integer arguments (see Glue.cpp)
+  std::vector<double> floatParameters;  // HostOp: float arrays it reads (TfIdf's weights)
   std::optional<int64_t> tripCount;  // LoopEnter, LoopNext: a trip count known now
   int64_t iterationLimit = 0;        // LoopNext: past it the run fails
   std::string name;    // the kernel's name in the module (profiles, errors)

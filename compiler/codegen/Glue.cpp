@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/codegen/ArtifactParts.h"
 #include "dialects/kiln/IR/KilnConstants.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <map>
 #include <sstream>
@@ -155,6 +156,22 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
         steps << "};\n  code = kiln_host_max_pool_indices(" << in(0, "float") << ", " << q.at(0)
               << "LL, " << q.at(1) << "LL, " << q.at(2) << "LL, " << q.at(3) << "LL, " << q.at(4)
               << "LL, window, " << q.at(5) << ", " << out(0) << ");\n";
+      } else if (call.symbol == "kiln_host_tfidf") {
+        const std::vector<int64_t> &q = call.parameters;
+        steps << "  static const int64_t config[] = {";
+        for (size_t i = 3; i < q.size(); ++i)
+          steps << q[i] << "LL, ";
+        steps << "};\n";
+        if (!call.floatParameters.empty()) {
+          steps << "  static const float weights[] = {";
+          for (double w : call.floatParameters)
+            steps << llvm::formatv("{0:e9}", w).str() << "f, ";
+          steps << "};\n";
+        }
+        steps << "  code = kiln_host_tfidf(" << in(0, "void") << ", " << q.at(0) << ", " << q.at(1)
+              << "LL, " << q.at(2) << "LL, config, "
+              << (call.floatParameters.empty() ? "0" : "weights") << ", (float *)("
+              << hostPointer(call.results.at(0).buffer) << "));\n";
       } else if (call.symbol == "kiln_host_det") {
         steps << "  code = kiln_host_det(" << in(0, "float") << ", " << call.parameters.at(0)
               << "LL, " << call.parameters.at(1) << "LL, (float *)("

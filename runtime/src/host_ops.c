@@ -284,3 +284,47 @@ int kiln_host_max_pool_indices(const float *input, int64_t planes, int64_t heigh
   }
   return 0;
 }
+
+int kiln_host_tfidf(const void *input, int32_t wide, int64_t rows, int64_t columns,
+                    const int64_t *config, const float *weights, float *output) {
+  int64_t min_gram = config[0], max_gram = config[1], skips = config[2], mode = config[3];
+  int64_t output_size = config[4], pool_size = config[5], sizes = config[6];
+  const int64_t *pool = config + 7, *starts = pool + pool_size, *indexes = starts + sizes;
+  for (int64_t i = 0; i < rows * output_size; i++) output[i] = 0.0f;
+#define ITEM(r, c) (wide ? ((const int64_t *)input)[(r) * columns + (c)] \
+                         : (int64_t)((const int32_t *)input)[(r) * columns + (c)])
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t distance = 1; distance <= skips + 1; distance++) {
+      /* Unigrams are counted once, in the first pass: skips do not change them. */
+      int64_t first_size = min_gram == 1 && distance > 1 ? 2 : min_gram;
+      if (first_size > max_gram) break;
+      for (int64_t start = 0; start + distance * (first_size - 1) < columns; start++)
+        for (int64_t n = first_size; n <= max_gram && start + distance * (n - 1) < columns; n++) {
+          /* Pool n-grams of size n are its n-th block (starts[n - 1] onwards); the id of the
+           * j-th n-gram overall picks the output index, and a repeated n-gram counts under
+           * its last id. */
+          if (n > sizes) break;
+          int64_t begin = starts[n - 1], end = n < sizes ? starts[n] : pool_size;
+          int64_t before = 0;
+          for (int64_t s = 0; s < n - 1; s++)
+            before += ((s + 1 < sizes ? starts[s + 1] : pool_size) - starts[s]) / (s + 1);
+          for (int64_t g = (end - begin) / n - 1; g >= 0; g--) {
+            int64_t k = 0;
+            while (k < n && pool[begin + g * n + k] == ITEM(r, start + k * distance)) k++;
+            if (k < n) continue;
+            output[r * output_size + indexes[before + g]] += 1.0f;
+            break;
+          }
+        }
+    }
+#undef ITEM
+  /* TF: the counts; IDF: the weight (or 1) where the count is not 0; TFIDF: weight x count. */
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t i = 0; i < output_size; i++) {
+      float *value = &output[r * output_size + i];
+      float weight = weights != NULL ? weights[i] : 1.0f;
+      if (mode == 2) *value = *value > 0 ? weight : 0.0f;
+      if (mode == 3) *value *= weight;
+    }
+  return 0;
+}

@@ -6,7 +6,7 @@ NonZero (float and bool inputs; dense, sparse and all-zero runs), NonMaxSuppress
 without a score threshold) and Unique (flattened and along an axis, sorted and in order of
 first occurrence) run on the host as runtime functions, their buffers planned for the bound
 (and Det within 1e-5, MaxPool's Indices in both storage orders and MaxUnpool of them: host
-ops and a scatter with static shapes); each output's .npy must have the run's shape and match onnxruntime exactly.
+ops and a scatter with static shapes; TfIdfVectorizer with skip-grams in every mode); each output's .npy must have the run's shape and match onnxruntime exactly.
 Host, aarch64 under qemu, OpenCL on PoCL and wasm32-wasi on Node, where installed.
 usage: check_selection.py KILN WORK_DIR
 """
@@ -56,10 +56,20 @@ def build(work):
                                       storage_order=order))
         unique_outputs += [info(f'pooled{order}', F32, [2, 3, 4, 4]),
                            info(f'where{order}', I64, [2, 3, 4, 4])]
+    # TfIdfVectorizer (a host op): uni-, bi- and trigrams with skips, TF, IDF
+    # and TFIDF weights.
+    pool = [2, 3, 5, 4, 5, 4, 2, 3, 5, 2, 3, 4, 2, 5, 3, 4, 2]  # 4 unigrams, 5 bigrams, 1 trigram
+    for mode in ('TF', 'IDF', 'TFIDF'):
+        nodes.append(helper.make_node(
+            'TfIdfVectorizer', ['tokens'], [f'tfidf_{mode}'], mode=mode, min_gram_length=1,
+            max_gram_length=3, max_skip_count=2, ngram_counts=[0, 4, 14],
+            ngram_indexes=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], pool_int64s=pool,
+            weights=[0.5, 1.5, 2.0, 0.25, 1.0, 3.0, 0.75, 1.25, 2.5, 0.1]))
+        unique_outputs.append(info(f'tfidf_{mode}', F32, [2, 10]))
     nodes.append(helper.make_node('MaxUnpool', ['pooled0', 'where0'], ['unpooled'],
                                   kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
     unique_outputs.append(info('unpooled', F32, [2, 3, 7, 7]))
-    inputs = [info('planes', F32, [2, 3, 7, 7]), info('matrices', F32, [2, 3, 4, 4]), info('u', I64, [12]), info('v', F32, [2, 5, 3]),
+    inputs = [info('tokens', I64, [2, 12]), info('planes', F32, [2, 3, 7, 7]), info('matrices', F32, [2, 3, 4, 4]), info('u', I64, [12]), info('v', F32, [2, 5, 3]),
               info('x', F32, [3, 4, 5]), info('x_limit', F32, []), info('boxes', F32, [2, 40, 4]),
               info('centre_boxes', F32, [2, 40, 4]), info('scores', F32, [2, 3, 40]),
               info('max_boxes', I64, [1]), info('iou', F32, [1]), info('score_min', F32, [1])]
@@ -86,7 +96,7 @@ def data(rng, density, max_boxes):
     matrices = rng.uniform(-1, 1, [2, 3, 4, 4]).astype(np.float32)
     matrices[1, 2, 3] = matrices[1, 2, 0]  # singular
     planes = rng.permutation(2 * 3 * 7 * 7).reshape(2, 3, 7, 7).astype(np.float32)  # no ties
-    return {'planes': planes, 'matrices': matrices, 'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
+    return {'tokens': rng.integers(1, 6, [2, 12]).astype(np.int64), 'planes': planes, 'matrices': matrices, 'u': rng.integers(-3, 4, [12]).astype(np.int64), 'v': v,
             'x': x, 'x_limit': np.array(0.25, np.float32), 'boxes': boxes,
             'centre_boxes': centre.astype(np.float32), 'scores': scores,
             'max_boxes': np.array([max_boxes], np.int64), 'iou': np.array([0.3], np.float32),
@@ -118,7 +128,8 @@ def main():
     names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
              'unthresholded_selected'] + [f'{n}_{k}' for n in ('u_sorted', 'u_first', 'v_axis1', 'v_first')
                                           for k in ('y', 'indices', 'inverse', 'counts')] + [
-                 'det', 'pooled0', 'where0', 'where1', 'unpooled']
+                 'det', 'pooled0', 'where0', 'where1', 'unpooled', 'tfidf_TF', 'tfidf_IDF',
+                 'tfidf_TFIDF']
     for target, runner in targets:
         exe = os.path.join(work, f'selection_{target}')
         flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []

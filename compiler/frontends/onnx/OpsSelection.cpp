@@ -133,9 +133,58 @@ LogicalResult importDet(NodeImporter &n) {
   return success();
 }
 
+/// TfIdfVectorizer on integer tokens: n-gram counting over a pool known at compile time,
+/// sequential lookups, run on the host (strings are out of kiln's scope).
+LogicalResult importTfIdfVectorizer(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  Type element = n.typeOf(x).getElementType();
+  if (!element.isInteger(32) && !element.isInteger(64))
+    return n.fail("TfIdfVectorizer is supported on int32 and int64 tokens");
+  if (shape.empty() || shape.size() > 2)
+    return n.fail("input must be [C] or [B, C], got " + shapeToString(shape));
+  std::string mode = n.stringAttr("mode", "TF");
+  int64_t modeId = mode == "TF" ? 1 : mode == "IDF" ? 2 : mode == "TFIDF" ? 3 : 0;
+  if (!modeId)
+    return n.fail("unknown mode '" + mode + "'");
+  int64_t minGram = n.intAttr("min_gram_length", 1), maxGram = n.intAttr("max_gram_length", 1),
+          skips = n.intAttr("max_skip_count", 0);
+  std::vector<int64_t> pool = n.intsAttr("pool_int64s"), counts = n.intsAttr("ngram_counts"),
+                       indexes = n.intsAttr("ngram_indexes");
+  std::vector<float> weights = n.floatsAttr("weights");
+  if (n.hasAttr("pool_strings"))
+    return n.fail("string pools are not supported (kiln has no string tensors)");
+  if (minGram < 1 || maxGram < minGram || skips < 0 || counts.empty() || indexes.empty())
+    return n.fail("malformed n-gram attributes");
+  // Every n-gram of the pool needs an output index, each index within the output.
+  int64_t grams = 0;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    int64_t end = i + 1 < counts.size() ? counts[i + 1] : int64_t(pool.size());
+    if (counts[i] < 0 || end < counts[i] || end > int64_t(pool.size()))
+      return n.fail("ngram_counts do not index pool_int64s");
+    grams += (end - counts[i]) / int64_t(i + 1);
+  }
+  int64_t outputSize = *std::max_element(indexes.begin(), indexes.end()) + 1;
+  if (int64_t(indexes.size()) < grams || *std::min_element(indexes.begin(), indexes.end()) < 0 ||
+      outputSize > (int64_t(1) << 24) || (!weights.empty() && int64_t(weights.size()) < outputSize))
+    return n.fail("ngram_indexes or weights do not cover the pool's n-grams");
+  std::vector<int64_t> config = {minGram, maxGram, skips, modeId, outputSize,
+                                 int64_t(pool.size()), int64_t(counts.size())};
+  llvm::append_range(config, pool);
+  llvm::append_range(config, counts);
+  llvm::append_range(config, indexes);
+  Shape out = shape.size() == 2 ? Shape{shape[0], outputSize} : Shape{outputSize};
+  SmallVector<double> weightValues(weights.begin(), weights.end());
+  n.setOutput(0, TfIdfOp::create(n.builder, n.loc, n.tensorType(out, n.builder.getF32Type()), x,
+                                 n.builder.getDenseI64ArrayAttr(config),
+                                 n.builder.getDenseF64ArrayAttr(weightValues)));
+  return success();
+}
+
 } // namespace
 
 void registerSelectionOps(OpTable &t) {
+  t["TfIdfVectorizer"] = importTfIdfVectorizer;
   t["Det"] = importDet;
   t["Unique"] = importUnique;
   t["NonZero"] = importNonZero;

@@ -542,6 +542,13 @@ def Kiln_MaxPoolIndicesOp : Kiln_HostOp<"max_pool_indices"> {
   let results = (outs AnyRankedTensor:$indices);
 }
 
+def Kiln_TfIdfOp : Kiln_HostOp<"tfidf"> {
+  let summary = "ONNX TfIdfVectorizer on integer tokens (kiln_host_tfidf's config)";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$config,
+                   DenseF64ArrayAttr:$weights);
+  let results = (outs AnyRankedTensor:$result);
+}
+
 def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
   let summary = "A view of `input` whose length along `axis` is `extent` at run time";
   let description = [{

@@ -213,7 +213,7 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
       g = int(groups.size());
       groups.push_back(Group());
       groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-                                  UniqueOp, DetOp, MaxPoolIndicesOp, WithExtentOp>(op);
+                                  UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, WithExtentOp>(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }

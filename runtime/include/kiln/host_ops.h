@@ -57,6 +57,14 @@ int kiln_host_max_pool_indices(const float *input, int64_t planes, int64_t heigh
                                int64_t out_height, int64_t out_width, const int64_t *window,
                                int32_t column_major, int64_t *indices);
 
+/** ONNX TfIdfVectorizer on int32 (`wide` 0) or int64 rows [rows, columns]: counts of the
+ *  pool's n-grams (skip-grams up to config[2] skips) at their output indexes, weighted
+ *  by mode. `config`: min and max gram length, max skip count, mode (1 TF, 2 IDF, 3
+ *  TFIDF), output size, pool size P, gram sizes S, then the pool (P), where each size's
+ *  n-grams start in it (S), and each n-gram's output index. `weights` may be NULL. */
+int kiln_host_tfidf(const void *input, int32_t wide, int64_t rows, int64_t columns,
+                    const int64_t *config, const float *weights, float *output);
+
 #ifdef __cplusplus
 }
 #endif
