@@ -6,7 +6,8 @@ One model holds 18 GridSample nodes (nearest, bilinear, bicubic x zeros, border,
 align_corners 0, 1) on one input and one grid whose points reach past [-1, 1] (so border
 clamping and repeated reflection are exercised) and land exactly on pixel centres and
 half-way points (rounding ties). Each output must match onnxruntime's within
-1e-4 * max(1, max |reference|). Host, and aarch64 under qemu where installed.
+1e-4 * max(1, max |reference|). Host, and aarch64 under qemu where installed. DFT in its
+modes against numpy's FFT on the host.
 usage: check_grid_sample.py KILN WORK_DIR
 """
 import os
@@ -70,6 +71,39 @@ def main():
             error = np.abs(got - ref).max()
             tally.check(got.shape == ref.shape and error <= 1e-4 * max(1.0, np.abs(ref).max()),
                         f'{target} {name}: max error {error:.3g}')
+    # DFT (cosine and sine products): forward and inverse, real and complex signals, along
+    # axis 1 and 2, onesided, dft_length padding and truncating, against numpy's FFT.
+    signal = rng.uniform(-1, 1, [2, 12, 5, 2]).astype(np.float32)
+    real = signal[..., :1]
+    complex_signal = signal[..., 0].astype(np.float64) + 1j * signal[..., 1]
+    cases = {  # name: (input, attributes, dft_length, reference)
+        'forward': (real, {'axis': 1}, None, np.fft.fft(real[..., 0], axis=1)),
+        'axis2_onesided': (real, {'axis': 2, 'onesided': 1}, None, np.fft.rfft(real[..., 0], axis=2)),
+        'complex_inverse': (signal, {'axis': 1, 'inverse': 1}, None, np.fft.ifft(complex_signal, axis=1)),
+        'padded': (signal, {'axis': 2}, 8, np.fft.fft(complex_signal, n=8, axis=2)),
+        'truncated': (real, {'axis': 1}, 7, np.fft.fft(real[..., 0], n=7, axis=1)),
+    }
+    for name, (value, attributes, length, ref) in cases.items():
+        inputs = [helper.make_tensor_value_info('s', TensorProto.FLOAT, list(value.shape))]
+        node_inputs, inits = ['s'], []
+        if length:
+            inits.append(onnx.numpy_helper.from_array(np.array(length, np.int64), 'n'))
+            node_inputs.append('n')
+        expected = np.stack([ref.real, ref.imag], axis=-1)
+        graph = helper.make_graph(
+            [helper.make_node('DFT', node_inputs, ['y'], **attributes)], name, inputs,
+            [helper.make_tensor_value_info('y', TensorProto.FLOAT, list(expected.shape))], inits)
+        dft_path = os.path.join(work, f'dft_{name}.onnx')
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]), dft_path)
+        exe = os.path.join(work, f'dft_{name}')
+        np.save(exe + '_s.npy', value)
+        subprocess.run([kiln, 'compile', dft_path, '-o', exe], check=True, capture_output=True)
+        subprocess.run([exe, '--input', f's={exe}_s.npy', '--output-dir', exe + '.out'], check=True,
+                       capture_output=True)
+        got = np.load(os.path.join(exe + '.out', 'y.npy'))
+        error = np.abs(got - expected).max()
+        tally.check(got.shape == expected.shape and error <= 1e-4 * max(1.0, np.abs(expected).max()),
+                    f'dft {name}: max error {error:.3g}')
     return tally.finish()
 
 

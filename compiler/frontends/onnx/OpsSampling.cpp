@@ -1,4 +1,4 @@
-//===- OpsSampling.cpp - GridSample ----------------------------------------===//
+//===- OpsSampling.cpp - GridSample, DFT -----------------------------------===//
 //
 // GridSample reads the input at positions a grid gives, so it decomposes into elementwise
 // coordinate arithmetic and GatherElements over each (n, c) plane flattened: per axis,
@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/frontends/onnx/NodeImporter.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -169,8 +171,115 @@ LogicalResult importGridSample(NodeImporter &n) {
   return success();
 }
 
+/// DFT (opset 17): products with cosine and sine matrices over the signal axis (moved
+/// last), built at compile time for the signal's static length; dft_length pads with
+/// zeros or truncates; onesided keeps the first N/2 + 1 frequencies; inverse conjugates
+/// and divides by N.
+LogicalResult importDFT(NodeImporter &n) {
+  Value x = n.input(0);
+  ArrayRef<int64_t> shape = n.shapeOf(x);
+  Type f = n.typeOf(x).getElementType();
+  if (!llvm::isa<FloatType>(f) || shape.size() < 3 || (shape.back() != 1 && shape.back() != 2))
+    return n.fail("input must be floating point [batch, signal..., 1 or 2], got " +
+                  shapeToString(shape));
+  int64_t rank = int64_t(shape.size()) - 1;  // without the real/imaginary axis
+  auto axis = n.axis(n.intAttr("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  if (*axis == 0)
+    return n.fail("axis 0 is the batch axis");
+  bool inverse = n.intAttr("inverse", 0) != 0, onesided = n.intAttr("onesided", 0) != 0;
+  if (inverse && onesided)
+    return n.fail("onesided inverse DFT is not supported");
+  int64_t length = shape[*axis];
+  if (n.input(1)) {
+    auto given = n.constantInts(1, "dft_length");
+    if (failed(given))
+      return failure();
+    if (given->size() != 1 || (*given)[0] < 1 || (*given)[0] > (int64_t(1) << 16))
+      return n.fail("dft_length must be one value in [1, 65536]");
+    length = (*given)[0];
+  }
+  int64_t frequencies = onesided ? length / 2 + 1 : length;
+  // The real and imaginary parts, the signal axis last, padded or cut to `length`.
+  Shape partShape(shape.begin(), shape.end() - 1);
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis)
+      perm.push_back(d);
+  perm.push_back(*axis);
+  auto part = [&](int64_t k) -> Value {
+    Shape sliced(shape);
+    sliced.back() = 1;
+    SmallVector<int64_t> starts(shape.size(), 0), steps(shape.size(), 1);
+    starts.back() = k;
+    Value v = n.create<SliceOp>(n.tensorType(sliced, f), x, n.builder.getDenseI64ArrayAttr(starts),
+                                n.builder.getDenseI64ArrayAttr(steps));
+    v = n.transpose(n.reshape(v, partShape), perm);
+    Shape moved(n.shapeOf(v));
+    if (length != moved.back()) {
+      int64_t kept = std::min(length, moved.back());
+      Shape cut(moved);
+      cut.back() = kept;
+      SmallVector<int64_t> zeros(moved.size(), 0), ones(moved.size(), 1);
+      v = n.create<SliceOp>(n.tensorType(cut, f), v, n.builder.getDenseI64ArrayAttr(zeros),
+                            n.builder.getDenseI64ArrayAttr(ones));
+      if (kept < length) {
+        SmallVector<int64_t> pads(2 * cut.size(), 0);
+        pads.back() = length - kept;
+        cut.back() = length;
+        v = n.create<PadOp>(n.tensorType(cut, f), v, n.builder.getStringAttr("constant"),
+                            n.builder.getDenseI64ArrayAttr(pads), n.builder.getF64FloatAttr(0));
+      }
+    }
+    return v;
+  };
+  Value re = part(0), im = shape.back() == 2 ? part(1) : Value();
+  Shape moved(n.shapeOf(re));
+  int64_t rows = elementCount(moved) / length;
+  std::vector<double> cosines(length * frequencies), sines(length * frequencies);
+  for (int64_t t = 0; t < length; ++t)
+    for (int64_t k = 0; k < frequencies; ++k) {
+      double angle = 2 * M_PI * double((t * k) % length) / double(length);
+      double scale = inverse ? 1.0 / double(length) : 1.0;
+      cosines[t * frequencies + k] = std::cos(angle) * scale;
+      sines[t * frequencies + k] = std::sin(angle) * scale * (inverse ? 1 : -1);
+    }
+  Value c = n.constant({length, frequencies}, f, cosines), s = n.constant({length, frequencies}, f, sines);
+  auto product = [&](Value v, Value m) {
+    return n.create<MatmulOp>(n.tensorType({rows, frequencies}, f), n.reshape(v, {rows, length}), m);
+  };
+  // (re + i im)(cos + i sin): re cos - im sin, re sin + im cos (the sign of sin picks the
+  // direction).
+  Value outRe = product(re, c), outIm = product(re, s);
+  if (im) {
+    outRe = n.must(n.binary<SubOp>(outRe, product(im, s)));
+    outIm = n.must(n.binary<AddOp>(outIm, product(im, c)));
+  }
+  Shape result(moved);
+  result.back() = frequencies;
+  SmallVector<int64_t> back(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    back[perm[d]] = d;
+  auto restore = [&](Value v) {
+    Value r = n.transpose(n.reshape(v, result), back);
+    Shape withPart(n.shapeOf(r));
+    withPart.push_back(1);
+    return n.reshape(r, withPart);
+  };
+  Value parts[2] = {restore(outRe), restore(outIm)};
+  Shape final(n.shapeOf(parts[0]));
+  final.back() = 2;
+  n.setOutput(0, n.create<ConcatOp>(n.tensorType(final, f), ValueRange(parts),
+                                    n.builder.getI64IntegerAttr(int64_t(final.size()) - 1)));
+  return success();
+}
+
 } // namespace
 
-void registerSamplingOps(OpTable &t) { t["GridSample"] = importGridSample; }
+void registerSamplingOps(OpTable &t) {
+  t["GridSample"] = importGridSample;
+  t["DFT"] = importDFT;
+}
 
 } // namespace kiln
