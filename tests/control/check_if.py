@@ -118,14 +118,8 @@ def main():
     for name, x in inputs.items():
         tally.check(reference(x)[1] == expected_paths[name],
                     f'input {name} takes the {expected_paths[name]} path')
-    targets = list(end_to_end.targets())
-    # The freestanding runtime (no heap, no threads) too: WebAssembly on Node's WASI.
-    wasi = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'run-wasi.js')
-    if shutil.which('node'):
-        targets.append(('wasm32-wasi', ['node', '--no-warnings', os.path.abspath(wasi)]))
-    for target, runner in targets:
+    for target, runner, flags in end_to_end.targets_with_wasi():
         exe = os.path.join(work, f'gate_{target}')
-        flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
         text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
         tally.check(text.count('kiln.if') == 2, f'{target}: both Ifs stay in the planned IR')
         # Only the pass-through output needs a copy: every other yielded value is written by

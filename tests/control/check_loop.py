@@ -91,13 +91,8 @@ def main():
     tally.check(counts['fixed_count'] == 5 and 5 < counts['early_stop'] < 1000 and
                 counts['zero_count'] == 0 and counts['false_condition'] == 0,
                 f'the runs take the paths meant (iterations {counts})')
-    targets = list(end_to_end.targets())
-    wasi = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'run-wasi.js')
-    if shutil.which('node'):
-        targets.append(('wasm32-wasi', ['node', '--no-warnings', os.path.abspath(wasi)]))
-    for target, runner in targets:
+    for target, runner, flags in end_to_end.targets_with_wasi():
         exe = os.path.join(work, f'recurrent_{target}')
-        flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
         text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
         tally.check(text.count('= kiln.loop ') == 1, f'{target}: the loop is run by the glue')
         for name, (m, limit) in runs.items():

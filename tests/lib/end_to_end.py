@@ -97,6 +97,17 @@ def targets():
         yield target, runner
 
 
+def targets_with_wasi():
+    """targets(), plus wasm32-wasi on Node's WASI (the freestanding runtime) where node is
+    installed: (target, runner, extra compile flags)."""
+    found = [(target, runner, []) for target, runner in targets()]
+    if shutil.which('node'):
+        wasi = os.path.join(os.path.dirname(__file__), '..', '..', 'scripts', 'run-wasi.js')
+        found.append(('wasm32-wasi', ['node', '--no-warnings', os.path.abspath(wasi)],
+                      ['--weights', 'embed']))
+    return found
+
+
 def compile_model(kiln, model, exe, *flags):
     """Compiles `model` to `exe` and returns the planned IR (kiln's --emit-mlir) as text."""
     subprocess.run([kiln, 'compile', model, '-o', exe, *flags, '--emit-mlir', exe + '.mlir'],

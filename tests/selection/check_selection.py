@@ -121,18 +121,13 @@ def main():
                         refs[run], *[f'{k}={v}' for k, v in files[run].items()]],
                        check=True, capture_output=True)
     tally = end_to_end.Tally()
-    targets = list(end_to_end.targets())
-    wasi = os.path.join(ROOT, 'scripts', 'run-wasi.js')
-    if shutil.which('node'):
-        targets.append(('wasm32-wasi', ['node', '--no-warnings', wasi]))
     names = ['x_nonzero', 'mask_nonzero', 'corner_selected', 'centre_selected',
              'unthresholded_selected'] + [f'{n}_{k}' for n in ('u_sorted', 'u_first', 'v_axis1', 'v_first')
                                           for k in ('y', 'indices', 'inverse', 'counts')] + [
                  'det', 'pooled0', 'where0', 'where1', 'unpooled', 'tfidf_TF', 'tfidf_IDF',
                  'tfidf_TFIDF']
-    for target, runner in targets:
+    for target, runner, flags in end_to_end.targets_with_wasi():
         exe = os.path.join(work, f'selection_{target}')
-        flags = ['--weights', 'embed'] if target == 'wasm32-wasi' else []
         text = end_to_end.compile_model(kiln, path, exe, '--target', target, *flags)
         tally.check(text.count('kiln.with_extent') == 17, f'{target}: 17 varying-length outputs')
         for run in runs:

@@ -30,6 +30,30 @@ bool forward(NodeImporter &n, const std::string &from, const std::string &target
   return false;
 }
 
+/// Appends the body's scan output `name` of this iteration to `list`; every iteration must
+/// give the same type.
+LogicalResult collectScanOutput(NodeImporter &n, const std::string &name, std::vector<Value> &list) {
+  auto it = n.values.find(name);
+  if (it == n.values.end())
+    return n.fail("scan output '" + name + "' is not a tensor");
+  if (!list.empty() && it->second.getType() != list[0].getType())
+    return n.fail("scan output '" + name + "' changes type between iterations");
+  list.push_back(it->second);
+  return success();
+}
+
+/// The iterations' scan outputs stacked along a new axis `axis`.
+Value stackScanOutput(NodeImporter &n, ArrayRef<Value> values, int64_t axis) {
+  Shape shape(n.shapeOf(values[0]));
+  shape.insert(shape.begin() + axis, 1);
+  SmallVector<Value> stacked;
+  for (Value v : values)
+    stacked.push_back(n.reshape(v, shape));
+  shape[axis] = int64_t(values.size());
+  return n.create<ConcatOp>(n.tensorType(shape, n.typeOf(values[0]).getElementType()), stacked,
+                            n.builder.getI64IntegerAttr(axis));
+}
+
 /// If on a computed condition: both branches imported into a kiln.if, which the glue
 /// decides between at run time. Their outputs must agree in type and shape (the arena
 /// holds one result buffer that either branch fills).
@@ -265,15 +289,9 @@ LogicalResult importLoop(NodeImporter &n) {
     for (int k = 0; k < carried; ++k)
       if (!forward(n, body->output(1 + k).name(), state[k]))
         return n.fail("body output '" + body->output(1 + k).name() + "' is never produced");
-    for (int k = 0; k < scans; ++k) {
-      auto it = n.values.find(body->output(1 + carried + k).name());
-      if (it == n.values.end())
-        return n.fail("scan output '" + body->output(1 + carried + k).name() + "' is not a tensor");
-      if (!scanValues[k].empty() && it->second.getType() != scanValues[k][0].getType())
-        return n.fail("scan output '" + body->output(1 + carried + k).name() +
-                      "' changes type between iterations");
-      scanValues[k].push_back(it->second);
-    }
+    for (int k = 0; k < scans; ++k)
+      if (failed(collectScanOutput(n, body->output(1 + carried + k).name(), scanValues[k])))
+        return failure();
   }
   for (int k = 0; k < carried; ++k)
     forward(n, state[k], n.node.output(k));
@@ -281,16 +299,7 @@ LogicalResult importLoop(NodeImporter &n) {
     if (scanValues[k].empty())
       return n.fail("the loop runs zero times, so scan output " + std::to_string(k) +
                     " has no shape");
-    SmallVector<Value> stacked;
-    Shape shape(n.shapeOf(scanValues[k][0]));
-    shape.insert(shape.begin(), 1);
-    for (Value v : scanValues[k])
-      stacked.push_back(n.reshape(v, shape));
-    Shape total = shape;
-    total[0] = int64_t(stacked.size());
-    n.setOutput(carried + k,
-                n.create<ConcatOp>(n.tensorType(total, n.typeOf(stacked[0]).getElementType()),
-                                   stacked, n.builder.getI64IntegerAttr(0)));
+    n.setOutput(carried + k, stackScanOutput(n, scanValues[k], 0));
   }
   return success();
 }
@@ -372,15 +381,9 @@ LogicalResult importScan(NodeImporter &n) {
     for (int k = 0; k < states; ++k)
       if (!forward(n, body->output(k).name(), state[k]))
         return n.fail("body output '" + body->output(k).name() + "' is never produced");
-    for (int k = 0; k < scanOutputs; ++k) {
-      auto it = n.values.find(body->output(states + k).name());
-      if (it == n.values.end())
-        return n.fail("scan output '" + body->output(states + k).name() + "' is not a tensor");
-      if (!slices[k].empty() && it->second.getType() != slices[k][0].getType())
-        return n.fail("scan output '" + body->output(states + k).name() +
-                      "' changes type between steps");
-      slices[k].push_back(it->second);
-    }
+    for (int k = 0; k < scanOutputs; ++k)
+      if (failed(collectScanOutput(n, body->output(states + k).name(), slices[k])))
+        return failure();
   }
   for (int k = 0; k < states; ++k)
     forward(n, state[k], n.node.output(k));
@@ -391,17 +394,9 @@ LogicalResult importScan(NodeImporter &n) {
     auto axis = n.axis((*outputAxes)[k], n.typeOf(slices[k][0]).getRank() + 1);
     if (failed(axis))
       return failure();
-    Shape shape(n.shapeOf(slices[k][0]));
-    shape.insert(shape.begin() + *axis, 1);
-    SmallVector<Value> stacked;
-    for (Value v : slices[k])
-      stacked.push_back(n.reshape(v, shape));
     if ((*outputDirections)[k])
-      std::reverse(stacked.begin(), stacked.end());
-    shape[*axis] = length;
-    n.setOutput(states + k,
-                n.create<ConcatOp>(n.tensorType(shape, n.typeOf(stacked[0]).getElementType()),
-                                   stacked, n.builder.getI64IntegerAttr(*axis)));
+      std::reverse(slices[k].begin(), slices[k].end());
+    n.setOutput(states + k, stackScanOutput(n, slices[k], *axis));
   }
   return success();
 }
