@@ -391,7 +391,8 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
   std::string emitError;
   std::function<bool(Block &)> emitSteps = [&](Block &current) -> bool {
   for (Operation &op : current) {
-    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp>(op)) {  // run by the runtime on the host
+    if (isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp,
+            RoiAlignOp>(op)) {  // run by the runtime on the host
       auto offsets = op.getAttrOfType<DenseI64ArrayAttr>("kiln.arena_offsets");
       KernelCall call;
       call.kind = KernelCall::Kind::HostOp;
@@ -430,6 +431,13 @@ bool buildArtifact(ModuleOp module, const ArtifactOptions &options, std::string 
                            shape.size() == 2 ? shape[0] : 1, shape.back()};
         llvm::append_range(call.parameters, tfidf.getConfig());
         llvm::append_range(call.floatParameters, tfidf.getWeights());
+      } else if (auto roi = dyn_cast<RoiAlignOp>(op)) {
+        ArrayRef<int64_t> in = tensorType(roi.getInput()).getShape(),
+                          out = tensorType(roi.getResult()).getShape();
+        call.symbol = "kiln_host_roi_align";
+        call.parameters = {in[0], in[1], in[2], in[3], out[0], out[2], out[3],
+                           int64_t(roi.getSamplingRatio()), roi.getMaxMode(), roi.getHalfPixel()};
+        call.floatParameters = {roi.getSpatialScale().convertToDouble()};
       } else if (auto det = dyn_cast<DetOp>(op)) {
         ArrayRef<int64_t> shape = tensorType(det.getInput()).getShape();
         int64_t n = shape.back();

@@ -172,6 +172,16 @@ std::string emitGlue(const ProgramTables &tables, const RuntimeNeeds &needs) {
               << "LL, " << q.at(2) << "LL, config, "
               << (call.floatParameters.empty() ? "0" : "weights") << ", (float *)("
               << hostPointer(call.results.at(0).buffer) << "));\n";
+      } else if (call.symbol == "kiln_host_roi_align") {
+        const std::vector<int64_t> &q = call.parameters;
+        steps << "  static const int64_t shape[] = {" << q.at(0) << "LL, " << q.at(1) << "LL, "
+              << q.at(2) << "LL, " << q.at(3) << "LL};\n  static const int64_t config[] = {";
+        for (size_t i = 4; i < q.size(); ++i)
+          steps << q[i] << "LL, ";
+        steps << "};\n  code = kiln_host_roi_align(" << in(0, "float") << ", " << in(1, "float")
+              << ", " << in(2, "int64_t") << ", shape, config, "
+              << llvm::formatv("{0:e9}", call.floatParameters.at(0)).str() << "f, (float *)("
+              << hostPointer(call.results.at(0).buffer) << "));\n";
       } else if (call.symbol == "kiln_host_det") {
         steps << "  code = kiln_host_det(" << in(0, "float") << ", " << call.parameters.at(0)
               << "LL, " << call.parameters.at(1) << "LL, (float *)("

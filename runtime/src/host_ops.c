@@ -2,6 +2,7 @@
  * beyond mem*, so the freestanding runtime links it too. */
 #include "kiln/host_ops.h"
 
+#include <math.h>
 #include <string.h>
 
 /* Whether element `i` of `input` is non-zero (floats by value: -0.0 is zero, NaN is not). */
@@ -326,5 +327,73 @@ int kiln_host_tfidf(const void *input, int32_t wide, int64_t rows, int64_t colum
       if (mode == 2) *value = *value > 0 ? weight : 0.0f;
       if (mode == 3) *value *= weight;
     }
+  return 0;
+}
+
+/* RoiAlign: the input at (y, x) by bilinear interpolation, each corner's weighted value in
+ * `corner` (0 outside the map), as onnxruntime samples it. */
+static void bilinear_corners(const float *plane, int64_t height, int64_t width, float y, float x,
+                             float corner[4]) {
+  corner[0] = corner[1] = corner[2] = corner[3] = 0.0f;
+  if (y < -1.0f || y > (float)height || x < -1.0f || x > (float)width) return;
+  if (y <= 0) y = 0;
+  if (x <= 0) x = 0;
+  int64_t y0 = (int64_t)y, x0 = (int64_t)x, y1, x1;
+  if (y0 >= height - 1) y1 = y0 = height - 1, y = (float)y0; else y1 = y0 + 1;
+  if (x0 >= width - 1) x1 = x0 = width - 1, x = (float)x0; else x1 = x0 + 1;
+  float ly = y - (float)y0, lx = x - (float)x0, hy = 1.0f - ly, hx = 1.0f - lx;
+  corner[0] = hy * hx * plane[y0 * width + x0];
+  corner[1] = hy * lx * plane[y0 * width + x1];
+  corner[2] = ly * hx * plane[y1 * width + x0];
+  corner[3] = ly * lx * plane[y1 * width + x1];
+}
+
+int kiln_host_roi_align(const float *input, const float *rois, const int64_t *batch_indices,
+                        const int64_t *shape, const int64_t *config, float scale, float *output) {
+  int64_t batches = shape[0], channels = shape[1], height = shape[2], width = shape[3];
+  int64_t count = config[0], out_h = config[1], out_w = config[2], ratio = config[3];
+  int32_t max_mode = config[4] != 0, half_pixel = config[5] != 0;
+  float offset = half_pixel ? 0.5f : 0.0f;
+  for (int64_t r = 0; r < count; r++) {
+    int64_t b = batch_indices[r];
+    if (b < 0 || b >= batches) b = b < 0 ? 0 : batches - 1;  /* out of range: clamped */
+    float start_w = rois[4 * r] * scale - offset, start_h = rois[4 * r + 1] * scale - offset;
+    float roi_w = rois[4 * r + 2] * scale - offset - start_w;
+    float roi_h = rois[4 * r + 3] * scale - offset - start_h;
+    if (!half_pixel) {  /* output_half_pixel: at least one pixel */
+      roi_w = roi_w > 1.0f ? roi_w : 1.0f;
+      roi_h = roi_h > 1.0f ? roi_h : 1.0f;
+    }
+    float bin_h = roi_h / (float)out_h, bin_w = roi_w / (float)out_w;
+    int64_t grid_h = ratio > 0 ? ratio : (int64_t)ceilf(roi_h / (float)out_h);
+    int64_t grid_w = ratio > 0 ? ratio : (int64_t)ceilf(roi_w / (float)out_w);
+    if (grid_h < 1) grid_h = 1;
+    if (grid_w < 1) grid_w = 1;
+    float samples = (float)(grid_h * grid_w);
+    for (int64_t c = 0; c < channels; c++) {
+      const float *plane = input + (b * channels + c) * height * width;
+      for (int64_t ph = 0; ph < out_h; ph++)
+        for (int64_t pw = 0; pw < out_w; pw++) {
+          float value = 0.0f;
+          int first = 1;
+          for (int64_t iy = 0; iy < grid_h; iy++) {
+            float y = start_h + (float)ph * bin_h + ((float)iy + 0.5f) * bin_h / (float)grid_h;
+            for (int64_t ix = 0; ix < grid_w; ix++) {
+              float x = start_w + (float)pw * bin_w + ((float)ix + 0.5f) * bin_w / (float)grid_w;
+              float corner[4];
+              bilinear_corners(plane, height, width, y, x, corner);
+              if (!max_mode) {
+                value += corner[0] + corner[1] + corner[2] + corner[3];
+                continue;
+              }
+              /* max: the largest weighted corner over every sample (onnxruntime's). */
+              for (int k = 0; k < 4; k++)
+                if (first || corner[k] > value) value = corner[k], first = 0;
+            }
+          }
+          output[((r * channels + c) * out_h + ph) * out_w + pw] = max_mode ? value : value / samples;
+        }
+    }
+  }
   return 0;
 }

@@ -7,7 +7,7 @@ align_corners 0, 1) on one input and one grid whose points reach past [-1, 1] (s
 clamping and repeated reflection are exercised) and land exactly on pixel centres and
 half-way points (rounding ties). Each output must match onnxruntime's within
 1e-4 * max(1, max |reference|). Host, and aarch64 under qemu where installed. DFT in its
-modes against numpy's FFT on the host.
+modes against numpy's FFT, RoiAlign in its modes against onnxruntime, on the host.
 usage: check_grid_sample.py KILN WORK_DIR
 """
 import os
@@ -71,6 +71,44 @@ def main():
             error = np.abs(got - ref).max()
             tally.check(got.shape == ref.shape and error <= 1e-4 * max(1.0, np.abs(ref).max()),
                         f'{target} {name}: max error {error:.3g}')
+    # RoiAlign (a host op) against onnxruntime: adaptive and fixed sampling, avg and max,
+    # both coordinate modes, a spatial scale, boxes partly outside the map.
+    feature = rng.uniform(-1, 1, [2, 3, 12, 10]).astype(np.float32)
+    corners = rng.uniform(-4, 22, [6, 2]).astype(np.float32)
+    boxes = np.concatenate([corners, corners + rng.uniform(1, 12, [6, 2]).astype(np.float32)], axis=1)
+    batch_of = np.array([0, 1, 1, 0, 1, 0], np.int64)
+    roi_nodes, roi_outputs = [], []
+    for name, attributes in (('avg_adaptive', dict(spatial_scale=0.5, output_height=2, output_width=3)),
+                             ('max_fixed', dict(mode='max', sampling_ratio=2,
+                                                coordinate_transformation_mode='output_half_pixel')),
+                             ('avg_fixed', dict(sampling_ratio=3, output_height=3, output_width=4))):
+        roi_nodes.append(helper.make_node('RoiAlign', ['feature', 'boxes', 'batch_of'], [name],
+                                          **attributes))
+        size = [attributes.get('output_height', 1), attributes.get('output_width', 1)]
+        roi_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [6, 3] + size))
+    roi_graph = helper.make_graph(roi_nodes, 'roi_align', [
+        helper.make_tensor_value_info('feature', TensorProto.FLOAT, list(feature.shape)),
+        helper.make_tensor_value_info('boxes', TensorProto.FLOAT, [6, 4]),
+        helper.make_tensor_value_info('batch_of', TensorProto.INT64, [6])], roi_outputs)
+    roi_path = os.path.join(work, 'roi_align.onnx')
+    onnx.save(helper.make_model(roi_graph, opset_imports=[helper.make_opsetid('', 17)]), roi_path)
+    roi_inputs = {}
+    for name, value in (('feature', feature), ('boxes', boxes), ('batch_of', batch_of)):
+        roi_inputs[name] = os.path.join(work, f'roi_{name}.npy')
+        np.save(roi_inputs[name], value)
+    subprocess.run(['node', os.path.join(ROOT, 'tests', 'lib', 'ort_reference.js'), roi_path,
+                    os.path.join(work, 'roi_ort'), *[f'{k}={v}' for k, v in roi_inputs.items()]],
+                   check=True, capture_output=True)
+    exe = os.path.join(work, 'roi_align')
+    subprocess.run([kiln, 'compile', roi_path, '-o', exe], check=True, capture_output=True)
+    subprocess.run([exe, *[a for k, v in roi_inputs.items() for a in ('--input', f'{k}={v}')],
+                    '--output-dir', exe + '.out'], check=True, capture_output=True)
+    for node in roi_nodes:
+        got = np.load(os.path.join(exe + '.out', f'{node.output[0]}.npy'))
+        ref = np.load(os.path.join(work, 'roi_ort', f'{node.output[0]}.npy'))
+        error = np.abs(got - ref).max()
+        tally.check(got.shape == ref.shape and error <= 1e-5, f'roi_align {node.output[0]}: max error {error:.3g}')
+
     # DFT (cosine and sine products): forward and inverse, real and complex signals, along
     # axis 1 and 2, onesided, dft_length padding and truncating, against numpy's FFT.
     signal = rng.uniform(-1, 1, [2, 12, 5, 2]).astype(np.float32)

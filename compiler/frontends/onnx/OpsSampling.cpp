@@ -275,9 +275,38 @@ LogicalResult importDFT(NodeImporter &n) {
   return success();
 }
 
+/// RoiAlign: bilinear samples on a grid per output bin of each box, averaged (or the
+/// largest weighted corner), as onnxruntime computes it; a host op (a loop over boxes whose
+/// sample grids depend on the box coordinates, a model input).
+LogicalResult importRoiAlign(NodeImporter &n) {
+  Value x = n.input(0), rois = n.input(1), batches = n.input(2);
+  ArrayRef<int64_t> xs = n.shapeOf(x), rs = n.shapeOf(rois);
+  Type f32 = n.builder.getF32Type();
+  if (xs.size() != 4 || rs.size() != 2 || rs[1] != 4 || n.shapeOf(batches) != ArrayRef<int64_t>{rs[0]} ||
+      n.typeOf(x).getElementType() != f32 || n.typeOf(rois).getElementType() != f32 ||
+      !n.typeOf(batches).getElementType().isInteger(64))
+    return n.fail("RoiAlign takes float32 X [N, C, H, W], rois [boxes, 4] and int64 "
+                  "batch_indices [boxes]");
+  std::string mode = n.stringAttr("mode", "avg"),
+              transform = n.stringAttr("coordinate_transformation_mode", "half_pixel");
+  if ((mode != "avg" && mode != "max") || (transform != "half_pixel" && transform != "output_half_pixel"))
+    return n.fail("unknown mode '" + mode + "' or coordinate_transformation_mode '" + transform + "'");
+  int64_t height = n.intAttr("output_height", 1), width = n.intAttr("output_width", 1),
+          ratio = n.intAttr("sampling_ratio", 0);
+  if (height < 1 || width < 1 || ratio < 0 || ratio > 1024)
+    return n.fail("output sizes must be positive and sampling_ratio in [0, 1024]");
+  n.setOutput(0, RoiAlignOp::create(n.builder, n.loc, n.tensorType({rs[0], xs[1], height, width}, f32),
+                                    x, rois, batches, n.builder.getI64IntegerAttr(ratio),
+                                    n.builder.getBoolAttr(mode == "max"),
+                                    n.builder.getBoolAttr(transform == "half_pixel"),
+                                    n.builder.getF64FloatAttr(n.floatAttr("spatial_scale", 1.0))));
+  return success();
+}
+
 } // namespace
 
 void registerSamplingOps(OpTable &t) {
+  t["RoiAlign"] = importRoiAlign;
   t["GridSample"] = importGridSample;
   t["DFT"] = importDFT;
 }

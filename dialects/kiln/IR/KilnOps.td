@@ -549,6 +549,14 @@ def Kiln_TfIdfOp : Kiln_HostOp<"tfidf"> {
   let results = (outs AnyRankedTensor:$result);
 }
 
+def Kiln_RoiAlignOp : Kiln_HostOp<"roi_align"> {
+  let summary = "ONNX RoiAlign (avg or max; half_pixel or output_half_pixel)";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$rois,
+                   AnyRankedTensor:$batch_indices, I64Attr:$sampling_ratio, BoolAttr:$max_mode,
+                   BoolAttr:$half_pixel, F64Attr:$spatial_scale);
+  let results = (outs AnyRankedTensor:$result);
+}
+
 def Kiln_WithExtentOp : Kiln_Op<"with_extent", [Pure]> {
   let summary = "A view of `input` whose length along `axis` is `extent` at run time";
   let description = [{

@@ -213,7 +213,8 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
       g = int(groups.size());
       groups.push_back(Group());
       groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-                                  UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, WithExtentOp>(op);
+                                  UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, RoiAlignOp,
+                                  WithExtentOp>(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }

@@ -268,7 +268,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
             return false;
           }
         } else if (isa<KernelOp, NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp,
-                       MaxPoolIndicesOp, TfIdfOp>(op)) {
+                       MaxPoolIndicesOp, TfIdfOp, RoiAlignOp>(op)) {
           for (Value result : op.getResults()) {
             if (auto into = yieldedInto.find(result); into != yieldedInto.end()) {
               // An if's result (made at the if) or a loop's state (made here, by the
@@ -355,7 +355,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
     };
     func.walk([&](Operation *op) {
       if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-              UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, WithExtentOp>(op))
+              UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, RoiAlignOp, WithExtentOp>(op))
         op->setAttr("kiln.arena_offsets", offsetsOf(op->getResults()));
       if (auto loop = dyn_cast<LoopOp>(op))  // its iteration number and condition
         op->setAttr("kiln.loop_offsets",

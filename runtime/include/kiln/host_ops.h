@@ -65,6 +65,12 @@ int kiln_host_max_pool_indices(const float *input, int64_t planes, int64_t heigh
 int kiln_host_tfidf(const void *input, int32_t wide, int64_t rows, int64_t columns,
                     const int64_t *config, const float *weights, float *output);
 
+/** ONNX RoiAlign on float32 X [N, C, H, W] (`shape`) for `config[0]` boxes (x1, y1, x2, y2):
+ *  [boxes, C, out_h, out_w] averages (or maxima) of bilinear samples on a grid per bin.
+ *  `config`: box count, out_h, out_w, sampling ratio (0: adaptive), max mode, half_pixel. */
+int kiln_host_roi_align(const float *input, const float *rois, const int64_t *batch_indices,
+                        const int64_t *shape, const int64_t *config, float scale, float *output);
+
 #ifdef __cplusplus
 }
 #endif
