@@ -75,17 +75,17 @@ onnx.save(other, f'{out}/tiny_other.onnx')
 
 k = numpy_helper.from_array(np.array([2], dtype=np.int64), 'k')
 nodes = [
-    helper.make_node('Unique', ['x'], ['v1'], name='unique_a', sorted=1),
-    helper.make_node('Unique', ['v1'], ['v2'], name='unique_b', sorted=1),
+    helper.make_node('Bernoulli', ['x'], ['v1'], name='bernoulli_a'),
+    helper.make_node('Bernoulli', ['v1'], ['v2'], name='bernoulli_b'),
     helper.make_node('Relu', ['v2'], ['r'], name='relu_ok'),
-    helper.make_node('NonMaxSuppression', ['boxes', 'scores'], ['sel'], name='nms_0'),
+    helper.make_node('RandomUniformLike', ['boxes'], ['sel'], name='random_0'),
 ]
 graph = helper.make_graph(nodes, 'unsupported',
                           [helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 8]),
                            helper.make_tensor_value_info('boxes', TensorProto.FLOAT, [1, 4, 4]),
                            helper.make_tensor_value_info('scores', TensorProto.FLOAT, [1, 1, 4])],
-                          [helper.make_tensor_value_info('r', TensorProto.FLOAT, [None]),
-                           helper.make_tensor_value_info('sel', TensorProto.INT64, [None, 3])],
+                          [helper.make_tensor_value_info('r', TensorProto.FLOAT, [1, 8]),
+                           helper.make_tensor_value_info('sel', TensorProto.FLOAT, [1, 4, 4])],
                           [k])
 onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)]),
           f'{out}/unsupported.onnx')

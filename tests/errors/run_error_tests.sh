@@ -40,8 +40,8 @@ no_file() {  # no_file NAME PATH...: the paths must not exist
 }
 
 # Compiler side.
-expect unsupported_ops 2 "2 unsupported op type(s)" "Unique (2 nodes): unique_a unique_b" \
-  "NonMaxSuppression (1 node): nms_0" -- "$kiln" compile "$work/unsupported.onnx" -o "$work/unsupported"
+expect unsupported_ops 2 "2 unsupported op type(s)" "Bernoulli (2 nodes): bernoulli_a bernoulli_b" \
+  "RandomUniformLike (1 node): random_0" -- "$kiln" compile "$work/unsupported.onnx" -o "$work/unsupported"
 no_file unsupported_ops_no_output "$work/unsupported" "$work/unsupported.gguf"
 expect malformed_onnx 2 "malformed.onnx" "not a valid ONNX model" -- \
   "$kiln" compile "$work/malformed.onnx" -o "$work/malformed"

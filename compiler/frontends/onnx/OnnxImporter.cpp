@@ -1118,13 +1118,17 @@ OwningOpRef<ModuleOp> importOnnxModel(MLIRContext &context, const std::string &p
   module->walk([&](WithExtentOp extent) {
     for (Operation *user : extent->getUsers())
       if (!isa<func::ReturnOp>(user) && sizeError.empty()) {
-        std::string where;
-        llvm::raw_string_ostream os(where);
-        extent->getLoc().print(os);
-        std::string reader;
-        llvm::raw_string_ostream rs(reader);
-        user->getLoc().print(rs);
-        sizeError = where + ": its output's length depends on the data, and it feeds " + reader +
+        // The importer's node labels ("node 'NAME' (OP)"), without the file location.
+        auto label = [](Location loc) {
+          if (auto name = llvm::dyn_cast<NameLoc>(loc))
+            return name.getName().str();
+          std::string text;
+          llvm::raw_string_ostream os(text);
+          loc.print(os);
+          return text;
+        };
+        sizeError = label(extent->getLoc()) + ": its output's length depends on the data, and " +
+                    "it feeds " + label(user->getLoc()) +
                     "; kiln supports such outputs only as model outputs so far";
       }
   });
