@@ -20,4 +20,14 @@
 #define GET_OP_CLASSES
 #include "dialects/kiln/IR/KilnOps.h.inc"
 
+namespace kiln {
+/// Whether `op` is one of the ops the runtime runs on the host (Kiln_HostOp in KilnOps.td:
+/// NonZero, NonMaxSuppression, Unique, Det, MaxPool indices, TfIdf, RoiAlign): outside
+/// kernels, results in arena buffers, one glue step each.
+inline bool isHostOp(mlir::Operation *op) {
+  return mlir::isa<NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp,
+                   RoiAlignOp>(op);
+}
+} // namespace kiln
+
 #endif

@@ -212,9 +212,7 @@ void formKernels(Block &block, int64_t maxDepth, int &kernelIndex) {
     if (g < 0) {
       g = int(groups.size());
       groups.push_back(Group());
-      groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-                                  UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, RoiAlignOp,
-                                  WithExtentOp>(op);
+      groups.back().staysOutside = isa<ReshapeOp, IfOp, LoopOp, WithExtentOp>(op) || isHostOp(op);
       for (Group &group : groups)
         group.depends.resize(groups.size());
     }

@@ -267,8 +267,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
             op.emitError("an in-place concatenation with no buffer (internal error)");
             return false;
           }
-        } else if (isa<KernelOp, NonZeroOp, NonMaxSuppressionOp, UniqueOp, DetOp,
-                       MaxPoolIndicesOp, TfIdfOp, RoiAlignOp>(op)) {
+        } else if (isa<KernelOp>(op) || isHostOp(&op)) {
           for (Value result : op.getResults()) {
             if (auto into = yieldedInto.find(result); into != yieldedInto.end()) {
               // An if's result (made at the if) or a loop's state (made here, by the
@@ -354,8 +353,7 @@ struct PlanMemoryPass : impl::PlanMemoryPassBase<PlanMemoryPass> {
       return builder.getDenseI64ArrayAttr(offsets);
     };
     func.walk([&](Operation *op) {
-      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp, NonZeroOp, NonMaxSuppressionOp,
-              UniqueOp, DetOp, MaxPoolIndicesOp, TfIdfOp, RoiAlignOp, WithExtentOp>(op))
+      if (isa<KernelOp, ReshapeOp, ConcatOp, IfOp, LoopOp, WithExtentOp>(op) || isHostOp(op))
         op->setAttr("kiln.arena_offsets", offsetsOf(op->getResults()));
       if (auto loop = dyn_cast<LoopOp>(op))  // its iteration number and condition
         op->setAttr("kiln.loop_offsets",
